@@ -1,0 +1,84 @@
+//! The case catalog. Every case is one file in this crate and one line in [`CATALOG`]; the web
+//! UI, the CLI and the tests are generated from the specs listed here.
+//!
+//! Never depends on leptos, web-sys or the CLI.
+
+pub mod heat;
+
+use flowscope_core::{Case, CaseError, CaseSpec, ParamValues};
+use flowscope_gpu::{wgpu, GpuContext};
+
+/// Every case, in gallery order: one line per case.
+pub static CATALOG: &[&CaseSpec] = &[&heat::SPEC];
+
+/// The spec of a case id, or a one-line error listing the known ids.
+pub fn find(id: &str) -> Result<&'static CaseSpec, String> {
+    CATALOG.iter().copied().find(|s| s.id == id).ok_or_else(|| {
+        let known: Vec<_> = CATALOG.iter().map(|s| s.id).collect();
+        format!("unknown case '{id}'; known cases: {}", known.join(", "))
+    })
+}
+
+/// A scalar field living on the GPU, for renderers that read it without a copy.
+pub struct GpuView<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub nx: u32,
+    pub ny: u32,
+}
+
+/// A running case, as the front ends hold it.
+pub trait Simulation: Case {
+    /// The GPU buffer behind a scalar view, on the GPU backend.
+    fn gpu_view(&self, view: &str) -> Option<GpuView<'_>>;
+}
+
+/// Starts case `id` with `params` on the GPU when `gpu` is given, else on the CPU.
+pub fn create(
+    id: &str,
+    params: &ParamValues,
+    gpu: Option<&GpuContext>,
+) -> Result<Box<dyn Simulation>, CaseError> {
+    let spec = find(id).map_err(CaseError::Unstable)?;
+    match spec.id {
+        "heat" => Ok(Box::new(heat::HeatCase::new(params, gpu)?)),
+        other => unreachable!("case '{other}' is in the catalog but not in create()"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn case_ids_are_unique_and_url_safe() {
+        let mut seen = HashSet::new();
+        for spec in CATALOG {
+            assert!(seen.insert(spec.id), "duplicate case id {}", spec.id);
+            assert!(spec.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+        }
+    }
+
+    #[test]
+    fn every_case_runs_from_its_defaults_on_the_cpu() {
+        for spec in CATALOG {
+            let mut case = create(spec.id, &spec.defaults(), None).expect(spec.id);
+            case.step(3).expect(spec.id);
+            assert_eq!(case.steps(), 3);
+            assert_eq!(case.observables().unwrap().len(), spec.observables.len());
+            for view in spec.views {
+                let field = case.read_view(view.name).unwrap();
+                assert!(field.all_finite(), "{}:{}", spec.id, view.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_parameter_default_lies_in_its_range() {
+        for spec in CATALOG {
+            for param in spec.params {
+                param.check(&param.default_value()).unwrap();
+            }
+        }
+    }
+}

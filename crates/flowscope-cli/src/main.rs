@@ -1,0 +1,159 @@
+//! `flowscope`: the headless front end. Lists cases and runs them, writing fields and
+//! observables in the documented formats (contract: see README, "CLI").
+
+mod output;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use flowscope_core::Backend;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "flowscope", version, about = "Physics simulations and learned solvers, headless")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the cases with their parameter schema.
+    List {
+        /// Print the full catalog as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a case and write meta.json, observables.csv and fields/<view>_<step>.npy.
+    Run(RunArgs),
+}
+
+#[derive(Parser)]
+struct RunArgs {
+    /// Case id (see `flowscope list`).
+    case: String,
+    /// Set a parameter, e.g. `--set n=128` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Number of time steps.
+    #[arg(long, default_value_t = 100)]
+    steps: u64,
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+    /// Also write fields every K steps (and record observables at the same steps).
+    #[arg(long, value_name = "K")]
+    every: Option<u64>,
+    /// Output folder (created if missing).
+    #[arg(long, default_value = "flowscope-out")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    Cpu,
+    Gpu,
+}
+
+fn main() {
+    if let Err(error) = run(Cli::parse()) {
+        eprintln!("error: {}", one_line(&error));
+        std::process::exit(2);
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(error: &anyhow::Error) -> String {
+    error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::List { json } => list(json),
+        Command::Run(args) => run_case(args),
+    }
+}
+
+fn list(json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(flowscope_cases::CATALOG)?);
+        return Ok(());
+    }
+    for spec in flowscope_cases::CATALOG {
+        println!("{:<16} {}", spec.id, spec.summary);
+        for p in spec.params {
+            let unit = if p.unit.is_empty() { String::new() } else { format!(" [{}]", p.unit) };
+            println!(
+                "    {:<14} {}{unit}: {} (default {})",
+                p.name,
+                p.label,
+                p.allowed(),
+                p.default_value()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn run_case(args: RunArgs) -> Result<()> {
+    let spec = flowscope_cases::find(&args.case).map_err(anyhow::Error::msg)?;
+    let mut params = spec.defaults();
+    for assignment in &args.set {
+        let Some((name, value)) = assignment.split_once('=') else {
+            bail!("--set expects NAME=VALUE, got '{assignment}'");
+        };
+        spec.set_text(&mut params, name.trim(), value)?;
+    }
+    if args.every == Some(0) {
+        bail!("--every must be at least 1");
+    }
+    let gpu = match args.backend {
+        BackendArg::Cpu => None,
+        BackendArg::Gpu => Some(
+            flowscope_gpu::GpuContext::new_blocking()
+                .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu"))?,
+        ),
+    };
+    let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
+    for notice in case.notices() {
+        eprintln!("note: {notice}");
+    }
+    let backend = case.backend();
+    let mut out = output::Output::create(&args.out, spec)?;
+
+    // Observables every K steps (K from --every, else about 100 rows), always at 0 and the end.
+    let record_every = args.every.unwrap_or((args.steps / 100).max(1));
+    let progress = indicatif::ProgressBar::new(args.steps).with_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} steps, eta {eta}")
+            .expect("valid template"),
+    );
+    progress.set_message(format!("{} on {}", spec.id, backend.name()));
+    out.record(case.as_ref())?;
+    let mut done = 0;
+    while done < args.steps {
+        let chunk = (record_every - done % record_every).min(args.steps - done);
+        case.step(chunk as u32).with_context(|| format!("step {done}"))?;
+        done += chunk;
+        progress.set_position(done);
+        if done % record_every == 0 || done == args.steps {
+            out.record(case.as_ref())
+                .with_context(|| format!("at step {done}, t = {}", case.time()))?;
+        }
+        if let Some(every) = args.every {
+            if done % every == 0 && done != args.steps {
+                out.write_fields(case.as_ref())?;
+            }
+        }
+    }
+    progress.finish_and_clear();
+    out.write_fields(case.as_ref())?;
+    let device = gpu.as_ref().map(|g| g.describe());
+    out.write_meta(case.as_ref(), device)?;
+    let where_ = if backend == Backend::Gpu { " (GPU)" } else { "" };
+    println!(
+        "{}: {} steps{where_}, t = {:.6}, wrote {}",
+        spec.id,
+        case.steps(),
+        case.time(),
+        args.out.display()
+    );
+    Ok(())
+}

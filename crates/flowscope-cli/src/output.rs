@@ -1,0 +1,80 @@
+//! The run output folder (contract): `meta.json`, `observables.csv`, `fields/<view>_<step>.npy`.
+
+use anyhow::{Context, Result};
+use flowscope_cases::Simulation;
+use flowscope_core::{CaseSpec, Field2};
+use npyz::WriterBuilder;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub struct Output {
+    dir: PathBuf,
+    csv: BufWriter<File>,
+}
+
+impl Output {
+    pub fn create(dir: &Path, spec: &CaseSpec) -> Result<Self> {
+        fs::create_dir_all(dir.join("fields"))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join("observables.csv");
+        let mut csv = BufWriter::new(
+            File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
+        );
+        let names: Vec<_> = spec.observables.iter().map(|o| o.name).collect();
+        writeln!(csv, "t,step,{}", names.join(","))?;
+        Ok(Self { dir: dir.to_path_buf(), csv })
+    }
+
+    /// Appends one row of observables; a non-finite state stops the run with a clear error.
+    pub fn record(&mut self, case: &dyn Simulation) -> Result<()> {
+        let values = case.observables()?;
+        let cells: Vec<String> = values.iter().map(|v| format!("{v:.9e}")).collect();
+        writeln!(self.csv, "{:.9e},{},{}", case.time(), case.steps(), cells.join(","))?;
+        Ok(())
+    }
+
+    /// Writes every scalar view of the current step as `fields/<view>_<step>.npy`.
+    pub fn write_fields(&mut self, case: &dyn Simulation) -> Result<()> {
+        for view in case.spec().views {
+            let field = case.read_view(view.name)?;
+            let path = self.dir.join("fields").join(format!("{}_{}.npy", view.name, case.steps()));
+            write_npy(&path, &field)?;
+        }
+        Ok(())
+    }
+
+    pub fn write_meta(mut self, case: &dyn Simulation, device: Option<String>) -> Result<()> {
+        self.csv.flush()?;
+        let meta = serde_json::json!({
+            "case": case.spec().id,
+            "params": case.params(),
+            "backend": case.backend(),
+            "device": device,
+            "steps": case.steps(),
+            "time": case.time(),
+            "dt": case.dt(),
+            "domain": case.domain(),
+            "shape": case.shape(),
+            "notices": case.notices(),
+            "layout": "[j, i], j along y from the bottom, cell centres ((i+0.5)dx, (j+0.5)dy)",
+            "flowscope": env!("CARGO_PKG_VERSION"),
+        });
+        let path = self.dir.join("meta.json");
+        fs::write(&path, serde_json::to_string_pretty(&meta)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Little-endian f32 `.npy`, shape `[ny, nx]`.
+pub fn write_npy(path: &Path, field: &Field2) -> Result<()> {
+    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut writer = npyz::WriteOptions::new()
+        .dtype(npyz::DType::new_scalar("<f4".parse().expect("valid type string")))
+        .shape(&[field.ny as u64, field.nx as u64])
+        .writer(BufWriter::new(file))
+        .begin_nd()?;
+    writer.extend(field.data.iter().copied())?;
+    writer.finish()?;
+    Ok(())
+}

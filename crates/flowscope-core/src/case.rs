@@ -1,0 +1,153 @@
+//! The case contract: everything the web UI, the CLI and the tests need to know about a case.
+//!
+//! A case declares itself once in a static [`CaseSpec`] (id, text, parameters, views,
+//! observables, interactions) and implements [`Case`] to run. Adding a case means adding one
+//! file that does both, plus one line in the catalog.
+
+use crate::field::{Domain, Field2};
+use crate::params::{ParamError, ParamSpec, ParamValue, ParamValues};
+use serde::Serialize;
+
+/// Where a case runs. The CPU backend always exists; the GPU backend is an upgrade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Cpu,
+    Gpu,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Gpu => "gpu",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ViewKind {
+    Scalar,
+    Vector,
+    Particles,
+}
+
+/// A named field the case can show and export.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ViewSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub kind: ViewKind,
+    /// A fixed colour range where the physics bounds the field (e.g. a maximum principle).
+    pub range: Option<(f32, f32)>,
+    /// Default colormap name (see [`crate::colormap`]).
+    pub colormap: &'static str,
+}
+
+/// A named time series the case records.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObservableSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionKind {
+    /// Pointer adds a smooth blob of the case's scalar (heat, smoke).
+    PaintScalar,
+}
+
+/// A pointer interaction in domain coordinates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Interaction {
+    /// Raise the scalar towards `value` inside a Gaussian blob of the given radius.
+    Paint { x: f64, y: f64, radius: f64, value: f32 },
+}
+
+/// The static declaration of a case.
+#[derive(Debug, Serialize)]
+pub struct CaseSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+    /// One paragraph: what it shows, the equation, what to try.
+    pub explanation: &'static str,
+    /// The published work it comes from.
+    pub reference: &'static str,
+    /// Gallery group: "grids", "particles" or "learned".
+    pub group: &'static str,
+    pub params: &'static [ParamSpec],
+    pub views: &'static [ViewSpec],
+    pub observables: &'static [ObservableSpec],
+    pub interactions: &'static [InteractionKind],
+}
+
+impl CaseSpec {
+    pub fn defaults(&self) -> ParamValues {
+        ParamValues::defaults(self.params)
+    }
+
+    /// Validates `name=value` text against the schema.
+    pub fn set_text(&self, values: &mut ParamValues, name: &str, text: &str) -> Result<(), ParamError> {
+        values.set_text(self.id, self.params, name, text)
+    }
+
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// Why a case could not do what was asked. `Display` is one line a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// A combination of valid values that the numerics cannot run (e.g. dt above a stability limit).
+    #[error("{0}")]
+    Unstable(String),
+    /// The state blew up; the simulation must be reset.
+    #[error("simulation diverged: {0}")]
+    Diverged(String),
+    #[error("unknown view '{view}'; this case has: {known}")]
+    UnknownView { view: String, known: String },
+    #[error("GPU error: {0}")]
+    Gpu(String),
+}
+
+/// A running simulation of one case on one backend.
+pub trait Case {
+    fn spec(&self) -> &'static CaseSpec;
+    fn backend(&self) -> Backend;
+    /// The parameter values in use (after any clamping the case applied).
+    fn params(&self) -> &ParamValues;
+    /// Changes one live parameter (`needs_reset == false`); others wait for a reset.
+    fn set_param(&mut self, name: &str, value: ParamValue) -> Result<(), CaseError>;
+    /// Advances `n` time steps.
+    fn step(&mut self, n: u32) -> Result<(), CaseError>;
+    fn steps(&self) -> u64;
+    /// Simulated time reached.
+    fn time(&self) -> f64;
+    fn dt(&self) -> f64;
+    fn domain(&self) -> Domain;
+    /// Grid shape `[ny, nx]`, where the case has a grid.
+    fn shape(&self) -> Option<[usize; 2]>;
+    /// Reads a view to the CPU. On the GPU backend this is a blocking read-back (native only).
+    fn read_view(&self, name: &str) -> Result<Field2, CaseError>;
+    /// Current observable values, in the order of `spec().observables`.
+    fn observables(&self) -> Result<Vec<f64>, CaseError>;
+    fn interact(&mut self, interaction: &Interaction) -> Result<(), CaseError>;
+    /// Things the case changed or refused and the user should know (shown, never fatal).
+    fn notices(&self) -> &[String];
+}
+
+/// The error for a view name the case does not declare.
+pub fn unknown_view(spec: &CaseSpec, view: &str) -> CaseError {
+    CaseError::UnknownView {
+        view: view.into(),
+        known: spec.views.iter().map(|v| v.name).collect::<Vec<_>>().join(", "),
+    }
+}

@@ -1,0 +1,115 @@
+//! The shared GPU context: one wgpu device for solvers, networks and rendering.
+//!
+//! - [`GpuContext::new`] walks the detection ladder (no WebGPU, no adapter, device request
+//!   failed) and says in plain words why the GPU is unavailable, so callers can fall back to the
+//!   CPU backend with a reason to show.
+//! - [`buffers`]: storage/uniform buffer creation and read-back (blocking on native only).
+//! - [`shader`]: WGSL sources from `shaders/`, with the shared prelude prepended.
+//!
+//! Never depends on leptos, web-sys or the CLI.
+
+pub mod buffers;
+pub mod shader;
+
+pub use wgpu;
+
+use std::sync::{Arc, Mutex};
+
+/// Why no GPU device is available: each rung of the detection ladder has its own message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GpuUnavailable {
+    #[error("this browser does not expose WebGPU (navigator.gpu is missing); running on the CPU")]
+    NoWebGpu,
+    #[error("no GPU adapter was found ({0}); running on the CPU")]
+    NoAdapter(String),
+    #[error("the GPU refused to create a device ({0}); running on the CPU")]
+    DeviceRequest(String),
+}
+
+/// Why a device was lost after start-up, recorded by the device-lost callback.
+pub type LostReason = Arc<Mutex<Option<String>>>;
+
+/// One adapter, device and queue, shared by everything that runs on the GPU.
+#[derive(Clone)]
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter_info: wgpu::AdapterInfo,
+    lost: LostReason,
+}
+
+impl GpuContext {
+    /// Requests an adapter and device. On the web only WebGPU is accepted (no WebGL path);
+    /// natively any backend that wgpu finds (Vulkan, Metal, DX12).
+    pub async fn new() -> Result<Self, GpuUnavailable> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        if cfg!(target_arch = "wasm32") {
+            if !wgpu::util::is_browser_webgpu_supported().await {
+                return Err(GpuUnavailable::NoWebGpu);
+            }
+            desc.backends = wgpu::Backends::BROWSER_WEBGPU;
+        }
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuUnavailable::NoAdapter(e.to_string()))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("flowscope"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuUnavailable::DeviceRequest(e.to_string()))?;
+        let lost: LostReason = Arc::default();
+        let slot = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(format!("{reason:?}: {message}"));
+            }
+        });
+        Ok(Self { device, queue, adapter_info: adapter.get_info(), lost })
+    }
+
+    /// Blocking [`Self::new`] for native tools and tests.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking() -> Result<Self, GpuUnavailable> {
+        pollster::block_on(Self::new())
+    }
+
+    /// `Some(reason)` once the device has been lost (driver reset, tab in background too long…).
+    pub fn lost_reason(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// A short human description, e.g. "llvmpipe (Vulkan)".
+    pub fn describe(&self) -> String {
+        let info = &self.adapter_info;
+        if info.name.is_empty() {
+            format!("{:?}", info.backend)
+        } else {
+            format!("{} ({:?})", info.name, info.backend)
+        }
+    }
+}
+
+/// The context GPU tests run on, or `None` (with a note on stderr) where no adapter exists.
+/// With `FLOWSCOPE_REQUIRE_GPU=1` (set by `cargo xtask test`) a missing adapter fails instead,
+/// so CI can never skip the parity tests silently.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn context_for_tests() -> Option<GpuContext> {
+    match GpuContext::new_blocking() {
+        Ok(ctx) => Some(ctx),
+        Err(why) if std::env::var("FLOWSCOPE_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!("FLOWSCOPE_REQUIRE_GPU=1 but {why}; install mesa-vulkan-drivers for llvmpipe")
+        }
+        Err(why) => {
+            eprintln!("skipping GPU test: {why}");
+            None
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Solvers on periodic boxes.
+//!
+//! - [`heat`]: the 2D heat equation ∂T/∂t = D ∇²T, explicit (forward Euler) and implicit
+//!   (backward Euler, Jacobi-iterated), as a CPU reference (`heat::cpu`) and its WGSL twin
+//!   (`heat::gpu`, `shaders/spectral/heat.wgsl`).
+//!
+//! Depends on flowscope-gpu for the device; never on leptos, web-sys or the CLI.
+
+pub mod heat;
