@@ -94,7 +94,7 @@ pub static SPEC: CaseSpec = CaseSpec {
 
 enum Engine {
     Cpu(CpuHeat),
-    Gpu(GpuHeat),
+    Gpu(Box<GpuHeat>),
 }
 
 pub struct HeatCase {
@@ -146,12 +146,15 @@ fn initial_state(kind: &str, config: &HeatConfig) -> Vec<f32> {
                 for i in 0..config.nx {
                     let (x, y) = config.cell_centre(i, j);
                     let tau = std::f64::consts::TAU;
-                    field[j * config.nx + i] = (0.5 + 0.5 * (tau * x).sin() * (tau * y).sin()) as f32;
+                    field[j * config.nx + i] =
+                        (0.5 + 0.5 * (tau * x).sin() * (tau * y).sin()) as f32;
                 }
             }
         }
         "blobs" => {
-            for (x, y, r, v) in [(0.3, 0.35, 0.08, 1.0), (0.7, 0.6, 0.12, 0.8), (0.45, 0.8, 0.05, 0.9)] {
+            for (x, y, r, v) in
+                [(0.3, 0.35, 0.08, 1.0), (0.7, 0.6, 0.12, 0.8), (0.45, 0.8, 0.05, 0.9)]
+            {
                 let blob = PaintBlob::at(config, x, y, r, v);
                 flowscope_spectral::heat::cpu::paint(&mut field, config.nx, config.ny, &blob);
             }
@@ -173,7 +176,7 @@ impl HeatCase {
         let config = configure(&mut params, &mut notices);
         let initial = initial_state(params.choice("initial"), &config);
         let engine = match gpu {
-            Some(ctx) => Engine::Gpu(GpuHeat::new(ctx, config, &initial)),
+            Some(ctx) => Engine::Gpu(Box::new(GpuHeat::new(ctx, config, &initial))),
             None => Engine::Cpu(CpuHeat::new(config, initial)),
         };
         Ok(Self { params, config, engine, steps: 0, time: 0.0, notices })

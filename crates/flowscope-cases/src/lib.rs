@@ -55,7 +55,10 @@ mod tests {
         let mut seen = HashSet::new();
         for spec in CATALOG {
             assert!(seen.insert(spec.id), "duplicate case id {}", spec.id);
-            assert!(spec.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            assert!(spec
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
         }
     }
 

@@ -25,6 +25,20 @@ enum Command {
     },
     /// Run a case and write meta.json, observables.csv and fields/<view>_<step>.npy.
     Run(RunArgs),
+    /// Time a case's steps (warm-up, then at least `--seconds` of stepping); prints JSON.
+    Bench(BenchArgs),
+}
+
+#[derive(Parser)]
+struct BenchArgs {
+    case: String,
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+    /// Minimum measured time.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
 }
 
 #[derive(Parser)]
@@ -69,7 +83,67 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::List { json } => list(json),
         Command::Run(args) => run_case(args),
+        Command::Bench(args) => bench(args),
     }
+}
+
+fn parse_params(
+    spec: &flowscope_core::CaseSpec,
+    set: &[String],
+) -> Result<flowscope_core::ParamValues> {
+    let mut params = spec.defaults();
+    for assignment in set {
+        let Some((name, value)) = assignment.split_once('=') else {
+            bail!("--set expects NAME=VALUE, got '{assignment}'");
+        };
+        spec.set_text(&mut params, name.trim(), value)?;
+    }
+    Ok(params)
+}
+
+fn gpu_context(backend: BackendArg) -> Result<Option<flowscope_gpu::GpuContext>> {
+    match backend {
+        BackendArg::Cpu => Ok(None),
+        BackendArg::Gpu => flowscope_gpu::GpuContext::new_blocking()
+            .map(Some)
+            .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu")),
+    }
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let spec = flowscope_cases::find(&args.case).map_err(anyhow::Error::msg)?;
+    let params = parse_params(spec, &args.set)?;
+    let gpu = gpu_context(args.backend)?;
+    let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
+    let finish = |gpu: &Option<flowscope_gpu::GpuContext>| -> Result<()> {
+        if let Some(ctx) = gpu {
+            flowscope_gpu::buffers::wait_idle(&ctx.device).map_err(anyhow::Error::msg)?;
+        }
+        Ok(())
+    };
+    case.step(10)?;
+    finish(&gpu)?;
+    let started = std::time::Instant::now();
+    let mut steps = 0u64;
+    let mut batch = 1u32;
+    while started.elapsed().as_secs_f64() < args.seconds {
+        case.step(batch)?;
+        finish(&gpu)?;
+        steps += batch as u64;
+        batch = (batch * 2).min(256);
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0 / steps as f64;
+    let device = gpu.as_ref().map(|g| g.describe()).unwrap_or_else(|| "native, 1 thread".into());
+    let report = serde_json::json!({
+        "case": spec.id,
+        "params": case.params(),
+        "backend": case.backend(),
+        "device": device,
+        "steps": steps,
+        "ms_per_step": ms,
+    });
+    println!("{report}");
+    Ok(())
 }
 
 fn list(json: bool) -> Result<()> {
@@ -95,23 +169,11 @@ fn list(json: bool) -> Result<()> {
 
 fn run_case(args: RunArgs) -> Result<()> {
     let spec = flowscope_cases::find(&args.case).map_err(anyhow::Error::msg)?;
-    let mut params = spec.defaults();
-    for assignment in &args.set {
-        let Some((name, value)) = assignment.split_once('=') else {
-            bail!("--set expects NAME=VALUE, got '{assignment}'");
-        };
-        spec.set_text(&mut params, name.trim(), value)?;
-    }
+    let params = parse_params(spec, &args.set)?;
     if args.every == Some(0) {
         bail!("--every must be at least 1");
     }
-    let gpu = match args.backend {
-        BackendArg::Cpu => None,
-        BackendArg::Gpu => Some(
-            flowscope_gpu::GpuContext::new_blocking()
-                .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu"))?,
-        ),
-    };
+    let gpu = gpu_context(args.backend)?;
     let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
     for notice in case.notices() {
         eprintln!("note: {notice}");

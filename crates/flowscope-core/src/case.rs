@@ -92,7 +92,12 @@ impl CaseSpec {
     }
 
     /// Validates `name=value` text against the schema.
-    pub fn set_text(&self, values: &mut ParamValues, name: &str, text: &str) -> Result<(), ParamError> {
+    pub fn set_text(
+        &self,
+        values: &mut ParamValues,
+        name: &str,
+        text: &str,
+    ) -> Result<(), ParamError> {
         values.set_text(self.id, self.params, name, text)
     }
 

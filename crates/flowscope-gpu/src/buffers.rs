@@ -3,7 +3,11 @@
 use wgpu::util::DeviceExt;
 
 /// A storage buffer initialised from `data`, usable as copy source and destination.
-pub fn storage_from<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data: &[T]) -> wgpu::Buffer {
+pub fn storage_from<T: bytemuck::Pod>(
+    device: &wgpu::Device,
+    label: &str,
+    data: &[T],
+) -> wgpu::Buffer {
     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some(label),
         contents: bytemuck::cast_slice(data),
@@ -14,7 +18,11 @@ pub fn storage_from<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data: 
 }
 
 /// A uniform buffer holding one `Pod` struct, rewritable with `queue.write_buffer`.
-pub fn uniform_from<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, value: &T) -> wgpu::Buffer {
+pub fn uniform_from<T: bytemuck::Pod>(
+    device: &wgpu::Device,
+    label: &str,
+    value: &T,
+) -> wgpu::Buffer {
     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some(label),
         contents: bytemuck::bytes_of(value),

@@ -26,12 +26,29 @@ pub enum GpuUnavailable {
     DeviceRequest(String),
 }
 
+/// `navigator.gpu` exists. Checked directly rather than through a throwaway adapter request,
+/// so "no WebGPU" and "no adapter" stay distinct rungs and only one adapter is ever requested.
+#[cfg(target_arch = "wasm32")]
+fn browser_exposes_webgpu() -> bool {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"navigator".into())
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &"gpu".into()))
+        .is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn browser_exposes_webgpu() -> bool {
+    false
+}
+
 /// Why a device was lost after start-up, recorded by the device-lost callback.
 pub type LostReason = Arc<Mutex<Option<String>>>;
 
 /// One adapter, device and queue, shared by everything that runs on the GPU.
 #[derive(Clone)]
 pub struct GpuContext {
+    pub instance: wgpu::Instance,
+    pub adapter: wgpu::Adapter,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub adapter_info: wgpu::AdapterInfo,
@@ -44,7 +61,7 @@ impl GpuContext {
     pub async fn new() -> Result<Self, GpuUnavailable> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         if cfg!(target_arch = "wasm32") {
-            if !wgpu::util::is_browser_webgpu_supported().await {
+            if !browser_exposes_webgpu() {
                 return Err(GpuUnavailable::NoWebGpu);
             }
             desc.backends = wgpu::Backends::BROWSER_WEBGPU;
@@ -60,7 +77,7 @@ impl GpuContext {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("flowscope"),
-                required_limits: adapter.limits(),
+                required_limits: wgpu::Limits::default(),
                 ..Default::default()
             })
             .await
@@ -72,7 +89,7 @@ impl GpuContext {
                 *slot = Some(format!("{reason:?}: {message}"));
             }
         });
-        Ok(Self { device, queue, adapter_info: adapter.get_info(), lost })
+        Ok(Self { adapter_info: adapter.get_info(), instance, adapter, device, queue, lost })
     }
 
     /// Blocking [`Self::new`] for native tools and tests.

@@ -147,7 +147,13 @@ impl GpuHeat {
                     self.current = 1 - self.current;
                 }
                 Scheme::Implicit { iterations } => {
-                    encoder.copy_buffer_to_buffer(&self.fields[self.current], 0, &self.rhs, 0, None);
+                    encoder.copy_buffer_to_buffer(
+                        &self.fields[self.current],
+                        0,
+                        &self.rhs,
+                        0,
+                        None,
+                    );
                     let mut pass = encoder.begin_compute_pass(&Default::default());
                     pass.set_pipeline(&self.jacobi);
                     for _ in 0..iterations {

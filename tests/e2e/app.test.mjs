@@ -1,0 +1,98 @@
+// The playground end to end, in both backends: WebGPU (SwiftShader) and the CPU fallback.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openApp, canvasPixels, differingPixels, distinctColours, OUT } from './browser.mjs';
+
+for (const mode of ['webgpu', 'cpu']) {
+  test(`${mode} mode`, async (t) => {
+    const browser = await launch({ webgpu: mode === 'webgpu' });
+    t.after(() => browser.close());
+    const { page, errors } = await openApp(browser);
+
+    await t.test('loads, lists the heat case and shows the expected backend', async () => {
+      assert.equal(await page.locator('#fatal').isHidden(), true, 'no fatal overlay');
+      assert.match(await page.getByTestId('case-card-heat').innerText(), /Heat equation/);
+      const badge = await page.getByTestId('backend-badge').innerText();
+      assert.equal(badge, mode === 'webgpu' ? 'WebGPU' : 'CPU');
+      if (mode === 'cpu') {
+        const note = await page.getByTestId('gpu-status').innerText();
+        assert.match(note, /WebGPU|adapter/, 'the fallback says why');
+      }
+      const state = await page.evaluate(() => window.flowscope.state());
+      assert.equal(state.backend, mode);
+      assert.equal(state.case, 'heat');
+    });
+
+    await t.test('stepping changes the canvas, which is not blank', async () => {
+      await page.evaluate(() => window.flowscope.pause());
+      await page.waitForTimeout(200);
+      const before = await canvasPixels(page);
+      assert.ok(distinctColours(before) > 20, `canvas looks blank (${distinctColours(before)} colours)`);
+      const state = await page.evaluate(() => window.flowscope.step(200));
+      assert.ok(state.step >= 200, `step count ${state.step}`);
+      await page.waitForTimeout(300);
+      const after = await canvasPixels(page);
+      const changed = differingPixels(before, after);
+      assert.ok(changed > 1000, `only ${changed} pixels changed after 200 steps`);
+      await page.screenshot({ path: `${OUT}/heat-${mode}.png`, fullPage: true });
+    });
+
+    await t.test('the step button advances by one step', async () => {
+      const before = (await page.evaluate(() => window.flowscope.state())).step;
+      await page.getByTestId('btn-step').click();
+      await page.waitForFunction((s) => window.flowscope.state().step === s + 1, before);
+    });
+
+    await t.test('painting with the pointer adds heat', async () => {
+      await page.evaluate(() => window.flowscope.load('heat', { initial: 'cold', n: 64 }));
+      await page.evaluate(() => window.flowscope.pause());
+      await page.waitForTimeout(200);
+      const cold = await canvasPixels(page);
+      const box = await page.getByTestId('viewport-canvas').boundingBox();
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 8 });
+      await page.mouse.up();
+      await page.evaluate(() => window.flowscope.step(1));
+      await page.waitForTimeout(300);
+      const painted = await canvasPixels(page);
+      assert.ok(differingPixels(cold, painted) > 500, 'painting changed the picture');
+    });
+
+    await t.test('grid size applies on reset; the JS API rejects bad input', async () => {
+      await page.getByTestId('param-n').fill('96');
+      await page.getByTestId('param-n').dispatchEvent('change');
+      await page.getByTestId('pending-reset').waitFor();
+      await page.getByTestId('btn-reset').click();
+      await page.waitForFunction(() => window.flowscope.state().params.n === 96);
+      assert.match(await page.getByTestId('controls-grid').innerText(), /96 × 96/);
+      await assert.rejects(page.evaluate(() => window.flowscope.load('no-such-case', {})), /unknown case/);
+      await assert.rejects(page.evaluate(() => window.flowscope.load('heat', { n: 5000 })), /out of range/);
+      await page.getByTestId('btn-play').click();
+      await page.waitForFunction(() => window.flowscope.state().playing);
+    });
+
+    await t.test('the explicit stability limit is enforced with a notice', async () => {
+      await page.evaluate(() => window.flowscope.load('heat', { n: 1024, dt: 1 }));
+      const notice = await page.getByTestId('notice').innerText();
+      assert.match(notice, /stability limit/);
+      const state = await page.evaluate(() => window.flowscope.state());
+      assert.ok(state.dt < 0.003, `dt ${state.dt} lowered to the limit`);
+    });
+
+    await t.test('no errors in the console', () => {
+      assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+    });
+  });
+}
+
+test('a wasm panic shows the error overlay, not a dead page', async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+  const { page } = await openApp(browser, '?backend=cpu');
+  // The panic also surfaces as a JS exception in the caller; the page must show the overlay.
+  await page.evaluate(() => { try { window.flowscope.__test_panic(); } catch { /* expected */ } });
+  await page.getByTestId('fatal-message').waitFor();
+  assert.match(await page.getByTestId('fatal-message').innerText(), /Flowscope crashed/);
+  await page.screenshot({ path: `${OUT}/panic-overlay.png` });
+});

@@ -1,0 +1,8 @@
+//! The UI, one component per file. Playwright finds elements by `data-testid`.
+
+pub mod app;
+pub mod colorbar;
+pub mod controls;
+pub mod gallery;
+pub mod params;
+pub mod viewport;

@@ -1,0 +1,386 @@
+//! The running simulation and its renderer, owned outside the reactive graph (wasm is single
+//! threaded; a thread-local keeps non-`Send` GPU handles out of signals). Components and the JS
+//! API talk to it through the commands at the bottom of this file.
+
+use crate::gpu_status;
+use crate::render::{canvas2d::Canvas2dRenderer, webgpu::WebGpuRenderer, ColorScale};
+use crate::ui;
+use flowscope_cases::Simulation;
+use flowscope_core::{colormap, Backend, CaseSpec, Interaction, ParamValue, ParamValues, ViewSpec};
+use flowscope_gpu::GpuContext;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, OnceLock};
+use web_sys::{HtmlCanvasElement, HtmlElement};
+
+/// What the HUD shows; refreshed a few times a second.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hud {
+    pub steps: u64,
+    pub time: f64,
+    pub dt: f64,
+    pub fps: f64,
+    pub ms_per_step: f64,
+    pub backend: Option<Backend>,
+    pub device: String,
+    pub grid: String,
+}
+
+/// The reactive side of the app. All fields are `Copy` handles.
+#[derive(Clone, Copy)]
+pub struct Signals {
+    pub case_id: RwSignal<String>,
+    pub params: RwSignal<ParamValues>,
+    /// Parameters changed since the last reset that only apply on reset.
+    pub pending: RwSignal<Vec<String>>,
+    pub playing: RwSignal<bool>,
+    pub steps_per_frame: RwSignal<u32>,
+    pub hud: RwSignal<Hud>,
+    /// Why the CPU backend is in use, when it is.
+    pub backend_note: RwSignal<Option<String>>,
+    pub notices: RwSignal<Vec<String>>,
+    pub error: RwSignal<Option<String>>,
+    pub ready: RwSignal<bool>,
+}
+
+impl Signals {
+    pub fn new(spec: &'static CaseSpec) -> Self {
+        Self {
+            case_id: RwSignal::new(spec.id.to_string()),
+            params: RwSignal::new(spec.defaults()),
+            pending: RwSignal::new(Vec::new()),
+            playing: RwSignal::new(!ui::prefers_reduced_motion()),
+            steps_per_frame: RwSignal::new(4),
+            hud: RwSignal::new(Hud::default()),
+            backend_note: RwSignal::new(None),
+            notices: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+            ready: RwSignal::new(false),
+        }
+    }
+
+    pub fn spec(&self) -> &'static CaseSpec {
+        flowscope_cases::find(&self.case_id.get_untracked()).unwrap_or(flowscope_cases::CATALOG[0])
+    }
+}
+
+enum Renderer {
+    WebGpu(Box<WebGpuRenderer>),
+    Canvas2d(Canvas2dRenderer),
+}
+
+pub struct Engine {
+    pub sim: Box<dyn Simulation>,
+    renderer: Renderer,
+    canvas: HtmlCanvasElement,
+    view: &'static ViewSpec,
+    scale: ColorScale,
+    /// GPU time of the last stepped batch, per step, set when the queue reports completion.
+    gpu_ms_per_step: Arc<Mutex<Option<f64>>>,
+}
+
+/// Colormap tables, built once.
+pub fn lut(name: &str) -> &'static [u32; 256] {
+    static TABLES: OnceLock<Vec<[u32; 256]>> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| colormap::NAMES.iter().map(|n| colormap::lut(n)).collect());
+    let index = colormap::NAMES.iter().position(|n| *n == name).unwrap_or(0);
+    &tables[index]
+}
+
+impl Engine {
+    fn start(
+        spec: &'static CaseSpec,
+        params: &ParamValues,
+        gpu: Option<&GpuContext>,
+        host: &HtmlElement,
+    ) -> Result<Self, String> {
+        let sim = flowscope_cases::create(spec.id, params, gpu).map_err(|e| e.to_string())?;
+        let canvas = ui::create_canvas();
+        host.replace_children_with_node_1(&canvas);
+        let renderer = match gpu {
+            Some(ctx) => {
+                let side = (host.client_width() as f64 * ui::window().device_pixel_ratio())
+                    .clamp(256.0, 2048.0) as u32;
+                canvas.set_width(side);
+                canvas.set_height(side);
+                Renderer::WebGpu(Box::new(WebGpuRenderer::new(ctx, canvas.clone())?))
+            }
+            None => {
+                let _ = canvas.set_attribute("class", "pixelated");
+                Renderer::Canvas2d(Canvas2dRenderer::new(canvas.clone())?)
+            }
+        };
+        let view = &spec.views[0];
+        let (vmin, vmax) = view.range.unwrap_or((0.0, 1.0));
+        let scale = ColorScale { vmin, vmax, lut: lut(view.colormap) };
+        Ok(Self { sim, renderer, canvas, view, scale, gpu_ms_per_step: Arc::default() })
+    }
+
+    fn step(&mut self, n: u32, gpu: Option<&GpuContext>) -> Result<f64, String> {
+        let started = ui::now_ms();
+        self.sim.step(n).map_err(|e| e.to_string())?;
+        if let Some(ctx) = gpu {
+            let slot = self.gpu_ms_per_step.clone();
+            ctx.queue.on_submitted_work_done(move || {
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some((ui::now_ms() - started) / n as f64);
+                }
+            });
+        }
+        Ok((ui::now_ms() - started) / n as f64)
+    }
+
+    fn render(&mut self) -> Result<(), String> {
+        match &mut self.renderer {
+            Renderer::WebGpu(renderer) => {
+                let view = self
+                    .sim
+                    .gpu_view(self.view.name)
+                    .ok_or_else(|| format!("view '{}' is not on the GPU", self.view.name))?;
+                renderer.draw(&view, &self.scale)
+            }
+            Renderer::Canvas2d(renderer) => {
+                let field = self.sim.read_view(self.view.name).map_err(|e| e.to_string())?;
+                renderer.draw(&field, &self.scale)
+            }
+        }
+    }
+
+    pub fn view(&self) -> &'static ViewSpec {
+        self.view
+    }
+
+    pub fn scale(&self) -> ColorScale {
+        self.scale
+    }
+
+    /// Domain coordinates of a pointer position in client pixels, if it is over the canvas.
+    fn domain_point(&self, client_x: f64, client_y: f64) -> Option<(f64, f64)> {
+        let rect = self.canvas.get_bounding_client_rect();
+        let u = (client_x - rect.left()) / rect.width();
+        let v = (client_y - rect.top()) / rect.height();
+        if !(0.0..=1.0).contains(&u) || !(0.0..=1.0).contains(&v) {
+            return None;
+        }
+        let [[x0, x1], [y0, y1]] = self.sim.domain();
+        Some((x0 + u * (x1 - x0), y1 - v * (y1 - y0)))
+    }
+}
+
+#[derive(Default)]
+struct App {
+    gpu: Option<GpuContext>,
+    engine: Option<Engine>,
+    host: Option<HtmlElement>,
+    last_frame_ms: f64,
+    fps: f64,
+    ms_per_step: f64,
+    last_hud_ms: f64,
+}
+
+thread_local! {
+    static APP: RefCell<App> = RefCell::new(App::default());
+}
+
+fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> R {
+    APP.with(|app| f(&mut app.borrow_mut()))
+}
+
+/// Runs `f` on the engine, if one is running.
+pub fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+    with_app(|app| app.engine.as_mut().map(f))
+}
+
+/// Detects the GPU, starts the current case in `host` and runs the frame loop.
+pub fn boot(signals: Signals, host: HtmlElement) {
+    with_app(|app| app.host = Some(host));
+    leptos::task::spawn_local(async move {
+        match gpu_status::detect().await {
+            Ok(ctx) => with_app(|app| app.gpu = Some(ctx)),
+            Err(reason) => signals.backend_note.set(Some(reason)),
+        }
+        restart(signals);
+        signals.ready.set(true);
+        request_animation_frame(move || frame(signals));
+    });
+}
+
+/// Rebuilds the simulation from the current case and parameters (the reset button).
+pub fn restart(signals: Signals) {
+    let spec = signals.spec();
+    let params = signals.params.get_untracked();
+    let result = with_app(|app| {
+        let host = app.host.clone().ok_or("the viewport is not mounted")?;
+        app.engine = None;
+        let engine = Engine::start(spec, &params, app.gpu.as_ref(), &host)?;
+        let used = engine.sim.params().clone();
+        let notices = engine.sim.notices().to_vec();
+        app.engine = Some(engine);
+        app.ms_per_step = 0.0;
+        Ok::<_, String>((used, notices))
+    });
+    match result {
+        Ok((used, notices)) => {
+            signals.params.set(used);
+            signals.notices.set(notices);
+            signals.pending.set(Vec::new());
+            signals.error.set(None);
+            refresh_hud(signals);
+        }
+        Err(message) => {
+            signals.playing.set(false);
+            signals.error.set(Some(message));
+        }
+    }
+}
+
+/// Switches to another case at its defaults.
+pub fn load_case(signals: Signals, spec: &'static CaseSpec, params: ParamValues) {
+    signals.case_id.set(spec.id.to_string());
+    signals.params.set(params);
+    restart(signals);
+}
+
+/// Applies a parameter change: live ones at once, the others on the next reset.
+pub fn set_param(signals: Signals, name: &str, value: ParamValue) -> Result<(), String> {
+    let spec = signals.spec();
+    let param = spec.param(name).ok_or_else(|| format!("unknown parameter '{name}'"))?;
+    let value = param.clamp(&value);
+    if param.needs_reset {
+        signals.params.update(|p| {
+            let _ = p.set(spec.id, spec.params, name, value);
+        });
+        signals.pending.update(|p| {
+            if !p.iter().any(|n| n == name) {
+                p.push(name.to_string());
+            }
+        });
+        return Ok(());
+    }
+    let applied = with_engine(|engine| {
+        engine.sim.set_param(name, value).map_err(|e| e.to_string())?;
+        Ok::<_, String>((engine.sim.params().clone(), engine.sim.notices().to_vec()))
+    });
+    match applied {
+        Some(Ok((params, notices))) => {
+            // Keep pending (reset-only) values the user already chose.
+            let pending = signals.pending.get_untracked();
+            signals.params.update(|current| {
+                for (key, value) in params.iter() {
+                    if !pending.iter().any(|p| p == key) {
+                        let _ = current.set(spec.id, spec.params, key, value.clone());
+                    }
+                }
+            });
+            signals.notices.set(notices);
+            Ok(())
+        }
+        Some(Err(message)) => Err(message),
+        None => Err("no simulation is running".into()),
+    }
+}
+
+/// Advances `n` steps now (the step button, the JS API) and redraws.
+pub fn step_now(signals: Signals, n: u32) {
+    let result = with_app(|app| {
+        let gpu = app.gpu.clone();
+        let Some(engine) = app.engine.as_mut() else { return Ok(()) };
+        engine.step(n, gpu.as_ref())?;
+        engine.render()
+    });
+    if let Err(message) = result {
+        fail(signals, message);
+    }
+    refresh_hud(signals);
+}
+
+/// A pointer interaction at client coordinates.
+pub fn pointer(signals: Signals, client_x: f64, client_y: f64) {
+    let result = with_engine(|engine| {
+        let Some((x, y)) = engine.domain_point(client_x, client_y) else { return Ok(()) };
+        let [[x0, x1], _] = engine.sim.domain();
+        let paint = Interaction::Paint { x, y, radius: 0.03 * (x1 - x0), value: 1.0 };
+        engine.sim.interact(&paint).map_err(|e| e.to_string())?;
+        if !signals.playing.get_untracked() {
+            engine.render()?;
+        }
+        Ok::<_, String>(())
+    });
+    if let Some(Err(message)) = result {
+        fail(signals, message);
+    }
+}
+
+/// Pauses with a message: a diverging or broken simulation never keeps drawing garbage.
+fn fail(signals: Signals, message: String) {
+    signals.playing.set(false);
+    signals.error.set(Some(message));
+}
+
+/// The GPU context in use, if any (for the JS API's completion promises).
+pub fn gpu() -> Option<GpuContext> {
+    with_app(|app| app.gpu.clone())
+}
+
+fn refresh_hud(signals: Signals) {
+    let hud = with_app(|app| {
+        let engine = app.engine.as_ref()?;
+        let measured_gpu = engine.gpu_ms_per_step.lock().ok().and_then(|slot| *slot);
+        let sim = &engine.sim;
+        Some(Hud {
+            steps: sim.steps(),
+            time: sim.time(),
+            dt: sim.dt(),
+            fps: app.fps,
+            ms_per_step: measured_gpu.unwrap_or(app.ms_per_step),
+            backend: Some(sim.backend()),
+            device: app.gpu.as_ref().map(|g| g.describe()).unwrap_or_else(|| "wasm".into()),
+            grid: sim.shape().map(|[ny, nx]| format!("{nx} × {ny}")).unwrap_or_default(),
+        })
+    });
+    if let Some(hud) = hud {
+        signals.hud.set(hud);
+    }
+}
+
+fn frame(signals: Signals) {
+    let lost = with_app(|app| app.gpu.as_ref().and_then(|g| g.lost_reason()));
+    if let Some(reason) = lost {
+        with_app(|app| {
+            app.gpu = None;
+            app.engine = None;
+        });
+        signals.backend_note.set(Some(gpu_status::lost_message(&reason)));
+        restart(signals);
+    }
+    let playing = signals.playing.get_untracked();
+    let steps = signals.steps_per_frame.get_untracked().max(1);
+    let now = ui::now_ms();
+    let result = with_app(|app| {
+        let gpu = app.gpu.clone();
+        let Some(engine) = app.engine.as_mut() else { return Ok(false) };
+        if playing {
+            let ms = engine.step(steps, gpu.as_ref())?;
+            app.ms_per_step =
+                if app.ms_per_step == 0.0 { ms } else { 0.9 * app.ms_per_step + 0.1 * ms };
+        }
+        engine.render()?;
+        let elapsed = now - app.last_frame_ms;
+        if app.last_frame_ms > 0.0 && elapsed > 0.0 {
+            app.fps =
+                if app.fps == 0.0 { 1000.0 / elapsed } else { 0.9 * app.fps + 100.0 / elapsed };
+        }
+        app.last_frame_ms = now;
+        let due = now - app.last_hud_ms > 250.0;
+        if due {
+            app.last_hud_ms = now;
+        }
+        Ok::<_, String>(due)
+    });
+    match result {
+        Ok(true) => refresh_hud(signals),
+        Ok(false) => {}
+        Err(message) => fail(signals, message),
+    }
+    request_animation_frame(move || frame(signals));
+}

@@ -1,0 +1,22 @@
+//! The GPU detection ladder as the user sees it: a backend and, where the GPU is not used, why.
+
+use flowscope_gpu::{GpuContext, GpuUnavailable};
+
+/// Walks the ladder: CPU requested in the URL → no `navigator.gpu` → no adapter → device
+/// refused. `Err` carries the sentence that tells the user why the CPU backend runs.
+pub async fn detect() -> Result<GpuContext, String> {
+    if crate::ui::query_param("backend").as_deref() == Some("cpu") {
+        return Err("CPU backend requested in the URL (?backend=cpu)".into());
+    }
+    GpuContext::new().await.map_err(|why: GpuUnavailable| capitalise(&why.to_string()))
+}
+
+/// The message for a device lost after start-up.
+pub fn lost_message(reason: &str) -> String {
+    format!("The GPU device was lost ({reason}); restarted the case on the CPU")
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

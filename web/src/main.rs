@@ -1,0 +1,17 @@
+//! Flowscope playground entry point: install the panic overlay, then mount the app.
+//! Everything else lives in the library modules; this file only mounts.
+
+mod api;
+mod components;
+mod engine;
+mod gpu_status;
+mod render;
+mod ui;
+
+fn main() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        ui::show_fatal(&format!("Flowscope crashed: {info}"));
+    }));
+    leptos::mount::mount_to_body(components::app::App);
+}

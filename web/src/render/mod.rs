@@ -1,0 +1,22 @@
+//! Viewport renderers: WebGPU (draws from the simulation's own buffer) and Canvas 2D (the CPU
+//! fallback, where no WebGPU device exists to draw with).
+
+pub mod canvas2d;
+pub mod webgpu;
+
+/// How a scalar field is mapped to colours.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColorScale {
+    pub vmin: f32,
+    pub vmax: f32,
+    pub lut: &'static [u32; 256],
+}
+
+impl ColorScale {
+    /// Index into the lookup table, as the WGSL renderer computes it.
+    pub fn index(&self, value: f32) -> usize {
+        let span = (self.vmax - self.vmin).max(1e-30);
+        let t = ((value - self.vmin) / span).clamp(0.0, 1.0);
+        (t * 255.0).round() as usize
+    }
+}

@@ -1,0 +1,81 @@
+//! Project automation (matklad's xtask pattern): `cargo xtask <command>`.
+//!
+//! - `serve [--port 8080]`: build the release wasm app and serve it locally.
+//! - `dist [--out dist]`: the static site, with relative URLs only.
+//! - `test`: fmt, clippy, native tests (GPU tests on a software Vulkan adapter), the wasm
+//!   build and the browser end-to-end tests.
+//! - `bench heat`: heat-equation ms/step, native CPU/GPU and in the browser.
+//!
+//! Every command installs what is missing first (see `setup`), and says in one line what it
+//! could not install and how to do it by hand.
+
+mod bench;
+mod dist;
+mod serve;
+mod setup;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Flowscope project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the release site and serve it at http://127.0.0.1:PORT.
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Serve the existing dist/ without rebuilding.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Build the static site into a folder that works from any base path.
+    Dist {
+        #[arg(long, default_value = "dist")]
+        out: PathBuf,
+    },
+    /// Run every check CI runs.
+    Test {
+        /// Skip the browser end-to-end tests (and the wasm build they need).
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Measure performance; prints a Markdown table for docs/BENCHMARKS.md.
+    Bench {
+        #[arg(value_enum)]
+        suite: bench::Suite,
+        /// Skip the browser measurements.
+        #[arg(long)]
+        no_browser: bool,
+    },
+}
+
+/// The repository root, from this crate's location.
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the root")
+        .to_path_buf()
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result: Result<()> = match cli.command {
+        Command::Serve { port, no_build } => serve::run(port, no_build),
+        Command::Dist { out } => dist::build(&project_root().join(out)).map(|_| ()),
+        Command::Test { no_browser } => test::run(!no_browser),
+        Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
+    };
+    if let Err(error) = result {
+        let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
+        eprintln!("xtask: error: {}", chain.join(": "));
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,91 @@
+//! A small static file server for the built site (loopback only).
+
+use crate::{dist, project_root};
+use anyhow::{anyhow, Context, Result};
+use std::path::{Component, Path, PathBuf};
+
+pub fn run(port: u16, no_build: bool) -> Result<()> {
+    let site = project_root().join("dist");
+    if !no_build || !site.join("index.html").exists() {
+        dist::build(&site)?;
+    }
+    let server = start(&site, port)?;
+    println!("Flowscope is running at http://127.0.0.1:{}/  (Ctrl+C to stop)", server.port);
+    server.handle.join().map_err(|_| anyhow!("the server thread panicked"))
+}
+
+pub struct Server {
+    pub port: u16,
+    handle: std::thread::JoinHandle<()>,
+}
+
+/// Serves `site` on 127.0.0.1:`port` (0 picks a free port) from a background thread.
+pub fn start(site: &Path, port: u16) -> Result<Server> {
+    let server = tiny_http::Server::http(("127.0.0.1", port))
+        .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{port}: {e} (try --port)"))?;
+    let port = server.server_addr().to_ip().map(|a| a.port()).context("no local address")?;
+    let site = site.to_path_buf();
+    let handle = std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let response = respond(&site, request.url());
+            let _ = request.respond(response);
+        }
+    });
+    Ok(Server { port, handle })
+}
+
+fn respond(site: &Path, url: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let path = url.split(['?', '#']).next().unwrap_or("/");
+    let Some(file) = resolve(site, path) else {
+        return tiny_http::Response::from_string("not found").with_status_code(404);
+    };
+    match std::fs::read(&file) {
+        Ok(bytes) => {
+            let header =
+                tiny_http::Header::from_bytes("Content-Type", mime(&file)).expect("valid header");
+            let no_cache =
+                tiny_http::Header::from_bytes("Cache-Control", "no-cache").expect("valid header");
+            tiny_http::Response::from_data(bytes).with_header(header).with_header(no_cache)
+        }
+        Err(_) => tiny_http::Response::from_string("not found").with_status_code(404),
+    }
+}
+
+/// Maps a URL path to a file under `site`, refusing anything that climbs out of it.
+fn resolve(site: &Path, path: &str) -> Option<PathBuf> {
+    let relative = Path::new(path.trim_start_matches('/'));
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let mut file = site.join(relative);
+    if file.is_dir() {
+        file = file.join("index.html");
+    }
+    file.is_file().then_some(file)
+}
+
+fn mime(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_paths_outside_the_site() {
+        let site = project_root().join("web");
+        assert!(resolve(&site, "/../Cargo.toml").is_none());
+        assert!(resolve(&site, "/index.html").is_some());
+        assert!(resolve(&site, "/").is_some());
+    }
+}

@@ -1,0 +1,57 @@
+//! `cargo xtask test`: everything CI checks, in order of cost, stopping at the first failure.
+
+use crate::{dist, project_root, serve, setup};
+use anyhow::{bail, Context, Result};
+use std::process::Command;
+use std::time::Instant;
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(project_root());
+    command
+}
+
+fn step(name: &str, mut command: Command) -> Result<()> {
+    let started = Instant::now();
+    eprintln!("xtask: ── {name}");
+    let status = command.status().with_context(|| format!("starting {name}"))?;
+    if !status.success() {
+        bail!("{name} failed");
+    }
+    eprintln!("xtask: ── {name}: ok ({:.0} s)", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub fn run(browser: bool) -> Result<()> {
+    let started = Instant::now();
+    setup::vulkan_driver()?;
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    step("rustfmt", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    step("clippy", clippy)?;
+
+    let mut tests = cargo();
+    tests
+        .args(["test", "--workspace", "--exclude", "flowscope-web"])
+        .env("FLOWSCOPE_REQUIRE_GPU", "1");
+    step("native tests (GPU tests on the first wgpu adapter, llvmpipe here)", tests)?;
+
+    if browser {
+        let chromium = setup::chromium()?;
+        setup::playwright()?;
+        let site = dist::build(&project_root().join("dist"))?;
+        let server = serve::start(&site, 0)?;
+        let mut e2e = Command::new("node");
+        e2e.current_dir(project_root().join("tests/e2e"))
+            .args(["--test", "--test-concurrency=1"])
+            .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
+            .env("CHROMIUM", chromium)
+            .env("E2E_OUT", project_root().join("target/e2e"));
+        step("browser end-to-end tests (headless Chromium, WebGPU and CPU fallback)", e2e)?;
+    }
+    eprintln!("xtask: all checks passed in {:.1} min", started.elapsed().as_secs_f64() / 60.0);
+    Ok(())
+}
