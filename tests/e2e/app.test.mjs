@@ -3,11 +3,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openApp, canvasPixels, differingPixels, distinctColours, OUT } from './browser.mjs';
 
+// Headless Chromium's SwiftShader computes with WebGPU but loses the device as soon as a frame
+// is presented to a WebGPU canvas (plain JS does the same), so the WebGPU run displays through
+// read-back (`?display=readback`); the automatic switch is tested on its own below.
 for (const mode of ['webgpu', 'cpu']) {
   test(`${mode} mode`, async (t) => {
     const browser = await launch({ webgpu: mode === 'webgpu' });
     t.after(() => browser.close());
-    const { page, errors } = await openApp(browser);
+    const { page, errors } = await openApp(browser, mode === 'webgpu' ? '?display=readback' : '');
 
     await t.test('loads, lists the heat case and shows the expected backend', async () => {
       assert.equal(await page.locator('#fatal').isHidden(), true, 'no fatal overlay');
@@ -20,6 +23,7 @@ for (const mode of ['webgpu', 'cpu']) {
       }
       const state = await page.evaluate(() => window.flowscope.state());
       assert.equal(state.backend, mode);
+      assert.equal(state.display, mode === 'webgpu' ? 'readback' : 'canvas2d');
       assert.equal(state.case, 'heat');
     });
 
@@ -30,6 +34,7 @@ for (const mode of ['webgpu', 'cpu']) {
       assert.ok(distinctColours(before) > 20, `canvas looks blank (${distinctColours(before)} colours)`);
       const state = await page.evaluate(() => window.flowscope.step(200));
       assert.ok(state.step >= 200, `step count ${state.step}`);
+      assert.equal(state.backend, mode, 'still on the same backend');
       await page.waitForTimeout(300);
       const after = await canvasPixels(page);
       const changed = differingPixels(before, after);
@@ -85,6 +90,20 @@ for (const mode of ['webgpu', 'cpu']) {
     });
   });
 }
+
+test('a device lost while presenting keeps computing on WebGPU and says so', async (t) => {
+  const browser = await launch({ webgpu: true });
+  t.after(() => browser.close());
+  const { page } = await openApp(browser);
+  await page.waitForFunction(() => window.flowscope.state().display === 'readback', null, { timeout: 30_000 });
+  assert.match(await page.getByTestId('gpu-status').innerText(), /lost the GPU device/);
+  assert.equal((await page.evaluate(() => window.flowscope.state())).backend, 'webgpu');
+  await page.evaluate(() => window.flowscope.pause());
+  const before = await canvasPixels(page);
+  await page.evaluate(() => window.flowscope.step(100));
+  await page.waitForTimeout(300);
+  assert.ok(differingPixels(before, await canvasPixels(page)) > 1000, 'the read-back display updates');
+});
 
 test('a wasm panic shows the error overlay, not a dead page', async (t) => {
   const browser = await launch({ webgpu: false });

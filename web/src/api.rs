@@ -35,6 +35,7 @@ fn state(signals: Signals) -> JsValue {
             .map(|b| if b == flowscope_core::Backend::Gpu { "webgpu" } else { "cpu" })
             .into(),
     );
+    set("display", engine::display().name().into());
     set("playing", signals.playing.get_untracked().into());
     set("msPerStep", hud.ms_per_step.into());
     set("error", signals.error.get_untracked().into());

@@ -3,7 +3,9 @@
 //! API talk to it through the commands at the bottom of this file.
 
 use crate::gpu_status;
-use crate::render::{canvas2d::Canvas2dRenderer, webgpu::WebGpuRenderer, ColorScale};
+use crate::render::{
+    canvas2d::Canvas2dRenderer, readback::ReadbackRenderer, webgpu::WebGpuRenderer, ColorScale,
+};
 use crate::ui;
 use flowscope_cases::Simulation;
 use flowscope_core::{colormap, Backend, CaseSpec, Interaction, ParamValue, ParamValues, ViewSpec};
@@ -66,7 +68,29 @@ impl Signals {
 
 enum Renderer {
     WebGpu(Box<WebGpuRenderer>),
+    Readback(Box<ReadbackRenderer>),
     Canvas2d(Canvas2dRenderer),
+}
+
+/// How the picture reaches the screen (reported by the JS API's `state().display`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// The render pipeline draws the GPU field into a WebGPU canvas: no copies.
+    WebGpuCanvas,
+    /// GPU compute, asynchronous read-back, Canvas 2D drawing.
+    Readback,
+    /// CPU backend, Canvas 2D drawing.
+    Canvas2d,
+}
+
+impl Display {
+    pub fn name(self) -> &'static str {
+        match self {
+            Display::WebGpuCanvas => "webgpu-canvas",
+            Display::Readback => "readback",
+            Display::Canvas2d => "canvas2d",
+        }
+    }
 }
 
 pub struct Engine {
@@ -92,12 +116,17 @@ impl Engine {
         spec: &'static CaseSpec,
         params: &ParamValues,
         gpu: Option<&GpuContext>,
+        display: Display,
         host: &HtmlElement,
     ) -> Result<Self, String> {
         let sim = flowscope_cases::create(spec.id, params, gpu).map_err(|e| e.to_string())?;
         let canvas = ui::create_canvas();
         host.replace_children_with_node_1(&canvas);
         let renderer = match gpu {
+            Some(ctx) if display == Display::Readback => {
+                let _ = canvas.set_attribute("class", "pixelated");
+                Renderer::Readback(Box::new(ReadbackRenderer::new(ctx, canvas.clone())?))
+            }
             Some(ctx) => {
                 let side = (host.client_width() as f64 * ui::window().device_pixel_ratio())
                     .clamp(256.0, 2048.0) as u32;
@@ -139,6 +168,13 @@ impl Engine {
                     .ok_or_else(|| format!("view '{}' is not on the GPU", self.view.name))?;
                 renderer.draw(&view, &self.scale)
             }
+            Renderer::Readback(renderer) => {
+                let view = self
+                    .sim
+                    .gpu_view(self.view.name)
+                    .ok_or_else(|| format!("view '{}' is not on the GPU", self.view.name))?;
+                renderer.draw(&view, &self.scale)
+            }
             Renderer::Canvas2d(renderer) => {
                 let field = self.sim.read_view(self.view.name).map_err(|e| e.to_string())?;
                 renderer.draw(&field, &self.scale)
@@ -170,12 +206,29 @@ impl Engine {
 #[derive(Default)]
 struct App {
     gpu: Option<GpuContext>,
+    /// Set once drawing into a WebGPU canvas has lost a device: display through read-back.
+    readback_display: bool,
     engine: Option<Engine>,
     host: Option<HtmlElement>,
     last_frame_ms: f64,
     fps: f64,
     ms_per_step: f64,
     last_hud_ms: f64,
+}
+
+impl App {
+    fn display(&self) -> Display {
+        match (&self.gpu, self.readback_display) {
+            (None, _) => Display::Canvas2d,
+            (Some(_), true) => Display::Readback,
+            (Some(_), false) => Display::WebGpuCanvas,
+        }
+    }
+}
+
+/// How the picture currently reaches the screen.
+pub fn display() -> Display {
+    with_app(|app| app.display())
 }
 
 thread_local! {
@@ -196,7 +249,11 @@ pub fn boot(signals: Signals, host: HtmlElement) {
     with_app(|app| app.host = Some(host));
     leptos::task::spawn_local(async move {
         match gpu_status::detect().await {
-            Ok(ctx) => with_app(|app| app.gpu = Some(ctx)),
+            Ok(ctx) => with_app(|app| {
+                app.gpu = Some(ctx);
+                // Escape hatch for drivers that compute fine but cannot present a WebGPU canvas.
+                app.readback_display = ui::query_param("display").as_deref() == Some("readback");
+            }),
             Err(reason) => signals.backend_note.set(Some(reason)),
         }
         restart(signals);
@@ -212,7 +269,7 @@ pub fn restart(signals: Signals) {
     let result = with_app(|app| {
         let host = app.host.clone().ok_or("the viewport is not mounted")?;
         app.engine = None;
-        let engine = Engine::start(spec, &params, app.gpu.as_ref(), &host)?;
+        let engine = Engine::start(spec, &params, app.gpu.as_ref(), app.display(), &host)?;
         let used = engine.sim.params().clone();
         let notices = engine.sim.notices().to_vec();
         app.engine = Some(engine);
@@ -343,15 +400,34 @@ fn refresh_hud(signals: Signals) {
     }
 }
 
+/// A lost device while drawing into a WebGPU canvas gets one more device that displays through
+/// read-back; a second loss, or none to be had, falls back to the CPU.
+fn recover_from_device_loss(signals: Signals, reason: String) {
+    let retry = with_app(|app| {
+        let retry = app.display() == Display::WebGpuCanvas;
+        app.gpu = None;
+        app.engine = None;
+        app.readback_display = retry;
+        retry
+    });
+    leptos::task::spawn_local(async move {
+        let replacement = if retry { GpuContext::new().await.ok() } else { None };
+        let note = match &replacement {
+            Some(_) => gpu_status::readback_message(&reason),
+            None => gpu_status::lost_message(&reason),
+        };
+        with_app(|app| app.gpu = replacement);
+        signals.backend_note.set(Some(note));
+        restart(signals);
+        request_animation_frame(move || frame(signals));
+    });
+}
+
 fn frame(signals: Signals) {
     let lost = with_app(|app| app.gpu.as_ref().and_then(|g| g.lost_reason()));
     if let Some(reason) = lost {
-        with_app(|app| {
-            app.gpu = None;
-            app.engine = None;
-        });
-        signals.backend_note.set(Some(gpu_status::lost_message(&reason)));
-        restart(signals);
+        recover_from_device_loss(signals, reason);
+        return;
     }
     let playing = signals.playing.get_untracked();
     let steps = signals.steps_per_frame.get_untracked().max(1);

@@ -11,6 +11,14 @@ pub async fn detect() -> Result<GpuContext, String> {
     GpuContext::new().await.map_err(|why: GpuUnavailable| capitalise(&why.to_string()))
 }
 
+/// The message when drawing into a WebGPU canvas lost the device and a new one took over.
+pub fn readback_message(reason: &str) -> String {
+    format!(
+        "Drawing into a WebGPU canvas lost the GPU device ({reason}); the simulation still runs \
+         on WebGPU and each frame is read back for display"
+    )
+}
+
 /// The message for a device lost after start-up.
 pub fn lost_message(reason: &str) -> String {
     format!("The GPU device was lost ({reason}); restarted the case on the CPU")

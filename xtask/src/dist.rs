@@ -47,7 +47,8 @@ pub fn build(out: &Path) -> Result<PathBuf> {
     Ok(out.to_path_buf())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Copies the contents of `from` into the existing folder `to`.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
         let target = to.join(entry.file_name());

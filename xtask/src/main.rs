@@ -14,6 +14,7 @@ mod dist;
 mod serve;
 mod setup;
 mod test;
+mod tidy;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -34,9 +34,7 @@ pub fn run(browser: bool) -> Result<()> {
     step("clippy", clippy)?;
 
     let mut tests = cargo();
-    tests
-        .args(["test", "--workspace", "--exclude", "flowscope-web"])
-        .env("FLOWSCOPE_REQUIRE_GPU", "1");
+    tests.args(["test", "--workspace"]).env("FLOWSCOPE_REQUIRE_GPU", "1");
     step("native tests (GPU tests on the first wgpu adapter, llvmpipe here)", tests)?;
 
     if browser {
@@ -44,10 +42,23 @@ pub fn run(browser: bool) -> Result<()> {
         setup::playwright()?;
         let site = dist::build(&project_root().join("dist"))?;
         let server = serve::start(&site, 0)?;
+        // The same site two folders deep, as on a course page: proves the URLs are relative.
+        let nested_root = project_root().join("target/e2e-site");
+        let nested = nested_root.join("course/week-3/flowscope");
+        if nested_root.exists() {
+            std::fs::remove_dir_all(&nested_root)?;
+        }
+        std::fs::create_dir_all(&nested)?;
+        dist::copy_tree(&site, &nested)?;
+        let nested_server = serve::start(&nested_root, 0)?;
         let mut e2e = Command::new("node");
         e2e.current_dir(project_root().join("tests/e2e"))
             .args(["--test", "--test-concurrency=1"])
             .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
+            .env(
+                "FLOWSCOPE_NESTED_URL",
+                format!("http://127.0.0.1:{}/course/week-3/flowscope/", nested_server.port),
+            )
             .env("CHROMIUM", chromium)
             .env("E2E_OUT", project_root().join("target/e2e"));
         step("browser end-to-end tests (headless Chromium, WebGPU and CPU fallback)", e2e)?;

@@ -11,11 +11,11 @@ pub fn ControlBar(signals: Signals) -> impl IntoView {
         <div class="controls" role="toolbar" aria-label="Simulation controls">
             <button data-testid="btn-play" on:click=toggle disabled=move || !signals.ready.get()
                 aria-label=move || if signals.playing.get() { "Pause" } else { "Play" }>
-                {move || if signals.playing.get() { "⏸ Pause" } else { "▶ Play" }}
+                {move || if signals.playing.get() { "❚❚ Pause" } else { "▶ Play" }}
             </button>
             <button data-testid="btn-step" aria-label="Step once"
                 on:click=move |_| { signals.playing.set(false); engine::step_now(signals, 1) }>
-                "⏭ Step"
+                "Step ▸"
             </button>
             <button data-testid="btn-reset" aria-label="Reset" on:click=move |_| engine::restart(signals)>
                 "↺ Reset"

@@ -32,11 +32,33 @@ fn from_slider(spec: &ParamSpec, position: f64) -> f64 {
 
 /// Three significant digits: what a slider can meaningfully set.
 fn round_sig(value: f64) -> f64 {
-    if value == 0.0 {
-        return 0.0;
+    format!("{value:.2e}").parse().unwrap_or(value)
+}
+
+/// Short display form: plain decimals for ordinary magnitudes, scientific notation otherwise.
+fn display(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || (1e-3..1e5).contains(&magnitude) {
+        format!("{}", round_sig(value))
+    } else {
+        let text = format!("{:.2e}", value);
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        format!("{mantissa}e{exponent}")
     }
-    let scale = 10f64.powf(value.abs().log10().floor() - 2.0);
-    (value / scale).round() * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_display_compactly() {
+        assert_eq!(display(1e-4), "1e-4");
+        assert_eq!(display(0.02), "0.02");
+        assert_eq!(display(2.3841857910156e-3), "0.00238");
+        assert_eq!(display(12345.0), "12300");
+    }
 }
 
 #[component]
@@ -116,7 +138,7 @@ fn param_row(
                         }
                     } />
                 <input type="number" id=id.clone() data-testid=id.clone() step="any"
-                    prop:value=move || format!("{}", round_sig(as_float()))
+                    prop:value=move || display(as_float())
                     on:change=move |ev| {
                         match event_target_value(&ev).parse::<f64>() {
                             Ok(v) if v.is_finite() => apply(ParamValue::Float(v)),

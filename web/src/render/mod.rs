@@ -1,7 +1,8 @@
-//! Viewport renderers: WebGPU (draws from the simulation's own buffer) and Canvas 2D (the CPU
-//! fallback, where no WebGPU device exists to draw with).
+//! Viewport renderers: WebGPU (draws from the simulation's own buffer), read-back (GPU compute,
+//! Canvas 2D display) and Canvas 2D (the CPU backend).
 
 pub mod canvas2d;
+pub mod readback;
 pub mod webgpu;
 
 /// How a scalar field is mapped to colours.

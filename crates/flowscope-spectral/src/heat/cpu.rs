@@ -2,18 +2,38 @@
 
 use super::{HeatConfig, PaintBlob, Scheme};
 
-/// One forward-Euler step: `dst = src + rx (Tw + Te − 2T) + ry (Ts + Tn − 2T)`, periodic.
-pub fn diffuse_explicit(src: &[f32], dst: &mut [f32], nx: usize, ny: usize, rx: f32, ry: f32) {
+/// Applies `update(centre, west + east, south + north, k)` to every cell of a periodic grid,
+/// writing `dst`. Rows are sliced once so the interior loop has no wrap-around arithmetic.
+#[inline(always)]
+fn for_each_stencil(
+    src: &[f32],
+    dst: &mut [f32],
+    nx: usize,
+    ny: usize,
+    update: impl Fn(f32, f32, f32, usize) -> f32,
+) {
     for j in 0..ny {
-        let (south, north) = ((j + ny - 1) % ny, (j + 1) % ny);
-        for i in 0..nx {
-            let (west, east) = ((i + nx - 1) % nx, (i + 1) % nx);
-            let c = src[j * nx + i];
-            let sx = src[j * nx + west] + src[j * nx + east];
-            let sy = src[south * nx + i] + src[north * nx + i];
-            dst[j * nx + i] = c + rx * (sx - 2.0 * c) + ry * (sy - 2.0 * c);
+        let row = &src[j * nx..(j + 1) * nx];
+        let south = &src[((j + ny - 1) % ny) * nx..][..nx];
+        let north = &src[((j + 1) % ny) * nx..][..nx];
+        let out = &mut dst[j * nx..(j + 1) * nx];
+        let base = j * nx;
+        out[0] = update(row[0], row[nx - 1] + row[1 % nx], south[0] + north[0], base);
+        for i in 1..nx - 1 {
+            out[i] = update(row[i], row[i - 1] + row[i + 1], south[i] + north[i], base + i);
+        }
+        if nx > 1 {
+            let i = nx - 1;
+            out[i] = update(row[i], row[i - 1] + row[0], south[i] + north[i], base + i);
         }
     }
+}
+
+/// One forward-Euler step: `dst = src + rx (Tw + Te − 2T) + ry (Ts + Tn − 2T)`, periodic.
+pub fn diffuse_explicit(src: &[f32], dst: &mut [f32], nx: usize, ny: usize, rx: f32, ry: f32) {
+    for_each_stencil(src, dst, nx, ny, |c, sx, sy, _| {
+        c + rx * (sx - 2.0 * c) + ry * (sy - 2.0 * c)
+    });
 }
 
 /// One Jacobi sweep of backward Euler: `dst = (rhs + rx (Tw + Te) + ry (Ts + Tn)) / (1 + 2rx + 2ry)`.
@@ -27,15 +47,7 @@ pub fn jacobi_sweep(
     ry: f32,
 ) {
     let diagonal = 1.0 + 2.0 * rx + 2.0 * ry;
-    for j in 0..ny {
-        let (south, north) = ((j + ny - 1) % ny, (j + 1) % ny);
-        for i in 0..nx {
-            let (west, east) = ((i + nx - 1) % nx, (i + 1) % nx);
-            let sx = src[j * nx + west] + src[j * nx + east];
-            let sy = src[south * nx + i] + src[north * nx + i];
-            dst[j * nx + i] = (rhs[j * nx + i] + rx * sx + ry * sy) / diagonal;
-        }
-    }
+    for_each_stencil(src, dst, nx, ny, |_, sx, sy, k| (rhs[k] + rx * sx + ry * sy) / diagonal);
 }
 
 /// Shortest signed distance on a periodic axis of length `l` (as `periodic_delta` in WGSL).

@@ -1,0 +1,139 @@
+//! The `flowscope` command's contract: output folder layout, formats and error messages.
+
+use std::path::Path;
+use std::process::Command;
+
+fn flowscope(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_flowscope")).args(args).output().expect("runs")
+}
+
+fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let npy = npyz::NpyFile::new(&bytes[..]).expect("valid npy");
+    assert_eq!(npy.dtype(), npyz::DType::Plain("<f4".parse().unwrap()), "little-endian f32");
+    let shape = npy.shape().to_vec();
+    (shape, npy.into_vec::<f32>().expect("f32 data"))
+}
+
+#[test]
+fn run_writes_meta_observables_and_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let result = flowscope(&[
+        "run", "heat", "--set", "n=64", "--steps", "30", "--every", "10", "--out", out,
+    ]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap())
+            .unwrap();
+    for key in ["case", "params", "backend", "steps", "time", "dt", "domain", "shape"] {
+        assert!(meta.get(key).is_some(), "meta.json lacks '{key}'");
+    }
+    assert_eq!(meta["case"], "heat");
+    assert_eq!(meta["backend"], "cpu");
+    assert_eq!(meta["steps"], 30);
+    assert_eq!(meta["params"]["n"], 64);
+    assert_eq!(meta["shape"], serde_json::json!([64, 64]));
+    assert_eq!(meta["domain"], serde_json::json!([[0.0, 1.0], [0.0, 1.0]]));
+    let time = meta["time"].as_f64().unwrap();
+    assert!((time - 30.0 * meta["dt"].as_f64().unwrap()).abs() < 1e-12);
+
+    let csv = std::fs::read_to_string(dir.path().join("observables.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("t,step,mean,max,min"));
+    let steps: Vec<&str> = lines.map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(steps, ["0", "10", "20", "30"]);
+
+    for step in [10, 20, 30] {
+        let (shape, data) = read_npy(&dir.path().join(format!("fields/temperature_{step}.npy")));
+        assert_eq!(shape, [64, 64]);
+        assert!(data.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn arrays_are_indexed_j_i_from_the_bottom_at_cell_centres() {
+    // initial=mode is T = 0.5 + 0.5 sin(2πx) sin(2πy); at step 0 it is written unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let result = flowscope(&[
+        "run",
+        "heat",
+        "--set",
+        "n=32",
+        "--set",
+        "initial=mode",
+        "--steps",
+        "0",
+        "--out",
+        out,
+    ]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let (shape, data) = read_npy(&dir.path().join("fields/temperature_0.npy"));
+    assert_eq!(shape, [32, 32]);
+    let tau = std::f64::consts::TAU;
+    for (i, j) in [(3, 20), (20, 3), (7, 7)] {
+        let (x, y) = ((i as f64 + 0.5) / 32.0, (j as f64 + 0.5) / 32.0);
+        let expected = 0.5 + 0.5 * (tau * x).sin() * (tau * y).sin();
+        assert!((data[j * 32 + i] as f64 - expected).abs() < 1e-6, "({i}, {j})");
+    }
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_one_line_naming_the_range() {
+    for (args, expected) in [
+        (vec!["run", "nope"], "known cases: heat"),
+        (vec!["run", "heat", "--set", "n=4096"], "allowed: integers 32 ..= 1024"),
+        (vec!["run", "heat", "--set", "dt=NaN"], "allowed: 0.000001 ..= 1"),
+        (vec!["run", "heat", "--set", "scheme=rk4"], "one of explicit, implicit"),
+        (vec!["run", "heat", "--set", "speed=3"], "known parameters: n,"),
+        (vec!["run", "heat", "--set", "n"], "NAME=VALUE"),
+    ] {
+        let result = flowscope(&args);
+        assert_eq!(result.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn list_json_carries_the_parameter_schema() {
+    let result = flowscope(&["list", "--json"]);
+    assert!(result.status.success());
+    let catalog: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let heat = &catalog[0];
+    assert_eq!(heat["id"], "heat");
+    let n = heat["params"].as_array().unwrap().iter().find(|p| p["name"] == "n").unwrap();
+    assert_eq!((n["min"].as_i64(), n["max"].as_i64()), (Some(32), Some(1024)));
+}
+
+#[test]
+fn gpu_and_cpu_runs_agree() {
+    if flowscope_gpu::context_for_tests().is_none() {
+        return;
+    }
+    let cpu = tempfile::tempdir().unwrap();
+    let gpu = tempfile::tempdir().unwrap();
+    for (dir, backend) in [(&cpu, "cpu"), (&gpu, "gpu")] {
+        let out = dir.path().to_str().unwrap();
+        let result = flowscope(&[
+            "run",
+            "heat",
+            "--set",
+            "n=64",
+            "--steps",
+            "50",
+            "--backend",
+            backend,
+            "--out",
+            out,
+        ]);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    }
+    let (_, a) = read_npy(&cpu.path().join("fields/temperature_50.npy"));
+    let (_, b) = read_npy(&gpu.path().join("fields/temperature_50.npy"));
+    let max = a.iter().zip(&b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(max < 1e-5, "cpu and gpu differ by {max}");
+}
