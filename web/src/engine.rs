@@ -249,11 +249,21 @@ pub fn boot(signals: Signals, host: HtmlElement) {
     with_app(|app| app.host = Some(host));
     leptos::task::spawn_local(async move {
         match gpu_status::detect().await {
-            Ok(ctx) => with_app(|app| {
-                app.gpu = Some(ctx);
+            Ok(ctx) => {
                 // Escape hatch for drivers that compute fine but cannot present a WebGPU canvas.
-                app.readback_display = ui::query_param("display").as_deref() == Some("readback");
-            }),
+                let readback = ui::query_param("display").as_deref() == Some("readback");
+                with_app(|app| {
+                    app.gpu = Some(ctx);
+                    app.readback_display = readback;
+                });
+                if readback {
+                    signals.backend_note.set(Some(
+                        "Computing on WebGPU; each frame is read back for display \
+                         (requested in the URL: ?display=readback)"
+                            .into(),
+                    ));
+                }
+            }
             Err(reason) => signals.backend_note.set(Some(reason)),
         }
         restart(signals);

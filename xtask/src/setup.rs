@@ -141,13 +141,16 @@ pub fn chromium() -> Result<String> {
     Ok("/usr/bin/chromium".into())
 }
 
-/// Node.js with `playwright-core` installed from tests/e2e/package-lock.json.
+/// Node.js with `playwright-core` and `pngjs` installed from tests/e2e/package-lock.json.
 pub fn playwright() -> Result<()> {
     if !succeeds("node", &["--version"]) || !succeeds("npm", &["--version"]) {
         apt_install(&["nodejs", "npm"], "the browser tests")?;
     }
     let dir = project_root().join("tests/e2e");
-    if dir.join("node_modules/playwright-core/package.json").exists() {
+    let installed = ["playwright-core", "pngjs"]
+        .iter()
+        .all(|name| dir.join("node_modules").join(name).join("package.json").exists());
+    if installed {
         return Ok(());
     }
     eprintln!("xtask: npm ci in tests/e2e");

@@ -167,9 +167,8 @@ fn initial_state(kind: &str, config: &HeatConfig) -> Vec<f32> {
 impl HeatCase {
     pub fn new(params: &ParamValues, gpu: Option<&GpuContext>) -> Result<Self, CaseError> {
         for (name, value) in params.iter() {
-            SPEC.param(name)
-                .ok_or_else(|| CaseError::Unstable(format!("unknown parameter '{name}'")))?
-                .check(value)?;
+            let mut checked = SPEC.defaults();
+            checked.set(SPEC.id, SPEC.params, name, value.clone())?;
         }
         let mut params = params.clone();
         let mut notices = Vec::new();
@@ -215,7 +214,7 @@ impl Case for HeatCase {
         let mut params = self.params.clone();
         params.set(SPEC.id, SPEC.params, name, value)?;
         if SPEC.param(name).is_some_and(|p| p.needs_reset) {
-            return Err(CaseError::Unstable(format!("'{name}' takes effect on reset")));
+            return Err(CaseError::NeedsReset(name.to_string()));
         }
         self.notices.clear();
         let config = configure(&mut params, &mut self.notices);
@@ -279,7 +278,7 @@ impl Case for HeatCase {
     fn interact(&mut self, interaction: &Interaction) -> Result<(), CaseError> {
         let Interaction::Paint { x, y, radius, value } = *interaction;
         if !(x.is_finite() && y.is_finite() && radius.is_finite() && value.is_finite()) {
-            return Err(CaseError::Unstable("paint position must be finite".into()));
+            return Err(CaseError::BadInteraction("paint position must be finite".into()));
         }
         let blob = PaintBlob::at(&self.config, x, y, radius, value.clamp(0.0, 1.0));
         match &mut self.engine {

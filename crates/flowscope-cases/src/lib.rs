@@ -38,7 +38,7 @@ pub fn create(
     params: &ParamValues,
     gpu: Option<&GpuContext>,
 ) -> Result<Box<dyn Simulation>, CaseError> {
-    let spec = find(id).map_err(CaseError::Unstable)?;
+    let spec = find(id).map_err(CaseError::UnknownCase)?;
     match spec.id {
         "heat" => Ok(Box::new(heat::HeatCase::new(params, gpu)?)),
         other => unreachable!("case '{other}' is in the catalog but not in create()"),

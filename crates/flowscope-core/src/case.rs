@@ -111,9 +111,14 @@ impl CaseSpec {
 pub enum CaseError {
     #[error(transparent)]
     Param(#[from] ParamError),
-    /// A combination of valid values that the numerics cannot run (e.g. dt above a stability limit).
     #[error("{0}")]
-    Unstable(String),
+    UnknownCase(String),
+    /// A parameter that rebuilds the simulation was changed on a running one.
+    #[error("parameter '{0}' takes effect on reset")]
+    NeedsReset(String),
+    /// A pointer interaction the case cannot apply (e.g. a non-finite position).
+    #[error("invalid interaction: {0}")]
+    BadInteraction(String),
     /// The state blew up; the simulation must be reset.
     #[error("simulation diverged: {0}")]
     Diverged(String),
