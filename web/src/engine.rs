@@ -160,20 +160,14 @@ impl Engine {
     }
 
     fn render(&mut self) -> Result<(), String> {
+        let name = self.view.name;
+        let on_gpu = || format!("view '{name}' is not on the GPU");
         match &mut self.renderer {
             Renderer::WebGpu(renderer) => {
-                let view = self
-                    .sim
-                    .gpu_view(self.view.name)
-                    .ok_or_else(|| format!("view '{}' is not on the GPU", self.view.name))?;
-                renderer.draw(&view, &self.scale)
+                renderer.draw(&self.sim.gpu_view(name).ok_or_else(on_gpu)?, &self.scale)
             }
             Renderer::Readback(renderer) => {
-                let view = self
-                    .sim
-                    .gpu_view(self.view.name)
-                    .ok_or_else(|| format!("view '{}' is not on the GPU", self.view.name))?;
-                renderer.draw(&view, &self.scale)
+                renderer.draw(&self.sim.gpu_view(name).ok_or_else(on_gpu)?, &self.scale)
             }
             Renderer::Canvas2d(renderer) => {
                 let field = self.sim.read_view(self.view.name).map_err(|e| e.to_string())?;
