@@ -35,7 +35,7 @@ impl Canvas2dRenderer {
             let row = ny - 1 - j;
             for i in 0..nx {
                 let value = field.at(i, j);
-                let rgba = if value.is_nan() {
+                let rgba = if !value.is_finite() {
                     [255, 0, 255, 255]
                 } else {
                     scale.lut[scale.index(value)].to_le_bytes()

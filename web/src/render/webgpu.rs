@@ -1,22 +1,10 @@
-//! WebGPU renderer: a full-screen triangle whose fragment shader reads the field buffer and the
-//! colormap table (`shaders/render/field.wgsl`).
+//! WebGPU renderer: presents [`FieldRenderer`]'s picture in a WebGPU canvas, zero-copy.
 
 use super::ColorScale;
 use flowscope_cases::GpuView;
-use flowscope_gpu::{buffers, shader, wgpu, GpuContext};
+use flowscope_gpu::render::{FieldImage, FieldRenderer};
+use flowscope_gpu::{wgpu, GpuContext};
 use web_sys::HtmlCanvasElement;
-
-const SOURCE: &str = include_str!("../../../shaders/render/field.wgsl");
-
-/// Mirrors `FieldView` in field.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct FieldView {
-    nx: u32,
-    ny: u32,
-    vmin: f32,
-    vmax: f32,
-}
 
 #[cfg(target_arch = "wasm32")]
 fn canvas_surface(
@@ -39,10 +27,7 @@ pub struct WebGpuRenderer {
     canvas: HtmlCanvasElement,
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
-    pipeline: wgpu::RenderPipeline,
-    uniform: wgpu::Buffer,
-    lut: wgpu::Buffer,
-    lut_source: Option<&'static [u32; 256]>,
+    renderer: FieldRenderer,
 }
 
 impl WebGpuRenderer {
@@ -69,44 +54,8 @@ impl WebGpuRenderer {
             view_formats: vec![],
         };
         surface.configure(&ctx.device, &config);
-        let module = shader::module(&ctx.device, "field.wgsl", SOURCE);
-        let pipeline = ctx.device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("field view"),
-            layout: None,
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs_main"),
-                buffers: &[],
-                compilation_options: Default::default(),
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                targets: &[Some(format.into())],
-                compilation_options: Default::default(),
-            }),
-            primitive: Default::default(),
-            depth_stencil: None,
-            multisample: Default::default(),
-            multiview_mask: None,
-            cache: None,
-        });
-        let uniform = buffers::uniform_from(
-            &ctx.device,
-            "field view",
-            &FieldView { nx: 1, ny: 1, vmin: 0.0, vmax: 1.0 },
-        );
-        let lut = buffers::storage_from(&ctx.device, "colormap", &[0u32; 256]);
-        Ok(Self {
-            ctx: ctx.clone(),
-            canvas,
-            surface,
-            config,
-            pipeline,
-            uniform,
-            lut,
-            lut_source: None,
-        })
+        let renderer = FieldRenderer::new(ctx, format);
+        Ok(Self { ctx: ctx.clone(), canvas, surface, config, renderer })
     }
 
     pub fn draw(&mut self, field: &GpuView<'_>, scale: &ColorScale) -> Result<(), String> {
@@ -116,46 +65,22 @@ impl WebGpuRenderer {
             self.config.height = height;
             self.surface.configure(&self.ctx.device, &self.config);
         }
-        if !self.lut_source.is_some_and(|lut| std::ptr::eq(lut, scale.lut)) {
-            self.ctx.queue.write_buffer(&self.lut, 0, bytemuck::cast_slice(scale.lut));
-            self.lut_source = Some(scale.lut);
-        }
-        let view = FieldView { nx: field.nx, ny: field.ny, vmin: scale.vmin, vmax: scale.vmax };
-        self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&view));
-        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("field view"),
-            layout: &self.pipeline.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: self.uniform.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: field.buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: self.lut.as_entire_binding() },
-            ],
-        });
         let frame = match self.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(frame)
             | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
             _ => return Err("no canvas texture this frame".into()),
         };
         let target = frame.texture.create_view(&Default::default());
+        let image = FieldImage {
+            field: field.buffer,
+            nx: field.nx,
+            ny: field.ny,
+            vmin: scale.vmin,
+            vmax: scale.vmax,
+            lut: scale.lut,
+        };
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("field view"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &target,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                ..Default::default()
-            });
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.draw(0..3, 0..1);
-        }
+        self.renderer.encode(&mut encoder, &target, &image);
         self.ctx.queue.submit([encoder.finish()]);
         self.ctx.queue.present(frame);
         Ok(())
