@@ -85,6 +85,29 @@ for (const mode of ['webgpu', 'cpu']) {
       assert.ok(state.dt < 0.003, `dt ${state.dt} lowered to the limit`);
     });
 
+    await t.test('every case in the catalog loads, steps and draws a changing picture', async () => {
+      const ids = await page.$$eval('[data-testid^="case-card-"]', (cards) =>
+        cards.map((c) => c.dataset.testid.replace('case-card-', '')));
+      assert.ok(ids.length >= 3, `catalog: ${ids}`);
+      for (const id of ids) {
+        await page.getByTestId(`case-card-${id}`).click();
+        await page.waitForFunction((id) => window.flowscope.state().case === id, id);
+        await page.evaluate(() => window.flowscope.pause());
+        await page.evaluate(() => window.flowscope.step(40));
+        await page.waitForTimeout(300);
+        const first = await canvasPixels(page);
+        assert.ok(distinctColours(first) > 10, `${id}: canvas looks blank`);
+        await page.evaluate(() => window.flowscope.step(40));
+        await page.waitForTimeout(300);
+        const second = await canvasPixels(page);
+        assert.ok(differingPixels(first, second) > 200, `${id}: the picture did not change`);
+        const state = await page.evaluate(() => window.flowscope.state());
+        assert.equal(state.error, undefined, `${id}: ${state.error}`);
+        await page.screenshot({ path: `${OUT}/${id}-${mode}.png`, fullPage: true });
+      }
+      await page.getByTestId('case-card-heat').click();
+    });
+
     await t.test('no errors in the console', () => {
       assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
     });

@@ -119,6 +119,7 @@ impl Engine {
         display: Display,
         host: &HtmlElement,
     ) -> Result<Self, String> {
+        let gpu = gpu.filter(|_| spec.gpu);
         let sim = flowscope_cases::create(spec.id, params, gpu).map_err(|e| e.to_string())?;
         let canvas = ui::create_canvas();
         host.replace_children_with_node_1(&canvas);
@@ -140,7 +141,7 @@ impl Engine {
             }
         };
         let view = &spec.views[0];
-        let (vmin, vmax) = view.range.unwrap_or((0.0, 1.0));
+        let (vmin, vmax) = sim.view_range(view.name).unwrap_or((0.0, 1.0));
         let scale = ColorScale { vmin, vmax, lut: lut(view.colormap) };
         Ok(Self { sim, renderer, canvas, view, scale, gpu_ms_per_step: Arc::default() })
     }
@@ -171,6 +172,9 @@ impl Engine {
             }
             Renderer::Canvas2d(renderer) => {
                 let field = self.sim.read_view(self.view.name).map_err(|e| e.to_string())?;
+                if self.sim.view_range(self.view.name).is_none() {
+                    self.scale = auto_scale(&field, self.view.colormap, self.scale.lut);
+                }
                 renderer.draw(&field, &self.scale)
             }
         }
@@ -195,6 +199,25 @@ impl Engine {
         let [[x0, x1], [y0, y1]] = self.sim.domain();
         Some((x0 + u * (x1 - x0), y1 - v * (y1 - y0)))
     }
+}
+
+/// The colour range of a field without a fixed one: its extent, symmetric about zero for the
+/// diverging map so that white means zero.
+fn auto_scale(
+    field: &flowscope_core::Field2,
+    colormap: &str,
+    lut: &'static [u32; 256],
+) -> ColorScale {
+    let (lo, hi) = field.finite_range().unwrap_or((0.0, 1.0));
+    let (vmin, vmax) = if colormap == "coolwarm" {
+        let m = lo.abs().max(hi.abs()).max(1e-12);
+        (-m, m)
+    } else if hi > lo {
+        (lo, hi)
+    } else {
+        (lo, lo + 1e-12)
+    };
+    ColorScale { vmin, vmax, lut }
 }
 
 #[derive(Default)]
@@ -275,7 +298,13 @@ pub fn restart(signals: Signals) {
         app.engine = None;
         let engine = Engine::start(spec, &params, app.gpu.as_ref(), app.display(), &host)?;
         let used = engine.sim.params().clone();
-        let notices = engine.sim.notices().to_vec();
+        let mut notices = engine.sim.notices().to_vec();
+        if app.gpu.is_some() && !spec.gpu {
+            notices.push(format!(
+                "{} has no WebGPU kernels yet; it runs on the CPU backend",
+                spec.title
+            ));
+        }
         app.engine = Some(engine);
         app.ms_per_step = 0.0;
         Ok::<_, String>((used, notices))
@@ -358,6 +387,9 @@ pub fn step_now(signals: Signals, n: u32) {
 /// A pointer interaction at client coordinates.
 pub fn pointer(signals: Signals, client_x: f64, client_y: f64) {
     let result = with_engine(|engine| {
+        if engine.sim.spec().interactions.is_empty() {
+            return Ok(());
+        }
         let Some((x, y)) = engine.domain_point(client_x, client_y) else { return Ok(()) };
         let [[x0, x1], _] = engine.sim.domain();
         let paint = Interaction::Paint { x, y, radius: 0.03 * (x1 - x0), value: 1.0 };

@@ -90,6 +90,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "min", label: "Minimum temperature", unit: "" },
     ],
     interactions: &[InteractionKind::PaintScalar],
+    gpu: true,
 };
 
 enum Engine {

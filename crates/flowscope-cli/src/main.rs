@@ -101,9 +101,13 @@ fn parse_params(
     Ok(params)
 }
 
-fn gpu_context(backend: BackendArg) -> Result<Option<flowscope_gpu::GpuContext>> {
+fn gpu_context(
+    spec: &flowscope_core::CaseSpec,
+    backend: BackendArg,
+) -> Result<Option<flowscope_gpu::GpuContext>> {
     match backend {
         BackendArg::Cpu => Ok(None),
+        BackendArg::Gpu if !spec.gpu => Err(flowscope_core::CaseError::NoGpu(spec.id).into()),
         BackendArg::Gpu => flowscope_gpu::GpuContext::new_blocking()
             .map(Some)
             .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu")),
@@ -113,7 +117,7 @@ fn gpu_context(backend: BackendArg) -> Result<Option<flowscope_gpu::GpuContext>>
 fn bench(args: BenchArgs) -> Result<()> {
     let spec = flowscope_cases::find(&args.case).map_err(anyhow::Error::msg)?;
     let params = parse_params(spec, &args.set)?;
-    let gpu = gpu_context(args.backend)?;
+    let gpu = gpu_context(spec, args.backend)?;
     let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
     let finish = |gpu: &Option<flowscope_gpu::GpuContext>| -> Result<()> {
         if let Some(ctx) = gpu {
@@ -173,7 +177,7 @@ fn run_case(args: RunArgs) -> Result<()> {
     if args.every == Some(0) {
         bail!("--every must be at least 1");
     }
-    let gpu = gpu_context(args.backend)?;
+    let gpu = gpu_context(spec, args.backend)?;
     let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
     for notice in case.notices() {
         eprintln!("note: {notice}");

@@ -34,12 +34,15 @@ impl Output {
         Ok(())
     }
 
-    /// Writes every scalar view of the current step as `fields/<view>_<step>.npy`.
+    /// Writes every view of the current step as `fields/<view>_<step>.npy`, vector views as
+    /// `<view>_x` and `<view>_y`.
     pub fn write_fields(&mut self, case: &dyn Simulation) -> Result<()> {
         for view in case.spec().views {
-            let field = case.read_view(view.name)?;
-            let path = self.dir.join("fields").join(format!("{}_{}.npy", view.name, case.steps()));
-            write_npy(&path, &field)?;
+            for name in view.scalar_names() {
+                let field = case.read_view(&name)?;
+                let path = self.dir.join("fields").join(format!("{name}_{}.npy", case.steps()));
+                write_npy(&path, &field)?;
+            }
         }
         Ok(())
     }

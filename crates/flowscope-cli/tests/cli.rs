@@ -137,3 +137,26 @@ fn gpu_and_cpu_runs_agree() {
     let max = a.iter().zip(&b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
     assert!(max < 1e-5, "cpu and gpu differ by {max}");
 }
+
+#[test]
+fn flow_cases_write_scalar_and_vector_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let result = flowscope(&["run", "lid-cavity", "--set", "n=32", "--steps", "20", "--out", out]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    for name in ["speed", "vorticity", "pressure", "velocity_x", "velocity_y"] {
+        let (shape, data) = read_npy(&dir.path().join(format!("fields/{name}_20.npy")));
+        assert_eq!(shape, [32, 32], "{name}");
+        assert!(data.iter().any(|v| *v != 0.0), "{name} is all zero after 20 steps");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("observables.csv")).unwrap();
+    assert!(csv.starts_with("t,step,kinetic_energy,max_divergence,pressure_iterations"));
+}
+
+#[test]
+fn a_case_without_gpu_kernels_refuses_the_gpu_backend() {
+    let result = flowscope(&["run", "taylor-green", "--backend", "gpu", "--steps", "1"]);
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("no GPU implementation yet"), "{stderr}");
+}

@@ -33,7 +33,8 @@ pub enum ViewKind {
     Particles,
 }
 
-/// A named field the case can show and export.
+/// A named field the case can show and export. A vector view `name` is read as the two scalar
+/// views `name_x` and `name_y`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ViewSpec {
     pub name: &'static str,
@@ -46,8 +47,18 @@ pub struct ViewSpec {
     pub colormap: &'static str,
 }
 
+impl ViewSpec {
+    /// The scalar views to read for this view: `[name]`, or `[name_x, name_y]` for a vector.
+    pub fn scalar_names(&self) -> Vec<String> {
+        match self.kind {
+            ViewKind::Vector => vec![format!("{}_x", self.name), format!("{}_y", self.name)],
+            _ => vec![self.name.to_string()],
+        }
+    }
+}
+
 /// A named time series the case records.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ObservableSpec {
     pub name: &'static str,
     pub label: &'static str,
@@ -84,6 +95,8 @@ pub struct CaseSpec {
     pub views: &'static [ViewSpec],
     pub observables: &'static [ObservableSpec],
     pub interactions: &'static [InteractionKind],
+    /// Whether the case has WGSL kernels; without them it runs on the CPU backend only.
+    pub gpu: bool,
 }
 
 impl CaseSpec {
@@ -126,6 +139,8 @@ pub enum CaseError {
     UnknownView { view: String, known: String },
     #[error("GPU error: {0}")]
     Gpu(String),
+    #[error("case '{0}' has no GPU implementation yet; use the CPU backend")]
+    NoGpu(&'static str),
 }
 
 /// A running simulation of one case on one backend.
@@ -152,6 +167,11 @@ pub trait Case {
     fn interact(&mut self, interaction: &Interaction) -> Result<(), CaseError>;
     /// Things the case changed or refused and the user should know (shown, never fatal).
     fn notices(&self) -> &[String];
+    /// The fixed colour range of a view for the current parameters, where the physics bounds it
+    /// (`None`: scale to the data). Defaults to the spec's range.
+    fn view_range(&self, view: &str) -> Option<(f32, f32)> {
+        self.spec().views.iter().find(|v| v.name == view).and_then(|v| v.range)
+    }
 }
 
 /// The error for a view name the case does not declare.
