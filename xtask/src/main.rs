@@ -5,6 +5,7 @@
 //! - `test`: fmt, clippy, native tests (GPU tests on a software Vulkan adapter), the wasm
 //!   build and the browser end-to-end tests.
 //! - `bench heat`: heat-equation ms/step, native CPU/GPU and in the browser.
+//! - `validate`: full validation runs against published data → docs/VALIDATION.md.
 //!
 //! Every command installs what is missing first (see `setup`), and says in one line what it
 //! could not install and how to do it by hand.
@@ -15,6 +16,7 @@ mod serve;
 mod setup;
 mod test;
 mod tidy;
+mod validate;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -48,6 +50,8 @@ enum Command {
         #[arg(long)]
         no_browser: bool,
     },
+    /// Run the full validations and write docs/VALIDATION.md with plots.
+    Validate,
     /// Measure performance; prints a Markdown table for docs/BENCHMARKS.md.
     Bench {
         #[arg(value_enum)]
@@ -73,6 +77,7 @@ fn main() {
         Command::Dist { out } => dist::build(&project_root().join(out)).map(|_| ()),
         Command::Test { no_browser } => test::run(!no_browser),
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
+        Command::Validate => validate::run(),
     };
     if let Err(error) = result {
         let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();

@@ -98,6 +98,18 @@ pub trait FlowSetup {
     fn extra_observables(&self, flow: &IncompressibleFlow) -> Vec<f64>;
     /// A fixed colour range for a view, where the setup bounds it (e.g. the lid speed).
     fn view_range(&self, params: &ParamValues, view: &str) -> Option<(f32, f32)>;
+    /// The next time step; by default the CFL rule with the case's reference speed.
+    fn dt(&self, flow: &IncompressibleFlow, params: &ParamValues, reference_speed: f64) -> f64 {
+        flow.cfl_dt(params.float("cfl"), reference_speed)
+    }
+    /// Advances the flow by `dt`; cases with scalars or forces override it.
+    fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
+        flow.step(dt).map(|_| ()).map_err(|e| CaseError::Diverged(e.to_string()))
+    }
+    /// Views beyond the common ones (cell-centred values), e.g. a smoke density.
+    fn extra_view(&self, _name: &str) -> Option<Vec<f64>> {
+        None
+    }
     /// Applies a live parameter to a running flow; `false` if the parameter is not live here.
     fn apply_live(
         &mut self,
@@ -166,7 +178,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
         match name {
             "advection" => self.flow.advection = advection(&params),
             "tolerance" => self.flow.set_tolerance(params.float("tolerance")),
-            "cfl" => {}
+            "cfl" | "dt" => {}
             _ => {
                 if !self.setup.apply_live(&mut self.flow, &params, name) {
                     return Err(CaseError::NeedsReset(name.to_string()));
@@ -178,10 +190,9 @@ impl<S: FlowSetup> Case for FlowCase<S> {
     }
 
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
-        let cfl = self.params.float("cfl");
         for _ in 0..n {
-            let dt = self.flow.cfl_dt(cfl, self.reference_speed);
-            self.flow.step(dt).map_err(|e| CaseError::Diverged(e.to_string()))?;
+            let dt = self.setup.dt(&self.flow, &self.params, self.reference_speed);
+            self.setup.advance(&mut self.flow, dt)?;
             self.steps += 1;
         }
         Ok(())
@@ -198,7 +209,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
     fn dt(&self) -> f64 {
         match self.flow.last.dt {
             dt if dt > 0.0 => dt,
-            _ => self.flow.cfl_dt(self.params.float("cfl"), self.reference_speed),
+            _ => self.setup.dt(&self.flow, &self.params, self.reference_speed),
         }
     }
 
@@ -219,7 +230,9 @@ impl<S: FlowSetup> Case for FlowCase<S> {
             "pressure" => self.flow.pressure(),
             "velocity_x" => ux,
             "velocity_y" => uy,
-            _ => return Err(unknown_view(self.setup.spec(), name)),
+            other => {
+                self.setup.extra_view(other).ok_or_else(|| unknown_view(self.setup.spec(), name))?
+            }
         };
         Ok(self.centred(data))
     }

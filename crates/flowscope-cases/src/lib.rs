@@ -6,6 +6,7 @@
 mod flow_case;
 pub mod heat;
 pub mod lid_cavity;
+pub mod smoke_plume;
 pub mod taylor_green;
 
 use flow_case::FlowCase;
@@ -13,7 +14,8 @@ use flowscope_core::{Case, CaseError, CaseSpec, ParamValues};
 use flowscope_gpu::{wgpu, GpuContext};
 
 /// Every case, in gallery order: one line per case.
-pub static CATALOG: &[&CaseSpec] = &[&heat::SPEC, &lid_cavity::SPEC, &taylor_green::SPEC];
+pub static CATALOG: &[&CaseSpec] =
+    &[&heat::SPEC, &smoke_plume::SPEC, &lid_cavity::SPEC, &taylor_green::SPEC];
 
 /// The spec of a case id, or a one-line error listing the known ids.
 pub fn find(id: &str) -> Result<&'static CaseSpec, String> {
@@ -48,6 +50,7 @@ pub fn create(
     }
     match spec.id {
         "heat" => Ok(Box::new(heat::HeatCase::new(params, gpu)?)),
+        "smoke-plume" => Ok(Box::new(FlowCase::new(smoke_plume::SmokePlume::default(), params)?)),
         "lid-cavity" => Ok(Box::new(FlowCase::new(lid_cavity::LidCavity, params)?)),
         "taylor-green" => {
             Ok(Box::new(FlowCase::new(taylor_green::TaylorGreen::default(), params)?))

@@ -62,7 +62,7 @@ impl IncompressibleFlow {
             time: 0.0,
             last: StepStats::default(),
         };
-        fluid::make_incompressible(&flow.grid, &mut flow.velocity, &mut flow.phi, &flow.solver);
+        fluid::make_incompressible(&flow.grid, &mut flow.velocity, &mut flow.phi, &mut flow.solver);
         flow.phi.iter_mut().for_each(|p| *p = 0.0);
         flow
     }
@@ -79,6 +79,16 @@ impl IncompressibleFlow {
     }
 
     pub fn step(&mut self, dt: f64) -> Result<StepStats, FlowError> {
+        self.step_with_force(dt, |_, _| {})
+    }
+
+    /// A step with a body force: `force(grid, velocity)` adds its impulse (force × dt) after
+    /// advection and viscosity, before the projection (e.g. Boussinesq buoyancy).
+    pub fn step_with_force(
+        &mut self,
+        dt: f64,
+        force: impl FnOnce(&Grid, &mut Velocity),
+    ) -> Result<StepStats, FlowError> {
         let h = self.grid.dx().min(self.grid.dy());
         let cfl = self.velocity.max_abs() * dt / h;
         self.velocity = match self.advection {
@@ -86,8 +96,13 @@ impl IncompressibleFlow {
             Advection::MacCormack => advect::mac_cormack(&self.grid, &self.velocity, dt),
         };
         let diffusion_substeps = diffuse::explicit(&self.grid, &mut self.velocity, self.nu, dt);
-        let pressure =
-            fluid::make_incompressible(&self.grid, &mut self.velocity, &mut self.phi, &self.solver);
+        force(&self.grid, &mut self.velocity);
+        let pressure = fluid::make_incompressible(
+            &self.grid,
+            &mut self.velocity,
+            &mut self.phi,
+            &mut self.solver,
+        );
         self.time += dt;
         if let Some(bad) = self.velocity.u.iter().chain(&self.velocity.v).find(|v| !v.is_finite()) {
             return Err(FlowError::Diverged(*bad, self.time));

@@ -10,7 +10,7 @@ pub fn make_incompressible(
     grid: &Grid,
     velocity: &mut Velocity,
     phi: &mut [f64],
-    solver: &PressureSolver,
+    solver: &mut PressureSolver,
 ) -> SolveStats {
     let mut rhs = velocity.divergence(grid);
     rhs.iter_mut().for_each(|d| *d = -*d);
@@ -47,20 +47,20 @@ mod tests {
         for sides in [Sides { left: wall, right: wall, bottom: wall, top: wall }, Sides::periodic()]
         {
             let grid = Grid::new(48, 32, 1.5, 1.0, sides).unwrap();
-            let solver = PressureSolver::new(&grid, 1e-10);
+            let mut solver = PressureSolver::new(&grid, 1e-10);
             let mut velocity = Velocity::from_fn(
                 &grid,
                 |x, y| (3.0 * x).sin() + y * y,
                 |x, y| (2.0 * y).cos() * x,
             );
             let mut phi = vec![0.0; grid.cells()];
-            make_incompressible(&grid, &mut velocity, &mut phi, &solver);
+            make_incompressible(&grid, &mut velocity, &mut phi, &mut solver);
             let max_div = velocity.divergence(&grid).iter().fold(0.0f64, |m, d| m.max(d.abs()));
             assert!(max_div < 1e-7, "{sides:?}: max divergence {max_div}");
             // Projecting again changes nothing: the projection is idempotent.
             let before = velocity.clone();
             phi.iter_mut().for_each(|p| *p = 0.0);
-            make_incompressible(&grid, &mut velocity, &mut phi, &solver);
+            make_incompressible(&grid, &mut velocity, &mut phi, &mut solver);
             let change =
                 velocity.u.iter().zip(&before.u).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
             assert!(change < 1e-7, "second projection changed u by {change}");

@@ -24,49 +24,66 @@ struct Level {
     wy: f64,
     periodic_x: bool,
     periodic_y: bool,
+    /// ω / diagonal of A, per cell.
+    jacobi_weight: Vec<f64>,
 }
 
 impl Level {
-    fn neighbours(&self, i: usize, j: usize) -> [Option<(usize, f64)>; 4] {
-        let (nx, ny) = (self.nx, self.ny);
-        let k = |i: usize, j: usize| j * nx + i;
-        let west = if i > 0 { Some(k(i - 1, j)) } else { self.periodic_x.then(|| k(nx - 1, j)) };
-        let east = if i + 1 < nx { Some(k(i + 1, j)) } else { self.periodic_x.then(|| k(0, j)) };
-        let south = if j > 0 { Some(k(i, j - 1)) } else { self.periodic_y.then(|| k(i, ny - 1)) };
-        let north = if j + 1 < ny { Some(k(i, j + 1)) } else { self.periodic_y.then(|| k(i, 0)) };
-        [
-            west.map(|n| (n, self.wx)),
-            east.map(|n| (n, self.wx)),
-            south.map(|n| (n, self.wy)),
-            north.map(|n| (n, self.wy)),
-        ]
+    fn new(nx: usize, ny: usize, wx: f64, wy: f64, periodic_x: bool, periodic_y: bool) -> Self {
+        let mut level = Self { nx, ny, wx, wy, periodic_x, periodic_y, jacobi_weight: Vec::new() };
+        level.jacobi_weight = (0..nx * ny)
+            .map(|k| {
+                let (i, j) = (k % nx, k / nx);
+                let count = |at_low: bool, at_high: bool, periodic: bool| {
+                    (usize::from(!at_low || periodic) + usize::from(!at_high || periodic)) as f64
+                };
+                let diagonal = wx * count(i == 0, i + 1 == nx, periodic_x)
+                    + wy * count(j == 0, j + 1 == ny, periodic_y);
+                OMEGA / diagonal
+            })
+            .collect();
+        level
     }
 
-    /// `out = A p`, with `(A p)_k = Σ_neighbours w (p_k − p_n)`.
+    /// `out = A p`, with `(A p)_k = Σ_neighbours w (p_k − p_n)`; walls contribute nothing.
     fn apply(&self, p: &[f64], out: &mut [f64]) {
-        for j in 0..self.ny {
-            for i in 0..self.nx {
-                let k = j * self.nx + i;
-                out[k] =
-                    self.neighbours(i, j).iter().flatten().map(|&(n, w)| w * (p[k] - p[n])).sum();
+        let (nx, ny, wx, wy) = (self.nx, self.ny, self.wx, self.wy);
+        for j in 0..ny {
+            for i in 0..nx {
+                let k = j * nx + i;
+                let c = p[k];
+                let mut sum = 0.0;
+                if i > 0 {
+                    sum += wx * (c - p[k - 1]);
+                } else if self.periodic_x {
+                    sum += wx * (c - p[k + nx - 1]);
+                }
+                if i + 1 < nx {
+                    sum += wx * (c - p[k + 1]);
+                } else if self.periodic_x {
+                    sum += wx * (c - p[k + 1 - nx]);
+                }
+                if j > 0 {
+                    sum += wy * (c - p[k - nx]);
+                } else if self.periodic_y {
+                    sum += wy * (c - p[k + (ny - 1) * nx]);
+                }
+                if j + 1 < ny {
+                    sum += wy * (c - p[k + nx]);
+                } else if self.periodic_y {
+                    sum += wy * (c - p[i]);
+                }
+                out[k] = sum;
             }
         }
     }
 
-    fn diagonal(&self, i: usize, j: usize) -> f64 {
-        self.neighbours(i, j).iter().flatten().map(|&(_, w)| w).sum()
-    }
-
-    /// Weighted Jacobi: x ← x + ω D⁻¹ (b − A x).
-    fn jacobi(&self, x: &mut [f64], b: &[f64], sweeps: usize) {
-        let mut ax = vec![0.0; x.len()];
+    /// Weighted Jacobi: x ← x + ω D⁻¹ (b − A x), using `ax` as scratch.
+    fn jacobi(&self, x: &mut [f64], b: &[f64], ax: &mut [f64], sweeps: usize) {
         for _ in 0..sweeps {
-            self.apply(x, &mut ax);
-            for j in 0..self.ny {
-                for i in 0..self.nx {
-                    let k = j * self.nx + i;
-                    x[k] += OMEGA * (b[k] - ax[k]) / self.diagonal(i, j);
-                }
+            self.apply(x, ax);
+            for k in 0..x.len() {
+                x[k] += self.jacobi_weight[k] * (b[k] - ax[k]);
             }
         }
     }
@@ -74,14 +91,25 @@ impl Level {
     fn coarser(&self) -> Option<Level> {
         let fits =
             self.nx.is_multiple_of(2) && self.ny.is_multiple_of(2) && self.nx >= 8 && self.ny >= 8;
-        fits.then(|| Level {
-            nx: self.nx / 2,
-            ny: self.ny / 2,
-            wx: self.wx / 4.0,
-            wy: self.wy / 4.0,
-            ..*self
+        fits.then(|| {
+            Level::new(
+                self.nx / 2,
+                self.ny / 2,
+                self.wx / 4.0,
+                self.wy / 4.0,
+                self.periodic_x,
+                self.periodic_y,
+            )
         })
     }
+}
+
+/// Per-level scratch vectors, allocated once.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    x: Vec<f64>,
+    ax: Vec<f64>,
+    b: Vec<f64>,
 }
 
 fn remove_mean(x: &mut [f64]) {
@@ -103,6 +131,7 @@ pub struct SolveStats {
 /// MGPCG for one grid; keeps its level hierarchy between solves.
 pub struct PressureSolver {
     levels: Vec<Level>,
+    scratch: Vec<Scratch>,
     /// Stop when ‖b − A p‖ ≤ tolerance · ‖b‖.
     pub tolerance: f64,
     pub max_iterations: usize,
@@ -110,18 +139,25 @@ pub struct PressureSolver {
 
 impl PressureSolver {
     pub fn new(grid: &Grid, tolerance: f64) -> Self {
-        let mut levels = vec![Level {
-            nx: grid.nx,
-            ny: grid.ny,
-            wx: 1.0 / (grid.dx() * grid.dx()),
-            wy: 1.0 / (grid.dy() * grid.dy()),
-            periodic_x: grid.sides.periodic_x(),
-            periodic_y: grid.sides.periodic_y(),
-        }];
+        let mut levels = vec![Level::new(
+            grid.nx,
+            grid.ny,
+            1.0 / (grid.dx() * grid.dx()),
+            1.0 / (grid.dy() * grid.dy()),
+            grid.sides.periodic_x(),
+            grid.sides.periodic_y(),
+        )];
         while let Some(coarser) = levels.last().and_then(Level::coarser) {
             levels.push(coarser);
         }
-        Self { levels, tolerance, max_iterations: 500 }
+        let scratch = levels
+            .iter()
+            .map(|l| {
+                let n = l.nx * l.ny;
+                Scratch { x: vec![0.0; n], ax: vec![0.0; n], b: vec![0.0; n] }
+            })
+            .collect();
+        Self { levels, scratch, tolerance, max_iterations: 500 }
     }
 
     /// Number of multigrid levels (1 = plain Jacobi preconditioning).
@@ -129,43 +165,49 @@ impl PressureSolver {
         self.levels.len()
     }
 
-    fn v_cycle(&self, level: usize, b: &[f64]) -> Vec<f64> {
+    /// One V-cycle for `A x = scratch[level].b`, leaving `x` in `scratch[level].x`.
+    fn v_cycle(&mut self, level: usize) {
+        let last = level + 1 == self.levels.len();
+        let (fine, coarse_levels) = self.scratch.split_at_mut(level + 1);
+        let here = &mut fine[level];
         let grid = &self.levels[level];
-        let mut x = vec![0.0; b.len()];
-        if level + 1 == self.levels.len() {
-            grid.jacobi(&mut x, b, COARSEST_SWEEPS);
-            return x;
+        here.x.iter_mut().for_each(|v| *v = 0.0);
+        if last {
+            grid.jacobi(&mut here.x, &here.b, &mut here.ax, COARSEST_SWEEPS);
+            return;
         }
-        grid.jacobi(&mut x, b, SMOOTHING);
-        let mut ax = vec![0.0; b.len()];
-        grid.apply(&x, &mut ax);
+        grid.jacobi(&mut here.x, &here.b, &mut here.ax, SMOOTHING);
+        grid.apply(&here.x, &mut here.ax);
         let coarse = &self.levels[level + 1];
-        let mut rc = vec![0.0; coarse.nx * coarse.ny];
+        let below = &mut coarse_levels[0];
+        below.b.iter_mut().for_each(|v| *v = 0.0);
         for j in 0..grid.ny {
             for i in 0..grid.nx {
                 let k = j * grid.nx + i;
-                rc[(j / 2) * coarse.nx + i / 2] += 0.25 * (b[k] - ax[k]);
+                below.b[(j / 2) * coarse.nx + i / 2] += 0.25 * (here.b[k] - here.ax[k]);
             }
         }
-        let ec = self.v_cycle(level + 1, &rc);
+        self.v_cycle(level + 1);
+        let (fine, coarse_levels) = self.scratch.split_at_mut(level + 1);
+        let (here, below) = (&mut fine[level], &coarse_levels[0]);
+        let (grid, coarse) = (&self.levels[level], &self.levels[level + 1]);
         for j in 0..grid.ny {
             for i in 0..grid.nx {
-                x[j * grid.nx + i] += ec[(j / 2) * coarse.nx + i / 2];
+                here.x[j * grid.nx + i] += below.x[(j / 2) * coarse.nx + i / 2];
             }
         }
-        grid.jacobi(&mut x, b, SMOOTHING);
-        x
+        grid.jacobi(&mut here.x, &here.b, &mut here.ax, SMOOTHING);
     }
 
-    fn precondition(&self, r: &[f64]) -> Vec<f64> {
-        let mut z = self.v_cycle(0, r);
-        remove_mean(&mut z);
-        z
+    fn precondition(&mut self, r: &[f64], z: &mut [f64]) {
+        self.scratch[0].b.copy_from_slice(r);
+        self.v_cycle(0);
+        z.copy_from_slice(&self.scratch[0].x);
+        remove_mean(z);
     }
 
     /// Solves A p = b, starting from the `p` given (warm start).
-    pub fn solve(&self, b: &[f64], p: &mut [f64]) -> SolveStats {
-        let top = &self.levels[0];
+    pub fn solve(&mut self, b: &[f64], p: &mut [f64]) -> SolveStats {
         let mut b = b.to_vec();
         remove_mean(&mut b);
         let norm_b = dot(&b, &b).sqrt();
@@ -174,17 +216,18 @@ impl PressureSolver {
             return SolveStats::default();
         }
         let mut ap = vec![0.0; b.len()];
-        top.apply(p, &mut ap);
+        self.levels[0].apply(p, &mut ap);
         let mut r: Vec<f64> = b.iter().zip(&ap).map(|(b, a)| b - a).collect();
         let mut residual = dot(&r, &r).sqrt() / norm_b;
         let mut iterations = 0;
         if residual > self.tolerance {
-            let mut z = self.precondition(&r);
+            let mut z = vec![0.0; b.len()];
+            self.precondition(&r, &mut z);
             let mut direction = z.clone();
             let mut rz = dot(&r, &z);
             while iterations < self.max_iterations {
                 iterations += 1;
-                top.apply(&direction, &mut ap);
+                self.levels[0].apply(&direction, &mut ap);
                 let alpha = rz / dot(&direction, &ap);
                 for k in 0..p.len() {
                     p[k] += alpha * direction[k];
@@ -194,7 +237,7 @@ impl PressureSolver {
                 if residual <= self.tolerance {
                     break;
                 }
-                z = self.precondition(&r);
+                self.precondition(&r, &mut z);
                 let rz_next = dot(&r, &z);
                 let beta = rz_next / rz;
                 rz = rz_next;
@@ -231,7 +274,7 @@ mod tests {
     fn solves_to_tolerance_with_a_residual_that_checks_out() {
         for sides in [walls(), Sides::periodic()] {
             let grid = Grid::new(64, 48, 1.0, 0.75, sides).unwrap();
-            let solver = PressureSolver::new(&grid, 1e-8);
+            let mut solver = PressureSolver::new(&grid, 1e-8);
             let b = rhs(&grid);
             let mut p = vec![0.0; grid.cells()];
             let stats = solver.solve(&b, &mut p);
@@ -252,7 +295,7 @@ mod tests {
             .iter()
             .map(|&n| {
                 let grid = Grid::new(n, n, 1.0, 1.0, walls()).unwrap();
-                let solver = PressureSolver::new(&grid, 1e-6);
+                let mut solver = PressureSolver::new(&grid, 1e-6);
                 let mut p = vec![0.0; grid.cells()];
                 solver.solve(&rhs(&grid), &mut p).iterations
             })
