@@ -375,7 +375,7 @@ pub fn step_now(signals: Signals, n: u32) {
     let result = with_app(|app| {
         let gpu = app.gpu.clone();
         let Some(engine) = app.engine.as_mut() else { return Ok(()) };
-        engine.step(n, gpu.as_ref())?;
+        app.ms_per_step = engine.step(n, gpu.as_ref())?;
         engine.render()
     });
     if let Err(message) = result {

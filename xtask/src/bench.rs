@@ -1,5 +1,6 @@
 //! `cargo xtask bench heat`: heat-equation ms/step at 256² and 1024², native CPU and GPU
 //! (release build of the CLI's `bench` command) and in headless Chromium (both backends).
+//! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024².
 
 use crate::{dist, project_root, serve, setup};
 use anyhow::{bail, Context, Result};
@@ -8,15 +9,17 @@ use std::process::Command;
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Suite {
     Heat,
+    Grid,
 }
 
 pub fn run(suite: Suite, browser: bool) -> Result<()> {
     match suite {
         Suite::Heat => heat(browser),
+        Suite::Grid => grid(),
     }
 }
 
-fn heat(browser: bool) -> Result<()> {
+fn build_cli() -> Result<std::path::PathBuf> {
     let root = project_root();
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
@@ -25,18 +28,46 @@ fn heat(browser: bool) -> Result<()> {
     if !status.success() {
         bail!("building the CLI failed");
     }
-    let cli = root.join("target/release/flowscope");
+    Ok(root.join("target/release/flowscope"))
+}
+
+fn cli_bench(cli: &std::path::Path, args: &[&str]) -> Result<serde_json::Value> {
+    let out =
+        Command::new(cli).arg("bench").args(args).output().context("running flowscope bench")?;
+    if !out.status.success() {
+        bail!("flowscope bench failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// smoke-plume ms/step and pressure iterations from 64² to 1024², CPU backend (the grid solver
+/// has no WGSL kernels yet).
+fn grid() -> Result<()> {
+    let cli = build_cli()?;
+    println!("| backend | grid | ms/step | pressure iterations (last step) |\n|---|---|---|---|");
+    for n in [64, 128, 256, 512, 1024] {
+        let warmup = if n <= 256 { "30" } else { "5" };
+        let report = cli_bench(
+            &cli,
+            &["smoke-plume", "--set", &format!("n={n}"), "--warmup", warmup, "--seconds", "3"],
+        )?;
+        println!(
+            "| native cpu (1 thread) | {n}² | {:.2} | {} |",
+            report["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            report["observables"]["pressure_iterations"]
+        );
+    }
+    Ok(())
+}
+
+fn heat(browser: bool) -> Result<()> {
+    let root = project_root();
+    let cli = build_cli()?;
     let mut rows = Vec::new();
     for backend in ["cpu", "gpu"] {
         for n in [256, 1024] {
-            let out = Command::new(&cli)
-                .args(["bench", "heat", "--set", &format!("n={n}"), "--backend", backend])
-                .output()
-                .context("running flowscope bench")?;
-            if !out.status.success() {
-                bail!("flowscope bench failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-            }
-            let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+            let report =
+                cli_bench(&cli, &["heat", "--set", &format!("n={n}"), "--backend", backend])?;
             rows.push(format!(
                 "| native {backend} ({}) | {n}² | {:.3} |",
                 report["device"].as_str().unwrap_or("?"),

@@ -39,6 +39,9 @@ struct BenchArgs {
     /// Minimum measured time.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
+    /// Steps run before timing starts.
+    #[arg(long, default_value_t = 10)]
+    warmup: u32,
 }
 
 #[derive(Parser)]
@@ -125,7 +128,7 @@ fn bench(args: BenchArgs) -> Result<()> {
         }
         Ok(())
     };
-    case.step(10)?;
+    case.step(args.warmup)?;
     finish(&gpu)?;
     let started = std::time::Instant::now();
     let mut steps = 0u64;
@@ -138,6 +141,12 @@ fn bench(args: BenchArgs) -> Result<()> {
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0 / steps as f64;
     let device = gpu.as_ref().map(|g| g.describe()).unwrap_or_else(|| "native, 1 thread".into());
+    let observables: serde_json::Map<String, serde_json::Value> = spec
+        .observables
+        .iter()
+        .zip(case.observables()?)
+        .map(|(o, v)| (o.name.to_string(), v.into()))
+        .collect();
     let report = serde_json::json!({
         "case": spec.id,
         "params": case.params(),
@@ -145,6 +154,7 @@ fn bench(args: BenchArgs) -> Result<()> {
         "device": device,
         "steps": steps,
         "ms_per_step": ms,
+        "observables": observables,
     });
     println!("{report}");
     Ok(())

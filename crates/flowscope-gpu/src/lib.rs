@@ -75,7 +75,14 @@ impl GpuContext {
                 ..Default::default()
             })
             .await
-            .map_err(|e| GpuUnavailable::NoAdapter(e.to_string()))?;
+            .map_err(|e| {
+                // The browser gives no reason worth showing; natively wgpu lists what it tried.
+                GpuUnavailable::NoAdapter(if cfg!(target_arch = "wasm32") {
+                    "the browser exposes WebGPU but offered none: hardware acceleration may be off or the driver blocklisted".into()
+                } else {
+                    e.to_string()
+                })
+            })?;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("flowscope"),
