@@ -230,6 +230,9 @@ impl<S: FlowSetup> Case for FlowCase<S> {
             "pressure" => self.flow.pressure(),
             "velocity_x" => ux,
             "velocity_y" => uy,
+            "obstacle" => (0..grid.cells())
+                .map(|k| f64::from(u8::from(grid.is_solid(k % grid.nx, k / grid.nx))))
+                .collect(),
             other => {
                 self.setup.extra_view(other).ok_or_else(|| unknown_view(self.setup.spec(), name))?
             }

@@ -3,6 +3,7 @@
 //!
 //! Never depends on leptos, web-sys or the CLI.
 
+pub mod cylinder_wake;
 mod flow_case;
 pub mod heat;
 pub mod lid_cavity;
@@ -14,8 +15,13 @@ use flowscope_core::{Case, CaseError, CaseSpec, ParamValues};
 use flowscope_gpu::{wgpu, GpuContext};
 
 /// Every case, in gallery order: one line per case.
-pub static CATALOG: &[&CaseSpec] =
-    &[&heat::SPEC, &smoke_plume::SPEC, &lid_cavity::SPEC, &taylor_green::SPEC];
+pub static CATALOG: &[&CaseSpec] = &[
+    &heat::SPEC,
+    &smoke_plume::SPEC,
+    &lid_cavity::SPEC,
+    &taylor_green::SPEC,
+    &cylinder_wake::SPEC,
+];
 
 /// The spec of a case id, or a one-line error listing the known ids.
 pub fn find(id: &str) -> Result<&'static CaseSpec, String> {
@@ -52,6 +58,9 @@ pub fn create(
         "heat" => Ok(Box::new(heat::HeatCase::new(params, gpu)?)),
         "smoke-plume" => Ok(Box::new(FlowCase::new(smoke_plume::SmokePlume::default(), params)?)),
         "lid-cavity" => Ok(Box::new(FlowCase::new(lid_cavity::LidCavity, params)?)),
+        "cylinder-wake" => {
+            Ok(Box::new(FlowCase::new(cylinder_wake::CylinderWake::default(), params)?))
+        }
         "taylor-green" => {
             Ok(Box::new(FlowCase::new(taylor_green::TaylorGreen::default(), params)?))
         }

@@ -75,7 +75,7 @@ impl FlowSetup for LidCavity {
             Sides { left: wall, right: wall, bottom: wall, top: Side::NoSlip { tangential: 1.0 } };
         let grid = Grid::new(n, n, 1.0, 1.0, sides).expect("the schema keeps n ≥ 16");
         let flow = IncompressibleFlow::new(
-            grid,
+            grid.clone(),
             Velocity::zeros(&grid),
             1.0 / params.float("Re"),
             flow_case::advection(params),

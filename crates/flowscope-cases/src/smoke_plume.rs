@@ -137,7 +137,7 @@ impl FlowSetup for SmokePlume {
         self.buoyancy = params.float("buoyancy");
         self.inflow = params.float("inflow");
         let flow = IncompressibleFlow::new(
-            grid,
+            grid.clone(),
             Velocity::zeros(&grid),
             params.float("nu"),
             flow_case::advection(params),
@@ -151,7 +151,7 @@ impl FlowSetup for SmokePlume {
     }
 
     fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
-        let grid = flow.grid;
+        let grid = flow.grid.clone();
         self.smoke = scalar_mac_cormack(&grid, &self.smoke, &flow.velocity, dt);
         for (s, source) in self.smoke.iter_mut().zip(&self.source) {
             *s += self.inflow * dt * source;

@@ -111,7 +111,7 @@ impl FlowSetup for TaylorGreen {
         self.shape = Some(shape);
         self.decay_origin = (0.0, u0);
         let flow = IncompressibleFlow::new(
-            grid,
+            grid.clone(),
             velocity,
             params.float("nu"),
             flow_case::advection(params),

@@ -1,15 +1,7 @@
 //! Viscosity: ∂u/∂t = ν ∇²u on the staggered velocity, walls entering through ghost values
 //! (no-slip: the wall's tangential velocity sits on the wall; free-slip: zero gradient).
 
-use crate::grid::{apply_boundaries, Grid, Side, Velocity};
-
-/// The value beyond a side for a tangential component whose nearest interior value is `inside`.
-fn ghost(side: Side, inside: f64) -> f64 {
-    match side {
-        Side::NoSlip { tangential } => 2.0 * tangential - inside,
-        Side::FreeSlip | Side::Periodic => inside,
-    }
-}
+use crate::grid::{apply_boundaries, Grid, Velocity};
 
 /// Largest stable forward-Euler step: ν dt (2/dx² + 2/dy²) ≤ 1.
 pub fn explicit_limit(grid: &Grid, nu: f64) -> f64 {
@@ -48,12 +40,12 @@ fn step(grid: &Grid, velocity: &mut Velocity, nu: f64, dt: f64) {
             let east = u[j * w + i + 1];
             let south = match (j, periodic_y) {
                 (0, true) => u[(ny - 1) * w + i],
-                (0, false) => ghost(sides.bottom, c),
+                (0, false) => sides.bottom.tangential_ghost(c),
                 _ => u[(j - 1) * w + i],
             };
             let north = match (j + 1 == ny, periodic_y) {
                 (true, true) => u[i],
-                (true, false) => ghost(sides.top, c),
+                (true, false) => sides.top.tangential_ghost(c),
                 _ => u[(j + 1) * w + i],
             };
             new_u[j * w + i] = c + cx * (west + east - 2.0 * c) + cy * (south + north - 2.0 * c);
@@ -70,12 +62,12 @@ fn step(grid: &Grid, velocity: &mut Velocity, nu: f64, dt: f64) {
             let north = v[(j + 1) * nx + i];
             let west = match (i, periodic_x) {
                 (0, true) => v[j * nx + nx - 1],
-                (0, false) => ghost(sides.left, c),
+                (0, false) => sides.left.tangential_ghost(c),
                 _ => v[j * nx + i - 1],
             };
             let east = match (i + 1 == nx, periodic_x) {
                 (true, true) => v[j * nx],
-                (true, false) => ghost(sides.right, c),
+                (true, false) => sides.right.tangential_ghost(c),
                 _ => v[j * nx + i + 1],
             };
             new_v[j * nx + i] = c + cx * (west + east - 2.0 * c) + cy * (south + north - 2.0 * c);
@@ -89,7 +81,7 @@ fn step(grid: &Grid, velocity: &mut Velocity, nu: f64, dt: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::Sides;
+    use crate::grid::{Side, Sides};
     use std::f64::consts::TAU;
 
     #[test]

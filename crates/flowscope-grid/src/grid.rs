@@ -13,6 +13,23 @@ pub enum Side {
     NoSlip { tangential: f64 },
     /// A wall the fluid slides along: zero normal velocity, zero tangential stress.
     FreeSlip,
+    /// Fluid enters with normal speed `speed` (the peak of a parabola across the side when
+    /// `parabolic`), and no tangential velocity. Left side only.
+    Inflow { speed: f64, parabolic: bool },
+    /// Fluid leaves freely: zero-gradient velocity, pressure zero on the side. Right side only.
+    Outflow,
+}
+
+impl Side {
+    /// The value beyond this side of a tangential velocity component whose nearest interior
+    /// value is `inside`, so that the side's condition holds on the side itself.
+    pub fn tangential_ghost(self, inside: f64) -> f64 {
+        match self {
+            Side::NoSlip { tangential } => 2.0 * tangential - inside,
+            Side::Inflow { .. } => -inside,
+            Side::FreeSlip | Side::Outflow | Side::Periodic => inside,
+        }
+    }
 }
 
 /// Conditions on the four sides.
@@ -43,14 +60,16 @@ impl Sides {
     }
 }
 
-/// Grid geometry and boundary conditions.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Grid geometry, boundary conditions and static obstacles.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
     pub nx: usize,
     pub ny: usize,
     pub lx: f64,
     pub ly: f64,
     pub sides: Sides,
+    /// Cells inside an obstacle (no-slip, at rest); empty when there are none.
+    pub solid: std::sync::Arc<[bool]>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -61,6 +80,8 @@ pub enum GridError {
         "periodic sides come in pairs: left/right and bottom/top must both be periodic or neither"
     )]
     UnpairedPeriodic,
+    #[error("inflow is supported on the left side and outflow on the right side only")]
+    OpenSidePlacement,
 }
 
 impl Grid {
@@ -72,7 +93,46 @@ impl Grid {
         if !paired(sides.left, sides.right) || !paired(sides.bottom, sides.top) {
             return Err(GridError::UnpairedPeriodic);
         }
-        Ok(Self { nx, ny, lx, ly, sides })
+        let open = |s: Side| matches!(s, Side::Inflow { .. } | Side::Outflow);
+        if open(sides.bottom)
+            || open(sides.top)
+            || matches!(sides.right, Side::Inflow { .. })
+            || sides.left == Side::Outflow
+        {
+            return Err(GridError::OpenSidePlacement);
+        }
+        Ok(Self { nx, ny, lx, ly, sides, solid: std::sync::Arc::from(Vec::new()) })
+    }
+
+    /// The same grid with the cells where `inside(x, y)` holds (at cell centres) made solid.
+    pub fn with_obstacle(mut self, inside: impl Fn(f64, f64) -> bool) -> Self {
+        let (dx, dy) = (self.dx(), self.dy());
+        let mask: Vec<bool> = (0..self.cells())
+            .map(|k| {
+                let previous = self.solid.get(k).copied().unwrap_or(false);
+                previous
+                    || inside(((k % self.nx) as f64 + 0.5) * dx, ((k / self.nx) as f64 + 0.5) * dy)
+            })
+            .collect();
+        self.solid = mask.into();
+        self
+    }
+
+    /// Whether cell `(i, j)` is inside an obstacle.
+    #[inline]
+    pub fn is_solid(&self, i: usize, j: usize) -> bool {
+        !self.solid.is_empty() && self.solid[j * self.nx + i]
+    }
+
+    /// Normal inflow speed at height `y` on the left side (zero unless it is an inflow).
+    pub fn inflow_at(&self, y: f64) -> f64 {
+        match self.sides.left {
+            Side::Inflow { speed, parabolic: false } => speed,
+            Side::Inflow { speed, parabolic: true } => {
+                4.0 * speed * y * (self.ly - y) / (self.ly * self.ly)
+            }
+            _ => 0.0,
+        }
     }
 
     pub fn dx(&self) -> f64 {
@@ -176,8 +236,7 @@ impl Velocity {
             let side = if j < 0 { grid.sides.bottom } else { grid.sides.top };
             match side {
                 Side::Periodic => self.u[(j.rem_euclid(ny as isize) as usize) * (nx + 1) + i],
-                Side::NoSlip { tangential } => 2.0 * tangential - value,
-                Side::FreeSlip => value,
+                other => other.tangential_ghost(value),
             }
         };
         let v = |i: isize, j: usize| -> f64 {
@@ -189,8 +248,7 @@ impl Velocity {
             let side = if i < 0 { grid.sides.left } else { grid.sides.right };
             match side {
                 Side::Periodic => self.v[j * nx + i.rem_euclid(nx as isize) as usize],
-                Side::NoSlip { tangential } => 2.0 * tangential - value,
-                Side::FreeSlip => value,
+                other => other.tangential_ghost(value),
             }
         };
         // Corner (i, j) sits at (i dx, j dy).
@@ -210,17 +268,32 @@ impl Velocity {
     }
 }
 
-/// Enforces the boundary conditions on the normal velocity at the domain sides: zero through
-/// walls; the duplicated face of a periodic axis copied from its twin.
+/// Enforces the boundary conditions on the normal velocity at the domain sides and obstacles:
+/// zero through walls and obstacle faces, the inflow profile on an inflow side, the duplicated
+/// face of a periodic axis copied from its twin, and a zero-gradient outflow face.
 pub fn apply_boundaries(grid: &Grid, velocity: &mut Velocity) {
-    let (nx, ny) = (grid.nx, grid.ny);
+    enforce(grid, velocity, true);
+}
+
+/// [`apply_boundaries`] without the outflow extrapolation: after a projection the outflow face
+/// carries the velocity that makes its cell divergence-free.
+pub fn apply_walls(grid: &Grid, velocity: &mut Velocity) {
+    enforce(grid, velocity, false);
+}
+
+fn enforce(grid: &Grid, velocity: &mut Velocity, extrapolate_outflow: bool) {
+    let (nx, ny, dy) = (grid.nx, grid.ny, grid.dy());
     for j in 0..ny {
         let row = j * (nx + 1);
         if grid.sides.periodic_x() {
             velocity.u[row + nx] = velocity.u[row];
-        } else {
-            velocity.u[row] = 0.0;
-            velocity.u[row + nx] = 0.0;
+            continue;
+        }
+        velocity.u[row] = grid.inflow_at((j as f64 + 0.5) * dy);
+        match grid.sides.right {
+            Side::Outflow if extrapolate_outflow => velocity.u[row + nx] = velocity.u[row + nx - 1],
+            Side::Outflow => {}
+            _ => velocity.u[row + nx] = 0.0,
         }
     }
     for i in 0..nx {
@@ -229,6 +302,19 @@ pub fn apply_boundaries(grid: &Grid, velocity: &mut Velocity) {
         } else {
             velocity.v[i] = 0.0;
             velocity.v[ny * nx + i] = 0.0;
+        }
+    }
+    if grid.solid.is_empty() {
+        return;
+    }
+    for j in 0..ny {
+        for i in 0..nx {
+            if grid.is_solid(i, j) {
+                velocity.u[j * (nx + 1) + i] = 0.0;
+                velocity.u[j * (nx + 1) + i + 1] = 0.0;
+                velocity.v[j * nx + i] = 0.0;
+                velocity.v[(j + 1) * nx + i] = 0.0;
+            }
         }
     }
 }

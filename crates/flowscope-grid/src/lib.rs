@@ -6,6 +6,7 @@
 //! - [`diffuse`]: `explicit` viscosity with sub-stepping at the stability limit.
 //! - [`fluid`]: `make_incompressible` (pressure projection) with [`pressure`]'s
 //!   multigrid-preconditioned conjugate gradients.
+//! - [`forces`]: drag and lift on obstacles from the face stresses.
 //! - [`flow`]: one Navier–Stokes step by operator splitting, with CFL and divergence checks.
 //!
 //! This is the CPU reference, in f64. The WGSL twin is not written yet.
@@ -15,6 +16,7 @@ pub mod advect;
 pub mod diffuse;
 pub mod flow;
 pub mod fluid;
+pub mod forces;
 pub mod grid;
 pub mod pressure;
 

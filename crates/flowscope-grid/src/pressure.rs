@@ -24,56 +24,133 @@ struct Level {
     wy: f64,
     periodic_x: bool,
     periodic_y: bool,
+    /// p = 0 on the side (outflow): left, right, bottom, top.
+    dirichlet: [bool; 4],
+    /// Cells inside obstacles (decoupled: A p = p there); empty when there are none.
+    solid: Vec<bool>,
     /// ω / diagonal of A, per cell.
     jacobi_weight: Vec<f64>,
 }
 
+/// What lies beyond a cell face.
+enum Beyond {
+    Cell(usize),
+    /// A wall or obstacle: zero normal gradient, no contribution.
+    Wall,
+    /// A p = 0 side: ghost value −p.
+    Dirichlet,
+}
+
 impl Level {
-    fn new(nx: usize, ny: usize, wx: f64, wy: f64, periodic_x: bool, periodic_y: bool) -> Self {
-        let mut level = Self { nx, ny, wx, wy, periodic_x, periodic_y, jacobi_weight: Vec::new() };
+    fn new(
+        nx: usize,
+        ny: usize,
+        (wx, wy): (f64, f64),
+        (periodic_x, periodic_y): (bool, bool),
+        dirichlet: [bool; 4],
+        solid: Vec<bool>,
+    ) -> Self {
+        let mut level = Self {
+            nx,
+            ny,
+            wx,
+            wy,
+            periodic_x,
+            periodic_y,
+            dirichlet,
+            solid,
+            jacobi_weight: Vec::new(),
+        };
         level.jacobi_weight = (0..nx * ny)
             .map(|k| {
-                let (i, j) = (k % nx, k / nx);
-                let count = |at_low: bool, at_high: bool, periodic: bool| {
-                    (usize::from(!at_low || periodic) + usize::from(!at_high || periodic)) as f64
-                };
-                let diagonal = wx * count(i == 0, i + 1 == nx, periodic_x)
-                    + wy * count(j == 0, j + 1 == ny, periodic_y);
+                if level.is_solid(k) {
+                    return OMEGA;
+                }
+                let diagonal: f64 = level
+                    .beyond(k % nx, k / nx)
+                    .iter()
+                    .map(|(b, w)| match b {
+                        Beyond::Cell(_) => *w,
+                        Beyond::Wall => 0.0,
+                        Beyond::Dirichlet => 2.0 * w,
+                    })
+                    .sum();
                 OMEGA / diagonal
             })
             .collect();
         level
     }
 
-    /// `out = A p`, with `(A p)_k = Σ_neighbours w (p_k − p_n)`; walls contribute nothing.
+    #[inline]
+    fn is_solid(&self, k: usize) -> bool {
+        !self.solid.is_empty() && self.solid[k]
+    }
+
+    /// The system is singular (pressure defined up to a constant) without a p = 0 side.
+    fn singular(&self) -> bool {
+        !self.dirichlet.iter().any(|d| *d)
+    }
+
+    /// The four neighbours of a fluid cell (west, east, south, north) with their weights.
+    #[inline]
+    fn beyond(&self, i: usize, j: usize) -> [(Beyond, f64); 4] {
+        let (nx, ny) = (self.nx, self.ny);
+        let k = j * nx + i;
+        let cell = |n: usize| if self.is_solid(n) { Beyond::Wall } else { Beyond::Cell(n) };
+        let edge = |periodic: bool, wrapped: usize, dirichlet: bool| {
+            if periodic {
+                cell(wrapped)
+            } else if dirichlet {
+                Beyond::Dirichlet
+            } else {
+                Beyond::Wall
+            }
+        };
+        let west =
+            if i > 0 { cell(k - 1) } else { edge(self.periodic_x, k + nx - 1, self.dirichlet[0]) };
+        let east = if i + 1 < nx {
+            cell(k + 1)
+        } else {
+            edge(self.periodic_x, k + 1 - nx, self.dirichlet[1])
+        };
+        let south = if j > 0 {
+            cell(k - nx)
+        } else {
+            edge(self.periodic_y, k + (ny - 1) * nx, self.dirichlet[2])
+        };
+        let north =
+            if j + 1 < ny { cell(k + nx) } else { edge(self.periodic_y, i, self.dirichlet[3]) };
+        [(west, self.wx), (east, self.wx), (south, self.wy), (north, self.wy)]
+    }
+
+    /// `out = A p`, with `(A p)_k = Σ_neighbours w (p_k − p_n)`; walls contribute nothing and a
+    /// p = 0 side contributes 2 w p_k.
     fn apply(&self, p: &[f64], out: &mut [f64]) {
         let (nx, ny, wx, wy) = (self.nx, self.ny, self.wx, self.wy);
+        let simple = self.solid.is_empty() && !self.dirichlet.iter().any(|d| *d);
         for j in 0..ny {
             for i in 0..nx {
                 let k = j * nx + i;
                 let c = p[k];
-                let mut sum = 0.0;
-                if i > 0 {
-                    sum += wx * (c - p[k - 1]);
-                } else if self.periodic_x {
-                    sum += wx * (c - p[k + nx - 1]);
+                let interior = i > 0 && i + 1 < nx && j > 0 && j + 1 < ny;
+                if simple && interior {
+                    out[k] = wx * (2.0 * c - p[k - 1] - p[k + 1])
+                        + wy * (2.0 * c - p[k - nx] - p[k + nx]);
+                    continue;
                 }
-                if i + 1 < nx {
-                    sum += wx * (c - p[k + 1]);
-                } else if self.periodic_x {
-                    sum += wx * (c - p[k + 1 - nx]);
+                if self.is_solid(k) {
+                    out[k] = c;
+                    continue;
                 }
-                if j > 0 {
-                    sum += wy * (c - p[k - nx]);
-                } else if self.periodic_y {
-                    sum += wy * (c - p[k + (ny - 1) * nx]);
-                }
-                if j + 1 < ny {
-                    sum += wy * (c - p[k + nx]);
-                } else if self.periodic_y {
-                    sum += wy * (c - p[i]);
-                }
-                out[k] = sum;
+                out[k] = self
+                    .beyond(i, j)
+                    .iter()
+                    .map(|(b, w)| match b {
+                        Beyond::Cell(n) => w * (c - p[*n]),
+                        Beyond::Wall => 0.0,
+                        Beyond::Dirichlet => 2.0 * w * c,
+                    })
+                    .sum();
             }
         }
     }
@@ -92,15 +169,49 @@ impl Level {
         let fits =
             self.nx.is_multiple_of(2) && self.ny.is_multiple_of(2) && self.nx >= 8 && self.ny >= 8;
         fits.then(|| {
+            let (nx, ny) = (self.nx / 2, self.ny / 2);
+            // A coarse cell is solid only if all four children are.
+            let solid = if self.solid.is_empty() {
+                Vec::new()
+            } else {
+                (0..nx * ny)
+                    .map(|k| {
+                        let (i, j) = (2 * (k % nx), 2 * (k / nx));
+                        [(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)]
+                            .iter()
+                            .all(|&(a, b)| self.solid[b * self.nx + a])
+                    })
+                    .collect()
+            };
             Level::new(
-                self.nx / 2,
-                self.ny / 2,
-                self.wx / 4.0,
-                self.wy / 4.0,
-                self.periodic_x,
-                self.periodic_y,
+                nx,
+                ny,
+                (self.wx / 4.0, self.wy / 4.0),
+                (self.periodic_x, self.periodic_y),
+                self.dirichlet,
+                solid,
             )
         })
+    }
+
+    /// Removes the null-space component: the mean over fluid cells (when singular), and any
+    /// value in solid cells.
+    fn project_nullspace(&self, x: &mut [f64]) {
+        if self.singular() {
+            let (sum, count) = x
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !self.is_solid(*k))
+                .fold((0.0, 0usize), |(s, c), (_, v)| (s + v, c + 1));
+            let mean = sum / count.max(1) as f64;
+            x.iter_mut()
+                .enumerate()
+                .filter(|(k, _)| !self.is_solid(*k))
+                .for_each(|(_, v)| *v -= mean);
+        }
+        if !self.solid.is_empty() {
+            x.iter_mut().enumerate().filter(|(k, _)| self.solid[*k]).for_each(|(_, v)| *v = 0.0);
+        }
     }
 }
 
@@ -110,11 +221,6 @@ struct Scratch {
     x: Vec<f64>,
     ax: Vec<f64>,
     b: Vec<f64>,
-}
-
-fn remove_mean(x: &mut [f64]) {
-    let mean = x.iter().sum::<f64>() / x.len() as f64;
-    x.iter_mut().for_each(|v| *v -= mean);
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -139,13 +245,15 @@ pub struct PressureSolver {
 
 impl PressureSolver {
     pub fn new(grid: &Grid, tolerance: f64) -> Self {
+        let outflow = |side| side == crate::grid::Side::Outflow;
+        let sides = grid.sides;
         let mut levels = vec![Level::new(
             grid.nx,
             grid.ny,
-            1.0 / (grid.dx() * grid.dx()),
-            1.0 / (grid.dy() * grid.dy()),
-            grid.sides.periodic_x(),
-            grid.sides.periodic_y(),
+            (1.0 / (grid.dx() * grid.dx()), 1.0 / (grid.dy() * grid.dy())),
+            (sides.periodic_x(), sides.periodic_y()),
+            [outflow(sides.left), outflow(sides.right), outflow(sides.bottom), outflow(sides.top)],
+            grid.solid.to_vec(),
         )];
         while let Some(coarser) = levels.last().and_then(Level::coarser) {
             levels.push(coarser);
@@ -203,13 +311,13 @@ impl PressureSolver {
         self.scratch[0].b.copy_from_slice(r);
         self.v_cycle(0);
         z.copy_from_slice(&self.scratch[0].x);
-        remove_mean(z);
+        self.levels[0].project_nullspace(z);
     }
 
     /// Solves A p = b, starting from the `p` given (warm start).
     pub fn solve(&mut self, b: &[f64], p: &mut [f64]) -> SolveStats {
         let mut b = b.to_vec();
-        remove_mean(&mut b);
+        self.levels[0].project_nullspace(&mut b);
         let norm_b = dot(&b, &b).sqrt();
         if norm_b == 0.0 {
             p.iter_mut().for_each(|v| *v = 0.0);
@@ -246,7 +354,7 @@ impl PressureSolver {
                 }
             }
         }
-        remove_mean(p);
+        self.levels[0].project_nullspace(p);
         SolveStats { iterations, residual }
     }
 }
@@ -282,7 +390,7 @@ mod tests {
             let mut ap = vec![0.0; p.len()];
             solver.levels[0].apply(&p, &mut ap);
             let mut zero_mean_b = b.clone();
-            remove_mean(&mut zero_mean_b);
+            solver.levels[0].project_nullspace(&mut zero_mean_b);
             let error: f64 =
                 ap.iter().zip(&zero_mean_b).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
             assert!(error < 1e-6 * zero_mean_b.iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e3);

@@ -27,7 +27,8 @@ fn cavity_errors(re: f64, n: usize, advection: Advection) -> (f64, f64) {
     let sides =
         Sides { left: wall, right: wall, bottom: wall, top: Side::NoSlip { tangential: 1.0 } };
     let grid = Grid::new(n, n, 1.0, 1.0, sides).unwrap();
-    let mut flow = IncompressibleFlow::new(grid, Velocity::zeros(&grid), 1.0 / re, advection, 1e-6);
+    let mut flow =
+        IncompressibleFlow::new(grid.clone(), Velocity::zeros(&grid), 1.0 / re, advection, 1e-6);
     let mut energy = 0.0;
     for step in 0.. {
         let dt = flow.cfl_dt(0.5, 1.0);
