@@ -114,18 +114,22 @@ for (const mode of ['webgpu', 'cpu']) {
   });
 }
 
-test('a device lost while presenting keeps computing on WebGPU and says so', async (t) => {
+test('a device lost while presenting recovers and says so', async (t) => {
   const browser = await launch({ webgpu: true });
   t.after(() => browser.close());
   const { page } = await openApp(browser);
-  await page.waitForFunction(() => window.flowscope.state().display === 'readback', null, { timeout: 30_000 });
+  // Recovery gets a fresh device that displays through read-back; if the browser refuses a
+  // second device (it may, right after a GPU-process failure), the case moves to the CPU.
+  await page.waitForFunction(() => window.flowscope.state().display !== 'webgpu-canvas', null, { timeout: 30_000 });
+  const state = await page.evaluate(() => window.flowscope.state());
   assert.match(await page.getByTestId('gpu-status').innerText(), /lost the GPU device/);
-  assert.equal((await page.evaluate(() => window.flowscope.state())).backend, 'webgpu');
+  if (state.display === 'readback') assert.equal(state.backend, 'webgpu');
+  else assert.equal(state.backend, 'cpu');
   await page.evaluate(() => window.flowscope.pause());
   const before = await canvasPixels(page);
   await page.evaluate(() => window.flowscope.step(100));
   await page.waitForTimeout(300);
-  assert.ok(differingPixels(before, await canvasPixels(page)) > 1000, 'the read-back display updates');
+  assert.ok(differingPixels(before, await canvasPixels(page)) > 1000, 'the display still updates');
 });
 
 test('a wasm panic shows the error overlay, not a dead page', async (t) => {

@@ -123,16 +123,20 @@ impl Engine {
         let sim = flowscope_cases::create(spec.id, params, gpu).map_err(|e| e.to_string())?;
         let canvas = ui::create_canvas();
         host.replace_children_with_node_1(&canvas);
+        // The viewport takes the domain's shape (a 5:1 channel is not drawn as a square).
+        let [[x0, x1], [y0, y1]] = sim.domain();
+        let aspect = (x1 - x0) / (y1 - y0);
+        let _ = host.set_attribute("style", &format!("aspect-ratio: {aspect:.6}"));
         let renderer = match gpu {
             Some(ctx) if display == Display::Readback => {
                 let _ = canvas.set_attribute("class", "pixelated");
                 Renderer::Readback(Box::new(ReadbackRenderer::new(ctx, canvas.clone())?))
             }
             Some(ctx) => {
-                let side = (host.client_width() as f64 * ui::window().device_pixel_ratio())
-                    .clamp(256.0, 2048.0) as u32;
-                canvas.set_width(side);
-                canvas.set_height(side);
+                let width = (host.client_width() as f64 * ui::window().device_pixel_ratio())
+                    .clamp(256.0, 2048.0);
+                canvas.set_width(width as u32);
+                canvas.set_height((width / aspect).max(1.0) as u32);
                 Renderer::WebGpu(Box::new(WebGpuRenderer::new(ctx, canvas.clone())?))
             }
             None => {
@@ -459,6 +463,9 @@ fn recover_from_device_loss(signals: Signals, reason: String) {
     });
 }
 
+/// Milliseconds of stepping per animation frame before the rest waits for the next frame.
+const FRAME_BUDGET_MS: f64 = 30.0;
+
 fn frame(signals: Signals) {
     let lost = with_app(|app| app.gpu.as_ref().and_then(|g| g.lost_reason()));
     if let Some(reason) = lost {
@@ -472,9 +479,19 @@ fn frame(signals: Signals) {
         let gpu = app.gpu.clone();
         let Some(engine) = app.engine.as_mut() else { return Ok(false) };
         if playing {
-            let ms = engine.step(steps, gpu.as_ref())?;
-            app.ms_per_step =
-                if app.ms_per_step == 0.0 { ms } else { 0.9 * app.ms_per_step + 0.1 * ms };
+            // Up to `steps` steps, but stop once the frame budget is spent so that slow cases
+            // (large grids on the CPU) keep the page responsive.
+            let mut done = 0;
+            while done < steps {
+                let batch = if gpu.is_some() { steps } else { 1 };
+                let ms = engine.step(batch, gpu.as_ref())?;
+                app.ms_per_step =
+                    if app.ms_per_step == 0.0 { ms } else { 0.9 * app.ms_per_step + 0.1 * ms };
+                done += batch;
+                if ui::now_ms() - now > FRAME_BUDGET_MS {
+                    break;
+                }
+            }
         }
         engine.render()?;
         let elapsed = now - app.last_frame_ms;

@@ -209,8 +209,15 @@ impl FlowSetup for CylinderWake {
         None
     }
 
-    fn view_range(&self, _: &ParamValues, _: &str) -> Option<(f32, f32)> {
-        None
+    fn view_range(&self, _: &ParamValues, view: &str) -> Option<(f32, f32)> {
+        // The boundary layer on the cylinder is far stronger than the shed vortices: a range of
+        // ±3 Ū/D shows the street instead of the surface.
+        let scale = (3.0 * self.mean_speed / self.diameter) as f32;
+        match view {
+            "vorticity" => Some((-scale, scale)),
+            "speed" => Some((0.0, (1.6 * self.mean_speed) as f32)),
+            _ => None,
+        }
     }
 
     fn extra_observables(&self, _: &IncompressibleFlow) -> Vec<f64> {
