@@ -2,7 +2,7 @@
 //! sides, solved by conjugate gradients preconditioned with one multigrid V-cycle (MGPCG), so the
 //! iteration count barely grows with the grid.
 //!
-//! Multigrid: cell-centred coarsening by 2 while both sizes are even and at least 8, the
+//! Multigrid: cell-centred coarsening by 2 (partial blocks at odd edges) down to 4 cells, the
 //! operator rediscretised on every level, restriction by averaging the four children,
 //! piecewise-constant prolongation, two weighted-Jacobi sweeps before and after (ω = 0.8; the
 //! same count on both sides keeps the preconditioner symmetric), 40 sweeps on the coarsest level.
@@ -165,33 +165,38 @@ impl Level {
         }
     }
 
+    /// The next level: 2 × 2 blocks of cells (a partial block at an odd edge), while both sides
+    /// keep at least 4 cells.
     fn coarser(&self) -> Option<Level> {
-        let fits =
-            self.nx.is_multiple_of(2) && self.ny.is_multiple_of(2) && self.nx >= 8 && self.ny >= 8;
-        fits.then(|| {
-            let (nx, ny) = (self.nx / 2, self.ny / 2);
-            // A coarse cell is solid only if all four children are.
-            let solid = if self.solid.is_empty() {
-                Vec::new()
-            } else {
-                (0..nx * ny)
-                    .map(|k| {
-                        let (i, j) = (2 * (k % nx), 2 * (k / nx));
-                        [(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)]
-                            .iter()
-                            .all(|&(a, b)| self.solid[b * self.nx + a])
-                    })
-                    .collect()
-            };
-            Level::new(
-                nx,
-                ny,
-                (self.wx / 4.0, self.wy / 4.0),
-                (self.periodic_x, self.periodic_y),
-                self.dirichlet,
-                solid,
-            )
-        })
+        if self.nx < 8 || self.ny < 8 {
+            return None;
+        }
+        let (nx, ny) = (self.nx.div_ceil(2), self.ny.div_ceil(2));
+        // A coarse cell is solid only if all of its children are.
+        let solid = if self.solid.is_empty() {
+            Vec::new()
+        } else {
+            let mut all_solid = vec![true; nx * ny];
+            for (k, &s) in self.solid.iter().enumerate() {
+                let (i, j) = (k % self.nx, k / self.nx);
+                all_solid[(j / 2) * nx + i / 2] &= s;
+            }
+            all_solid
+        };
+        // Periodicity survives coarsening only when the blocks tile the period exactly.
+        let periodic_x = self.periodic_x && self.nx.is_multiple_of(2);
+        let periodic_y = self.periodic_y && self.ny.is_multiple_of(2);
+        if (self.periodic_x && !periodic_x) || (self.periodic_y && !periodic_y) {
+            return None;
+        }
+        Some(Level::new(
+            nx,
+            ny,
+            (self.wx / 4.0, self.wy / 4.0),
+            (periodic_x, periodic_y),
+            self.dirichlet,
+            solid,
+        ))
     }
 
     /// Removes the null-space component: the mean over fluid cells (when singular), and any
