@@ -70,6 +70,8 @@ pub struct Grid {
     pub sides: Sides,
     /// Cells inside an obstacle (no-slip, at rest); empty when there are none.
     pub solid: std::sync::Arc<[bool]>,
+    /// The heights between which an inflow side lets fluid in (the whole side by default).
+    pub inflow_span: (f64, f64),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -101,7 +103,21 @@ impl Grid {
         {
             return Err(GridError::OpenSidePlacement);
         }
-        Ok(Self { nx, ny, lx, ly, sides, solid: std::sync::Arc::from(Vec::new()) })
+        Ok(Self {
+            nx,
+            ny,
+            lx,
+            ly,
+            sides,
+            solid: std::sync::Arc::from(Vec::new()),
+            inflow_span: (0.0, ly),
+        })
+    }
+
+    /// The same grid with inflow only between heights `y0` and `y1` (e.g. above a step).
+    pub fn with_inflow_span(mut self, y0: f64, y1: f64) -> Self {
+        self.inflow_span = (y0.max(0.0), y1.min(self.ly));
+        self
     }
 
     /// The same grid with the cells where `inside(x, y)` holds (at cell centres) made solid.
