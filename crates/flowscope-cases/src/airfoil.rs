@@ -1,6 +1,6 @@
 //! `airfoil` (contract id): flow past a NACA 4-digit airfoil at an angle of attack.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, COMMON_OBSERVABLES};
+use crate::flow_case::{self, FlowSetup, ADVECTION};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
 use flowscope_grid::forces::obstacle_force;
@@ -36,20 +36,10 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 10.0, max: 5000.0, default: 500.0, log: true },
         needs_reset: false,
     },
-    ParamSpec {
-        name: "n",
-        label: "Grid size",
-        unit: "cells",
-        help: "Cells across the domain height (3 chords).",
-        kind: ParamKind::Int { min: 32, max: 512, default: 96 },
-        needs_reset: true,
-    },
+    flow_case::grid_size("Cells across the domain height (3 chords).", 32, 512, 96),
     flow_case::cfl(0.5),
     ADVECTION,
-    ParamSpec {
-        kind: ParamKind::Float { min: 1e-10, max: 1e-2, default: 1e-5, log: true },
-        ..flow_case::TOLERANCE
-    },
+    flow_case::tolerance(1e-5),
 ];
 
 pub static SPEC: CaseSpec = CaseSpec {
@@ -73,12 +63,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         flow_case::view("pressure"),
         flow_case::view("velocity"),
     ],
-    observables: &[
-        COMMON_OBSERVABLES[0],
-        COMMON_OBSERVABLES[1],
-        COMMON_OBSERVABLES[2],
-        COMMON_OBSERVABLES[3],
-        COMMON_OBSERVABLES[4],
+    observables: crate::flow_observables![
         ObservableSpec {
             name: "drag_coefficient",
             label: "Drag coefficient Cd = 2Fx/(U²c)",
@@ -151,13 +136,7 @@ impl FlowSetup for Airfoil {
             });
         let nu = speed * CHORD / params.float("Re");
         let velocity = Velocity::from_fn(&grid, |_, _| speed, |_, _| 0.0);
-        let flow = IncompressibleFlow::new(
-            grid.clone(),
-            velocity,
-            nu,
-            flow_case::advection(params),
-            params.float("tolerance"),
-        );
+        let flow = flow_case::new_flow(grid, velocity, nu, params);
         Ok((flow, speed))
     }
 

@@ -1,7 +1,7 @@
 //! `backward-step` (contract id): channel flow over a backward-facing step; the flow separates
 //! at the step edge and reattaches downstream.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, COMMON_OBSERVABLES, TOLERANCE};
+use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
@@ -34,14 +34,7 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 4.0, max: 40.0, default: 12.0, log: false },
         needs_reset: true,
     },
-    ParamSpec {
-        name: "n",
-        label: "Grid size",
-        unit: "cells",
-        help: "Cells across the channel height H.",
-        kind: ParamKind::Int { min: 16, max: 128, default: 32 },
-        needs_reset: true,
-    },
+    flow_case::grid_size("Cells across the channel height H.", 16, 128, 32),
     flow_case::cfl(0.5),
     ADVECTION,
     TOLERANCE,
@@ -68,18 +61,11 @@ pub static SPEC: CaseSpec = CaseSpec {
         flow_case::view("pressure"),
         flow_case::view("velocity"),
     ],
-    observables: &[
-        COMMON_OBSERVABLES[0],
-        COMMON_OBSERVABLES[1],
-        COMMON_OBSERVABLES[2],
-        COMMON_OBSERVABLES[3],
-        COMMON_OBSERVABLES[4],
-        ObservableSpec {
-            name: "reattachment",
-            label: "Reattachment length / step height",
-            unit: "",
-        },
-    ],
+    observables: crate::flow_observables![ObservableSpec {
+        name: "reattachment",
+        label: "Reattachment length / step height",
+        unit: "",
+    },],
     interactions: &[],
     gpu: false,
 };
@@ -118,13 +104,7 @@ impl FlowSetup for BackwardStep {
         self.inlet_speed = 2.0 / 3.0 * umax;
         let nu = self.inlet_speed * 2.0 * inlet / params.float("Re");
         let velocity = Velocity::from_fn(&grid, |_, _| 0.0, |_, _| 0.0);
-        let flow = IncompressibleFlow::new(
-            grid.clone(),
-            velocity,
-            nu,
-            flow_case::advection(params),
-            params.float("tolerance"),
-        );
+        let flow = flow_case::new_flow(grid, velocity, nu, params);
         Ok((flow, umax))
     }
 

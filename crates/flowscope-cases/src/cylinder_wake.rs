@@ -1,7 +1,7 @@
 //! `cylinder-wake` (contract id): flow past a cylinder in a channel, shedding a von Kármán
 //! vortex street; defaults are the Schäfer–Turek 2D-2 benchmark.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, COMMON_OBSERVABLES};
+use crate::flow_case::{self, FlowSetup, ADVECTION};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
 use flowscope_grid::forces::obstacle_force;
@@ -35,14 +35,7 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 10.0, max: 1000.0, default: 100.0, log: true },
         needs_reset: false,
     },
-    ParamSpec {
-        name: "n",
-        label: "Grid size",
-        unit: "cells",
-        help: "Cells across the channel height; the length follows with square cells.",
-        kind: ParamKind::Int { min: 16, max: 256, default: 48 },
-        needs_reset: true,
-    },
+    flow_case::grid_size("Cells across the channel height; the length follows with square cells.", 16, 256, 48),
     float("width", "Channel length", "m", "", 0.5, 5.0, 2.2),
     float("height", "Channel height", "m", "", 0.1, 2.0, 0.41),
     float("diameter", "Cylinder diameter D", "m", "", 0.01, 0.5, 0.1),
@@ -59,10 +52,7 @@ const PARAMS: &[ParamSpec] = &[
     },
     flow_case::cfl(0.5),
     ADVECTION,
-    ParamSpec {
-        kind: ParamKind::Float { min: 1e-10, max: 1e-2, default: 1e-5, log: true },
-        ..flow_case::TOLERANCE
-    },
+    flow_case::tolerance(1e-5),
 ];
 
 pub static SPEC: CaseSpec = CaseSpec {
@@ -94,12 +84,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         flow_case::view("velocity"),
     ],
-    observables: &[
-        COMMON_OBSERVABLES[0],
-        COMMON_OBSERVABLES[1],
-        COMMON_OBSERVABLES[2],
-        COMMON_OBSERVABLES[3],
-        COMMON_OBSERVABLES[4],
+    observables: crate::flow_observables![
         ObservableSpec {
             name: "drag_coefficient",
             label: "Drag coefficient Cd = 2Fx/(Ū²D)",
@@ -179,13 +164,7 @@ impl FlowSetup for CylinderWake {
         self.last_lift = None;
         let nu = self.mean_speed * diameter / params.float("Re");
         let velocity = Velocity::from_fn(&grid, |_, _| 0.0, |_, _| 0.0);
-        let flow = IncompressibleFlow::new(
-            grid.clone(),
-            velocity,
-            nu,
-            flow_case::advection(params),
-            params.float("tolerance"),
-        );
+        let flow = flow_case::new_flow(grid, velocity, nu, params);
         Ok((flow, umax))
     }
 

@@ -10,7 +10,7 @@ use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
     ParamValues, ViewKind, ViewSpec,
 };
-use flowscope_grid::{Advection, IncompressibleFlow};
+use flowscope_grid::{Advection, Grid, IncompressibleFlow, Velocity};
 
 /// Observables every flow case records first, in this order.
 pub const COMMON_OBSERVABLES: [ObservableSpec; 5] = [
@@ -39,6 +39,38 @@ pub const TOLERANCE: ParamSpec = ParamSpec {
     kind: ParamKind::Float { min: 1e-10, max: 1e-2, default: 1e-6, log: true },
     needs_reset: false,
 };
+
+/// The pressure tolerance with a case-specific default.
+pub const fn tolerance(default: f64) -> ParamSpec {
+    ParamSpec { kind: ParamKind::Float { min: 1e-10, max: 1e-2, default, log: true }, ..TOLERANCE }
+}
+
+/// The grid-size parameter: `help` says along which side the cells are counted.
+pub const fn grid_size(help: &'static str, min: i64, max: i64, default: i64) -> ParamSpec {
+    ParamSpec {
+        name: "n",
+        label: "Grid size",
+        unit: "cells",
+        help,
+        kind: ParamKind::Int { min, max, default },
+        needs_reset: true,
+    }
+}
+
+/// The observables of a flow case: [`COMMON_OBSERVABLES`], then the case's own.
+#[macro_export]
+macro_rules! flow_observables {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $crate::flow_case::COMMON_OBSERVABLES[0],
+            $crate::flow_case::COMMON_OBSERVABLES[1],
+            $crate::flow_case::COMMON_OBSERVABLES[2],
+            $crate::flow_case::COMMON_OBSERVABLES[3],
+            $crate::flow_case::COMMON_OBSERVABLES[4],
+            $($extra),*
+        ]
+    };
+}
 
 /// The CFL parameter with a case-specific default.
 pub const fn cfl(default: f64) -> ParamSpec {
@@ -117,6 +149,17 @@ pub trait FlowSetup {
         params: &ParamValues,
         name: &str,
     ) -> bool;
+}
+
+/// A flow on `grid` from `velocity` with the viscosity given and the advection scheme and pressure
+/// tolerance of `params`.
+pub fn new_flow(
+    grid: Grid,
+    velocity: Velocity,
+    nu: f64,
+    params: &ParamValues,
+) -> IncompressibleFlow {
+    IncompressibleFlow::new(grid, velocity, nu, advection(params), params.float("tolerance"))
 }
 
 pub fn advection(params: &ParamValues) -> Advection {

@@ -1,6 +1,6 @@
 //! `lid-cavity` (contract id): flow in a unit square driven by its sliding lid.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, COMMON_OBSERVABLES, TOLERANCE};
+use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ParamValues};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
@@ -14,14 +14,7 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 10.0, max: 5000.0, default: 100.0, log: true },
         needs_reset: false,
     },
-    ParamSpec {
-        name: "n",
-        label: "Grid size",
-        unit: "cells",
-        help: "Cells along each side.",
-        kind: ParamKind::Int { min: 16, max: 512, default: 64 },
-        needs_reset: true,
-    },
+    flow_case::grid_size("Cells along each side.", 16, 512, 64),
     flow_case::cfl(0.5),
     ADVECTION,
     TOLERANCE,
@@ -50,13 +43,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         flow_case::view("pressure"),
         flow_case::view("velocity"),
     ],
-    observables: &[
-        COMMON_OBSERVABLES[0],
-        COMMON_OBSERVABLES[1],
-        COMMON_OBSERVABLES[2],
-        COMMON_OBSERVABLES[3],
-        COMMON_OBSERVABLES[4],
-    ],
+    observables: crate::flow_observables![],
     interactions: &[],
     gpu: false,
 };
@@ -74,12 +61,11 @@ impl FlowSetup for LidCavity {
         let sides =
             Sides { left: wall, right: wall, bottom: wall, top: Side::NoSlip { tangential: 1.0 } };
         let grid = Grid::new(n, n, 1.0, 1.0, sides).expect("the schema keeps n ≥ 16");
-        let flow = IncompressibleFlow::new(
+        let flow = flow_case::new_flow(
             grid.clone(),
             Velocity::zeros(&grid),
             1.0 / params.float("Re"),
-            flow_case::advection(params),
-            params.float("tolerance"),
+            params,
         );
         Ok((flow, 1.0))
     }

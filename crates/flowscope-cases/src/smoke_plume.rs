@@ -1,7 +1,7 @@
 //! `smoke-plume` (contract id): hot smoke rising from a source in a closed box (PhiFlow's smoke
 //! demo): Boussinesq buoyancy, MacCormack smoke transport.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, COMMON_OBSERVABLES};
+use crate::flow_case::{self, FlowSetup, ADVECTION};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
 use flowscope_grid::advect::scalar_mac_cormack;
@@ -12,14 +12,7 @@ const SIZE: f64 = 100.0;
 const SOURCE: (f64, f64, f64) = (50.0, 9.5, 5.0);
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "n",
-        label: "Grid size",
-        unit: "cells",
-        help: "Cells along the short side of the 100 × 100 box.",
-        kind: ParamKind::Int { min: 16, max: 1024, default: 64 },
-        needs_reset: true,
-    },
+    flow_case::grid_size("Cells along the short side of the 100 × 100 box.", 16, 1024, 64),
     ParamSpec {
         name: "buoyancy",
         label: "Buoyancy",
@@ -60,10 +53,7 @@ const PARAMS: &[ParamSpec] = &[
         },
         ..ADVECTION
     },
-    ParamSpec {
-        kind: ParamKind::Float { min: 1e-10, max: 1e-2, default: 1e-5, log: true },
-        ..flow_case::TOLERANCE
-    },
+    flow_case::tolerance(1e-5),
 ];
 
 pub static SPEC: CaseSpec = CaseSpec {
@@ -93,12 +83,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         flow_case::view("pressure"),
         flow_case::view("velocity"),
     ],
-    observables: &[
-        COMMON_OBSERVABLES[0],
-        COMMON_OBSERVABLES[1],
-        COMMON_OBSERVABLES[2],
-        COMMON_OBSERVABLES[3],
-        COMMON_OBSERVABLES[4],
+    observables: crate::flow_observables![
         ObservableSpec { name: "total_smoke", label: "Total smoke ∫s", unit: "" },
         ObservableSpec { name: "smoke_height", label: "Smoke centroid height", unit: "m" },
     ],
@@ -136,13 +121,8 @@ impl FlowSetup for SmokePlume {
         self.smoke = vec![0.0; grid.cells()];
         self.buoyancy = params.float("buoyancy");
         self.inflow = params.float("inflow");
-        let flow = IncompressibleFlow::new(
-            grid.clone(),
-            Velocity::zeros(&grid),
-            params.float("nu"),
-            flow_case::advection(params),
-            params.float("tolerance"),
-        );
+        let flow =
+            flow_case::new_flow(grid.clone(), Velocity::zeros(&grid), params.float("nu"), params);
         Ok((flow, 1.0))
     }
 

@@ -1,7 +1,7 @@
 //! `taylor-green` (contract id): the decaying Taylor–Green vortex, an exact Navier–Stokes
 //! solution on the periodic box [0, 2π]².
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, COMMON_OBSERVABLES, TOLERANCE};
+use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
 use flowscope_grid::{Grid, IncompressibleFlow, Sides, Velocity};
@@ -24,14 +24,7 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 0.01, max: 10.0, default: 1.0, log: true },
         needs_reset: true,
     },
-    ParamSpec {
-        name: "n",
-        label: "Grid size",
-        unit: "cells",
-        help: "Cells along each side of the 2π box.",
-        kind: ParamKind::Int { min: 16, max: 512, default: 64 },
-        needs_reset: true,
-    },
+    flow_case::grid_size("Cells along each side of the 2π box.", 16, 512, 64),
     flow_case::cfl(0.25),
     ADVECTION,
     TOLERANCE,
@@ -58,12 +51,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         flow_case::view("pressure"),
         flow_case::view("velocity"),
     ],
-    observables: &[
-        COMMON_OBSERVABLES[0],
-        COMMON_OBSERVABLES[1],
-        COMMON_OBSERVABLES[2],
-        COMMON_OBSERVABLES[3],
-        COMMON_OBSERVABLES[4],
+    observables: crate::flow_observables![
         ObservableSpec { name: "amplitude", label: "Amplitude F (simulated)", unit: "" },
         ObservableSpec {
             name: "amplitude_exact",
@@ -110,13 +98,7 @@ impl FlowSetup for TaylorGreen {
         };
         self.shape = Some(shape);
         self.decay_origin = (0.0, u0);
-        let flow = IncompressibleFlow::new(
-            grid.clone(),
-            velocity,
-            params.float("nu"),
-            flow_case::advection(params),
-            params.float("tolerance"),
-        );
+        let flow = flow_case::new_flow(grid, velocity, params.float("nu"), params);
         Ok((flow, u0))
     }
 
