@@ -40,20 +40,59 @@ fn cli_bench(cli: &std::path::Path, args: &[&str]) -> Result<serde_json::Value> 
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
+/// A venv under target/ with the reference tools of tests/bench/requirements.txt.
+fn bench_venv() -> Result<std::path::PathBuf> {
+    let root = project_root();
+    let venv = root.join("target/bench-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        eprintln!("xtask: creating {} with the reference tools", venv.display());
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status()?.success()
+            && Command::new(&python)
+                .args(["-m", "pip", "install", "-q", "-r"])
+                .arg(root.join("tests/bench/requirements.txt"))
+                .status()?
+                .success();
+        if !ok {
+            let _ = std::fs::remove_dir_all(&venv);
+            bail!("could not install the reference tools; run: python3 -m venv target/bench-venv && target/bench-venv/bin/pip install -r tests/bench/requirements.txt");
+        }
+    }
+    Ok(python)
+}
+
 /// smoke-plume ms/step and pressure iterations from 64² to 1024², CPU backend (the grid solver
-/// has no WGSL kernels yet).
+/// has no WGSL kernels yet), and PhiFlow 3.4 (numpy) on the same setup up to 256².
 fn grid() -> Result<()> {
     let cli = build_cli()?;
-    println!("| backend | grid | ms/step | pressure iterations (last step) |\n|---|---|---|---|");
+    let python = bench_venv()?;
+    let mut phiflow = std::collections::BTreeMap::new();
+    for (n, steps) in [(64, 10), (128, 5), (256, 3)] {
+        eprintln!("xtask: PhiFlow smoke plume at {n}²");
+        let out = Command::new(&python)
+            .arg(project_root().join("tests/bench/phiflow_smoke_plume.py"))
+            .args([n.to_string(), "30".into(), steps.to_string()])
+            .output()?;
+        if !out.status.success() {
+            bail!("PhiFlow benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        phiflow.insert(n, report["ms_per_step"].as_f64().unwrap_or(f64::NAN));
+    }
+    println!("| backend | grid | ms/step | pressure iterations (last step) | PhiFlow 3.4 numpy ms/step | speed-up |\n|---|---|---|---|---|---|");
     for n in [64, 128, 256, 512, 1024] {
         let warmup = if n <= 256 { "30" } else { "5" };
         let report = cli_bench(
             &cli,
             &["smoke-plume", "--set", &format!("n={n}"), "--warmup", warmup, "--seconds", "3"],
         )?;
+        let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+        let (reference, speedup) = match phiflow.get(&n) {
+            Some(p) => (format!("{p:.1}"), format!("{:.0}×", p / ms)),
+            None => ("—".into(), "—".into()),
+        };
         println!(
-            "| native cpu (1 thread) | {n}² | {:.2} | {} |",
-            report["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            "| native cpu (1 thread) | {n}² | {ms:.2} | {} | {reference} | {speedup} |",
             report["observables"]["pressure_iterations"]
         );
     }
