@@ -120,7 +120,11 @@ test('a device lost while presenting recovers and says so', async (t) => {
   const { page } = await openApp(browser);
   // Recovery gets a fresh device that displays through read-back; if the browser refuses a
   // second device (it may, right after a GPU-process failure), the case moves to the CPU.
-  await page.waitForFunction(() => window.flowscope.state().display !== 'webgpu-canvas', null, { timeout: 30_000 });
+  // Wait for a settled outcome (during the switch the old state is briefly still reported).
+  await page.waitForFunction(() => {
+    const s = window.flowscope.state();
+    return (s.display === 'readback' && s.backend === 'webgpu') || (s.display === 'canvas2d' && s.backend === 'cpu');
+  }, null, { timeout: 30_000 });
   const state = await page.evaluate(() => window.flowscope.state());
   assert.match(await page.getByTestId('gpu-status').innerText(), /lost the GPU device/);
   if (state.display === 'readback') assert.equal(state.backend, 'webgpu');
