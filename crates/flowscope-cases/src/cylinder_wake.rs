@@ -184,10 +184,6 @@ impl FlowSetup for CylinderWake {
         Ok(())
     }
 
-    fn extra_view(&self, _name: &str) -> Option<Vec<f64>> {
-        None
-    }
-
     fn view_range(&self, _: &ParamValues, view: &str) -> Option<(f32, f32)> {
         // The boundary layer on the cylinder is far stronger than the shed vortices: a range of
         // ±3 Ū/D shows the street instead of the surface.
