@@ -4,8 +4,7 @@
 use crate::flow_case::{self, FlowSetup, ADVECTION};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
-use flowscope_grid::advect::scalar_mac_cormack;
-use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
+use flowscope_grid::{Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity};
 
 /// The box is 100 × 100 units with the source at (50, 9.5), radius 5, as in PhiFlow's demo.
 const SIZE: f64 = 100.0;
@@ -131,24 +130,10 @@ impl FlowSetup for SmokePlume {
     }
 
     fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
-        let grid = flow.grid.clone();
-        self.smoke = scalar_mac_cormack(&grid, &self.smoke, &flow.velocity, dt);
-        for (s, source) in self.smoke.iter_mut().zip(&self.source) {
-            *s += self.inflow * dt * source;
-        }
-        let (smoke, push) = (&self.smoke, self.buoyancy * dt);
-        flow.step_with_force(dt, |grid, velocity| {
-            // v faces between cells (i, j − 1) and (i, j); the walls' faces stay at zero.
-            let nx = grid.nx;
-            for j in 1..grid.ny {
-                for i in 0..nx {
-                    let s = 0.5 * (smoke[(j - 1) * nx + i] + smoke[j * nx + i]);
-                    velocity.v[j * nx + i] += push * s;
-                }
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| CaseError::Diverged(e.to_string()))
+        let forcing = ScalarForcing { rate: self.inflow, buoyancy: self.buoyancy };
+        flow.step_with_scalar(dt, &mut self.smoke, &self.source, forcing)
+            .map(|_| ())
+            .map_err(|e| CaseError::Diverged(e.to_string()))
     }
 
     fn extra_view(&self, name: &str) -> Option<Vec<f64>> {

@@ -17,6 +17,19 @@ pub fn storage_from<T: bytemuck::Pod>(
     })
 }
 
+/// A zero-filled storage buffer of `len` f32 values (at least one, as wgpu wants no empty
+/// bindings), usable as copy source and destination.
+pub fn storage_zeros(device: &wgpu::Device, label: &str, len: usize) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: 4 * len.max(1) as u64,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
 /// A uniform buffer holding one `Pod` struct, rewritable with `queue.write_buffer`.
 pub fn uniform_from<T: bytemuck::Pod>(
     device: &wgpu::Device,

@@ -5,11 +5,13 @@
 //!   CPU backend with a reason to show.
 //! - [`buffers`]: storage/uniform buffer creation and read-back (blocking on native only).
 //! - [`shader`]: WGSL sources from `shaders/`, with the shared prelude prepended.
+//! - [`program`]: a module's kernels and prebuilt sequences of dispatches and copies.
 //! - [`render`]: draws a scalar field buffer through a colormap into any colour target.
 //!
 //! Never depends on leptos, web-sys or the CLI.
 
 pub mod buffers;
+pub mod program;
 pub mod render;
 pub mod shader;
 

@@ -8,13 +8,22 @@ pub fn explicit_limit(grid: &Grid, nu: f64) -> f64 {
     1.0 / (nu * (2.0 / (grid.dx() * grid.dx()) + 2.0 / (grid.dy() * grid.dy())))
 }
 
-/// One forward-Euler viscosity step of `dt`, split into as many equal sub-steps as the
-/// stability limit needs. Returns the number of sub-steps.
-pub fn explicit(grid: &Grid, velocity: &mut Velocity, nu: f64, dt: f64) -> usize {
+/// Equal sub-steps that keep a viscosity step of `dt` within 90% of the stability limit (none
+/// without viscosity).
+pub fn substeps(grid: &Grid, nu: f64, dt: f64) -> usize {
     if nu <= 0.0 || dt <= 0.0 {
         return 0;
     }
-    let substeps = (dt / (0.9 * explicit_limit(grid, nu))).ceil().max(1.0) as usize;
+    (dt / (0.9 * explicit_limit(grid, nu))).ceil().max(1.0) as usize
+}
+
+/// One forward-Euler viscosity step of `dt`, split into as many equal sub-steps as the
+/// stability limit needs. Returns the number of sub-steps.
+pub fn explicit(grid: &Grid, velocity: &mut Velocity, nu: f64, dt: f64) -> usize {
+    let substeps = substeps(grid, nu, dt);
+    if substeps == 0 {
+        return 0;
+    }
     let h = dt / substeps as f64;
     for _ in 0..substeps {
         step(grid, velocity, nu, h);

@@ -28,6 +28,17 @@ pub struct StepStats {
 pub enum FlowError {
     #[error("the velocity became {0} at t = {1:.4}; reset and lower the time step or the Reynolds number")]
     Diverged(f64, f64),
+    #[error("the GPU failed: {0}")]
+    Gpu(String),
+}
+
+/// A passive scalar's (smoke's) forcing: a source and Boussinesq buoyancy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScalarForcing {
+    /// Scalar added per unit time, times each cell's source coverage.
+    pub rate: f64,
+    /// Upward acceleration of the fluid per unit scalar.
+    pub buoyancy: f64,
 }
 
 /// A velocity field evolving on a grid.
@@ -65,6 +76,10 @@ impl IncompressibleFlow {
         fluid::make_incompressible(&flow.grid, &mut flow.velocity, &mut flow.phi, &mut flow.solver);
         flow.phi.iter_mut().for_each(|p| *p = 0.0);
         flow
+    }
+
+    pub fn tolerance(&self) -> f64 {
+        self.solver.tolerance
     }
 
     pub fn set_tolerance(&mut self, tolerance: f64) {
@@ -111,6 +126,32 @@ impl IncompressibleFlow {
             self.velocity.divergence(&self.grid).iter().fold(0.0f64, |m, d| m.max(d.abs()));
         self.last = StepStats { dt, cfl, pressure, diffusion_substeps, max_divergence };
         Ok(self.last)
+    }
+
+    /// A step that carries a passive scalar: MacCormack transport by the current velocity, the
+    /// source (`source` is each cell's coverage, 0 to 1), then the velocity step with the
+    /// buoyancy of the new scalar on the interior y-faces.
+    pub fn step_with_scalar(
+        &mut self,
+        dt: f64,
+        scalar: &mut Vec<f64>,
+        source: &[f64],
+        forcing: ScalarForcing,
+    ) -> Result<StepStats, FlowError> {
+        *scalar = advect::scalar_mac_cormack(&self.grid, scalar, &self.velocity, dt);
+        for (s, coverage) in scalar.iter_mut().zip(source) {
+            *s += forcing.rate * dt * coverage;
+        }
+        let push = forcing.buoyancy * dt;
+        self.step_with_force(dt, |grid, velocity| {
+            let nx = grid.nx;
+            for j in 1..grid.ny {
+                for i in 0..nx {
+                    let s = 0.5 * (scalar[(j - 1) * nx + i] + scalar[j * nx + i]);
+                    velocity.v[j * nx + i] += push * s;
+                }
+            }
+        })
     }
 
     /// ½ ∫ |u|² over the domain, from cell-centred velocities.

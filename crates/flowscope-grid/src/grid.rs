@@ -140,12 +140,17 @@ impl Grid {
         !self.solid.is_empty() && self.solid[j * self.nx + i]
     }
 
-    /// Normal inflow speed at height `y` on the left side (zero unless it is an inflow).
+    /// Normal inflow speed at height `y` on the left side: zero unless it is an inflow and `y`
+    /// lies in the inflow span, across which a parabolic profile runs.
     pub fn inflow_at(&self, y: f64) -> f64 {
+        let (y0, y1) = self.inflow_span;
+        if !(y0..=y1).contains(&y) {
+            return 0.0;
+        }
         match self.sides.left {
             Side::Inflow { speed, parabolic: false } => speed,
             Side::Inflow { speed, parabolic: true } => {
-                4.0 * speed * y * (self.ly - y) / (self.ly * self.ly)
+                4.0 * speed * (y - y0) * (y1 - y) / ((y1 - y0) * (y1 - y0))
             }
             _ => 0.0,
         }

@@ -9,17 +9,21 @@
 //! - [`forces`]: drag and lift on obstacles from the face stresses.
 //! - [`flow`]: one Navier–Stokes step by operator splitting, with CFL and divergence checks.
 //!
-//! This is the CPU reference, in f64. The WGSL twin is not written yet.
-//! Never depends on wgpu, leptos, web-sys or the CLI.
+//! - [`gpu`]: the WGSL twin of the whole step (`shaders/grid/`), in f32 on the shared device.
+//!
+//! The modules above are the CPU reference, in f64; the tests hold the twin to it.
+//! Never depends on leptos, web-sys or the CLI.
 
 pub mod advect;
 pub mod diffuse;
 pub mod flow;
 pub mod fluid;
 pub mod forces;
+pub mod gpu;
 pub mod grid;
 pub mod pressure;
 
-pub use flow::{Advection, FlowError, IncompressibleFlow, StepStats};
+pub use flow::{Advection, FlowError, IncompressibleFlow, ScalarForcing, StepStats};
+pub use gpu::GpuFlow;
 pub use grid::{Grid, Side, Sides, Velocity};
 pub use pressure::{PressureSolver, SolveStats};

@@ -11,9 +11,10 @@
 
 use crate::grid::Grid;
 
-const OMEGA: f64 = 0.8;
-const SMOOTHING: usize = 2;
-const COARSEST_SWEEPS: usize = 40;
+/// Jacobi weight, sweeps before and after the coarse correction, sweeps on the coarsest level.
+pub const OMEGA: f64 = 0.8;
+pub const SMOOTHING: usize = 2;
+pub const COARSEST_SWEEPS: usize = 40;
 
 #[derive(Clone, Debug)]
 struct Level {
@@ -220,6 +221,51 @@ impl Level {
     }
 }
 
+/// One multigrid level's operator as a five-point stencil, for the GPU twin:
+/// `(A p)_k = diagonal_k p_k − Σ weight_k,n p_n` over the west, east, south and north neighbours
+/// (periodic ones wrapped), weight 0 where the neighbour is a wall or obstacle.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LevelStencil {
+    pub nx: usize,
+    pub ny: usize,
+    pub periodic_x: bool,
+    pub periodic_y: bool,
+    /// West, east, south, north weight per cell.
+    pub weights: Vec<[f64; 4]>,
+    pub diagonal: Vec<f64>,
+}
+
+impl Level {
+    fn stencil(&self) -> LevelStencil {
+        let mut weights = vec![[0.0; 4]; self.nx * self.ny];
+        let mut diagonal = vec![1.0; self.nx * self.ny];
+        for k in 0..self.nx * self.ny {
+            if self.is_solid(k) {
+                continue;
+            }
+            diagonal[k] = 0.0;
+            for (side, (beyond, w)) in self.beyond(k % self.nx, k / self.nx).iter().enumerate() {
+                match beyond {
+                    Beyond::Cell(_) => {
+                        weights[k][side] = *w;
+                        diagonal[k] += w;
+                    }
+                    Beyond::Wall => {}
+                    Beyond::Dirichlet => diagonal[k] += 2.0 * w,
+                }
+            }
+        }
+        LevelStencil {
+            nx: self.nx,
+            ny: self.ny,
+            periodic_x: self.periodic_x,
+            periodic_y: self.periodic_y,
+            weights,
+            diagonal,
+        }
+    }
+}
+
 /// Per-level scratch vectors, allocated once.
 #[derive(Clone, Debug, Default)]
 struct Scratch {
@@ -271,6 +317,16 @@ impl PressureSolver {
             })
             .collect();
         Self { levels, scratch, tolerance, max_iterations: 500 }
+    }
+
+    /// Every level's operator, finest first (what the GPU twin uploads).
+    pub fn stencils(&self) -> Vec<LevelStencil> {
+        self.levels.iter().map(Level::stencil).collect()
+    }
+
+    /// Whether the system is singular (no p = 0 side): solutions are kept at zero mean.
+    pub fn singular(&self) -> bool {
+        self.levels[0].singular()
     }
 
     /// Number of multigrid levels (1 = plain Jacobi preconditioning).

@@ -1,0 +1,526 @@
+//! The WGSL twin of [`crate::flow::IncompressibleFlow`]: the same operator-split step
+//! (advect, diffuse, force, make incompressible) with the same schemes, running
+//! `shaders/grid/flow.wgsl` and [`pressure`]'s MGPCG on the shared device, in f32.
+//!
+//! Everything stays on the GPU. After each batch of steps the host may read a few scalars
+//! ([`GpuFlow::sync`]: largest speed, largest divergence, pressure iterations and residual);
+//! whole fields come back only for exports and tests ([`GpuFlow::download`]).
+
+pub mod pressure;
+
+use crate::flow::{Advection, FlowError, IncompressibleFlow, ScalarForcing, StepStats};
+use crate::grid::{Grid, Side, Velocity};
+use crate::pressure::SolveStats;
+use flowscope_gpu::program::{encode, Op, Program};
+use flowscope_gpu::{buffers, wgpu, GpuContext};
+use pressure::{CgState, GpuPressure};
+
+const SOURCE: &str = include_str!("../../../../shaders/grid/flow.wgsl");
+const GROUP: u32 = 256;
+/// Pressure iterations encoded per step at first, and at most (doubling while too few).
+const INITIAL_BUDGET: u32 = 16;
+const MAX_BUDGET: u32 = 256;
+
+/// Mirrors `Grid` in flow.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct GridParams {
+    nx: u32,
+    ny: u32,
+    dx: f32,
+    dy: f32,
+    periodic_x: u32,
+    periodic_y: u32,
+    has_solid: u32,
+    dt: f32,
+    ghost: [u32; 4],
+    wall: [f32; 4],
+    inflow_kind: u32,
+    inflow_speed: f32,
+    inflow_y0: f32,
+    inflow_y1: f32,
+    right_outflow: u32,
+    extrapolate_outflow: u32,
+    viscous_x: f32,
+    viscous_y: f32,
+    source_rate: f32,
+    buoyancy: f32,
+    _pad: [u32; 2],
+}
+
+const _: () = assert!(std::mem::size_of::<GridParams>() == 112);
+
+/// Mirrors `Stats` in flow.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct FlowStats {
+    max_u: f32,
+    max_v: f32,
+    max_divergence: f32,
+    _pad: f32,
+}
+
+impl GridParams {
+    fn new(grid: &Grid) -> Self {
+        let sides = grid.sides;
+        let tangential = |side: Side| match side {
+            Side::NoSlip { tangential } => (1, tangential as f32),
+            Side::Inflow { .. } => (1, 0.0),
+            Side::FreeSlip | Side::Outflow | Side::Periodic => (0, 0.0),
+        };
+        let [left, right, bottom, top] =
+            [sides.left, sides.right, sides.bottom, sides.top].map(tangential);
+        let (inflow_kind, inflow_speed) = match sides.left {
+            Side::Inflow { speed, parabolic } => (1 + u32::from(parabolic), speed as f32),
+            _ => (0, 0.0),
+        };
+        Self {
+            nx: grid.nx as u32,
+            ny: grid.ny as u32,
+            dx: grid.dx() as f32,
+            dy: grid.dy() as f32,
+            periodic_x: sides.periodic_x().into(),
+            periodic_y: sides.periodic_y().into(),
+            has_solid: (!grid.solid.is_empty()).into(),
+            ghost: [left.0, right.0, bottom.0, top.0],
+            wall: [left.1, right.1, bottom.1, top.1],
+            inflow_kind,
+            inflow_speed,
+            inflow_y0: grid.inflow_span.0 as f32,
+            inflow_y1: grid.inflow_span.1 as f32,
+            right_outflow: (sides.right == Side::Outflow).into(),
+            extrapolate_outflow: 1,
+            ..Self::default()
+        }
+    }
+}
+
+struct ScalarBuffers {
+    value: wgpu::Buffer,
+    forcing: ScalarForcing,
+    /// transport, source (before the velocity step).
+    transport: Vec<Op>,
+    /// buoyancy (after viscosity, before the projection).
+    buoyancy: Op,
+}
+
+/// An incompressible flow on the GPU.
+pub struct GpuFlow {
+    ctx: GpuContext,
+    pub grid: Grid,
+    pub nu: f64,
+    pub advection: Advection,
+    pub tolerance: f64,
+    pub time: f64,
+    /// Statistics of the last step, as far as the last [`GpuFlow::sync`] knows them.
+    pub last: StepStats,
+    /// Largest velocity component after the last synced step.
+    speed: f64,
+    /// Pressure iterations encoded per step; the solver stops early at the tolerance.
+    budget: u32,
+    base: GridParams,
+    /// Uniforms of the step: forward (dt), backward (−dt, MacCormack's return trip), walls
+    /// (no outflow extrapolation, after the projection).
+    forward: wgpu::Buffer,
+    backward: wgpu::Buffer,
+    walls: wgpu::Buffer,
+    u: wgpu::Buffer,
+    v: wgpu::Buffer,
+    stats: wgpu::Buffer,
+    view: wgpu::Buffer,
+    pressure: GpuPressure,
+    scalar: Option<ScalarBuffers>,
+    semi_lagrangian: Vec<Op>,
+    mac_cormack: Vec<Op>,
+    diffusion_substep: Vec<Op>,
+    /// Before the pressure solve: its right-hand side. After: the gradient, walls, statistics.
+    pressure_rhs: Vec<Op>,
+    after_solve: Vec<Op>,
+    views: Vec<(&'static str, Op)>,
+    // Kept to build the scalar's dispatches later.
+    program: Program,
+    scratch: Scratch,
+}
+
+/// Work buffers shared by the kernels.
+struct Scratch {
+    u1: wgpu::Buffer,
+    v1: wgpu::Buffer,
+    forward: wgpu::Buffer,
+    back: wgpu::Buffer,
+    lo: wgpu::Buffer,
+    hi: wgpu::Buffer,
+    lo2: wgpu::Buffer,
+    hi2: wgpu::Buffer,
+    solid: wgpu::Buffer,
+    partials: wgpu::Buffer,
+}
+
+fn to_f32(data: &[f64]) -> Vec<f32> {
+    data.iter().map(|&x| x as f32).collect()
+}
+
+/// What every transport reads: the step's uniforms (forward and backward) and the velocity.
+struct Carrier<'a> {
+    forward: &'a wgpu::Buffer,
+    backward: &'a wgpu::Buffer,
+    u: &'a wgpu::Buffer,
+    v: &'a wgpu::Buffer,
+}
+
+/// The three dispatches of a MacCormack step of one component `data` into `out` (layout
+/// `entry`): forward transport with its bounds, the return trip, the clamped correction.
+fn mac_cormack_ops(
+    program: &mut Program,
+    entry: &'static str,
+    by: &Carrier,
+    (data, out): (&wgpu::Buffer, &wgpu::Buffer),
+    s: &Scratch,
+    items: usize,
+) -> [Op; 3] {
+    let transport = |program: &mut Program, uniform, from, to, lo, hi| {
+        let bindings = [(0, uniform), (1, by.u), (2, by.v), (3, from), (4, to), (5, lo), (6, hi)];
+        program.op_1d(entry, &bindings, items, GROUP)
+    };
+    [
+        transport(program, by.forward, data, &s.forward, &s.lo, &s.hi),
+        transport(program, by.backward, &s.forward, &s.back, &s.lo2, &s.hi2),
+        program.op_1d(
+            "mac_cormack_correct",
+            &[(3, data), (4, out), (5, &s.lo), (6, &s.hi), (7, &s.forward), (8, &s.back)],
+            items,
+            GROUP,
+        ),
+    ]
+}
+
+/// A GPU flow's state copied to the CPU, in f64.
+pub struct Snapshot {
+    pub velocity: Velocity,
+    pub phi: Vec<f64>,
+    pub scalar: Option<Vec<f64>>,
+}
+
+impl GpuFlow {
+    /// Uploads a CPU flow (grid, velocity, pressure, coefficients) to the GPU.
+    pub fn new(ctx: &GpuContext, flow: &IncompressibleFlow) -> Self {
+        let device = &ctx.device;
+        let grid = flow.grid.clone();
+        let (u_len, v_len, cells) = (grid.u_len(), grid.v_len(), grid.cells());
+        let largest = u_len.max(v_len);
+        let mut program = Program::new(device, "flow.wgsl", SOURCE);
+        let base = GridParams::new(&grid);
+        let uniform = |label| buffers::uniform_from(device, label, &base);
+        let (forward, backward, walls) =
+            (uniform("flow forward"), uniform("flow backward"), uniform("flow walls"));
+        let u = buffers::storage_from(device, "flow u", &to_f32(&flow.velocity.u));
+        let v = buffers::storage_from(device, "flow v", &to_f32(&flow.velocity.v));
+        let zeros = |label, len| buffers::storage_zeros(device, label, len);
+        let solid: Vec<u32> =
+            (0..cells).map(|k| grid.is_solid(k % grid.nx, k / grid.nx).into()).collect();
+        let scratch = Scratch {
+            u1: zeros("flow u'", u_len),
+            v1: zeros("flow v'", v_len),
+            forward: zeros("advect forward", largest),
+            back: zeros("advect back", largest),
+            lo: zeros("advect lo", largest),
+            hi: zeros("advect hi", largest),
+            lo2: zeros("advect lo'", largest),
+            hi2: zeros("advect hi'", largest),
+            solid: buffers::storage_from(device, "flow solid", &solid),
+            partials: zeros("flow partials", largest.div_ceil(GROUP as usize)),
+        };
+        let stats = buffers::storage_from(device, "flow stats", &[FlowStats::default()]);
+        let view = zeros("flow view", cells);
+        let pressure = GpuPressure::new(device, &grid);
+        ctx.queue.write_buffer(&pressure.phi, 0, bytemuck::cast_slice(&to_f32(&flow.phi)));
+        let s = &scratch;
+
+        let enforce = |program: &mut Program, uniform: &wgpu::Buffer| {
+            [
+                program.op_1d("enforce_u", &[(0, uniform), (4, &u), (9, &s.solid)], u_len, GROUP),
+                program.op_1d("enforce_v", &[(0, uniform), (4, &v), (9, &s.solid)], v_len, GROUP),
+            ]
+        };
+        let transport = |program: &mut Program, entry, data, out, items| {
+            let bindings =
+                [(0, &forward), (1, &u), (2, &v), (3, data), (4, out), (5, &s.lo), (6, &s.hi)];
+            program.op_1d(entry, &bindings, items, GROUP)
+        };
+        let mut semi_lagrangian = vec![
+            transport(&mut program, "transport_u", &u, &s.u1, u_len),
+            transport(&mut program, "transport_v", &v, &s.v1, v_len),
+            Op::copy(&s.u1, &u),
+            Op::copy(&s.v1, &v),
+        ];
+        semi_lagrangian.extend(enforce(&mut program, &forward));
+        let by = Carrier { forward: &forward, backward: &backward, u: &u, v: &v };
+        let mut mac_cormack = Vec::new();
+        mac_cormack.extend(mac_cormack_ops(
+            &mut program,
+            "transport_u",
+            &by,
+            (&u, &s.u1),
+            s,
+            u_len,
+        ));
+        mac_cormack.extend(mac_cormack_ops(
+            &mut program,
+            "transport_v",
+            &by,
+            (&v, &s.v1),
+            s,
+            v_len,
+        ));
+        mac_cormack.extend([Op::copy(&s.u1, &u), Op::copy(&s.v1, &v)]);
+        mac_cormack.extend(enforce(&mut program, &forward));
+
+        let mut diffusion_substep = vec![
+            program.op_1d("diffuse_u", &[(0, &forward), (3, &u), (4, &s.u1)], u_len, GROUP),
+            program.op_1d("diffuse_v", &[(0, &forward), (3, &v), (4, &s.v1)], v_len, GROUP),
+            Op::copy(&s.u1, &u),
+            Op::copy(&s.v1, &v),
+        ];
+        diffusion_substep.extend(enforce(&mut program, &forward));
+
+        let rhs_bindings = [(0, &forward), (1, &u), (2, &v), (4, &pressure.rhs), (9, &s.solid)];
+        let pressure_rhs = vec![program.op_1d("pressure_rhs", &rhs_bindings, cells, GROUP)];
+        let mut after_solve = vec![
+            program.op_1d(
+                "subtract_gradient_u",
+                &[(0, &forward), (4, &u), (9, &s.solid), (10, &pressure.phi)],
+                u_len,
+                GROUP,
+            ),
+            program.op_1d(
+                "subtract_gradient_v",
+                &[(0, &forward), (4, &v), (9, &s.solid), (10, &pressure.phi)],
+                v_len,
+                GROUP,
+            ),
+        ];
+        after_solve.extend(enforce(&mut program, &walls));
+        // Statistics of the new velocity: largest |∇·u|, largest components.
+        let max_of = |program: &mut Program, data: &wgpu::Buffer, finish, items| {
+            [
+                program.op_1d("max_partial", &[(3, data), (11, &s.partials)], items, GROUP),
+                program.op(finish, &[(0, &forward), (11, &s.partials), (12, &stats)], [1, 1, 1]),
+            ]
+        };
+        after_solve.push(program.op_1d(
+            "divergence_magnitude",
+            &[(0, &forward), (1, &u), (2, &v), (4, &view)],
+            cells,
+            GROUP,
+        ));
+        after_solve.extend(max_of(&mut program, &view, "finish_max_divergence", cells));
+        after_solve.extend(max_of(&mut program, &u, "finish_max_u", u_len));
+        after_solve.extend(max_of(&mut program, &v, "finish_max_v", v_len));
+
+        let view_bindings = [(0, &walls), (1, &u), (2, &v), (4, &view)];
+        let mut views = Vec::new();
+        for (name, entry) in [
+            ("speed", "view_speed"),
+            ("velocity_x", "view_velocity_x"),
+            ("velocity_y", "view_velocity_y"),
+            ("vorticity", "view_vorticity"),
+        ] {
+            views.push((name, program.op_1d(entry, &view_bindings, cells, GROUP)));
+        }
+        let pressure_bindings = [(0, &walls), (4, &view), (10, &pressure.phi)];
+        views.push(("pressure", program.op_1d("view_pressure", &pressure_bindings, cells, GROUP)));
+        let obstacle_bindings = [(0, &walls), (4, &view), (9, &s.solid)];
+        views.push(("obstacle", program.op_1d("view_obstacle", &obstacle_bindings, cells, GROUP)));
+
+        Self {
+            ctx: ctx.clone(),
+            grid,
+            nu: flow.nu,
+            advection: flow.advection,
+            tolerance: flow.tolerance(),
+            time: flow.time,
+            last: flow.last,
+            speed: flow.velocity.max_abs(),
+            budget: INITIAL_BUDGET,
+            base,
+            forward,
+            backward,
+            walls,
+            u,
+            v,
+            stats,
+            view,
+            pressure,
+            scalar: None,
+            semi_lagrangian,
+            mac_cormack,
+            diffusion_substep,
+            pressure_rhs,
+            after_solve,
+            views,
+            program,
+            scratch,
+        }
+    }
+
+    /// Adds a passive scalar with initial values `initial`, a source of coverage `source`
+    /// (per cell, 0 to 1) and its forcing.
+    pub fn with_scalar(mut self, initial: &[f64], source: &[f64], forcing: ScalarForcing) -> Self {
+        let device = &self.ctx.device;
+        let cells = self.grid.cells();
+        let value = buffers::storage_from(device, "scalar", &to_f32(initial));
+        let source = buffers::storage_from(device, "scalar source", &to_f32(source));
+        let next = buffers::storage_zeros(device, "scalar'", cells);
+        let s = &self.scratch;
+        let program = &mut self.program;
+        let by =
+            Carrier { forward: &self.forward, backward: &self.backward, u: &self.u, v: &self.v };
+        let mut transport =
+            mac_cormack_ops(program, "transport_c", &by, (&value, &next), s, cells).to_vec();
+        transport.push(Op::copy(&next, &value));
+        transport.push(program.op_1d(
+            "add_source",
+            &[(0, &self.forward), (3, &source), (4, &value)],
+            cells,
+            GROUP,
+        ));
+        let buoyancy = program.op_1d(
+            "add_buoyancy",
+            &[(0, &self.forward), (3, &value), (4, &self.v)],
+            self.grid.v_len(),
+            GROUP,
+        );
+        self.scalar = Some(ScalarBuffers { value, forcing, transport, buoyancy });
+        self
+    }
+
+    pub fn set_scalar_forcing(&mut self, forcing: ScalarForcing) {
+        if let Some(scalar) = &mut self.scalar {
+            scalar.forcing = forcing;
+        }
+    }
+
+    /// The step that keeps the CFL number at `cfl` for the speed of the last synced step, or
+    /// for `reference_speed` where the flow is slower.
+    pub fn cfl_dt(&self, cfl: f64, reference_speed: f64) -> f64 {
+        let h = self.grid.dx().min(self.grid.dy());
+        cfl * h / self.speed.max(reference_speed)
+    }
+
+    fn write_uniforms(&self, dt: f64, substeps: usize) {
+        let h = if substeps > 0 { dt / substeps as f64 } else { 0.0 };
+        let (dx, dy) = (self.grid.dx(), self.grid.dy());
+        let forcing = self.scalar.as_ref().map(|s| s.forcing);
+        let forward = GridParams {
+            dt: dt as f32,
+            viscous_x: (self.nu * h / (dx * dx)) as f32,
+            viscous_y: (self.nu * h / (dy * dy)) as f32,
+            source_rate: forcing.map_or(0.0, |f| f.rate as f32),
+            buoyancy: forcing.map_or(0.0, |f| f.buoyancy as f32),
+            ..self.base
+        };
+        let queue = &self.ctx.queue;
+        queue.write_buffer(&self.forward, 0, bytemuck::bytes_of(&forward));
+        let backward = GridParams { dt: -forward.dt, ..forward };
+        queue.write_buffer(&self.backward, 0, bytemuck::bytes_of(&backward));
+        let walls = GridParams { extrapolate_outflow: 0, ..forward };
+        queue.write_buffer(&self.walls, 0, bytemuck::bytes_of(&walls));
+    }
+
+    /// Encodes and submits `n` steps of `dt`. The statistics in [`GpuFlow::last`] follow at the
+    /// next [`GpuFlow::sync`].
+    pub fn step(&mut self, dt: f64, n: u32) {
+        let substeps = crate::diffuse::substeps(&self.grid, self.nu, dt);
+        self.write_uniforms(dt, substeps);
+        self.pressure.configure(&self.ctx.queue, self.tolerance, self.budget);
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        for _ in 0..n {
+            if let Some(scalar) = &self.scalar {
+                encode(&mut encoder, &scalar.transport);
+            }
+            encode(
+                &mut encoder,
+                match self.advection {
+                    Advection::SemiLagrangian => &self.semi_lagrangian,
+                    Advection::MacCormack => &self.mac_cormack,
+                },
+            );
+            for _ in 0..substeps {
+                encode(&mut encoder, &self.diffusion_substep);
+            }
+            if let Some(scalar) = &self.scalar {
+                encode(&mut encoder, std::slice::from_ref(&scalar.buoyancy));
+            }
+            encode(&mut encoder, &self.pressure_rhs);
+            self.pressure.encode(&mut encoder, self.budget);
+            encode(&mut encoder, &self.after_solve);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let h = self.grid.dx().min(self.grid.dy());
+        self.last.cfl = self.speed * dt / h;
+        self.last.dt = dt;
+        self.last.diffusion_substeps = substeps;
+        self.time += dt * f64::from(n);
+    }
+
+    /// Reads the statistics of the last step (blocking; native only): largest speed, largest
+    /// divergence, pressure iterations and residual. Widens the iteration budget when the
+    /// solver used all of it. Fails if the velocity stopped being finite.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn sync(&mut self) -> Result<StepStats, FlowError> {
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        let stats: Vec<FlowStats> =
+            buffers::read_blocking(device, queue, &self.stats).map_err(FlowError::Gpu)?;
+        let cg: Vec<CgState> =
+            buffers::read_blocking(device, queue, &self.pressure.cg).map_err(FlowError::Gpu)?;
+        self.absorb(stats[0], cg[0])
+    }
+
+    fn absorb(&mut self, stats: FlowStats, cg: CgState) -> Result<StepStats, FlowError> {
+        let speed = f64::from(stats.max_u.max(stats.max_v));
+        if !speed.is_finite() || !stats.max_divergence.is_finite() {
+            return Err(FlowError::Diverged(f64::NAN, self.time));
+        }
+        self.speed = speed;
+        self.last.max_divergence = f64::from(stats.max_divergence);
+        self.last.pressure =
+            SolveStats { iterations: cg.iterations as usize, residual: f64::from(cg.residual) };
+        if cg.iterations >= self.budget && f64::from(cg.residual) > self.tolerance {
+            self.budget = (self.budget * 2).min(MAX_BUDGET);
+        }
+        Ok(self.last)
+    }
+
+    /// The velocity, φ and scalar (if any) on the CPU, in f64 (blocking; native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn download(&self) -> Result<Snapshot, String> {
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        let read = |buffer: &wgpu::Buffer| -> Result<Vec<f64>, String> {
+            let data: Vec<f32> = buffers::read_blocking(device, queue, buffer)?;
+            Ok(data.into_iter().map(f64::from).collect())
+        };
+        Ok(Snapshot {
+            velocity: Velocity { u: read(&self.u)?, v: read(&self.v)? },
+            phi: read(&self.pressure.phi)?,
+            scalar: self.scalar.as_ref().map(|s| read(&s.value)).transpose()?,
+        })
+    }
+
+    /// Computes a cell-centred view (speed, velocity_x, velocity_y, vorticity, pressure,
+    /// obstacle, or "scalar") on the GPU and returns the buffer holding it (`nx × ny` f32).
+    pub fn view(&self, name: &str) -> Option<&wgpu::Buffer> {
+        if name == "scalar" {
+            return self.scalar.as_ref().map(|s| &s.value);
+        }
+        let (_, op) = self.views.iter().find(|(n, _)| *n == name)?;
+        // The pressure view divides by the last dt, which the walls uniform holds.
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encode(&mut encoder, std::slice::from_ref(op));
+        self.ctx.queue.submit([encoder.finish()]);
+        Some(&self.view)
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+}
