@@ -46,7 +46,8 @@ struct Stats {
     max_u: f32,
     max_v: f32,
     max_divergence: f32,
-    _pad: f32,
+    // Largest component at the start of the last step (for its CFL number).
+    speed_before: f32,
 }
 
 @group(0) @binding(0) var<uniform> grid: Grid;
@@ -607,7 +608,10 @@ fn groups_for(n: u32) -> u32 {
 @compute @workgroup_size(256)
 fn finish_max_u(@builtin(local_invocation_index) t: u32) {
     let m = max_total(t, groups_for((grid.nx + 1u) * grid.ny));
-    if (t == 0u) { stats.max_u = m; }
+    if (t == 0u) {
+        stats.speed_before = max(stats.max_u, stats.max_v);
+        stats.max_u = m;
+    }
 }
 
 @compute @workgroup_size(256)

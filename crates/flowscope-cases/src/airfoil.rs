@@ -155,7 +155,7 @@ impl FlowSetup for Airfoil {
         }
     }
 
-    fn extra_observables(&self, _: &IncompressibleFlow) -> Vec<f64> {
+    fn extra_observables(&self, _: &IncompressibleFlow, _: Option<&[f64]>) -> Vec<f64> {
         vec![self.coefficients.0, self.coefficients.1]
     }
 
@@ -194,7 +194,7 @@ mod tests {
     fn a_cambered_airfoil_at_positive_incidence_lifts() {
         let mut params = SPEC.defaults();
         SPEC.set_text(&mut params, "n", "48").unwrap();
-        let mut case = FlowCase::new(Airfoil::default(), &params).unwrap();
+        let mut case = FlowCase::new(Airfoil::default(), &params, None).unwrap();
         while case.time() < 3.0 {
             case.step(10).unwrap();
         }

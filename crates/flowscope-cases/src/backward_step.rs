@@ -67,7 +67,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         unit: "",
     },],
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
@@ -112,7 +112,7 @@ impl FlowSetup for BackwardStep {
         (view == "speed").then_some((0.0, (1.5 * self.inlet_speed * 1.5) as f32))
     }
 
-    fn extra_observables(&self, flow: &IncompressibleFlow) -> Vec<f64> {
+    fn extra_observables(&self, flow: &IncompressibleFlow, _: Option<&[f64]>) -> Vec<f64> {
         // The first place downstream of the step where the floor's near-wall flow turns forward.
         let grid = &flow.grid;
         let dx = grid.dx();

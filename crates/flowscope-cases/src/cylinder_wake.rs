@@ -195,7 +195,7 @@ impl FlowSetup for CylinderWake {
         }
     }
 
-    fn extra_observables(&self, _: &IncompressibleFlow) -> Vec<f64> {
+    fn extra_observables(&self, _: &IncompressibleFlow, _: Option<&[f64]>) -> Vec<f64> {
         vec![self.coefficients.0, self.coefficients.1, self.strouhal()]
     }
 

@@ -10,7 +10,11 @@ use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
     ParamValues, ViewKind, ViewSpec,
 };
-use flowscope_grid::{Advection, Grid, IncompressibleFlow, Velocity};
+use flowscope_gpu::GpuContext;
+use flowscope_grid::{
+    Advection, FlowError, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Velocity,
+};
+use std::borrow::Cow;
 
 /// Observables every flow case records first, in this order.
 pub const COMMON_OBSERVABLES: [ObservableSpec; 5] = [
@@ -122,25 +126,38 @@ pub const fn view(name: &'static str) -> ViewSpec {
     }
 }
 
+/// A passive scalar (smoke) that a case's flow carries: the view that shows it, its initial
+/// values, its source coverage per cell and its forcing.
+pub struct Scalar {
+    pub view: &'static str,
+    pub initial: Vec<f64>,
+    pub source: Vec<f64>,
+    pub forcing: ScalarForcing,
+}
+
 pub trait FlowSetup {
     fn spec(&self) -> &'static CaseSpec;
     /// The flow for `params`, and the speed that sets the time step while the flow is slower.
     fn build(&mut self, params: &ParamValues) -> Result<(IncompressibleFlow, f64), CaseError>;
+    /// The passive scalar of the flow built last, if the case has one.
+    fn scalar(&self, _params: &ParamValues) -> Option<Scalar> {
+        None
+    }
+    /// The scalar's forcing for `params` (after a live change).
+    fn scalar_forcing(&self, _params: &ParamValues) -> Option<ScalarForcing> {
+        None
+    }
     /// Observables after [`COMMON_OBSERVABLES`], in the spec's order.
-    fn extra_observables(&self, flow: &IncompressibleFlow) -> Vec<f64>;
+    fn extra_observables(&self, flow: &IncompressibleFlow, scalar: Option<&[f64]>) -> Vec<f64>;
     /// A fixed colour range for a view, where the setup bounds it (e.g. the lid speed).
     fn view_range(&self, params: &ParamValues, view: &str) -> Option<(f32, f32)>;
-    /// The next time step; by default the CFL rule with the case's reference speed.
-    fn dt(&self, flow: &IncompressibleFlow, params: &ParamValues, reference_speed: f64) -> f64 {
-        flow.cfl_dt(params.float("cfl"), reference_speed)
+    /// A fixed time step, for cases that do not step at a CFL number.
+    fn fixed_dt(&self, _params: &ParamValues) -> Option<f64> {
+        None
     }
-    /// Advances the flow by `dt`; cases with scalars or forces override it.
+    /// Advances the flow by `dt`; cases that measure something every step override it.
     fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
         flow.step(dt).map(|_| ()).map_err(|e| CaseError::Diverged(e.to_string()))
-    }
-    /// Views beyond the common ones (cell-centred values), e.g. a smoke density.
-    fn extra_view(&self, _name: &str) -> Option<Vec<f64>> {
-        None
     }
     /// Applies a live parameter to a running flow; `false` if the parameter is not live here.
     fn apply_live(
@@ -169,24 +186,71 @@ pub fn advection(params: &ParamValues) -> Advection {
     }
 }
 
+/// A flow and its scalar, borrowed from the CPU backend or copied from the GPU.
+type Current<'a> = (Cow<'a, IncompressibleFlow>, Option<Cow<'a, [f64]>>);
+
+/// The scalar's state on the CPU backend.
+struct CpuScalar {
+    values: Vec<f64>,
+    source: Vec<f64>,
+    forcing: ScalarForcing,
+}
+
 pub struct FlowCase<S: FlowSetup> {
     setup: S,
     params: ParamValues,
+    /// The state on the CPU backend; on the GPU backend the initial state and the grid.
     flow: IncompressibleFlow,
+    gpu: Option<Box<GpuFlow>>,
+    scalar_view: Option<&'static str>,
+    cpu_scalar: Option<CpuScalar>,
     reference_speed: f64,
     steps: u64,
     notices: Vec<String>,
 }
 
 impl<S: FlowSetup> FlowCase<S> {
-    pub fn new(mut setup: S, params: &ParamValues) -> Result<Self, CaseError> {
+    pub fn new(
+        mut setup: S,
+        params: &ParamValues,
+        gpu: Option<&GpuContext>,
+    ) -> Result<Self, CaseError> {
         let spec = setup.spec();
         let mut checked = spec.defaults();
         for (name, value) in params.iter() {
             checked.set(spec.id, spec.params, name, value.clone())?;
         }
         let (flow, reference_speed) = setup.build(&checked)?;
-        Ok(Self { setup, params: checked, flow, reference_speed, steps: 0, notices: Vec::new() })
+        let scalar = setup.scalar(&checked);
+        let scalar_view = scalar.as_ref().map(|s| s.view);
+        let (gpu, cpu_scalar) = match gpu {
+            Some(ctx) => {
+                let mut twin = GpuFlow::new(ctx, &flow);
+                if let Some(s) = &scalar {
+                    twin = twin.with_scalar(&s.initial, &s.source, s.forcing);
+                }
+                (Some(Box::new(twin)), None)
+            }
+            None => (
+                None,
+                scalar.map(|s| CpuScalar {
+                    values: s.initial,
+                    source: s.source,
+                    forcing: s.forcing,
+                }),
+            ),
+        };
+        Ok(Self {
+            setup,
+            params: checked,
+            flow,
+            gpu,
+            scalar_view,
+            cpu_scalar,
+            reference_speed,
+            steps: 0,
+            notices: Vec::new(),
+        })
     }
 
     fn centred(&self, data: Vec<f64>) -> Field2 {
@@ -194,6 +258,42 @@ impl<S: FlowSetup> FlowCase<S> {
             nx: self.flow.grid.nx,
             ny: self.flow.grid.ny,
             data: data.iter().map(|&v| v as f32).collect(),
+        }
+    }
+
+    fn next_dt(&self) -> f64 {
+        let cfl = || self.params.float("cfl");
+        match (self.setup.fixed_dt(&self.params), &self.gpu) {
+            (Some(dt), _) => dt,
+            (None, Some(gpu)) => gpu.cfl_dt(cfl(), self.reference_speed),
+            (None, None) => self.flow.cfl_dt(cfl(), self.reference_speed),
+        }
+    }
+
+    /// The current flow and scalar on the CPU: the state itself on the CPU backend, a copy
+    /// from the GPU (native only) on the GPU backend.
+    fn current(&self) -> Result<Current<'_>, CaseError> {
+        let Some(gpu) = &self.gpu else {
+            let scalar = self.cpu_scalar.as_ref().map(|s| Cow::Borrowed(s.values.as_slice()));
+            return Ok((Cow::Borrowed(&self.flow), scalar));
+        };
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = gpu;
+            Err(CaseError::Gpu(
+                "the browser cannot read GPU fields synchronously; render from the GPU view".into(),
+            ))
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let snapshot = gpu.download().map_err(CaseError::Gpu)?;
+            let mut mirror = self.flow.clone();
+            mirror.velocity = snapshot.velocity;
+            mirror.phi = snapshot.phi;
+            mirror.nu = gpu.nu;
+            mirror.time = gpu.time;
+            mirror.last = gpu.last;
+            Ok((Cow::Owned(mirror), snapshot.scalar.map(Cow::Owned)))
         }
     }
 }
@@ -204,7 +304,11 @@ impl<S: FlowSetup> Case for FlowCase<S> {
     }
 
     fn backend(&self) -> Backend {
-        Backend::Cpu
+        if self.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
     }
 
     fn params(&self) -> &ParamValues {
@@ -223,9 +327,27 @@ impl<S: FlowSetup> Case for FlowCase<S> {
             "tolerance" => self.flow.set_tolerance(params.float("tolerance")),
             "cfl" | "dt" => {}
             _ => {
+                // Live changes may read the current flow (e.g. an amplitude to decay from).
+                #[cfg(not(target_arch = "wasm32"))]
+                if self.gpu.is_some() {
+                    let current = self.current()?.0.into_owned();
+                    self.flow = current;
+                }
                 if !self.setup.apply_live(&mut self.flow, &params, name) {
                     return Err(CaseError::NeedsReset(name.to_string()));
                 }
+            }
+        }
+        let forcing = self.setup.scalar_forcing(&params);
+        if let (Some(scalar), Some(forcing)) = (&mut self.cpu_scalar, forcing) {
+            scalar.forcing = forcing;
+        }
+        if let Some(gpu) = &mut self.gpu {
+            gpu.advection = self.flow.advection;
+            gpu.tolerance = self.flow.tolerance();
+            gpu.nu = self.flow.nu;
+            if let Some(forcing) = forcing {
+                gpu.set_scalar_forcing(forcing);
             }
         }
         self.params = params;
@@ -233,9 +355,30 @@ impl<S: FlowSetup> Case for FlowCase<S> {
     }
 
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
+        let diverged = |e: FlowError| CaseError::Diverged(e.to_string());
+        if let Some(gpu) = &mut self.gpu {
+            gpu.poll_stats().map_err(diverged)?;
+        }
+        let dt = self.next_dt();
+        if let Some(gpu) = &mut self.gpu {
+            gpu.step(dt, n);
+            self.steps += u64::from(n);
+            #[cfg(not(target_arch = "wasm32"))]
+            gpu.sync().map_err(diverged)?;
+            #[cfg(target_arch = "wasm32")]
+            gpu.request_stats();
+            return Ok(());
+        }
         for _ in 0..n {
-            let dt = self.setup.dt(&self.flow, &self.params, self.reference_speed);
-            self.setup.advance(&mut self.flow, dt)?;
+            let dt = self.next_dt();
+            match &mut self.cpu_scalar {
+                Some(s) => self
+                    .flow
+                    .step_with_scalar(dt, &mut s.values, &s.source, s.forcing)
+                    .map(|_| ())
+                    .map_err(diverged)?,
+                None => self.setup.advance(&mut self.flow, dt)?,
+            }
             self.steps += 1;
         }
         Ok(())
@@ -246,13 +389,15 @@ impl<S: FlowSetup> Case for FlowCase<S> {
     }
 
     fn time(&self) -> f64 {
-        self.flow.time
+        self.gpu.as_ref().map_or(self.flow.time, |gpu| gpu.time)
     }
 
     fn dt(&self) -> f64 {
-        match self.flow.last.dt {
-            dt if dt > 0.0 => dt,
-            _ => self.setup.dt(&self.flow, &self.params, self.reference_speed),
+        let last = self.gpu.as_ref().map_or(self.flow.last.dt, |gpu| gpu.last.dt);
+        if last > 0.0 {
+            last
+        } else {
+            self.next_dt()
         }
     }
 
@@ -265,34 +410,37 @@ impl<S: FlowSetup> Case for FlowCase<S> {
     }
 
     fn read_view(&self, name: &str) -> Result<Field2, CaseError> {
-        let grid = &self.flow.grid;
-        let (ux, uy) = self.flow.velocity.centred(grid);
+        let (flow, scalar) = self.current()?;
+        let grid = &flow.grid;
+        let (ux, uy) = flow.velocity.centred(grid);
         let data = match name {
             "speed" => ux.iter().zip(&uy).map(|(a, b)| a.hypot(*b)).collect(),
-            "vorticity" => self.flow.velocity.vorticity(grid),
-            "pressure" => self.flow.pressure(),
+            "vorticity" => flow.velocity.vorticity(grid),
+            "pressure" => flow.pressure(),
             "velocity_x" => ux,
             "velocity_y" => uy,
             "obstacle" => (0..grid.cells())
                 .map(|k| f64::from(u8::from(grid.is_solid(k % grid.nx, k / grid.nx))))
                 .collect(),
-            other => {
-                self.setup.extra_view(other).ok_or_else(|| unknown_view(self.setup.spec(), name))?
-            }
+            other => match (self.scalar_view, scalar) {
+                (Some(view), Some(values)) if view == other => values.into_owned(),
+                _ => return Err(unknown_view(self.setup.spec(), name)),
+            },
         };
         Ok(self.centred(data))
     }
 
     fn observables(&self) -> Result<Vec<f64>, CaseError> {
-        let last = &self.flow.last;
+        let (flow, scalar) = self.current()?;
+        let last = &flow.last;
         let mut values = vec![
-            self.flow.kinetic_energy(),
+            flow.kinetic_energy(),
             last.max_divergence,
             last.pressure.iterations as f64,
             last.pressure.residual,
             last.cfl,
         ];
-        values.extend(self.setup.extra_observables(&self.flow));
+        values.extend(self.setup.extra_observables(&flow, scalar.as_deref()));
         Ok(values)
     }
 
@@ -313,7 +461,13 @@ impl<S: FlowSetup> Case for FlowCase<S> {
 }
 
 impl<S: FlowSetup> Simulation for FlowCase<S> {
-    fn gpu_view(&self, _: &str) -> Option<GpuView<'_>> {
-        None
+    fn gpu_view(&self, view: &str) -> Option<GpuView<'_>> {
+        let gpu = self.gpu.as_ref()?;
+        let name = if Some(view) == self.scalar_view { "scalar" } else { view };
+        Some(GpuView {
+            buffer: gpu.view(name)?,
+            nx: self.flow.grid.nx as u32,
+            ny: self.flow.grid.ny as u32,
+        })
     }
 }

@@ -60,17 +60,19 @@ pub fn create(
     }
     match spec.id {
         "heat" => Ok(Box::new(heat::HeatCase::new(params, gpu)?)),
-        "smoke-plume" => Ok(Box::new(FlowCase::new(smoke_plume::SmokePlume::default(), params)?)),
-        "lid-cavity" => Ok(Box::new(FlowCase::new(lid_cavity::LidCavity, params)?)),
-        "backward-step" => {
-            Ok(Box::new(FlowCase::new(backward_step::BackwardStep::default(), params)?))
+        "smoke-plume" => {
+            Ok(Box::new(FlowCase::new(smoke_plume::SmokePlume::default(), params, gpu)?))
         }
-        "airfoil" => Ok(Box::new(FlowCase::new(airfoil::Airfoil::default(), params)?)),
+        "lid-cavity" => Ok(Box::new(FlowCase::new(lid_cavity::LidCavity, params, gpu)?)),
+        "backward-step" => {
+            Ok(Box::new(FlowCase::new(backward_step::BackwardStep::default(), params, gpu)?))
+        }
+        "airfoil" => Ok(Box::new(FlowCase::new(airfoil::Airfoil::default(), params, gpu)?)),
         "cylinder-wake" => {
-            Ok(Box::new(FlowCase::new(cylinder_wake::CylinderWake::default(), params)?))
+            Ok(Box::new(FlowCase::new(cylinder_wake::CylinderWake::default(), params, gpu)?))
         }
         "taylor-green" => {
-            Ok(Box::new(FlowCase::new(taylor_green::TaylorGreen::default(), params)?))
+            Ok(Box::new(FlowCase::new(taylor_green::TaylorGreen::default(), params, gpu)?))
         }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {

@@ -45,7 +45,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     observables: crate::flow_observables![],
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 pub struct LidCavity;
@@ -75,7 +75,7 @@ impl FlowSetup for LidCavity {
         (view == "speed").then_some((0.0, 1.0))
     }
 
-    fn extra_observables(&self, _: &IncompressibleFlow) -> Vec<f64> {
+    fn extra_observables(&self, _: &IncompressibleFlow, _: Option<&[f64]>) -> Vec<f64> {
         Vec::new()
     }
 

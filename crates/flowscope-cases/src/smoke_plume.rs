@@ -1,7 +1,7 @@
 //! `smoke-plume` (contract id): hot smoke rising from a source in a closed box (PhiFlow's smoke
 //! demo): Boussinesq buoyancy, MacCormack smoke transport.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION};
+use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
 use flowscope_grid::{Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity};
@@ -87,16 +87,13 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "smoke_height", label: "Smoke centroid height", unit: "m" },
     ],
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
 pub struct SmokePlume {
-    smoke: Vec<f64>,
     /// Fraction of each cell inside the source disc (anti-aliased edge).
     source: Vec<f64>,
-    buoyancy: f64,
-    inflow: f64,
 }
 
 impl FlowSetup for SmokePlume {
@@ -117,39 +114,38 @@ impl FlowSetup for SmokePlume {
                 ((r - (x - cx).hypot(y - cy)) / dx + 0.5).clamp(0.0, 1.0)
             })
             .collect();
-        self.smoke = vec![0.0; grid.cells()];
-        self.buoyancy = params.float("buoyancy");
-        self.inflow = params.float("inflow");
         let flow =
             flow_case::new_flow(grid.clone(), Velocity::zeros(&grid), params.float("nu"), params);
         Ok((flow, 1.0))
     }
 
-    fn dt(&self, _: &IncompressibleFlow, params: &ParamValues, _: f64) -> f64 {
-        params.float("dt")
+    fn scalar(&self, params: &ParamValues) -> Option<Scalar> {
+        Some(Scalar {
+            view: "smoke",
+            initial: vec![0.0; self.source.len()],
+            source: self.source.clone(),
+            forcing: self.scalar_forcing(params)?,
+        })
     }
 
-    fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
-        let forcing = ScalarForcing { rate: self.inflow, buoyancy: self.buoyancy };
-        flow.step_with_scalar(dt, &mut self.smoke, &self.source, forcing)
-            .map(|_| ())
-            .map_err(|e| CaseError::Diverged(e.to_string()))
+    fn scalar_forcing(&self, params: &ParamValues) -> Option<ScalarForcing> {
+        Some(ScalarForcing { rate: params.float("inflow"), buoyancy: params.float("buoyancy") })
     }
 
-    fn extra_view(&self, name: &str) -> Option<Vec<f64>> {
-        (name == "smoke").then(|| self.smoke.clone())
+    fn fixed_dt(&self, params: &ParamValues) -> Option<f64> {
+        Some(params.float("dt"))
     }
 
     fn view_range(&self, _: &ParamValues, _: &str) -> Option<(f32, f32)> {
         None
     }
 
-    fn extra_observables(&self, flow: &IncompressibleFlow) -> Vec<f64> {
+    fn extra_observables(&self, flow: &IncompressibleFlow, smoke: Option<&[f64]>) -> Vec<f64> {
         let grid = &flow.grid;
+        let smoke = smoke.unwrap_or_default();
         let cell = grid.dx() * grid.dy();
-        let total: f64 = self.smoke.iter().sum::<f64>() * cell;
-        let weighted: f64 = self
-            .smoke
+        let total: f64 = smoke.iter().sum::<f64>() * cell;
+        let weighted: f64 = smoke
             .iter()
             .enumerate()
             .map(|(k, s)| s * ((k / grid.nx) as f64 + 0.5) * grid.dy())
@@ -165,12 +161,13 @@ impl FlowSetup for SmokePlume {
         name: &str,
     ) -> bool {
         match name {
-            "buoyancy" => self.buoyancy = params.float("buoyancy"),
-            "inflow" => self.inflow = params.float("inflow"),
-            "nu" => flow.nu = params.float("nu"),
-            _ => return false,
+            "buoyancy" | "inflow" => true,
+            "nu" => {
+                flow.nu = params.float("nu");
+                true
+            }
+            _ => false,
         }
-        true
     }
 }
 
@@ -184,7 +181,7 @@ mod tests {
     fn the_smoke_rises_and_the_flow_stays_divergence_free() {
         let mut params = SPEC.defaults();
         SPEC.set_text(&mut params, "n", "32").unwrap();
-        let mut case = FlowCase::new(SmokePlume::default(), &params).unwrap();
+        let mut case = FlowCase::new(SmokePlume::default(), &params, None).unwrap();
         case.step(40).unwrap();
         let values = case.observables().unwrap();
         let (max_div, total, height) = (values[1], values[5], values[6]);

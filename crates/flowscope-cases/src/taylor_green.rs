@@ -60,7 +60,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ],
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
@@ -112,7 +112,7 @@ impl FlowSetup for TaylorGreen {
         }
     }
 
-    fn extra_observables(&self, flow: &IncompressibleFlow) -> Vec<f64> {
+    fn extra_observables(&self, flow: &IncompressibleFlow, _: Option<&[f64]>) -> Vec<f64> {
         let (t0, a0) = self.decay_origin;
         let exact = a0 * (-2.0 * flow.nu * (flow.time - t0)).exp();
         vec![self.amplitude(flow), exact]
@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn the_amplitude_follows_the_exact_decay() {
-        let mut case = FlowCase::new(TaylorGreen::default(), &SPEC.defaults()).unwrap();
+        let mut case = FlowCase::new(TaylorGreen::default(), &SPEC.defaults(), None).unwrap();
         while case.time() < 1.0 {
             case.step(1).unwrap();
         }

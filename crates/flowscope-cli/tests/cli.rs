@@ -155,7 +155,7 @@ fn flow_cases_write_scalar_and_vector_views() {
 
 #[test]
 fn a_case_without_gpu_kernels_refuses_the_gpu_backend() {
-    let result = flowscope(&["run", "taylor-green", "--backend", "gpu", "--steps", "1"]);
+    let result = flowscope(&["run", "cylinder-wake", "--backend", "gpu", "--steps", "1"]);
     assert_eq!(result.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("no GPU implementation yet"), "{stderr}");

@@ -42,6 +42,7 @@ pub struct ScalarForcing {
 }
 
 /// A velocity field evolving on a grid.
+#[derive(Clone)]
 pub struct IncompressibleFlow {
     pub grid: Grid,
     pub velocity: Velocity,

@@ -286,6 +286,7 @@ pub struct SolveStats {
 }
 
 /// MGPCG for one grid; keeps its level hierarchy between solves.
+#[derive(Clone)]
 pub struct PressureSolver {
     levels: Vec<Level>,
     scratch: Vec<Scratch>,

@@ -14,6 +14,7 @@ use crate::pressure::SolveStats;
 use flowscope_gpu::program::{encode, Op, Program};
 use flowscope_gpu::{buffers, wgpu, GpuContext};
 use pressure::{CgState, GpuPressure};
+use std::sync::{Arc, Mutex};
 
 const SOURCE: &str = include_str!("../../../../shaders/grid/flow.wgsl");
 const GROUP: u32 = 256;
@@ -57,7 +58,7 @@ struct FlowStats {
     max_u: f32,
     max_v: f32,
     max_divergence: f32,
-    _pad: f32,
+    speed_before: f32,
 }
 
 impl GridParams {
@@ -140,7 +141,20 @@ pub struct GpuFlow {
     // Kept to build the scalar's dispatches later.
     program: Program,
     scratch: Scratch,
+    /// Asynchronous statistics read-back (the browser cannot block): the staging buffer and
+    /// what its callback delivered.
+    staging: wgpu::Buffer,
+    delivered: Arc<Mutex<StatsSlot>>,
 }
+
+#[derive(Default)]
+struct StatsSlot {
+    in_flight: bool,
+    ready: Option<(FlowStats, CgState)>,
+}
+
+const STATS_BYTES: u64 = std::mem::size_of::<FlowStats>() as u64;
+const CG_BYTES: u64 = std::mem::size_of::<CgState>() as u64;
 
 /// Work buffers shared by the kernels.
 struct Scratch {
@@ -230,7 +244,9 @@ impl GpuFlow {
             solid: buffers::storage_from(device, "flow solid", &solid),
             partials: zeros("flow partials", largest.div_ceil(GROUP as usize)),
         };
-        let stats = buffers::storage_from(device, "flow stats", &[FlowStats::default()]);
+        let speed = flow.velocity.max_abs() as f32;
+        let initial = FlowStats { max_u: speed, max_v: speed, ..FlowStats::default() };
+        let stats = buffers::storage_from(device, "flow stats", &[initial]);
         let view = zeros("flow view", cells);
         let pressure = GpuPressure::new(device, &grid);
         ctx.queue.write_buffer(&pressure.phi, 0, bytemuck::cast_slice(&to_f32(&flow.phi)));
@@ -360,6 +376,51 @@ impl GpuFlow {
             views,
             program,
             scratch,
+            staging: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("flow stats staging"),
+                size: STATS_BYTES + CG_BYTES,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            delivered: Arc::default(),
+        }
+    }
+
+    /// Starts reading the last step's statistics without waiting (at most one read in
+    /// flight); [`GpuFlow::poll_stats`] takes them in once they have arrived.
+    pub fn request_stats(&self) {
+        let Ok(mut slot) = self.delivered.lock() else { return };
+        if slot.in_flight {
+            return;
+        }
+        slot.in_flight = true;
+        drop(slot);
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&self.stats, 0, &self.staging, 0, STATS_BYTES);
+        encoder.copy_buffer_to_buffer(&self.pressure.cg, 0, &self.staging, STATS_BYTES, CG_BYTES);
+        self.ctx.queue.submit([encoder.finish()]);
+        let (staging, delivered) = (self.staging.clone(), self.delivered.clone());
+        self.staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
+            let values = result.ok().and_then(|()| {
+                let view = staging.slice(..).get_mapped_range().ok()?;
+                let stats: FlowStats = bytemuck::pod_read_unaligned(&view[..STATS_BYTES as usize]);
+                let cg: CgState = bytemuck::pod_read_unaligned(&view[STATS_BYTES as usize..]);
+                Some((stats, cg))
+            });
+            staging.unmap();
+            if let Ok(mut slot) = delivered.lock() {
+                slot.in_flight = false;
+                slot.ready = values.or(slot.ready);
+            }
+        });
+    }
+
+    /// Takes in the statistics of a finished [`GpuFlow::request_stats`], if any.
+    pub fn poll_stats(&mut self) -> Result<(), FlowError> {
+        let ready = self.delivered.lock().ok().and_then(|mut slot| slot.ready.take());
+        match ready {
+            Some((stats, cg)) => self.absorb(stats, cg).map(|_| ()),
+            None => Ok(()),
         }
     }
 
@@ -456,8 +517,6 @@ impl GpuFlow {
             encode(&mut encoder, &self.after_solve);
         }
         self.ctx.queue.submit([encoder.finish()]);
-        let h = self.grid.dx().min(self.grid.dy());
-        self.last.cfl = self.speed * dt / h;
         self.last.dt = dt;
         self.last.diffusion_substeps = substeps;
         self.time += dt * f64::from(n);
@@ -482,6 +541,8 @@ impl GpuFlow {
             return Err(FlowError::Diverged(f64::NAN, self.time));
         }
         self.speed = speed;
+        let h = self.grid.dx().min(self.grid.dy());
+        self.last.cfl = f64::from(stats.speed_before) * self.last.dt / h;
         self.last.max_divergence = f64::from(stats.max_divergence);
         self.last.pressure =
             SolveStats { iterations: cg.iterations as usize, residual: f64::from(cg.residual) };
