@@ -38,8 +38,8 @@ struct Grid {
     // Passive scalar: source rate (per second) and Boussinesq buoyancy (per unit scalar).
     source_rate: f32,
     buoyancy: f32,
-    _pad0: u32,
-    _pad1: u32,
+    nu: f32,
+    _pad: u32,
 }
 
 struct Stats {
@@ -48,6 +48,12 @@ struct Stats {
     max_divergence: f32,
     // Largest component at the start of the last step (for its CFL number).
     speed_before: f32,
+    // Force of the fluid on the obstacles after the last step, and how many steps of this
+    // batch have written theirs to `history`.
+    force_x: f32,
+    force_y: f32,
+    recorded: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> grid: Grid;
@@ -67,6 +73,8 @@ struct Stats {
 @group(0) @binding(10) var<storage, read> phi: array<f32>;
 @group(0) @binding(11) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(12) var<storage, read_write> stats: Stats;
+// The obstacle force of every step of the current batch.
+@group(0) @binding(13) var<storage, read_write> history: array<vec2<f32>>;
 
 const GROUP: u32 = 256u;
 
@@ -624,4 +632,83 @@ fn finish_max_v(@builtin(local_invocation_index) t: u32) {
 fn finish_max_divergence(@builtin(local_invocation_index) t: u32) {
     let m = max_total(t, groups_for(grid.nx * grid.ny));
     if (t == 0u) { stats.max_divergence = m; }
+}
+
+// ---- Force on the obstacles (the twin of forces.rs): pressure and shear on fluid–solid faces ----
+
+var<workgroup> shared_force: array<vec2<f32>, 256>;
+
+fn force_at(k: u32) -> vec2<f32> {
+    let nx = grid.nx;
+    let ny = grid.ny;
+    let i = k % nx;
+    let j = k / nx;
+    if (is_solid(i, j)) {
+        return vec2<f32>(0.0, 0.0);
+    }
+    let p = phi[k] / grid.dt;
+    let u = centred(i, j);
+    var f = vec2<f32>(0.0, 0.0);
+    // West and east faces: pressure along x, shear on the vertical velocity.
+    if (i > 0u && is_solid(i - 1u, j)) {
+        f += vec2<f32>(-p * grid.dy, grid.nu * u.y / (0.5 * grid.dx) * grid.dy);
+    }
+    if (i + 1u < nx && is_solid(i + 1u, j)) {
+        f += vec2<f32>(p * grid.dy, grid.nu * u.y / (0.5 * grid.dx) * grid.dy);
+    }
+    if (j > 0u && is_solid(i, j - 1u)) {
+        f += vec2<f32>(grid.nu * u.x / (0.5 * grid.dy) * grid.dx, -p * grid.dx);
+    }
+    if (j + 1u < ny && is_solid(i, j + 1u)) {
+        f += vec2<f32>(grid.nu * u.x / (0.5 * grid.dy) * grid.dx, p * grid.dx);
+    }
+    return f;
+}
+
+fn reduce_force(t: u32, value: vec2<f32>) -> vec2<f32> {
+    shared_force[t] = value;
+    workgroupBarrier();
+    for (var stride = GROUP / 2u; stride > 0u; stride /= 2u) {
+        if (t < stride) {
+            shared_force[t] += shared_force[t + stride];
+        }
+        workgroupBarrier();
+    }
+    return shared_force[0];
+}
+
+// partials[2g], partials[2g + 1] = the force summed over workgroup g's cells.
+@compute @workgroup_size(256)
+fn force_partial(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    var value = vec2<f32>(0.0, 0.0);
+    if (id.x < grid.nx * grid.ny) {
+        value = force_at(id.x);
+    }
+    let f = reduce_force(t, value);
+    if (t == 0u) {
+        partials[2u * group.x] = f.x;
+        partials[2u * group.x + 1u] = f.y;
+    }
+}
+
+@compute @workgroup_size(256)
+fn finish_force(@builtin(local_invocation_index) t: u32) {
+    let count = groups_for(grid.nx * grid.ny);
+    var value = vec2<f32>(0.0, 0.0);
+    for (var g = t; g < count; g += GROUP) {
+        value += vec2<f32>(partials[2u * g], partials[2u * g + 1u]);
+    }
+    let f = reduce_force(t, value);
+    if (t == 0u) {
+        stats.force_x = f.x;
+        stats.force_y = f.y;
+        if (stats.recorded < arrayLength(&history)) {
+            history[stats.recorded] = f;
+        }
+        stats.recorded += 1u;
+    }
 }

@@ -3,7 +3,6 @@
 use crate::flow_case::{self, FlowSetup, ADVECTION};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
-use flowscope_grid::forces::obstacle_force;
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const CHORD: f64 = 1.0;
@@ -76,7 +75,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ],
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 /// Whether the chord-frame point (x, y), x ∈ [0, 1] from the leading edge, is inside the NACA
@@ -140,11 +139,12 @@ impl FlowSetup for Airfoil {
         Ok((flow, speed))
     }
 
-    fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
-        flow.step(dt).map_err(|e| CaseError::Diverged(e.to_string()))?;
-        let (fx, fy) = obstacle_force(&flow.grid, &flow.velocity, &flow.pressure(), flow.nu);
+    fn measures_force(&self) -> bool {
+        true
+    }
+
+    fn on_force(&mut self, _: f64, (fx, fy): (f64, f64)) {
         self.coefficients = (2.0 * fx / CHORD, 2.0 * fy / CHORD);
-        Ok(())
     }
 
     fn view_range(&self, _: &ParamValues, view: &str) -> Option<(f32, f32)> {

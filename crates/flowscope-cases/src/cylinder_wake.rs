@@ -4,7 +4,6 @@
 use crate::flow_case::{self, FlowSetup, ADVECTION};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
-use flowscope_grid::forces::obstacle_force;
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const fn float(
@@ -102,7 +101,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ],
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
@@ -168,20 +167,21 @@ impl FlowSetup for CylinderWake {
         Ok((flow, umax))
     }
 
-    fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
-        flow.step(dt).map_err(|e| CaseError::Diverged(e.to_string()))?;
-        let (fx, fy) = obstacle_force(&flow.grid, &flow.velocity, &flow.pressure(), flow.nu);
+    fn measures_force(&self) -> bool {
+        true
+    }
+
+    fn on_force(&mut self, time: f64, (fx, fy): (f64, f64)) {
         let scale = 2.0 / (self.mean_speed * self.mean_speed * self.diameter);
         self.coefficients = (fx * scale, fy * scale);
         let lift = self.coefficients.1;
         if let Some((t0, l0)) = self.last_lift {
             if l0 < 0.0 && lift >= 0.0 {
                 // Linear interpolation of the crossing time.
-                self.crossings.push(t0 + (flow.time - t0) * (-l0) / (lift - l0));
+                self.crossings.push(t0 + (time - t0) * (-l0) / (lift - l0));
             }
         }
-        self.last_lift = Some((flow.time, lift));
-        Ok(())
+        self.last_lift = Some((time, lift));
     }
 
     fn view_range(&self, _: &ParamValues, view: &str) -> Option<(f32, f32)> {

@@ -11,6 +11,8 @@ use flowscope_core::{
     ParamValues, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
+use flowscope_grid::forces::obstacle_force;
+use flowscope_grid::gpu::FORCE_HISTORY;
 use flowscope_grid::{
     Advection, FlowError, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Velocity,
 };
@@ -155,10 +157,12 @@ pub trait FlowSetup {
     fn fixed_dt(&self, _params: &ParamValues) -> Option<f64> {
         None
     }
-    /// Advances the flow by `dt`; cases that measure something every step override it.
-    fn advance(&mut self, flow: &mut IncompressibleFlow, dt: f64) -> Result<(), CaseError> {
-        flow.step(dt).map(|_| ()).map_err(|e| CaseError::Diverged(e.to_string()))
+    /// Whether the case wants the force on its obstacles after every step.
+    fn measures_force(&self) -> bool {
+        false
     }
+    /// The force `(Fx, Fy)` on the obstacles after the step that ended at `time`.
+    fn on_force(&mut self, _time: f64, _force: (f64, f64)) {}
     /// Applies a live parameter to a running flow; `false` if the parameter is not live here.
     fn apply_live(
         &mut self,
@@ -226,6 +230,9 @@ impl<S: FlowSetup> FlowCase<S> {
         let (gpu, cpu_scalar) = match gpu {
             Some(ctx) => {
                 let mut twin = GpuFlow::new(ctx, &flow);
+                if setup.measures_force() {
+                    twin = twin.with_forces();
+                }
                 if let Some(s) = &scalar {
                     twin = twin.with_scalar(&s.initial, &s.source, s.forcing);
                 }
@@ -298,6 +305,39 @@ impl<S: FlowSetup> FlowCase<S> {
     }
 }
 
+impl<S: FlowSetup> FlowCase<S> {
+    /// Steps on the GPU in batches whose obstacle forces the GPU can record, taking in the
+    /// statistics (and forces) of each: at once natively, a frame later in the browser.
+    fn step_gpu(&mut self, n: u32) -> Result<(), CaseError> {
+        let diverged = |e: FlowError| CaseError::Diverged(e.to_string());
+        let mut left = n;
+        while left > 0 {
+            let batch = left.min(FORCE_HISTORY);
+            let gpu = self.gpu.as_mut().expect("called on the GPU backend");
+            gpu.poll_stats().map_err(diverged)?;
+            self.take_forces();
+            let dt = self.next_dt();
+            let gpu = self.gpu.as_mut().expect("called on the GPU backend");
+            gpu.step(dt, batch);
+            #[cfg(not(target_arch = "wasm32"))]
+            gpu.sync().map_err(diverged)?;
+            #[cfg(target_arch = "wasm32")]
+            gpu.request_stats();
+            self.take_forces();
+            self.steps += u64::from(batch);
+            left -= batch;
+        }
+        Ok(())
+    }
+
+    fn take_forces(&mut self) {
+        let Some(gpu) = &mut self.gpu else { return };
+        for (time, fx, fy) in std::mem::take(&mut gpu.forces) {
+            self.setup.on_force(time, (fx, fy));
+        }
+    }
+}
+
 impl<S: FlowSetup> Case for FlowCase<S> {
     fn spec(&self) -> &'static CaseSpec {
         self.setup.spec()
@@ -356,28 +396,20 @@ impl<S: FlowSetup> Case for FlowCase<S> {
 
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
         let diverged = |e: FlowError| CaseError::Diverged(e.to_string());
-        if let Some(gpu) = &mut self.gpu {
-            gpu.poll_stats().map_err(diverged)?;
-        }
-        let dt = self.next_dt();
-        if let Some(gpu) = &mut self.gpu {
-            gpu.step(dt, n);
-            self.steps += u64::from(n);
-            #[cfg(not(target_arch = "wasm32"))]
-            gpu.sync().map_err(diverged)?;
-            #[cfg(target_arch = "wasm32")]
-            gpu.request_stats();
-            return Ok(());
+        if self.gpu.is_some() {
+            return self.step_gpu(n);
         }
         for _ in 0..n {
             let dt = self.next_dt();
             match &mut self.cpu_scalar {
-                Some(s) => self
-                    .flow
-                    .step_with_scalar(dt, &mut s.values, &s.source, s.forcing)
-                    .map(|_| ())
-                    .map_err(diverged)?,
-                None => self.setup.advance(&mut self.flow, dt)?,
+                Some(s) => self.flow.step_with_scalar(dt, &mut s.values, &s.source, s.forcing),
+                None => self.flow.step(dt),
+            }
+            .map_err(diverged)?;
+            if self.setup.measures_force() {
+                let flow = &self.flow;
+                let force = obstacle_force(&flow.grid, &flow.velocity, &flow.pressure(), flow.nu);
+                self.setup.on_force(flow.time, force);
             }
             self.steps += 1;
         }

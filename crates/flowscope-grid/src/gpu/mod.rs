@@ -46,7 +46,8 @@ struct GridParams {
     viscous_y: f32,
     source_rate: f32,
     buoyancy: f32,
-    _pad: [u32; 2],
+    nu: f32,
+    _pad: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<GridParams>() == 112);
@@ -59,6 +60,10 @@ struct FlowStats {
     max_v: f32,
     max_divergence: f32,
     speed_before: f32,
+    force_x: f32,
+    force_y: f32,
+    recorded: u32,
+    _pad: u32,
 }
 
 impl GridParams {
@@ -145,16 +150,42 @@ pub struct GpuFlow {
     /// what its callback delivered.
     staging: wgpu::Buffer,
     delivered: Arc<Mutex<StatsSlot>>,
+    /// Obstacle force per step (when measured): the dispatches, the per-batch record, and
+    /// `(time, fx, fy)` of the steps the last statistics read covered.
+    force_ops: Vec<Op>,
+    history: wgpu::Buffer,
+    pub forces: Vec<(f64, f64, f64)>,
+    batch: Batch,
+}
+
+/// A batch of steps as the host encoded it: start time, dt, count.
+#[derive(Clone, Copy, Debug, Default)]
+struct Batch {
+    start: f64,
+    dt: f64,
+    steps: u32,
+}
+
+/// What a statistics read delivers.
+struct Delivery {
+    stats: FlowStats,
+    cg: CgState,
+    /// Obstacle force per step of the batch.
+    forces: Vec<[f32; 2]>,
+    batch: Batch,
 }
 
 #[derive(Default)]
 struct StatsSlot {
     in_flight: bool,
-    ready: Option<(FlowStats, CgState)>,
+    ready: Option<Delivery>,
 }
 
+/// Steps whose obstacle force one batch can record.
+pub const FORCE_HISTORY: u32 = 1024;
 const STATS_BYTES: u64 = std::mem::size_of::<FlowStats>() as u64;
 const CG_BYTES: u64 = std::mem::size_of::<CgState>() as u64;
+const HISTORY_BYTES: u64 = 8 * FORCE_HISTORY as u64;
 
 /// Work buffers shared by the kernels.
 struct Scratch {
@@ -242,7 +273,7 @@ impl GpuFlow {
             lo2: zeros("advect lo'", largest),
             hi2: zeros("advect hi'", largest),
             solid: buffers::storage_from(device, "flow solid", &solid),
-            partials: zeros("flow partials", largest.div_ceil(GROUP as usize)),
+            partials: zeros("flow partials", 2 * largest.div_ceil(GROUP as usize)),
         };
         let speed = flow.velocity.max_abs() as f32;
         let initial = FlowStats { max_u: speed, max_v: speed, ..FlowStats::default() };
@@ -378,16 +409,43 @@ impl GpuFlow {
             scratch,
             staging: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("flow stats staging"),
-                size: STATS_BYTES + CG_BYTES,
+                size: STATS_BYTES + CG_BYTES + HISTORY_BYTES,
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             }),
             delivered: Arc::default(),
+            force_ops: Vec::new(),
+            history: buffers::storage_zeros(device, "force history", 2 * FORCE_HISTORY as usize),
+            forces: Vec::new(),
+            batch: Batch::default(),
         }
     }
 
-    /// Starts reading the last step's statistics without waiting (at most one read in
-    /// flight); [`GpuFlow::poll_stats`] takes them in once they have arrived.
+    /// Measures the force on the obstacles after every step (see [`GpuFlow::forces`]).
+    pub fn with_forces(mut self) -> Self {
+        let cells = self.grid.cells();
+        let s = &self.scratch;
+        let bindings = [
+            (0, &self.forward),
+            (1, &self.u),
+            (2, &self.v),
+            (9, &s.solid),
+            (10, &self.pressure.phi),
+            (11, &s.partials),
+        ];
+        self.force_ops = vec![
+            self.program.op_1d("force_partial", &bindings, cells, GROUP),
+            self.program.op(
+                "finish_force",
+                &[(0, &self.forward), (11, &s.partials), (12, &self.stats), (13, &self.history)],
+                [1, 1, 1],
+            ),
+        ];
+        self
+    }
+
+    /// Starts reading the last batch's statistics (and obstacle forces) without waiting, at
+    /// most one read in flight; [`GpuFlow::poll_stats`] takes them in once they have arrived.
     pub fn request_stats(&self) {
         let Ok(mut slot) = self.delivered.lock() else { return };
         if slot.in_flight {
@@ -398,19 +456,36 @@ impl GpuFlow {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&self.stats, 0, &self.staging, 0, STATS_BYTES);
         encoder.copy_buffer_to_buffer(&self.pressure.cg, 0, &self.staging, STATS_BYTES, CG_BYTES);
+        encoder.copy_buffer_to_buffer(
+            &self.history,
+            0,
+            &self.staging,
+            STATS_BYTES + CG_BYTES,
+            HISTORY_BYTES,
+        );
         self.ctx.queue.submit([encoder.finish()]);
-        let (staging, delivered) = (self.staging.clone(), self.delivered.clone());
+        let (staging, delivered, batch) =
+            (self.staging.clone(), self.delivered.clone(), self.batch);
         self.staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
-            let values = result.ok().and_then(|()| {
+            let delivery = result.ok().and_then(|()| {
                 let view = staging.slice(..).get_mapped_range().ok()?;
-                let stats: FlowStats = bytemuck::pod_read_unaligned(&view[..STATS_BYTES as usize]);
-                let cg: CgState = bytemuck::pod_read_unaligned(&view[STATS_BYTES as usize..]);
-                Some((stats, cg))
+                let (stats_bytes, rest) = view.split_at(STATS_BYTES as usize);
+                let (cg_bytes, history_bytes) = rest.split_at(CG_BYTES as usize);
+                let stats: FlowStats = bytemuck::pod_read_unaligned(stats_bytes);
+                let recorded = stats.recorded.min(FORCE_HISTORY) as usize;
+                let forces = history_bytes[..8 * recorded]
+                    .chunks_exact(8)
+                    .map(bytemuck::pod_read_unaligned)
+                    .collect();
+                let cg = bytemuck::pod_read_unaligned(cg_bytes);
+                Some(Delivery { stats, cg, forces, batch })
             });
             staging.unmap();
             if let Ok(mut slot) = delivered.lock() {
                 slot.in_flight = false;
-                slot.ready = values.or(slot.ready);
+                if delivery.is_some() {
+                    slot.ready = delivery;
+                }
             }
         });
     }
@@ -419,7 +494,7 @@ impl GpuFlow {
     pub fn poll_stats(&mut self) -> Result<(), FlowError> {
         let ready = self.delivered.lock().ok().and_then(|mut slot| slot.ready.take());
         match ready {
-            Some((stats, cg)) => self.absorb(stats, cg).map(|_| ()),
+            Some(delivery) => self.absorb(delivery).map(|_| ()),
             None => Ok(()),
         }
     }
@@ -476,6 +551,7 @@ impl GpuFlow {
             dt: dt as f32,
             viscous_x: (self.nu * h / (dx * dx)) as f32,
             viscous_y: (self.nu * h / (dy * dy)) as f32,
+            nu: self.nu as f32,
             source_rate: forcing.map_or(0.0, |f| f.rate as f32),
             buoyancy: forcing.map_or(0.0, |f| f.buoyancy as f32),
             ..self.base
@@ -494,6 +570,10 @@ impl GpuFlow {
         let substeps = crate::diffuse::substeps(&self.grid, self.nu, dt);
         self.write_uniforms(dt, substeps);
         self.pressure.configure(&self.ctx.queue, self.tolerance, self.budget);
+        // The force record starts over with every batch.
+        let recorded = std::mem::offset_of!(FlowStats, recorded) as u64;
+        self.ctx.queue.write_buffer(&self.stats, recorded, bytemuck::bytes_of(&0u32));
+        self.batch = Batch { start: self.time, dt, steps: n };
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         for _ in 0..n {
             if let Some(scalar) = &self.scalar {
@@ -515,6 +595,7 @@ impl GpuFlow {
             encode(&mut encoder, &self.pressure_rhs);
             self.pressure.encode(&mut encoder, self.budget);
             encode(&mut encoder, &self.after_solve);
+            encode(&mut encoder, &self.force_ops);
         }
         self.ctx.queue.submit([encoder.finish()]);
         self.last.dt = dt;
@@ -522,33 +603,44 @@ impl GpuFlow {
         self.time += dt * f64::from(n);
     }
 
-    /// Reads the statistics of the last step (blocking; native only): largest speed, largest
-    /// divergence, pressure iterations and residual. Widens the iteration budget when the
-    /// solver used all of it. Fails if the velocity stopped being finite.
+    /// Reads the statistics of the last batch (blocking; native only): largest speed, largest
+    /// divergence, pressure iterations and residual, obstacle forces. Widens the iteration
+    /// budget when the solver used all of it. Fails if the velocity stopped being finite.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn sync(&mut self) -> Result<StepStats, FlowError> {
-        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
-        let stats: Vec<FlowStats> =
-            buffers::read_blocking(device, queue, &self.stats).map_err(FlowError::Gpu)?;
-        let cg: Vec<CgState> =
-            buffers::read_blocking(device, queue, &self.pressure.cg).map_err(FlowError::Gpu)?;
-        self.absorb(stats[0], cg[0])
+        self.request_stats();
+        buffers::wait_idle(&self.ctx.device).map_err(FlowError::Gpu)?;
+        let ready = self.delivered.lock().ok().and_then(|mut slot| slot.ready.take());
+        let delivery = ready.ok_or_else(|| FlowError::Gpu("no statistics arrived".into()))?;
+        self.absorb(delivery)
     }
 
-    fn absorb(&mut self, stats: FlowStats, cg: CgState) -> Result<StepStats, FlowError> {
+    fn absorb(&mut self, delivery: Delivery) -> Result<StepStats, FlowError> {
+        let Delivery { stats, cg, forces, batch } = delivery;
         let speed = f64::from(stats.max_u.max(stats.max_v));
         if !speed.is_finite() || !stats.max_divergence.is_finite() {
-            return Err(FlowError::Diverged(f64::NAN, self.time));
+            return Err(FlowError::Diverged(
+                f64::NAN,
+                batch.start + batch.dt * f64::from(batch.steps),
+            ));
         }
         self.speed = speed;
         let h = self.grid.dx().min(self.grid.dy());
-        self.last.cfl = f64::from(stats.speed_before) * self.last.dt / h;
+        self.last.cfl = f64::from(stats.speed_before) * batch.dt / h;
         self.last.max_divergence = f64::from(stats.max_divergence);
         self.last.pressure =
             SolveStats { iterations: cg.iterations as usize, residual: f64::from(cg.residual) };
         if cg.iterations >= self.budget && f64::from(cg.residual) > self.tolerance {
             self.budget = (self.budget * 2).min(MAX_BUDGET);
         }
+        self.forces = forces
+            .iter()
+            .enumerate()
+            .map(|(k, f)| {
+                let time = batch.start + batch.dt * (k + 1) as f64;
+                (time, f64::from(f[0]), f64::from(f[1]))
+            })
+            .collect();
         Ok(self.last)
     }
 
