@@ -75,8 +75,12 @@ struct Stats {
 @group(0) @binding(12) var<storage, read_write> stats: Stats;
 // The obstacle force of every step of the current batch.
 @group(0) @binding(13) var<storage, read_write> history: array<vec2<f32>>;
+// Smallest and largest finite value of a view (for its colour scale).
+@group(0) @binding(14) var<storage, read_write> extent: vec2<f32>;
 
-const GROUP: u32 = 256u;
+// Workgroup size of reductions and single-workgroup kernels: small, because barriers in large
+// workgroups are slow on software adapters (SwiftShader) and gain nothing at these sizes.
+const GROUP: u32 = 64u;
 
 fn is_solid(i: u32, j: u32) -> bool {
     return grid.has_solid != 0u && solid[j * grid.nx + i] != 0u;
@@ -561,13 +565,17 @@ fn view_obstacle(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // ---- Largest magnitudes, for the CFL number, divergence check and statistics ----
 
-var<workgroup> shared_max: array<f32, 256>;
+var<workgroup> shared_max: array<f32, 64>;
 
-// +∞ for NaN or ±∞ (detected on the bits: compilers may fold x != x), else |x|.
+// What `magnitude` reports for NaN or ±∞ (WGSL has no infinite constants); the host treats
+// anything this large as a diverged run.
+const NON_FINITE: f32 = 3.4e38;
+
+// NON_FINITE for NaN or ±∞ (detected on the bits: compilers may fold x != x), else |x|.
 fn magnitude(x: f32) -> f32 {
     let bits = bitcast<u32>(x) & 0x7fffffffu;
     if (bits >= 0x7f800000u) {
-        return bitcast<f32>(0x7f800000u);
+        return NON_FINITE;
     }
     return abs(x);
 }
@@ -585,7 +593,7 @@ fn reduce_max(t: u32, value: f32) -> f32 {
 }
 
 // partials = per-workgroup max |src|.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn max_partial(
     @builtin(global_invocation_id) id: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -613,7 +621,7 @@ fn groups_for(n: u32) -> u32 {
     return (n + GROUP - 1u) / GROUP;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn finish_max_u(@builtin(local_invocation_index) t: u32) {
     let m = max_total(t, groups_for((grid.nx + 1u) * grid.ny));
     if (t == 0u) {
@@ -622,13 +630,13 @@ fn finish_max_u(@builtin(local_invocation_index) t: u32) {
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn finish_max_v(@builtin(local_invocation_index) t: u32) {
     let m = max_total(t, groups_for(grid.nx * (grid.ny + 1u)));
     if (t == 0u) { stats.max_v = m; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn finish_max_divergence(@builtin(local_invocation_index) t: u32) {
     let m = max_total(t, groups_for(grid.nx * grid.ny));
     if (t == 0u) { stats.max_divergence = m; }
@@ -636,7 +644,7 @@ fn finish_max_divergence(@builtin(local_invocation_index) t: u32) {
 
 // ---- Force on the obstacles (the twin of forces.rs): pressure and shear on fluid–solid faces ----
 
-var<workgroup> shared_force: array<vec2<f32>, 256>;
+var<workgroup> shared_force: array<vec2<f32>, 64>;
 
 fn force_at(k: u32) -> vec2<f32> {
     let nx = grid.nx;
@@ -678,7 +686,7 @@ fn reduce_force(t: u32, value: vec2<f32>) -> vec2<f32> {
 }
 
 // partials[2g], partials[2g + 1] = the force summed over workgroup g's cells.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn force_partial(
     @builtin(global_invocation_id) id: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -695,7 +703,7 @@ fn force_partial(
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn finish_force(@builtin(local_invocation_index) t: u32) {
     let count = groups_for(grid.nx * grid.ny);
     var value = vec2<f32>(0.0, 0.0);
@@ -710,5 +718,56 @@ fn finish_force(@builtin(local_invocation_index) t: u32) {
             history[stats.recorded] = f;
         }
         stats.recorded += 1u;
+    }
+}
+
+// ---- Extent of a view (smallest and largest finite value), for automatic colour scales ----
+
+var<workgroup> shared_extent: array<vec2<f32>, 64>;
+
+fn reduce_extent(t: u32, value: vec2<f32>) -> vec2<f32> {
+    shared_extent[t] = value;
+    workgroupBarrier();
+    for (var stride = GROUP / 2u; stride > 0u; stride /= 2u) {
+        if (t < stride) {
+            let a = shared_extent[t];
+            let b = shared_extent[t + stride];
+            shared_extent[t] = vec2<f32>(min(a.x, b.x), max(a.y, b.y));
+        }
+        workgroupBarrier();
+    }
+    return shared_extent[0];
+}
+
+const HUGE: f32 = 3.0e38;
+
+// partials[2g], partials[2g + 1] = smallest and largest finite src value of workgroup g.
+@compute @workgroup_size(64)
+fn extent_partial(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
+    var value = vec2<f32>(HUGE, -HUGE);
+    if (id.x < arrayLength(&src) && magnitude(src[id.x]) < HUGE) {
+        value = vec2<f32>(src[id.x], src[id.x]);
+    }
+    let e = reduce_extent(t, value);
+    if (t == 0u) {
+        partials[2u * group.x] = e.x;
+        partials[2u * group.x + 1u] = e.y;
+    }
+}
+
+@compute @workgroup_size(64)
+fn finish_extent(@builtin(local_invocation_index) t: u32) {
+    let count = groups_for(arrayLength(&src));
+    var value = vec2<f32>(HUGE, -HUGE);
+    for (var g = t; g < count; g += GROUP) {
+        value = vec2<f32>(min(value.x, partials[2u * g]), max(value.y, partials[2u * g + 1u]));
+    }
+    let e = reduce_extent(t, value);
+    if (t == 0u) {
+        extent = e;
     }
 }

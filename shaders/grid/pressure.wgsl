@@ -49,7 +49,9 @@ struct Cg {
 // 1 in obstacle cells (finest level).
 @group(0) @binding(10) var<storage, read> solid: array<u32>;
 
-const GROUP: u32 = 256u;
+// Workgroup size of reductions and single-workgroup kernels: small, because barriers in large
+// workgroups are slow on software adapters (SwiftShader) and gain nothing at these sizes.
+const GROUP: u32 = 64u;
 
 fn cells() -> u32 {
     return level.nx * level.ny;
@@ -152,7 +154,7 @@ fn coarse_value(from_a: bool, k: u32) -> f32 {
     return out_b[k];
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn coarsest(@builtin(local_invocation_index) t: u32) {
     if (!running_uniform(t)) { return; }
     let n = cells();
@@ -220,7 +222,7 @@ fn first_direction(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // ---- Reductions: one partial per workgroup, then one workgroup finishes ----
 
-var<workgroup> shared_sum: array<f32, 256>;
+var<workgroup> shared_sum: array<f32, 64>;
 
 fn reduce_group(t: u32, value: f32) -> f32 {
     shared_sum[t] = value;
@@ -246,7 +248,7 @@ fn partial_dot(id: u32, t: u32, group: u32) {
 }
 
 // partials = per-workgroup sums of in_a · in_b (while running).
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn dot_partial(
     @builtin(global_invocation_id) id: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -257,7 +259,7 @@ fn dot_partial(
 }
 
 // The same, also when the solve is over or has not started (norms of b, the final projection).
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn dot_partial_always(
     @builtin(global_invocation_id) id: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -278,7 +280,7 @@ fn partial_fluid_sum(id: u32, t: u32, group: u32) {
 }
 
 // partials = per-workgroup sums of in_a over fluid cells (for the mean).
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn fluid_sum_partial(
     @builtin(global_invocation_id) id: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -288,7 +290,7 @@ fn fluid_sum_partial(
     partial_fluid_sum(id.x, t, group.x);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn fluid_sum_partial_always(
     @builtin(global_invocation_id) id: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
@@ -308,7 +310,7 @@ fn total(t: u32) -> f32 {
 }
 
 // Start of a solve: ‖b‖ from the partials of b · b.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn start(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u) {
@@ -320,7 +322,7 @@ fn start(@builtin(local_invocation_index) t: u32) {
 }
 
 // ‖r‖ / ‖b‖ of the initial residual; converged already if it meets the tolerance.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn initial_residual(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u && cg.done == 0u) {
@@ -332,7 +334,7 @@ fn initial_residual(@builtin(local_invocation_index) t: u32) {
 }
 
 // r · z of the first preconditioned residual.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn first_rz(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u && running()) {
@@ -341,7 +343,7 @@ fn first_rz(@builtin(local_invocation_index) t: u32) {
 }
 
 // α = r·z / d·Ad, from the partials of d · Ad; counts the iteration.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn step_length(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u && running()) {
@@ -351,7 +353,7 @@ fn step_length(@builtin(local_invocation_index) t: u32) {
 }
 
 // The residual after an update, from the partials of r · r; stop at the tolerance or budget.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn check(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u && running()) {
@@ -363,7 +365,7 @@ fn check(@builtin(local_invocation_index) t: u32) {
 }
 
 // β = r·z (new) / r·z (old), from the partials of r · z.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn conjugate(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u && running()) {
@@ -373,7 +375,7 @@ fn conjugate(@builtin(local_invocation_index) t: u32) {
 }
 
 // Mean over fluid cells from the partials of a fluid sum.
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn mean(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u && running()) {
@@ -381,7 +383,7 @@ fn mean(@builtin(local_invocation_index) t: u32) {
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn mean_always(@builtin(local_invocation_index) t: u32) {
     let sum = total(t);
     if (t == 0u) {

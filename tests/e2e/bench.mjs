@@ -1,24 +1,26 @@
-// Browser benchmark for `cargo xtask bench heat`: ms/step of the heat case at 256² and 1024²,
-// WebGPU (SwiftShader here) and CPU (wasm), timed around window.flowscope.step(n), which
-// resolves once the GPU has finished. Prints JSON.
+// Browser benchmark for `cargo xtask bench`: ms/step of one case at several grid sizes, WebGPU
+// (SwiftShader here) and CPU (wasm), timed around window.flowscope.step(n), which resolves once
+// the GPU has finished. FLOWSCOPE_BENCH names the case, sizes and extra parameters as JSON:
+// {"case": "heat", "sizes": [[256, 200], [1024, 40]], "params": {}}. Prints JSON.
 import { launch, openApp } from './browser.mjs';
 
+const plan = JSON.parse(process.env.FLOWSCOPE_BENCH ?? '{"case":"heat","sizes":[[256,200],[1024,40]],"params":{}}');
 const results = [];
 for (const backend of ['webgpu', 'cpu']) {
   const browser = await launch({ webgpu: backend === 'webgpu' });
-  const { page } = await openApp(browser, backend === 'webgpu' ? '?display=readback' : '?backend=cpu');
-  for (const n of [256, 1024]) {
-    const steps = n === 256 ? 200 : 40;
-    const ms = await page.evaluate(async ({ n, steps }) => {
-      await window.flowscope.load('heat', { n });
+  const { page } = await openApp(browser, backend === 'webgpu' ? '?backend=webgpu&display=readback' : '?backend=cpu');
+  for (const [n, steps] of plan.sizes) {
+    const ms = await page.evaluate(async ({ plan, n, steps }) => {
+      await window.flowscope.load(plan.case, { ...plan.params, n });
       window.flowscope.pause();
-      await window.flowscope.step(10);
+      await window.flowscope.step(Math.max(2, Math.round(steps / 10)));
       const t0 = performance.now();
       await window.flowscope.step(steps);
       return (performance.now() - t0) / steps;
-    }, { n, steps });
+    }, { plan, n, steps });
     const state = await page.evaluate(() => window.flowscope.state());
     if (state.backend !== backend) throw new Error(`expected ${backend}, ran on ${state.backend}`);
+    if (state.error) throw new Error(`${plan.case} at ${n}: ${state.error}`);
     results.push({ backend, n, steps, ms_per_step: ms });
   }
   await browser.close();

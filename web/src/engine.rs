@@ -12,6 +12,7 @@ use flowscope_core::{colormap, Backend, CaseSpec, Interaction, ParamValue, Param
 use flowscope_gpu::GpuContext;
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use web_sys::{HtmlCanvasElement, HtmlElement};
 
@@ -101,6 +102,8 @@ pub struct Engine {
     scale: ColorScale,
     /// GPU time of the last stepped batch, per step, set when the queue reports completion.
     gpu_ms_per_step: Arc<Mutex<Option<f64>>>,
+    /// Stepped batches the GPU has not finished yet.
+    gpu_batches_in_flight: Arc<AtomicUsize>,
 }
 
 /// Colormap tables, built once.
@@ -147,7 +150,15 @@ impl Engine {
         let view = &spec.views[0];
         let (vmin, vmax) = sim.view_range(view.name).unwrap_or((0.0, 1.0));
         let scale = ColorScale { vmin, vmax, lut: lut(view.colormap) };
-        Ok(Self { sim, renderer, canvas, view, scale, gpu_ms_per_step: Arc::default() })
+        Ok(Self {
+            sim,
+            renderer,
+            canvas,
+            view,
+            scale,
+            gpu_ms_per_step: Arc::default(),
+            gpu_batches_in_flight: Arc::default(),
+        })
     }
 
     fn step(&mut self, n: u32, gpu: Option<&GpuContext>) -> Result<f64, String> {
@@ -155,7 +166,10 @@ impl Engine {
         self.sim.step(n).map_err(|e| e.to_string())?;
         if let Some(ctx) = gpu {
             let slot = self.gpu_ms_per_step.clone();
+            let in_flight = self.gpu_batches_in_flight.clone();
+            in_flight.fetch_add(1, Ordering::Relaxed);
             ctx.queue.on_submitted_work_done(move || {
+                in_flight.fetch_sub(1, Ordering::Relaxed);
                 if let Ok(mut slot) = slot.lock() {
                     *slot = Some((ui::now_ms() - started) / n as f64);
                 }
@@ -164,9 +178,19 @@ impl Engine {
         Ok((ui::now_ms() - started) / n as f64)
     }
 
+    /// Whether the GPU is still working through earlier batches: submitting more would only
+    /// queue work faster than it runs (and on a slow adapter exhaust memory).
+    fn gpu_behind(&self) -> bool {
+        self.gpu_batches_in_flight.load(Ordering::Relaxed) > 1
+    }
+
     fn render(&mut self) -> Result<(), String> {
         let name = self.view.name;
         let on_gpu = || format!("view '{name}' is not on the GPU");
+        let fixed = self.sim.view_range(name).is_some();
+        if let (false, Some(extent)) = (fixed, self.sim.measured_range(name)) {
+            self.scale = auto_scale(extent, self.view.colormap, self.scale.lut);
+        }
         match &mut self.renderer {
             Renderer::WebGpu(renderer) => {
                 renderer.draw(&self.sim.gpu_view(name).ok_or_else(on_gpu)?, &self.scale)
@@ -176,8 +200,9 @@ impl Engine {
             }
             Renderer::Canvas2d(renderer) => {
                 let field = self.sim.read_view(self.view.name).map_err(|e| e.to_string())?;
-                if self.sim.view_range(self.view.name).is_none() {
-                    self.scale = auto_scale(&field, self.view.colormap, self.scale.lut);
+                if !fixed {
+                    let extent = field.finite_range().unwrap_or((0.0, 1.0));
+                    self.scale = auto_scale(extent, self.view.colormap, self.scale.lut);
                 }
                 renderer.draw(&field, &self.scale)
             }
@@ -205,14 +230,9 @@ impl Engine {
     }
 }
 
-/// The colour range of a field without a fixed one: its extent, symmetric about zero for the
+/// The colour range of a field without a fixed one, from its extent: symmetric about zero for the
 /// diverging map so that white means zero.
-fn auto_scale(
-    field: &flowscope_core::Field2,
-    colormap: &str,
-    lut: &'static [u32; 256],
-) -> ColorScale {
-    let (lo, hi) = field.finite_range().unwrap_or((0.0, 1.0));
+fn auto_scale((lo, hi): (f32, f32), colormap: &str, lut: &'static [u32; 256]) -> ColorScale {
     let (vmin, vmax) = if colormap == "coolwarm" {
         let m = lo.abs().max(hi.abs()).max(1e-12);
         (-m, m)
@@ -478,7 +498,7 @@ fn frame(signals: Signals) {
     let result = with_app(|app| {
         let gpu = app.gpu.clone();
         let Some(engine) = app.engine.as_mut() else { return Ok(false) };
-        if playing {
+        if playing && !engine.gpu_behind() {
             // Up to `steps` steps, but stop once the frame budget is spent so that slow cases
             // (large grids on the CPU) keep the page responsive.
             let mut done = 0;

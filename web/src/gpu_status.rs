@@ -3,12 +3,23 @@
 use flowscope_gpu::{GpuContext, GpuUnavailable};
 
 /// Walks the ladder: CPU requested in the URL → no `navigator.gpu` → no adapter → device
-/// refused. `Err` carries the sentence that tells the user why the CPU backend runs.
+/// refused → a software adapter (slower than the CPU backend, so not used unless the URL asks
+/// for it with `?backend=webgpu`). `Err` carries the sentence that tells the user why the CPU
+/// backend runs.
 pub async fn detect() -> Result<GpuContext, String> {
-    if crate::ui::query_param("backend").as_deref() == Some("cpu") {
+    let requested = crate::ui::query_param("backend");
+    if requested.as_deref() == Some("cpu") {
         return Err("CPU backend requested in the URL (?backend=cpu)".into());
     }
-    GpuContext::new().await.map_err(|why: GpuUnavailable| capitalise(&why.to_string()))
+    let ctx =
+        GpuContext::new().await.map_err(|why: GpuUnavailable| capitalise(&why.to_string()))?;
+    if ctx.is_software() && requested.as_deref() != Some("webgpu") {
+        return Err(format!(
+            "WebGPU runs on a software renderer here ({}), slower than the CPU backend; running              on the CPU (add ?backend=webgpu to the URL to use it anyway)",
+            ctx.describe()
+        ));
+    }
+    Ok(ctx)
 }
 
 /// The message when drawing into a WebGPU canvas lost the device and a new one took over.

@@ -1,6 +1,7 @@
 //! `cargo xtask bench heat`: heat-equation ms/step at 256² and 1024², native CPU and GPU
 //! (release build of the CLI's `bench` command) and in headless Chromium (both backends).
-//! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024².
+//! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024², native
+//! CPU and GPU, in headless Chromium (both backends), and PhiFlow 3.4 on the same setup.
 
 use crate::{dist, project_root, serve, setup};
 use anyhow::{bail, Context, Result};
@@ -15,7 +16,7 @@ pub enum Suite {
 pub fn run(suite: Suite, browser: bool) -> Result<()> {
     match suite {
         Suite::Heat => heat(browser),
-        Suite::Grid => grid(),
+        Suite::Grid => grid(browser),
     }
 }
 
@@ -61,9 +62,43 @@ fn bench_venv() -> Result<std::path::PathBuf> {
     Ok(python)
 }
 
-/// smoke-plume ms/step and pressure iterations from 64² to 1024², CPU backend (the grid solver
-/// has no WGSL kernels yet), and PhiFlow 3.4 (numpy, f64) on the same setup at 64² and 128².
-fn grid() -> Result<()> {
+/// ms/step of `case` in headless Chromium, both backends: `(backend, n, ms/step)` rows.
+fn browser_bench(case: &str, sizes: &[(u32, u32)]) -> Result<Vec<(String, u64, f64)>> {
+    let root = project_root();
+    let chromium = setup::chromium()?;
+    setup::playwright()?;
+    let site = dist::build(&root.join("dist"))?;
+    let server = serve::start(&site, 0)?;
+    let plan = serde_json::json!({ "case": case, "sizes": sizes, "params": {} });
+    let out = Command::new("node")
+        .current_dir(root.join("tests/e2e"))
+        .arg("bench.mjs")
+        .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
+        .env("FLOWSCOPE_BENCH", plan.to_string())
+        .env("CHROMIUM", chromium)
+        .output()
+        .context("running the browser benchmark")?;
+    if !out.status.success() {
+        bail!("browser benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(report
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| {
+            (
+                entry["backend"].as_str().unwrap_or("?").to_string(),
+                entry["n"].as_u64().unwrap_or(0),
+                entry["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            )
+        })
+        .collect())
+}
+
+/// smoke-plume ms/step and pressure iterations from 64² to 1024², native CPU and GPU, the
+/// browser's backends up to 256², and PhiFlow 3.4 (numpy, f64) on the same setup at 64² and 128².
+fn grid(browser: bool) -> Result<()> {
     let cli = build_cli()?;
     let python = bench_venv()?;
     let mut phiflow = std::collections::BTreeMap::new();
@@ -77,24 +112,51 @@ fn grid() -> Result<()> {
             bail!("PhiFlow benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
         let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        phiflow.insert(n, report["ms_per_step"].as_f64().unwrap_or(f64::NAN));
+        phiflow.insert(n as u64, report["ms_per_step"].as_f64().unwrap_or(f64::NAN));
+    }
+    let versus = |n: u64, ms: f64| match phiflow.get(&n) {
+        Some(p) => (format!("{p:.1}"), format!("{:.0}×", p / ms)),
+        None => ("—".into(), "—".into()),
+    };
+    let mut rows = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        for n in [64u64, 128, 256, 512, 1024] {
+            eprintln!("xtask: smoke plume at {n}² on the {backend} backend");
+            let warmup = if n <= 256 { "30" } else { "5" };
+            let report = cli_bench(
+                &cli,
+                &[
+                    "smoke-plume",
+                    "--set",
+                    &format!("n={n}"),
+                    "--backend",
+                    backend,
+                    "--warmup",
+                    warmup,
+                    "--seconds",
+                    "3",
+                ],
+            )?;
+            let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+            let (reference, speedup) = versus(n, ms);
+            rows.push(format!(
+                "| native {backend} ({}) | {n}² | {ms:.2} | {} | {reference} | {speedup} |",
+                report["device"].as_str().unwrap_or("?"),
+                report["observables"]["pressure_iterations"]
+            ));
+        }
+    }
+    if browser {
+        for (backend, n, ms) in browser_bench("smoke-plume", &[(64, 40), (128, 20), (256, 10)])? {
+            let (reference, speedup) = versus(n, ms);
+            rows.push(format!(
+                "| browser {backend} | {n}² | {ms:.2} | — | {reference} | {speedup} |"
+            ));
+        }
     }
     println!("| backend | grid | ms/step | pressure iterations (last step) | PhiFlow 3.4 numpy ms/step | speed-up |\n|---|---|---|---|---|---|");
-    for n in [64, 128, 256, 512, 1024] {
-        let warmup = if n <= 256 { "30" } else { "5" };
-        let report = cli_bench(
-            &cli,
-            &["smoke-plume", "--set", &format!("n={n}"), "--warmup", warmup, "--seconds", "3"],
-        )?;
-        let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
-        let (reference, speedup) = match phiflow.get(&n) {
-            Some(p) => (format!("{p:.1}"), format!("{:.0}×", p / ms)),
-            None => ("—".into(), "—".into()),
-        };
-        println!(
-            "| native cpu (1 thread) | {n}² | {ms:.2} | {} | {reference} | {speedup} |",
-            report["observables"]["pressure_iterations"]
-        );
+    for row in rows {
+        println!("{row}");
     }
     Ok(())
 }
@@ -115,30 +177,10 @@ fn heat(browser: bool) -> Result<()> {
         }
     }
     if browser {
-        let chromium = setup::chromium()?;
-        setup::playwright()?;
-        let site = dist::build(&root.join("dist"))?;
-        let server = serve::start(&site, 0)?;
-        let out = Command::new("node")
-            .current_dir(root.join("tests/e2e"))
-            .arg("bench.mjs")
-            .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
-            .env("CHROMIUM", chromium)
-            .output()
-            .context("running the browser benchmark")?;
-        if !out.status.success() {
-            bail!("browser benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        for (backend, n, ms) in browser_bench("heat", &[(256, 200), (1024, 40)])? {
+            rows.push(format!("| browser {backend} | {n}² | {ms:.3} |"));
         }
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        for entry in report.as_array().into_iter().flatten() {
-            rows.push(format!(
-                "| browser {} | {}² | {:.3} |",
-                entry["backend"].as_str().unwrap_or("?"),
-                entry["n"],
-                entry["ms_per_step"].as_f64().unwrap_or(f64::NAN)
-            ));
-        }
-        let wasm = site.join("pkg/flowscope_web_bg.wasm");
+        let wasm = root.join("dist/pkg/flowscope_web_bg.wasm");
         let raw = std::fs::read(&wasm)?;
         let gzip = Command::new("gzip").args(["-9", "-c"]).arg(&wasm).output()?.stdout.len();
         println!(

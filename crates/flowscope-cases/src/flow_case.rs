@@ -492,10 +492,25 @@ impl<S: FlowSetup> Case for FlowCase<S> {
     }
 }
 
+impl<S: FlowSetup> FlowCase<S> {
+    /// The GPU twin's name for a view.
+    fn gpu_name<'a>(&self, view: &'a str) -> &'a str {
+        if Some(view) == self.scalar_view {
+            "scalar"
+        } else {
+            view
+        }
+    }
+}
+
 impl<S: FlowSetup> Simulation for FlowCase<S> {
+    fn measured_range(&self, view: &str) -> Option<(f32, f32)> {
+        self.gpu.as_ref()?.view_extent(self.gpu_name(view))
+    }
+
     fn gpu_view(&self, view: &str) -> Option<GpuView<'_>> {
         let gpu = self.gpu.as_ref()?;
-        let name = if Some(view) == self.scalar_view { "scalar" } else { view };
+        let name = self.gpu_name(view);
         Some(GpuView {
             buffer: gpu.view(name)?,
             nx: self.flow.grid.nx as u32,

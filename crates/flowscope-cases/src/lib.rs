@@ -46,6 +46,11 @@ pub struct GpuView<'a> {
 pub trait Simulation: Case {
     /// The GPU buffer behind a scalar view, on the GPU backend.
     fn gpu_view(&self, view: &str) -> Option<GpuView<'_>>;
+    /// The extent of a GPU view as measured on the GPU a frame or so ago, for views without a
+    /// fixed range (the CPU backend measures the field it returns instead).
+    fn measured_range(&self, _view: &str) -> Option<(f32, f32)> {
+        None
+    }
 }
 
 /// Starts case `id` with `params` on the GPU when `gpu` is given, else on the CPU.

@@ -100,6 +100,17 @@ impl GpuContext {
                 *slot = Some(format!("{reason:?}: {message}"));
             }
         });
+        // In the browser a validation error would only reach the console; keep it for the app
+        // to show. Natively wgpu's default handler panics, which is what tests want.
+        #[cfg(target_arch = "wasm32")]
+        {
+            let slot = lost.clone();
+            device.on_uncaptured_error(Arc::new(move |error| {
+                if let Ok(mut slot) = slot.lock() {
+                    slot.get_or_insert_with(|| format!("GPU error: {error}"));
+                }
+            }));
+        }
         Ok(Self { adapter_info: adapter.get_info(), instance, adapter, device, queue, lost })
     }
 
@@ -109,9 +120,16 @@ impl GpuContext {
         pollster::block_on(Self::new())
     }
 
-    /// `Some(reason)` once the device has been lost (driver reset, tab in background too long…).
+    /// `Some(reason)` once the device has been lost (driver reset, tab in background too long…)
+    /// or, in the browser, has reported an error (the device is unusable either way).
     pub fn lost_reason(&self) -> Option<String> {
         self.lost.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Whether the adapter is a software renderer (SwiftShader, llvmpipe): it runs WGSL
+    /// correctly but slower than the CPU backend for most work.
+    pub fn is_software(&self) -> bool {
+        self.adapter_info.device_type == wgpu::DeviceType::Cpu
     }
 
     /// A short human description, e.g. "llvmpipe (Vulkan)".

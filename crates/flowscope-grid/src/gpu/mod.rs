@@ -18,8 +18,13 @@ use std::sync::{Arc, Mutex};
 
 const SOURCE: &str = include_str!("../../../../shaders/grid/flow.wgsl");
 const GROUP: u32 = 256;
-/// Pressure iterations encoded per step at first, and at most (doubling while too few).
+/// Workgroup size of the reductions (flow.wgsl `GROUP`).
+const REDUCE: u32 = 64;
+/// Pressure iterations encoded per step: at first; at least; beyond the last solve's count;
+/// at most.
 const INITIAL_BUDGET: u32 = 16;
+const MIN_BUDGET: u32 = 4;
+const BUDGET_MARGIN: u32 = 3;
 const MAX_BUDGET: u32 = 256;
 
 /// Mirrors `Grid` in flow.wgsl.
@@ -142,7 +147,12 @@ pub struct GpuFlow {
     /// Before the pressure solve: its right-hand side. After: the gradient, walls, statistics.
     pressure_rhs: Vec<Op>,
     after_solve: Vec<Op>,
-    views: Vec<(&'static str, Op)>,
+    /// Per view: the kernel that computes it (none for the scalar) and its extent.
+    views: Vec<(&'static str, Vec<Op>)>,
+    extent: wgpu::Buffer,
+    extent_staging: wgpu::Buffer,
+    /// The extent last read back, with the view it belongs to.
+    extent_slot: Arc<Mutex<ExtentSlot>>,
     // Kept to build the scalar's dispatches later.
     program: Program,
     scratch: Scratch,
@@ -173,6 +183,26 @@ struct Delivery {
     /// Obstacle force per step of the batch.
     forces: Vec<[f32; 2]>,
     batch: Batch,
+}
+
+#[derive(Default)]
+struct ExtentSlot {
+    in_flight: bool,
+    latest: Option<(&'static str, (f32, f32))>,
+}
+
+/// The two dispatches that find the smallest and largest finite value of `data`.
+fn extent_ops(
+    program: &mut Program,
+    data: &wgpu::Buffer,
+    partials: &wgpu::Buffer,
+    extent: &wgpu::Buffer,
+    items: usize,
+) -> [Op; 2] {
+    [
+        program.op_1d("extent_partial", &[(3, data), (11, partials)], items, REDUCE),
+        program.op("finish_extent", &[(3, data), (11, partials), (14, extent)], [1, 1, 1]),
+    ]
 }
 
 #[derive(Default)]
@@ -273,7 +303,7 @@ impl GpuFlow {
             lo2: zeros("advect lo'", largest),
             hi2: zeros("advect hi'", largest),
             solid: buffers::storage_from(device, "flow solid", &solid),
-            partials: zeros("flow partials", 2 * largest.div_ceil(GROUP as usize)),
+            partials: zeros("flow partials", 2 * largest.div_ceil(REDUCE as usize)),
         };
         let speed = flow.velocity.max_abs() as f32;
         let initial = FlowStats { max_u: speed, max_v: speed, ..FlowStats::default() };
@@ -350,7 +380,7 @@ impl GpuFlow {
         // Statistics of the new velocity: largest |∇·u|, largest components.
         let max_of = |program: &mut Program, data: &wgpu::Buffer, finish, items| {
             [
-                program.op_1d("max_partial", &[(3, data), (11, &s.partials)], items, GROUP),
+                program.op_1d("max_partial", &[(3, data), (11, &s.partials)], items, REDUCE),
                 program.op(finish, &[(0, &forward), (11, &s.partials), (12, &stats)], [1, 1, 1]),
             ]
         };
@@ -364,20 +394,31 @@ impl GpuFlow {
         after_solve.extend(max_of(&mut program, &u, "finish_max_u", u_len));
         after_solve.extend(max_of(&mut program, &v, "finish_max_v", v_len));
 
+        let extent = buffers::storage_zeros(device, "view extent", 2);
         let view_bindings = [(0, &walls), (1, &u), (2, &v), (4, &view)];
-        let mut views = Vec::new();
+        let mut computed = Vec::new();
         for (name, entry) in [
             ("speed", "view_speed"),
             ("velocity_x", "view_velocity_x"),
             ("velocity_y", "view_velocity_y"),
             ("vorticity", "view_vorticity"),
         ] {
-            views.push((name, program.op_1d(entry, &view_bindings, cells, GROUP)));
+            computed.push((name, program.op_1d(entry, &view_bindings, cells, GROUP)));
         }
         let pressure_bindings = [(0, &walls), (4, &view), (10, &pressure.phi)];
-        views.push(("pressure", program.op_1d("view_pressure", &pressure_bindings, cells, GROUP)));
+        computed
+            .push(("pressure", program.op_1d("view_pressure", &pressure_bindings, cells, GROUP)));
         let obstacle_bindings = [(0, &walls), (4, &view), (9, &s.solid)];
-        views.push(("obstacle", program.op_1d("view_obstacle", &obstacle_bindings, cells, GROUP)));
+        computed
+            .push(("obstacle", program.op_1d("view_obstacle", &obstacle_bindings, cells, GROUP)));
+        let views = computed
+            .into_iter()
+            .map(|(name, op)| {
+                let [partial, finish] =
+                    extent_ops(&mut program, &view, &s.partials, &extent, cells);
+                (name, vec![op, partial, finish])
+            })
+            .collect();
 
         Self {
             ctx: ctx.clone(),
@@ -405,6 +446,14 @@ impl GpuFlow {
             pressure_rhs,
             after_solve,
             views,
+            extent_staging: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("view extent staging"),
+                size: 8,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            extent,
+            extent_slot: Arc::default(),
             program,
             scratch,
             staging: device.create_buffer(&wgpu::BufferDescriptor {
@@ -434,7 +483,7 @@ impl GpuFlow {
             (11, &s.partials),
         ];
         self.force_ops = vec![
-            self.program.op_1d("force_partial", &bindings, cells, GROUP),
+            self.program.op_1d("force_partial", &bindings, cells, REDUCE),
             self.program.op(
                 "finish_force",
                 &[(0, &self.forward), (11, &s.partials), (12, &self.stats), (13, &self.history)],
@@ -526,6 +575,8 @@ impl GpuFlow {
             self.grid.v_len(),
             GROUP,
         );
+        let extent = extent_ops(program, &value, &s.partials, &self.extent, cells).to_vec();
+        self.views.push(("scalar", extent));
         self.scalar = Some(ScalarBuffers { value, forcing, transport, buoyancy });
         self
     }
@@ -574,8 +625,10 @@ impl GpuFlow {
         let recorded = std::mem::offset_of!(FlowStats, recorded) as u64;
         self.ctx.queue.write_buffer(&self.stats, recorded, bytemuck::bytes_of(&0u32));
         self.batch = Batch { start: self.time, dt, steps: n };
-        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        // One command buffer per step: a step is hundreds of dispatches, and very long command
+        // buffers trip GPU watchdogs (and crash SwiftShader).
         for _ in 0..n {
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
             if let Some(scalar) = &self.scalar {
                 encode(&mut encoder, &scalar.transport);
             }
@@ -596,8 +649,8 @@ impl GpuFlow {
             self.pressure.encode(&mut encoder, self.budget);
             encode(&mut encoder, &self.after_solve);
             encode(&mut encoder, &self.force_ops);
+            self.ctx.queue.submit([encoder.finish()]);
         }
-        self.ctx.queue.submit([encoder.finish()]);
         self.last.dt = dt;
         self.last.diffusion_substeps = substeps;
         self.time += dt * f64::from(n);
@@ -618,7 +671,9 @@ impl GpuFlow {
     fn absorb(&mut self, delivery: Delivery) -> Result<StepStats, FlowError> {
         let Delivery { stats, cg, forces, batch } = delivery;
         let speed = f64::from(stats.max_u.max(stats.max_v));
-        if !speed.is_finite() || !stats.max_divergence.is_finite() {
+        // The kernels report NaN and ±∞ as 3.4e38.
+        let finite = |x: f64| x.is_finite() && x < 3.0e38;
+        if !finite(speed) || !finite(f64::from(stats.max_divergence)) {
             return Err(FlowError::Diverged(
                 f64::NAN,
                 batch.start + batch.dt * f64::from(batch.steps),
@@ -630,9 +685,13 @@ impl GpuFlow {
         self.last.max_divergence = f64::from(stats.max_divergence);
         self.last.pressure =
             SolveStats { iterations: cg.iterations as usize, residual: f64::from(cg.residual) };
-        if cg.iterations >= self.budget && f64::from(cg.residual) > self.tolerance {
-            self.budget = (self.budget * 2).min(MAX_BUDGET);
-        }
+        // Every encoded iteration costs dispatches even once converged: encode a few more than
+        // the last solve needed, twice as many when it ran out.
+        self.budget = if cg.iterations >= self.budget && f64::from(cg.residual) > self.tolerance {
+            (self.budget * 2).min(MAX_BUDGET)
+        } else {
+            (cg.iterations + BUDGET_MARGIN).clamp(MIN_BUDGET, MAX_BUDGET)
+        };
         self.forces = forces
             .iter()
             .enumerate()
@@ -661,16 +720,55 @@ impl GpuFlow {
 
     /// Computes a cell-centred view (speed, velocity_x, velocity_y, vorticity, pressure,
     /// obstacle, or "scalar") on the GPU and returns the buffer holding it (`nx × ny` f32).
+    /// Also starts reading back its extent (see [`GpuFlow::view_extent`]).
     pub fn view(&self, name: &str) -> Option<&wgpu::Buffer> {
-        if name == "scalar" {
+        let (name, ops) = self.views.iter().find(|(n, _)| *n == name)?;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encode(&mut encoder, ops);
+        self.request_extent(&mut encoder);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.start_extent_map(name);
+        if *name == "scalar" {
             return self.scalar.as_ref().map(|s| &s.value);
         }
-        let (_, op) = self.views.iter().find(|(n, _)| *n == name)?;
-        // The pressure view divides by the last dt, which the walls uniform holds.
-        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        encode(&mut encoder, std::slice::from_ref(op));
-        self.ctx.queue.submit([encoder.finish()]);
         Some(&self.view)
+    }
+
+    fn request_extent(&self, encoder: &mut wgpu::CommandEncoder) {
+        if self.extent_slot.lock().is_ok_and(|slot| !slot.in_flight) {
+            encoder.copy_buffer_to_buffer(&self.extent, 0, &self.extent_staging, 0, 8);
+        }
+    }
+
+    fn start_extent_map(&self, name: &'static str) {
+        let Ok(mut slot) = self.extent_slot.lock() else { return };
+        if slot.in_flight {
+            return;
+        }
+        slot.in_flight = true;
+        drop(slot);
+        let (staging, delivered) = (self.extent_staging.clone(), self.extent_slot.clone());
+        self.extent_staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
+            let extent = result.ok().and_then(|()| {
+                let view = staging.slice(..).get_mapped_range().ok()?;
+                let [lo, hi]: [f32; 2] = bytemuck::pod_read_unaligned(&view[..]);
+                Some((lo, hi))
+            });
+            staging.unmap();
+            if let Ok(mut slot) = delivered.lock() {
+                slot.in_flight = false;
+                if let Some((lo, hi)) = extent.filter(|(lo, hi)| lo <= hi) {
+                    slot.latest = Some((name, (lo, hi)));
+                }
+            }
+        });
+    }
+
+    /// The smallest and largest finite value of view `name` as last read back (a frame or
+    /// so behind), if the last read was of that view.
+    pub fn view_extent(&self, name: &str) -> Option<(f32, f32)> {
+        let slot = self.extent_slot.lock().ok()?;
+        slot.latest.filter(|(n, _)| *n == name).map(|(_, e)| e)
     }
 
     pub fn context(&self) -> &GpuContext {

@@ -12,6 +12,8 @@ use flowscope_gpu::{buffers, wgpu};
 
 const SOURCE: &str = include_str!("../../../../shaders/grid/pressure.wgsl");
 const GROUP: u32 = 256;
+/// Workgroup size of the reductions (pressure.wgsl `GROUP`).
+const REDUCE: u32 = 64;
 
 // The kernels hard-code the V-cycle's two sweeps before and after the coarse correction.
 const _: () = assert!(SMOOTHING == 2);
@@ -124,7 +126,7 @@ impl GpuPressure {
             vector("cg Ad"),
         );
         let solid = buffers::storage_from(device, "pressure solid", &solid);
-        let partials = buffers::storage_zeros(device, "cg partials", n.div_ceil(GROUP as usize));
+        let partials = buffers::storage_zeros(device, "cg partials", n.div_ceil(REDUCE as usize));
         let cg = buffers::storage_from(device, "cg state", &[CgState::default()]);
 
         let fine = &levels[0];
@@ -233,11 +235,11 @@ impl Ops<'_> {
         let cells = self.fine.cells;
         let common = [(0, &self.fine.params), (4, a), (5, b), (9, self.partials)];
         if always {
-            return self.program.op_1d("dot_partial_always", &common, cells, GROUP);
+            return self.program.op_1d("dot_partial_always", &common, cells, REDUCE);
         }
         let mut bindings = common.to_vec();
         bindings.push((3, self.cg));
-        self.program.op_1d("dot_partial", &bindings, cells, GROUP)
+        self.program.op_1d("dot_partial", &bindings, cells, REDUCE)
     }
 
     /// One workgroup turning the partials into a CG scalar.
@@ -259,7 +261,7 @@ impl Ops<'_> {
         if !always {
             bindings.push((3, self.cg));
         }
-        [self.program.op_1d(sum, &bindings, self.fine.cells, GROUP), self.finish(mean)]
+        [self.program.op_1d(sum, &bindings, self.fine.cells, REDUCE), self.finish(mean)]
     }
 
     /// z = M r: one V-cycle from the finest level, then the null-space projection; z is the
