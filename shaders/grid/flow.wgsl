@@ -39,7 +39,8 @@ struct Grid {
     source_rate: f32,
     buoyancy: f32,
     nu: f32,
-    _pad: u32,
+    // Vorticity confinement strength ε.
+    confinement: f32,
 }
 
 struct Stats {
@@ -770,4 +771,59 @@ fn finish_extent(@builtin(local_invocation_index) t: u32) {
     if (t == 0u) {
         extent = e;
     }
+}
+
+// ---- Vorticity confinement (the twin of confine.rs) ----
+
+fn vorticity_at(i: u32, j: u32) -> f32 {
+    return 0.25 * (corner_vorticity(i, j) + corner_vorticity(i + 1u, j)
+        + corner_vorticity(i, j + 1u) + corner_vorticity(i + 1u, j + 1u));
+}
+
+// lo, hi = the confinement force ε h (N × ω) per cell (zero on the outermost ring).
+@compute @workgroup_size(256)
+fn confinement_force(@builtin(global_invocation_id) id: vec3<u32>) {
+    let nx = grid.nx;
+    let ny = grid.ny;
+    let k = id.x;
+    if (k >= nx * ny) { return; }
+    let i = k % nx;
+    let j = k / nx;
+    if (i == 0u || j == 0u || i + 1u == nx || j + 1u == ny) {
+        lo[k] = 0.0;
+        hi[k] = 0.0;
+        return;
+    }
+    let w = vorticity_at(i, j);
+    let gx = (abs(vorticity_at(i + 1u, j)) - abs(vorticity_at(i - 1u, j))) / (2.0 * grid.dx);
+    let gy = (abs(vorticity_at(i, j + 1u)) - abs(vorticity_at(i, j - 1u))) / (2.0 * grid.dy);
+    let norm = sqrt(gx * gx + gy * gy) + 1e-20;
+    let h = min(grid.dx, grid.dy);
+    lo[k] = grid.confinement * h * (gy / norm) * w;
+    hi[k] = -grid.confinement * h * (gx / norm) * w;
+}
+
+// u += dt · (force averaged onto the interior x-faces); the force's x part is in lo.
+@compute @workgroup_size(256)
+fn add_confinement_u(@builtin(global_invocation_id) id: vec3<u32>) {
+    let nx = grid.nx;
+    let w = nx + 1u;
+    let k = id.x;
+    if (k >= w * grid.ny) { return; }
+    let i = k % w;
+    let j = k / w;
+    if (i == 0u || i == nx) { return; }
+    dst[k] += grid.dt * 0.5 * (lo[j * nx + i - 1u] + lo[j * nx + i]);
+}
+
+// v += dt · (force averaged onto the interior y-faces); the force's y part is in hi.
+@compute @workgroup_size(256)
+fn add_confinement_v(@builtin(global_invocation_id) id: vec3<u32>) {
+    let nx = grid.nx;
+    let k = id.x;
+    if (k >= nx * (grid.ny + 1u)) { return; }
+    let i = k % nx;
+    let j = k / nx;
+    if (j == 0u || j == grid.ny) { return; }
+    dst[k] += grid.dt * 0.5 * (hi[(j - 1u) * nx + i] + hi[j * nx + i]);
 }

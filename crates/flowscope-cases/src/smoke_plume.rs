@@ -1,7 +1,7 @@
 //! `smoke-plume` (contract id): hot smoke rising from a source in a closed box (PhiFlow's smoke
 //! demo): Boussinesq buoyancy, MacCormack smoke transport.
 
-use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION};
+use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION, CONFINEMENT};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
 use flowscope_grid::{Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity};
@@ -52,6 +52,7 @@ const PARAMS: &[ParamSpec] = &[
         },
         ..ADVECTION
     },
+    CONFINEMENT,
     flow_case::tolerance(1e-5),
 ];
 

@@ -51,6 +51,8 @@ pub struct IncompressibleFlow {
     solver: PressureSolver,
     pub nu: f64,
     pub advection: Advection,
+    /// Vorticity confinement strength ε (0: none).
+    pub confinement: f64,
     pub time: f64,
     pub last: StepStats,
 }
@@ -71,6 +73,7 @@ impl IncompressibleFlow {
             solver,
             nu,
             advection,
+            confinement: 0.0,
             time: 0.0,
             last: StepStats::default(),
         };
@@ -112,6 +115,7 @@ impl IncompressibleFlow {
             Advection::MacCormack => advect::mac_cormack(&self.grid, &self.velocity, dt),
         };
         let diffusion_substeps = diffuse::explicit(&self.grid, &mut self.velocity, self.nu, dt);
+        crate::confine::vorticity_confinement(&self.grid, &mut self.velocity, self.confinement, dt);
         force(&self.grid, &mut self.velocity);
         let pressure = fluid::make_incompressible(
             &self.grid,

@@ -3,6 +3,7 @@
 //!
 //! - [`grid`]: the MAC grid, per-side boundary conditions, staggered velocity.
 //! - [`advect`]: `semi_lagrangian` and `mac_cormack` (velocity and cell-centred scalars).
+//! - [`confine`]: vorticity confinement.
 //! - [`diffuse`]: `explicit` viscosity with sub-stepping at the stability limit.
 //! - [`fluid`]: `make_incompressible` (pressure projection) with [`pressure`]'s
 //!   multigrid-preconditioned conjugate gradients.
@@ -15,6 +16,7 @@
 //! Never depends on leptos, web-sys or the CLI.
 
 pub mod advect;
+pub mod confine;
 pub mod diffuse;
 pub mod flow;
 pub mod fluid;

@@ -75,9 +75,7 @@ fn walls(top_speed: f64) -> Sides {
     Sides { left: wall, right: wall, bottom: wall, top: Side::NoSlip { tangential: top_speed } }
 }
 
-#[test]
-fn smoke_in_a_closed_box_matches_the_cpu() {
-    let n = 64;
+fn smoke_box(n: usize, confinement: f64) -> (IncompressibleFlow, Vec<f64>) {
     let grid = Grid::new(n, n, 100.0, 100.0, walls(0.0)).unwrap();
     let source: Vec<f64> = (0..grid.cells())
         .map(|k| {
@@ -85,16 +83,24 @@ fn smoke_in_a_closed_box_matches_the_cpu() {
             ((5.0 - (x - 50.0).hypot(y - 9.5)) / grid.dx() + 0.5).clamp(0.0, 1.0)
         })
         .collect();
-    let flow = IncompressibleFlow::new(
+    let mut flow = IncompressibleFlow::new(
         grid.clone(),
         Velocity::zeros(&grid),
         0.0,
         Advection::SemiLagrangian,
         1e-5,
     );
+    flow.confinement = confinement;
+    (flow, source)
+}
+
+#[test]
+fn smoke_in_a_closed_box_matches_the_cpu() {
+    let (flow, source) = smoke_box(64, 0.0);
+    let cells = source.len();
     let forcing = ScalarForcing { rate: 0.2, buoyancy: 0.1 };
     let Some(outcome) =
-        run_both(flow, Some((vec![0.0; grid.cells()], source, forcing)), 40, 0.0, Some(1.0))
+        run_both(flow, Some((vec![0.0; cells], source, forcing)), 40, 0.0, Some(1.0))
     else {
         return;
     };
@@ -105,6 +111,20 @@ fn smoke_in_a_closed_box_matches_the_cpu() {
         "iterations differ by {}",
         outcome.worst_iteration_gap
     );
+}
+
+#[test]
+fn vorticity_confinement_matches_the_cpu() {
+    let (flow, source) = smoke_box(48, 0.3);
+    let cells = source.len();
+    let forcing = ScalarForcing { rate: 0.2, buoyancy: 0.1 };
+    let Some(outcome) =
+        run_both(flow, Some((vec![0.0; cells], source, forcing)), 30, 0.0, Some(1.0))
+    else {
+        return;
+    };
+    assert!(outcome.velocity < 1e-4, "velocity relative L2 {}", outcome.velocity);
+    assert!(outcome.scalar < 1e-4, "smoke relative L2 {}", outcome.scalar);
 }
 
 #[test]

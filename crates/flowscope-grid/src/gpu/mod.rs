@@ -52,7 +52,7 @@ struct GridParams {
     source_rate: f32,
     buoyancy: f32,
     nu: f32,
-    _pad: u32,
+    confinement: f32,
 }
 
 const _: () = assert!(std::mem::size_of::<GridParams>() == 112);
@@ -144,6 +144,9 @@ pub struct GpuFlow {
     semi_lagrangian: Vec<Op>,
     mac_cormack: Vec<Op>,
     diffusion_substep: Vec<Op>,
+    /// Vorticity confinement (encoded when its strength is positive).
+    confinement_ops: Vec<Op>,
+    pub confinement: f64,
     /// Before the pressure solve: its right-hand side. After: the gradient, walls, statistics.
     pressure_rhs: Vec<Op>,
     after_solve: Vec<Op>,
@@ -360,6 +363,18 @@ impl GpuFlow {
         ];
         diffusion_substep.extend(enforce(&mut program, &forward));
 
+        let mut confinement_ops = vec![
+            program.op_1d(
+                "confinement_force",
+                &[(0, &forward), (1, &u), (2, &v), (5, &s.lo), (6, &s.hi)],
+                cells,
+                GROUP,
+            ),
+            program.op_1d("add_confinement_u", &[(0, &forward), (4, &u), (5, &s.lo)], u_len, GROUP),
+            program.op_1d("add_confinement_v", &[(0, &forward), (4, &v), (6, &s.hi)], v_len, GROUP),
+        ];
+        confinement_ops.extend(enforce(&mut program, &forward));
+
         let rhs_bindings = [(0, &forward), (1, &u), (2, &v), (4, &pressure.rhs), (9, &s.solid)];
         let pressure_rhs = vec![program.op_1d("pressure_rhs", &rhs_bindings, cells, GROUP)];
         let mut after_solve = vec![
@@ -443,6 +458,8 @@ impl GpuFlow {
             semi_lagrangian,
             mac_cormack,
             diffusion_substep,
+            confinement_ops,
+            confinement: flow.confinement,
             pressure_rhs,
             after_solve,
             views,
@@ -603,6 +620,7 @@ impl GpuFlow {
             viscous_x: (self.nu * h / (dx * dx)) as f32,
             viscous_y: (self.nu * h / (dy * dy)) as f32,
             nu: self.nu as f32,
+            confinement: self.confinement as f32,
             source_rate: forcing.map_or(0.0, |f| f.rate as f32),
             buoyancy: forcing.map_or(0.0, |f| f.buoyancy as f32),
             ..self.base
@@ -641,6 +659,9 @@ impl GpuFlow {
             );
             for _ in 0..substeps {
                 encode(&mut encoder, &self.diffusion_substep);
+            }
+            if self.confinement > 0.0 {
+                encode(&mut encoder, &self.confinement_ops);
             }
             if let Some(scalar) = &self.scalar {
                 encode(&mut encoder, std::slice::from_ref(&scalar.buoyancy));
