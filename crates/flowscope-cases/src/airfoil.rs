@@ -119,7 +119,7 @@ impl FlowSetup for Airfoil {
         let speed = 1.0;
         let sides = Sides {
             left: Side::Inflow { speed, parabolic: false },
-            right: Side::Outflow,
+            right: Side::Outflow { convective: false },
             bottom: Side::FreeSlip,
             top: Side::FreeSlip,
         };

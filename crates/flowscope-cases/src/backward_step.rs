@@ -92,7 +92,7 @@ impl FlowSetup for BackwardStep {
         let wall = Side::NoSlip { tangential: 0.0 };
         let sides = Sides {
             left: Side::Inflow { speed: umax, parabolic: true },
-            right: Side::Outflow,
+            right: Side::Outflow { convective: false },
             bottom: wall,
             top: wall,
         };

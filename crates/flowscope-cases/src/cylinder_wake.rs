@@ -49,6 +49,22 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Enum { options: &["walls", "free-slip"], default: "walls" },
         needs_reset: true,
     },
+    ParamSpec {
+        name: "shape",
+        label: "Obstacle shape",
+        unit: "",
+        help: "circle: the benchmark's cylinder. square: a box of side D (sharp edges fix the separation points).",
+        kind: ParamKind::Enum { options: &["circle", "square"], default: "circle" },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "outflow",
+        label: "Outflow condition",
+        unit: "",
+        help: "zero-gradient: the outflow copies its upstream neighbour. convective: the flow carries itself out (fewer reflections of passing vortices).",
+        kind: ParamKind::Enum { options: &["zero-gradient", "convective"], default: "zero-gradient" },
+        needs_reset: true,
+    },
     flow_case::cfl(0.5),
     ADVECTION,
     flow_case::tolerance(1e-5),
@@ -150,13 +166,16 @@ impl FlowSetup for CylinderWake {
         let side = if walls { Side::NoSlip { tangential: 0.0 } } else { Side::FreeSlip };
         let sides = Sides {
             left: Side::Inflow { speed: umax, parabolic: walls },
-            right: Side::Outflow,
+            right: Side::Outflow { convective: params.choice("outflow") == "convective" },
             bottom: side,
             top: side,
         };
         let grid = Grid::new(nx, n, nx as f64 * h, height, sides)
             .expect("valid channel")
-            .with_obstacle(|x, y| (x - cx).hypot(y - cy) < diameter / 2.0);
+            .with_obstacle(|x, y| match params.choice("shape") {
+                "square" => (x - cx).abs() < diameter / 2.0 && (y - cy).abs() < diameter / 2.0,
+                _ => (x - cx).hypot(y - cy) < diameter / 2.0,
+            });
         self.diameter = diameter;
         self.mean_speed = if walls { 2.0 / 3.0 * umax } else { umax };
         self.crossings.clear();

@@ -28,14 +28,14 @@ pub fn make_incompressible(
             } else if sides.periodic_x() {
                 Some(phi[j * nx + nx - 1])
             } else {
-                (sides.left == Side::Outflow).then(|| -phi[j * nx])
+                matches!(sides.left, Side::Outflow { .. }).then(|| -phi[j * nx])
             };
             let east = if i < nx {
                 fluid(i, j).then(|| phi[j * nx + i])
             } else if sides.periodic_x() {
                 None
             } else {
-                (sides.right == Side::Outflow).then(|| -phi[j * nx + nx - 1])
+                matches!(sides.right, Side::Outflow { .. }).then(|| -phi[j * nx + nx - 1])
             };
             if let (Some(w), Some(e)) = (west, east) {
                 velocity.u[j * (nx + 1) + i] -= (e - w) / dx;
@@ -103,7 +103,7 @@ mod open_boundary_tests {
         let wall = Side::NoSlip { tangential: 0.0 };
         let sides = Sides {
             left: Side::Inflow { speed: 1.5, parabolic: true },
-            right: Side::Outflow,
+            right: Side::Outflow { convective: false },
             bottom: wall,
             top: wall,
         };

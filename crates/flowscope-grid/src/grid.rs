@@ -16,8 +16,11 @@ pub enum Side {
     /// Fluid enters with normal speed `speed` (the peak of a parabola across the side when
     /// `parabolic`), and no tangential velocity. Left side only.
     Inflow { speed: f64, parabolic: bool },
-    /// Fluid leaves freely: zero-gradient velocity, pressure zero on the side. Right side only.
-    Outflow,
+    /// Fluid leaves freely, pressure zero on the side. Right side only. The outflow face takes
+    /// its upstream neighbour's value (zero gradient) or, `convective`, is carried out by the
+    /// flow itself (∂u/∂t + u·∇u = 0 there, solved by the advection's own trace-back), which lets
+    /// vortices leave with less reflection.
+    Outflow { convective: bool },
 }
 
 impl Side {
@@ -27,7 +30,7 @@ impl Side {
         match self {
             Side::NoSlip { tangential } => 2.0 * tangential - inside,
             Side::Inflow { .. } => -inside,
-            Side::FreeSlip | Side::Outflow | Side::Periodic => inside,
+            Side::FreeSlip | Side::Outflow { .. } | Side::Periodic => inside,
         }
     }
 }
@@ -95,11 +98,11 @@ impl Grid {
         if !paired(sides.left, sides.right) || !paired(sides.bottom, sides.top) {
             return Err(GridError::UnpairedPeriodic);
         }
-        let open = |s: Side| matches!(s, Side::Inflow { .. } | Side::Outflow);
+        let open = |s: Side| matches!(s, Side::Inflow { .. } | Side::Outflow { .. });
         if open(sides.bottom)
             || open(sides.top)
             || matches!(sides.right, Side::Inflow { .. })
-            || sides.left == Side::Outflow
+            || matches!(sides.left, Side::Outflow { .. })
         {
             return Err(GridError::OpenSidePlacement);
         }
@@ -312,8 +315,10 @@ fn enforce(grid: &Grid, velocity: &mut Velocity, extrapolate_outflow: bool) {
         }
         velocity.u[row] = grid.inflow_at((j as f64 + 0.5) * dy);
         match grid.sides.right {
-            Side::Outflow if extrapolate_outflow => velocity.u[row + nx] = velocity.u[row + nx - 1],
-            Side::Outflow => {}
+            Side::Outflow { convective: false } if extrapolate_outflow => {
+                velocity.u[row + nx] = velocity.u[row + nx - 1]
+            }
+            Side::Outflow { .. } => {}
             _ => velocity.u[row + nx] = 0.0,
         }
     }

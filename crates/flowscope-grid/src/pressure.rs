@@ -297,7 +297,7 @@ pub struct PressureSolver {
 
 impl PressureSolver {
     pub fn new(grid: &Grid, tolerance: f64) -> Self {
-        let outflow = |side| side == crate::grid::Side::Outflow;
+        let outflow = |side| matches!(side, crate::grid::Side::Outflow { .. });
         let sides = grid.sides;
         let mut levels = vec![Level::new(
             grid.nx,

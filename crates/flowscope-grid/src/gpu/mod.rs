@@ -77,7 +77,7 @@ impl GridParams {
         let tangential = |side: Side| match side {
             Side::NoSlip { tangential } => (1, tangential as f32),
             Side::Inflow { .. } => (1, 0.0),
-            Side::FreeSlip | Side::Outflow | Side::Periodic => (0, 0.0),
+            Side::FreeSlip | Side::Outflow { .. } | Side::Periodic => (0, 0.0),
         };
         let [left, right, bottom, top] =
             [sides.left, sides.right, sides.bottom, sides.top].map(tangential);
@@ -99,8 +99,8 @@ impl GridParams {
             inflow_speed,
             inflow_y0: grid.inflow_span.0 as f32,
             inflow_y1: grid.inflow_span.1 as f32,
-            right_outflow: (sides.right == Side::Outflow).into(),
-            extrapolate_outflow: 1,
+            right_outflow: matches!(sides.right, Side::Outflow { .. }).into(),
+            extrapolate_outflow: (sides.right == Side::Outflow { convective: false }).into(),
             ..Self::default()
         }
     }
