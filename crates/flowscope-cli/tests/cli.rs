@@ -154,9 +154,20 @@ fn flow_cases_write_scalar_and_vector_views() {
 }
 
 #[test]
-fn a_case_without_gpu_kernels_refuses_the_gpu_backend() {
-    let result = flowscope(&["run", "cylinder-wake", "--backend", "gpu", "--steps", "1"]);
-    assert_eq!(result.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.contains("no GPU implementation yet"), "{stderr}");
+fn a_grid_case_runs_on_the_gpu_and_writes_the_same_files() {
+    if flowscope_gpu::context_for_tests().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args = ["run", "smoke-plume", "--backend", "gpu", "--set", "n=32", "--steps", "10"];
+    let result = flowscope(&[&args[..], &["--out", out]].concat());
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["backend"], "gpu", "{meta}");
+    let (shape, smoke) = read_npy(&dir.path().join("fields/smoke_10.npy"));
+    assert_eq!(shape, [32, 32]);
+    assert!(smoke.iter().any(|s| *s > 0.5), "the source has filled in smoke");
 }
