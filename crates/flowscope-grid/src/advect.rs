@@ -95,7 +95,8 @@ fn axis(coordinate: f64, len: usize, period: Option<usize>) -> (usize, usize, f6
         }
         None => {
             let c = coordinate.clamp(0.0, (len - 1) as f64);
-            let a = (c as usize).min(len - 2);
+            // Through i64: the signed conversion is one instruction, the unsigned one several.
+            let a = (c as i64 as usize).min(len - 2);
             (a, a + 1, c - a as f64)
         }
     }
@@ -138,18 +139,33 @@ fn transport(
     let carrier = Carrier::new(grid, by);
     let n = layout.w * layout.h;
     let (mut out, mut lo, mut hi) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    for l in 0..layout.h {
+    let row = |l: usize, ((out, lo), hi): ((&mut [f64], &mut [f64]), &mut [f64])| {
         for k in 0..layout.w {
             let (x, y) = layout.position(k, l);
             let (xb, yb) = carrier.trace_back(x, y, dt);
             let ([k00, k10, k01, k11], fx, fy) = layout.locate(xb, yb);
             let (a, b, c, d) = (data[k00], data[k10], data[k01], data[k11]);
-            let idx = l * layout.w + k;
-            out[idx] = mix(a, b, c, d, fx, fy);
-            lo[idx] = a.min(b).min(c).min(d);
-            hi[idx] = a.max(b).max(c).max(d);
+            out[k] = mix(a, b, c, d, fx, fy);
+            lo[k] = a.min(b).min(c).min(d);
+            hi[k] = a.max(b).max(c).max(d);
         }
+    };
+    let w = layout.w;
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(w)
+            .zip(lo.par_chunks_mut(w))
+            .zip(hi.par_chunks_mut(w))
+            .enumerate()
+            .for_each(|(l, rows)| row(l, rows));
     }
+    #[cfg(target_arch = "wasm32")]
+    out.chunks_mut(w)
+        .zip(lo.chunks_mut(w))
+        .zip(hi.chunks_mut(w))
+        .enumerate()
+        .for_each(|(l, rows)| row(l, rows));
     (out, lo, hi)
 }
 

@@ -23,6 +23,7 @@ pub mod fluid;
 pub mod forces;
 pub mod gpu;
 pub mod grid;
+pub mod parallel;
 pub mod pressure;
 
 pub use flow::{Advection, FlowError, IncompressibleFlow, ScalarForcing, StepStats};
