@@ -1,6 +1,8 @@
 // Multigrid-preconditioned conjugate gradients for the pressure Poisson equation: the WGSL twin
 // of crates/flowscope-grid/src/pressure.rs. The operator comes as a five-point stencil per level
-// (weights and diagonal computed once on the CPU), so the same kernels serve every level.
+// (weights and diagonal computed once on the CPU), so the same kernels serve every level. The
+// Helmholtz systems of implicit viscosity reuse them: their shift σ (cg.shift) adds to the
+// diagonal, and two kernels at the end move a velocity component in and out.
 //
 // The CG scalars (α, β, r·z, the residual) live in `cg` on the GPU; the host never reads them
 // while solving. Once the residual meets the tolerance `done` is set and every later kernel of
@@ -31,7 +33,8 @@ struct Cg {
     tolerance: f32,
     max_iterations: u32,
     fluid_cells: f32,
-    _pad: u32,
+    // σ of a Helmholtz system (σ − ∇²) x = b, added to every diagonal; 0 for pressure.
+    shift: f32,
 }
 
 @group(0) @binding(0) var<uniform> level: Level;
@@ -48,6 +51,19 @@ struct Cg {
 @group(0) @binding(9) var<storage, read_write> partials: array<f32>;
 // 1 in obstacle cells (finest level).
 @group(0) @binding(10) var<storage, read> solid: array<u32>;
+
+// Implicit viscosity: a velocity component, the weights of its given neighbours, the moving
+// walls' share of the right-hand side, and the component's row length.
+@group(0) @binding(11) var<storage, read_write> component: array<f32>;
+@group(0) @binding(12) var<storage, read> known: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read> constant: array<f32>;
+struct Arrangement {
+    stride: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+@group(0) @binding(14) var<uniform> arrangement: Arrangement;
 
 // Workgroup size of reductions and single-workgroup kernels: small, because barriers in large
 // workgroups are slow on software adapters (SwiftShader) and gain nothing at these sizes.
@@ -75,12 +91,16 @@ fn neighbours(k: u32) -> vec4<u32> {
     return vec4<u32>(west, east, south, north);
 }
 
+fn diag(k: u32) -> f32 {
+    return diagonal[k] + cg.shift;
+}
+
 // (A x)_k with x = in_a.
 fn apply_in_a(k: u32) -> f32 {
     let n = neighbours(k);
     let w = stencil[k];
     let around = w.x * in_a[n.x] + w.y * in_a[n.y] + w.z * in_a[n.z] + w.w * in_a[n.w];
-    return diagonal[k] * in_a[k] - around;
+    return diag(k) * in_a[k] - around;
 }
 
 fn running() -> bool {
@@ -104,7 +124,7 @@ fn running_uniform(t: u32) -> bool {
 fn jacobi_from_zero(@builtin(global_invocation_id) id: vec3<u32>) {
     let k = id.x;
     if (k >= cells() || !running()) { return; }
-    out_a[k] = level.omega / diagonal[k] * in_b[k];
+    out_a[k] = level.omega / diag(k) * in_b[k];
 }
 
 // x' = x + ω D⁻¹ (b − A x), x = in_a.
@@ -112,7 +132,7 @@ fn jacobi_from_zero(@builtin(global_invocation_id) id: vec3<u32>) {
 fn jacobi(@builtin(global_invocation_id) id: vec3<u32>) {
     let k = id.x;
     if (k >= cells() || !running()) { return; }
-    out_a[k] = in_a[k] + level.omega / diagonal[k] * (in_b[k] - apply_in_a(k));
+    out_a[k] = in_a[k] + level.omega / diag(k) * (in_b[k] - apply_in_a(k));
 }
 
 // Coarse right-hand side: the average of the fine residual b − A x over each 2 × 2 block
@@ -170,7 +190,7 @@ fn coarsest(@builtin(local_invocation_index) t: u32) {
             let x = coarse_value(from_a, k);
             let around = w.x * coarse_value(from_a, nb.x) + w.y * coarse_value(from_a, nb.y)
                 + w.z * coarse_value(from_a, nb.z) + w.w * coarse_value(from_a, nb.w);
-            let next = x + level.omega / diagonal[k] * (in_b[k] - (diagonal[k] * x - around));
+            let next = x + level.omega / diag(k) * (in_b[k] - (diag(k) * x - around));
             if (from_a) { out_b[k] = next; } else { out_a[k] = next; }
         }
         storageBarrier();
@@ -423,4 +443,38 @@ fn zero_solid_always(@builtin(global_invocation_id) id: vec3<u32>) {
 fn clear_if_no_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
     if (id.x >= cells() || cg.done != 2u) { return; }
     out_a[id.x] = 0.0;
+}
+
+// ---- Implicit viscosity (finest level) ----
+
+fn component_at(k: u32) -> u32 {
+    return (k / level.nx) * arrangement.stride + k % level.nx;
+}
+
+// The right-hand side σ x + (given neighbours) + (moving walls) into out_a and the warm start
+// x into out_b; decoupled unknowns get zero in both.
+@compute @workgroup_size(256)
+fn helmholtz_rhs(@builtin(global_invocation_id) id: vec3<u32>) {
+    let k = id.x;
+    if (k >= cells()) { return; }
+    if (solid[k] != 0u) {
+        out_a[k] = 0.0;
+        out_b[k] = 0.0;
+        return;
+    }
+    let x = component[component_at(k)];
+    let n = neighbours(k);
+    let w = known[k];
+    let given = w.x * component[component_at(n.x)] + w.y * component[component_at(n.y)]
+        + w.z * component[component_at(n.z)] + w.w * component[component_at(n.w)];
+    out_a[k] = cg.shift * x + given + constant[k];
+    out_b[k] = x;
+}
+
+// The solution in_a back into the component, decoupled unknowns left as they were.
+@compute @workgroup_size(256)
+fn helmholtz_store(@builtin(global_invocation_id) id: vec3<u32>) {
+    let k = id.x;
+    if (k >= cells() || solid[k] != 0u) { return; }
+    component[component_at(k)] = in_a[k];
 }

@@ -1,6 +1,6 @@
 //! `airfoil` (contract id): flow past a NACA 4-digit airfoil at an angle of attack.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION};
+use crate::flow_case::{self, FlowSetup, ADVECTION, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
@@ -38,6 +38,7 @@ const PARAMS: &[ParamSpec] = &[
     flow_case::grid_size("Cells across the domain height (3 chords).", 32, 512, 96),
     flow_case::cfl(0.5),
     ADVECTION,
+    VISCOSITY,
     flow_case::tolerance(1e-5),
 ];
 
@@ -199,7 +200,7 @@ mod tests {
             case.step(10).unwrap();
         }
         let values = case.observables().unwrap();
-        let (cd, cl) = (values[5], values[6]);
+        let (cd, cl) = (values[6], values[7]);
         assert!(cl > 0.1, "Cl = {cl}");
         assert!(cd > 0.0, "Cd = {cd}");
     }

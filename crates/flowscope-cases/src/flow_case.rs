@@ -14,17 +14,22 @@ use flowscope_gpu::GpuContext;
 use flowscope_grid::forces::obstacle_force;
 use flowscope_grid::gpu::FORCE_HISTORY;
 use flowscope_grid::{
-    Advection, FlowError, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Velocity,
+    Advection, FlowError, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Velocity, Viscosity,
 };
 use std::borrow::Cow;
 
 /// Observables every flow case records first, in this order.
-pub const COMMON_OBSERVABLES: [ObservableSpec; 5] = [
+pub const COMMON_OBSERVABLES: [ObservableSpec; 6] = [
     ObservableSpec { name: "kinetic_energy", label: "Kinetic energy ½∫|u|²", unit: "m⁴/s²" },
     ObservableSpec { name: "max_divergence", label: "Max |∇·u| after projection", unit: "1/s" },
     ObservableSpec { name: "pressure_iterations", label: "Pressure solver iterations", unit: "" },
     ObservableSpec { name: "pressure_residual", label: "Pressure relative residual", unit: "" },
     ObservableSpec { name: "cfl", label: "CFL number", unit: "" },
+    ObservableSpec {
+        name: "viscosity_iterations",
+        label: "Implicit viscosity solver iterations (0: explicit)",
+        unit: "",
+    },
 ];
 
 /// Parameters every flow case offers (besides its own).
@@ -34,6 +39,15 @@ pub const ADVECTION: ParamSpec = ParamSpec {
     unit: "",
     help: "maccormack: second order where the flow is smooth. semi-lagrangian: first order, more numerical viscosity.",
     kind: ParamKind::Enum { options: &["maccormack", "semi-lagrangian"], default: "maccormack" },
+    needs_reset: false,
+};
+
+pub const VISCOSITY: ParamSpec = ParamSpec {
+    name: "viscosity",
+    label: "Viscosity time stepping",
+    unit: "",
+    help: "explicit: forward Euler, sub-stepped when ν dt / dx² is large (low Re, fine grids). implicit: backward Euler, one multigrid-CG solve per velocity component, stable for any step.",
+    kind: ParamKind::Enum { options: &["explicit", "implicit"], default: "explicit" },
     needs_reset: false,
 };
 
@@ -83,6 +97,7 @@ macro_rules! flow_observables {
             $crate::flow_case::COMMON_OBSERVABLES[2],
             $crate::flow_case::COMMON_OBSERVABLES[3],
             $crate::flow_case::COMMON_OBSERVABLES[4],
+            $crate::flow_case::COMMON_OBSERVABLES[5],
             $($extra),*
         ]
     };
@@ -195,7 +210,15 @@ pub fn new_flow(
     if let Some(ParamValue::Float(epsilon)) = params.get("confinement") {
         flow.confinement = *epsilon;
     }
+    flow.viscosity = viscosity(params);
     flow
+}
+
+pub fn viscosity(params: &ParamValues) -> Viscosity {
+    match params.get("viscosity") {
+        Some(ParamValue::Enum(choice)) if choice == "implicit" => Viscosity::Implicit,
+        _ => Viscosity::Explicit,
+    }
 }
 
 pub fn advection(params: &ParamValues) -> Advection {
@@ -379,6 +402,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
         }
         match name {
             "advection" => self.flow.advection = advection(&params),
+            "viscosity" => self.flow.viscosity = viscosity(&params),
             "tolerance" => self.flow.set_tolerance(params.float("tolerance")),
             "confinement" => self.flow.confinement = params.float("confinement"),
             "cfl" | "dt" => {}
@@ -400,6 +424,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
         }
         if let Some(gpu) = &mut self.gpu {
             gpu.advection = self.flow.advection;
+            gpu.set_viscosity(self.flow.viscosity);
             gpu.tolerance = self.flow.tolerance();
             gpu.nu = self.flow.nu;
             gpu.confinement = self.flow.confinement;
@@ -488,6 +513,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
             last.pressure.iterations as f64,
             last.pressure.residual,
             last.cfl,
+            last.viscous.iterations as f64,
         ];
         values.extend(self.setup.extra_observables(&flow, scalar.as_deref()));
         Ok(values)

@@ -1,7 +1,7 @@
 //! `smoke-plume` (contract id): hot smoke rising from a source in a closed box (PhiFlow's smoke
 //! demo): Boussinesq buoyancy, MacCormack smoke transport.
 
-use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION, CONFINEMENT};
+use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION, CONFINEMENT, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
 use flowscope_grid::{Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity};
@@ -52,6 +52,7 @@ const PARAMS: &[ParamSpec] = &[
         },
         ..ADVECTION
     },
+    VISCOSITY,
     CONFINEMENT,
     flow_case::tolerance(1e-5),
 ];
@@ -185,7 +186,7 @@ mod tests {
         let mut case = FlowCase::new(SmokePlume::default(), &params, None).unwrap();
         case.step(40).unwrap();
         let values = case.observables().unwrap();
-        let (max_div, total, height) = (values[1], values[5], values[6]);
+        let (max_div, total, height) = (values[1], values[6], values[7]);
         // 0.2 per second over the disc area π·5² for 40 s, give or take the transport's error.
         let added = 0.2 * 40.0 * std::f64::consts::PI * 25.0;
         assert!((total - added).abs() / added < 0.1, "total smoke {total}, added {added}");

@@ -1,6 +1,7 @@
 //! One incompressible Navier–Stokes step, ∂u/∂t + (u·∇)u = −∇p + ν∇²u, ∇·u = 0, by operator
 //! splitting: advect, diffuse, make incompressible.
 
+use crate::diffuse::{ImplicitViscosity, Viscosity};
 use crate::grid::{Grid, Velocity};
 use crate::pressure::{PressureSolver, SolveStats};
 use crate::{advect, diffuse, fluid};
@@ -19,7 +20,10 @@ pub struct StepStats {
     /// max |u| dt / min(dx, dy) at the start of the step.
     pub cfl: f64,
     pub pressure: SolveStats,
+    /// Explicit viscosity: forward-Euler sub-steps taken.
     pub diffusion_substeps: usize,
+    /// Implicit viscosity: the harder of the two component solves.
+    pub viscous: SolveStats,
     /// Largest |∇·u| after the projection.
     pub max_divergence: f64,
 }
@@ -50,6 +54,9 @@ pub struct IncompressibleFlow {
     pub phi: Vec<f64>,
     solver: PressureSolver,
     pub nu: f64,
+    pub viscosity: Viscosity,
+    /// The implicit viscosity's solvers, built at its first step.
+    implicit: Option<ImplicitViscosity>,
     pub advection: Advection,
     /// Vorticity confinement strength ε (0: none).
     pub confinement: f64,
@@ -72,6 +79,8 @@ impl IncompressibleFlow {
             velocity,
             solver,
             nu,
+            viscosity: Viscosity::Explicit,
+            implicit: None,
             advection,
             confinement: 0.0,
             time: 0.0,
@@ -88,6 +97,10 @@ impl IncompressibleFlow {
 
     pub fn set_tolerance(&mut self, tolerance: f64) {
         self.solver.tolerance = tolerance;
+        if let Some(implicit) = &mut self.implicit {
+            implicit.u.solver.tolerance = tolerance;
+            implicit.v.solver.tolerance = tolerance;
+        }
     }
 
     /// The step that keeps the CFL number at `cfl` for the current velocity, or for
@@ -114,7 +127,19 @@ impl IncompressibleFlow {
             Advection::SemiLagrangian => advect::semi_lagrangian(&self.grid, &self.velocity, dt),
             Advection::MacCormack => advect::mac_cormack(&self.grid, &self.velocity, dt),
         };
-        let diffusion_substeps = diffuse::explicit(&self.grid, &mut self.velocity, self.nu, dt);
+        let (mut diffusion_substeps, mut viscous) = (0, SolveStats::default());
+        match self.viscosity {
+            Viscosity::Explicit => {
+                diffusion_substeps = diffuse::explicit(&self.grid, &mut self.velocity, self.nu, dt)
+            }
+            Viscosity::Implicit => {
+                let tolerance = self.solver.tolerance;
+                let implicit = self
+                    .implicit
+                    .get_or_insert_with(|| ImplicitViscosity::new(&self.grid, tolerance));
+                viscous = implicit.step(&self.grid, &mut self.velocity, self.nu, dt);
+            }
+        }
         crate::confine::vorticity_confinement(&self.grid, &mut self.velocity, self.confinement, dt);
         force(&self.grid, &mut self.velocity);
         let pressure = fluid::make_incompressible(
@@ -129,7 +154,7 @@ impl IncompressibleFlow {
         }
         let max_divergence =
             self.velocity.divergence(&self.grid).iter().fold(0.0f64, |m, d| m.max(d.abs()));
-        self.last = StepStats { dt, cfl, pressure, diffusion_substeps, max_divergence };
+        self.last = StepStats { dt, cfl, pressure, diffusion_substeps, viscous, max_divergence };
         Ok(self.last)
     }
 

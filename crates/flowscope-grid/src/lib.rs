@@ -4,7 +4,8 @@
 //! - [`grid`]: the MAC grid, per-side boundary conditions, staggered velocity.
 //! - [`advect`]: `semi_lagrangian` and `mac_cormack` (velocity and cell-centred scalars).
 //! - [`confine`]: vorticity confinement.
-//! - [`diffuse`]: `explicit` viscosity with sub-stepping at the stability limit.
+//! - [`diffuse`]: `explicit` viscosity with sub-stepping at the stability limit, and
+//!   `ImplicitViscosity` (backward Euler, one Helmholtz solve per component with the same MGPCG).
 //! - [`fluid`]: `make_incompressible` (pressure projection) with [`pressure`]'s
 //!   multigrid-preconditioned conjugate gradients.
 //! - [`forces`]: drag and lift on obstacles from the face stresses.
@@ -26,6 +27,7 @@ pub mod grid;
 pub mod parallel;
 pub mod pressure;
 
+pub use diffuse::Viscosity;
 pub use flow::{Advection, FlowError, IncompressibleFlow, ScalarForcing, StepStats};
 pub use gpu::GpuFlow;
 pub use grid::{Grid, Side, Sides, Velocity};

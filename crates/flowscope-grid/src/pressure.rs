@@ -1,6 +1,7 @@
 //! The pressure Poisson equation −∇²p = b on cell centres with zero-gradient walls and periodic
 //! sides, solved by conjugate gradients preconditioned with one multigrid V-cycle (MGPCG), so the
-//! iteration count barely grows with the grid.
+//! iteration count barely grows with the grid. The same solver takes the Helmholtz systems
+//! (σ − ∇²) u = b of implicit viscosity ([`Operator`] with a shift σ and other closures).
 //!
 //! Multigrid: cell-centred coarsening by 2 (partial blocks at odd edges) down to 4 cells, the
 //! operator rediscretised on every level, restriction by averaging the four children,
@@ -16,142 +17,200 @@ pub const OMEGA: f64 = 0.8;
 pub const SMOOTHING: usize = 2;
 pub const COARSEST_SWEEPS: usize = 40;
 
+/// How the operator closes past a non-periodic side or next to a decoupled (solid) unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closure {
+    /// Zero normal gradient: no contribution (pressure at walls and obstacles).
+    Neumann,
+    /// The value is given on the face half a cell away: ghost −x, contributing 2w (pressure at
+    /// an outflow, tangential velocity at a wall).
+    Face,
+    /// The value is given one whole cell away: contributing w (the normal velocity of a wall or
+    /// an obstacle face next to a velocity unknown).
+    Cell,
+}
+
+/// An operator `(A x)_k = σ x_k + Σ_neighbours w (x_k − x_n)` on an `nx × ny` grid of unknowns,
+/// closed as `sides` (left, right, bottom, top) and `obstacle` say; unknowns marked `solid`
+/// are decoupled (A x = (1 + σ) x there).
+#[derive(Clone, Debug)]
+pub struct Operator {
+    pub nx: usize,
+    pub ny: usize,
+    /// 1/dx², 1/dy².
+    pub wx: f64,
+    pub wy: f64,
+    pub periodic_x: bool,
+    pub periodic_y: bool,
+    pub sides: [Closure; 4],
+    pub obstacle: Closure,
+    /// Decoupled unknowns; empty when there are none.
+    pub solid: Vec<bool>,
+}
+
+impl Operator {
+    /// The pressure Poisson operator of `grid`: walls and obstacles Neumann, outflow p = 0.
+    pub fn pressure(grid: &Grid) -> Self {
+        let sides = grid.sides;
+        let closure = |side| match side {
+            crate::grid::Side::Outflow { .. } => Closure::Face,
+            _ => Closure::Neumann,
+        };
+        Self {
+            nx: grid.nx,
+            ny: grid.ny,
+            wx: 1.0 / (grid.dx() * grid.dx()),
+            wy: 1.0 / (grid.dy() * grid.dy()),
+            periodic_x: sides.periodic_x(),
+            periodic_y: sides.periodic_y(),
+            sides: [sides.left, sides.right, sides.bottom, sides.top].map(closure),
+            obstacle: Closure::Neumann,
+            solid: grid.solid.to_vec(),
+        }
+    }
+}
+
+impl Operator {
+    /// Unknown `k`'s west, east, south and north neighbours (periodic ones wrapped), `None`
+    /// past a non-periodic side.
+    pub fn neighbours(&self, k: usize) -> [Option<usize>; 4] {
+        let (nx, ny) = (self.nx, self.ny);
+        let (i, j) = (k % nx, k / nx);
+        let (px, py) = (self.periodic_x, self.periodic_y);
+        [
+            if i > 0 { Some(k - 1) } else { px.then(|| k + nx - 1) },
+            if i + 1 < nx { Some(k + 1) } else { px.then(|| k + 1 - nx) },
+            if j > 0 { Some(k - nx) } else { py.then(|| k + (ny - 1) * nx) },
+            if j + 1 < ny { Some(k + nx) } else { py.then_some(i) },
+        ]
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Level {
-    nx: usize,
-    ny: usize,
-    /// 1/dx², 1/dy².
-    wx: f64,
-    wy: f64,
-    periodic_x: bool,
-    periodic_y: bool,
-    /// p = 0 on the side (outflow): left, right, bottom, top.
-    dirichlet: [bool; 4],
-    /// Cells inside obstacles (decoupled: A p = p there); empty when there are none.
-    solid: Vec<bool>,
-    /// ω / diagonal of A, per cell.
+    op: Operator,
+    /// The shift σ (0 for pressure).
+    shift: f64,
+    /// Diagonal of A without the shift, per unknown.
+    diagonal: Vec<f64>,
+    /// ω / diagonal of A, per unknown.
     jacobi_weight: Vec<f64>,
 }
 
 /// What lies beyond a cell face.
 enum Beyond {
     Cell(usize),
-    /// A wall or obstacle: zero normal gradient, no contribution.
+    /// Nothing contributes (Neumann).
     Wall,
-    /// A p = 0 side: ghost value −p.
+    /// A given value on the face: ghost value −x.
     Dirichlet,
+    /// A given value one cell away.
+    Known,
+}
+
+impl Beyond {
+    fn diagonal(&self, w: f64) -> f64 {
+        match self {
+            Beyond::Cell(_) | Beyond::Known => w,
+            Beyond::Wall => 0.0,
+            Beyond::Dirichlet => 2.0 * w,
+        }
+    }
+}
+
+impl From<Closure> for Beyond {
+    fn from(closure: Closure) -> Self {
+        match closure {
+            Closure::Neumann => Beyond::Wall,
+            Closure::Face => Beyond::Dirichlet,
+            Closure::Cell => Beyond::Known,
+        }
+    }
 }
 
 impl Level {
-    fn new(
-        nx: usize,
-        ny: usize,
-        (wx, wy): (f64, f64),
-        (periodic_x, periodic_y): (bool, bool),
-        dirichlet: [bool; 4],
-        solid: Vec<bool>,
-    ) -> Self {
-        let mut level = Self {
-            nx,
-            ny,
-            wx,
-            wy,
-            periodic_x,
-            periodic_y,
-            dirichlet,
-            solid,
-            jacobi_weight: Vec::new(),
-        };
-        level.jacobi_weight = (0..nx * ny)
+    fn new(op: Operator) -> Self {
+        let mut level = Self { op, shift: 0.0, diagonal: Vec::new(), jacobi_weight: Vec::new() };
+        let nx = level.op.nx;
+        level.diagonal = (0..nx * level.op.ny)
             .map(|k| {
                 if level.is_solid(k) {
-                    return OMEGA;
+                    return 1.0;
                 }
-                let diagonal: f64 = level
-                    .beyond(k % nx, k / nx)
-                    .iter()
-                    .map(|(b, w)| match b {
-                        Beyond::Cell(_) => *w,
-                        Beyond::Wall => 0.0,
-                        Beyond::Dirichlet => 2.0 * w,
-                    })
-                    .sum();
-                OMEGA / diagonal
+                level.beyond(k % nx, k / nx).iter().map(|(b, w)| b.diagonal(*w)).sum()
             })
             .collect();
+        level.set_shift(0.0);
         level
+    }
+
+    fn set_shift(&mut self, shift: f64) {
+        self.shift = shift;
+        self.jacobi_weight = self.diagonal.iter().map(|d| OMEGA / (d + shift)).collect();
     }
 
     #[inline]
     fn is_solid(&self, k: usize) -> bool {
-        !self.solid.is_empty() && self.solid[k]
+        !self.op.solid.is_empty() && self.op.solid[k]
     }
 
-    /// The system is singular (pressure defined up to a constant) without a p = 0 side.
+    /// The system is singular (defined up to a constant) without a shift or a given value.
     fn singular(&self) -> bool {
-        !self.dirichlet.iter().any(|d| *d)
+        let op = &self.op;
+        self.shift == 0.0
+            && op.sides.iter().all(|c| *c == Closure::Neumann)
+            && (op.obstacle == Closure::Neumann || op.solid.is_empty())
     }
 
     /// The four neighbours of a fluid cell (west, east, south, north) with their weights.
     #[inline]
     fn beyond(&self, i: usize, j: usize) -> [(Beyond, f64); 4] {
-        let (nx, ny) = (self.nx, self.ny);
+        let op = &self.op;
+        let (nx, ny) = (op.nx, op.ny);
         let k = j * nx + i;
-        let cell = |n: usize| if self.is_solid(n) { Beyond::Wall } else { Beyond::Cell(n) };
-        let edge = |periodic: bool, wrapped: usize, dirichlet: bool| {
+        let cell = |n: usize| if self.is_solid(n) { op.obstacle.into() } else { Beyond::Cell(n) };
+        let edge = |periodic: bool, wrapped: usize, closure: Closure| {
             if periodic {
                 cell(wrapped)
-            } else if dirichlet {
-                Beyond::Dirichlet
             } else {
-                Beyond::Wall
+                closure.into()
             }
         };
-        let west =
-            if i > 0 { cell(k - 1) } else { edge(self.periodic_x, k + nx - 1, self.dirichlet[0]) };
-        let east = if i + 1 < nx {
-            cell(k + 1)
-        } else {
-            edge(self.periodic_x, k + 1 - nx, self.dirichlet[1])
-        };
-        let south = if j > 0 {
-            cell(k - nx)
-        } else {
-            edge(self.periodic_y, k + (ny - 1) * nx, self.dirichlet[2])
-        };
-        let north =
-            if j + 1 < ny { cell(k + nx) } else { edge(self.periodic_y, i, self.dirichlet[3]) };
-        [(west, self.wx), (east, self.wx), (south, self.wy), (north, self.wy)]
+        let west = if i > 0 { cell(k - 1) } else { edge(op.periodic_x, k + nx - 1, op.sides[0]) };
+        let east =
+            if i + 1 < nx { cell(k + 1) } else { edge(op.periodic_x, k + 1 - nx, op.sides[1]) };
+        let south =
+            if j > 0 { cell(k - nx) } else { edge(op.periodic_y, k + (ny - 1) * nx, op.sides[2]) };
+        let north = if j + 1 < ny { cell(k + nx) } else { edge(op.periodic_y, i, op.sides[3]) };
+        [(west, op.wx), (east, op.wx), (south, op.wy), (north, op.wy)]
     }
 
-    /// `out = A p`, with `(A p)_k = Σ_neighbours w (p_k − p_n)`; walls contribute nothing and a
-    /// p = 0 side contributes 2 w p_k.
+    /// `out = A p`, with `(A p)_k = σ p_k + Σ_neighbours w (p_k − p_n)`; Neumann closures
+    /// contribute nothing, given values on the face 2 w p_k, given values a cell away w p_k.
     fn apply(&self, p: &[f64], out: &mut [f64]) {
-        let (nx, ny, wx, wy) = (self.nx, self.ny, self.wx, self.wy);
-        let simple = self.solid.is_empty() && !self.dirichlet.iter().any(|d| *d);
+        let (nx, ny, wx, wy, shift) = (self.op.nx, self.op.ny, self.op.wx, self.op.wy, self.shift);
+        let simple = self.op.solid.is_empty();
         for j in 0..ny {
             for i in 0..nx {
                 let k = j * nx + i;
                 let c = p[k];
                 let interior = i > 0 && i + 1 < nx && j > 0 && j + 1 < ny;
                 if simple && interior {
-                    out[k] = wx * (2.0 * c - p[k - 1] - p[k + 1])
+                    out[k] = shift * c
+                        + wx * (2.0 * c - p[k - 1] - p[k + 1])
                         + wy * (2.0 * c - p[k - nx] - p[k + nx]);
                     continue;
                 }
                 if self.is_solid(k) {
-                    out[k] = c;
+                    out[k] = (1.0 + shift) * c;
                     continue;
                 }
-                out[k] = self
+                let around: f64 = self
                     .beyond(i, j)
                     .iter()
-                    .map(|(b, w)| match b {
-                        Beyond::Cell(n) => w * (c - p[*n]),
-                        Beyond::Wall => 0.0,
-                        Beyond::Dirichlet => 2.0 * w * c,
-                    })
+                    .map(|(b, w)| if let Beyond::Cell(n) = b { w * p[*n] } else { 0.0 })
                     .sum();
+                out[k] = (self.diagonal[k] + shift) * c - around;
             }
         }
     }
@@ -169,35 +228,32 @@ impl Level {
     /// The next level: 2 × 2 blocks of cells (a partial block at an odd edge), while both sides
     /// keep at least 4 cells.
     fn coarser(&self) -> Option<Level> {
-        if self.nx < 8 || self.ny < 8 {
+        let op = &self.op;
+        if op.nx < 8 || op.ny < 8 {
             return None;
         }
-        let (nx, ny) = (self.nx.div_ceil(2), self.ny.div_ceil(2));
+        let (nx, ny) = (op.nx.div_ceil(2), op.ny.div_ceil(2));
         // A coarse cell is solid only if all of its children are.
-        let solid = if self.solid.is_empty() {
+        let solid = if op.solid.is_empty() {
             Vec::new()
         } else {
             let mut all_solid = vec![true; nx * ny];
-            for (k, &s) in self.solid.iter().enumerate() {
-                let (i, j) = (k % self.nx, k / self.nx);
+            for (k, &s) in op.solid.iter().enumerate() {
+                let (i, j) = (k % op.nx, k / op.nx);
                 all_solid[(j / 2) * nx + i / 2] &= s;
             }
             all_solid
         };
         // Periodicity survives coarsening only when the blocks tile the period exactly.
-        let periodic_x = self.periodic_x && self.nx.is_multiple_of(2);
-        let periodic_y = self.periodic_y && self.ny.is_multiple_of(2);
-        if (self.periodic_x && !periodic_x) || (self.periodic_y && !periodic_y) {
+        if (op.periodic_x && !op.nx.is_multiple_of(2))
+            || (op.periodic_y && !op.ny.is_multiple_of(2))
+        {
             return None;
         }
-        Some(Level::new(
-            nx,
-            ny,
-            (self.wx / 4.0, self.wy / 4.0),
-            (periodic_x, periodic_y),
-            self.dirichlet,
-            solid,
-        ))
+        let mut coarse =
+            Level::new(Operator { nx, ny, wx: op.wx / 4.0, wy: op.wy / 4.0, solid, ..op.clone() });
+        coarse.set_shift(self.shift);
+        Some(coarse)
     }
 
     /// Removes the null-space component: the mean over fluid cells (when singular), and any
@@ -215,15 +271,15 @@ impl Level {
                 .filter(|(k, _)| !self.is_solid(*k))
                 .for_each(|(_, v)| *v -= mean);
         }
-        if !self.solid.is_empty() {
-            x.iter_mut().enumerate().filter(|(k, _)| self.solid[*k]).for_each(|(_, v)| *v = 0.0);
+        if !self.op.solid.is_empty() {
+            x.iter_mut().enumerate().filter(|(k, _)| self.op.solid[*k]).for_each(|(_, v)| *v = 0.0);
         }
     }
 }
 
 /// One multigrid level's operator as a five-point stencil, for the GPU twin:
-/// `(A p)_k = diagonal_k p_k − Σ weight_k,n p_n` over the west, east, south and north neighbours
-/// (periodic ones wrapped), weight 0 where the neighbour is a wall or obstacle.
+/// `(A p)_k = (diagonal_k + σ) p_k − Σ weight_k,n p_n` over the west, east, south and north
+/// neighbours (periodic ones wrapped), weight 0 where the neighbour is not an unknown.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LevelStencil {
     pub nx: usize,
@@ -237,31 +293,25 @@ pub struct LevelStencil {
 
 impl Level {
     fn stencil(&self) -> LevelStencil {
-        let mut weights = vec![[0.0; 4]; self.nx * self.ny];
-        let mut diagonal = vec![1.0; self.nx * self.ny];
-        for k in 0..self.nx * self.ny {
+        let (nx, ny) = (self.op.nx, self.op.ny);
+        let mut weights = vec![[0.0; 4]; nx * ny];
+        for (k, weight) in weights.iter_mut().enumerate() {
             if self.is_solid(k) {
                 continue;
             }
-            diagonal[k] = 0.0;
-            for (side, (beyond, w)) in self.beyond(k % self.nx, k / self.nx).iter().enumerate() {
-                match beyond {
-                    Beyond::Cell(_) => {
-                        weights[k][side] = *w;
-                        diagonal[k] += w;
-                    }
-                    Beyond::Wall => {}
-                    Beyond::Dirichlet => diagonal[k] += 2.0 * w,
+            for (side, (beyond, w)) in self.beyond(k % nx, k / nx).iter().enumerate() {
+                if let Beyond::Cell(_) = beyond {
+                    weight[side] = *w;
                 }
             }
         }
         LevelStencil {
-            nx: self.nx,
-            ny: self.ny,
-            periodic_x: self.periodic_x,
-            periodic_y: self.periodic_y,
+            nx,
+            ny,
+            periodic_x: self.op.periodic_x,
+            periodic_y: self.op.periodic_y,
             weights,
-            diagonal,
+            diagonal: self.diagonal.clone(),
         }
     }
 }
@@ -296,28 +346,37 @@ pub struct PressureSolver {
 }
 
 impl PressureSolver {
+    /// The pressure solver of `grid`.
     pub fn new(grid: &Grid, tolerance: f64) -> Self {
-        let outflow = |side| matches!(side, crate::grid::Side::Outflow { .. });
-        let sides = grid.sides;
-        let mut levels = vec![Level::new(
-            grid.nx,
-            grid.ny,
-            (1.0 / (grid.dx() * grid.dx()), 1.0 / (grid.dy() * grid.dy())),
-            (sides.periodic_x(), sides.periodic_y()),
-            [outflow(sides.left), outflow(sides.right), outflow(sides.bottom), outflow(sides.top)],
-            grid.solid.to_vec(),
-        )];
+        Self::for_operator(Operator::pressure(grid), tolerance)
+    }
+
+    /// A solver for `operator` (shift 0 until [`PressureSolver::set_shift`]).
+    pub fn for_operator(operator: Operator, tolerance: f64) -> Self {
+        let mut levels = vec![Level::new(operator)];
         while let Some(coarser) = levels.last().and_then(Level::coarser) {
             levels.push(coarser);
         }
         let scratch = levels
             .iter()
             .map(|l| {
-                let n = l.nx * l.ny;
+                let n = l.op.nx * l.op.ny;
                 Scratch { x: vec![0.0; n], ax: vec![0.0; n], b: vec![0.0; n] }
             })
             .collect();
         Self { levels, scratch, tolerance, max_iterations: 500 }
+    }
+
+    /// Sets the shift σ of the operator on every level.
+    pub fn set_shift(&mut self, shift: f64) {
+        if self.levels[0].shift != shift {
+            self.levels.iter_mut().for_each(|l| l.set_shift(shift));
+        }
+    }
+
+    /// The finest level's decoupled unknowns (empty when there are none).
+    pub fn solid(&self) -> &[bool] {
+        &self.levels[0].op.solid
     }
 
     /// Every level's operator, finest first (what the GPU twin uploads).
@@ -351,19 +410,19 @@ impl PressureSolver {
         let coarse = &self.levels[level + 1];
         let below = &mut coarse_levels[0];
         below.b.iter_mut().for_each(|v| *v = 0.0);
-        for j in 0..grid.ny {
-            for i in 0..grid.nx {
-                let k = j * grid.nx + i;
-                below.b[(j / 2) * coarse.nx + i / 2] += 0.25 * (here.b[k] - here.ax[k]);
+        for j in 0..grid.op.ny {
+            for i in 0..grid.op.nx {
+                let k = j * grid.op.nx + i;
+                below.b[(j / 2) * coarse.op.nx + i / 2] += 0.25 * (here.b[k] - here.ax[k]);
             }
         }
         self.v_cycle(level + 1);
         let (fine, coarse_levels) = self.scratch.split_at_mut(level + 1);
         let (here, below) = (&mut fine[level], &coarse_levels[0]);
         let (grid, coarse) = (&self.levels[level], &self.levels[level + 1]);
-        for j in 0..grid.ny {
-            for i in 0..grid.nx {
-                here.x[j * grid.nx + i] += below.x[(j / 2) * coarse.nx + i / 2];
+        for j in 0..grid.op.ny {
+            for i in 0..grid.op.nx {
+                here.x[j * grid.op.nx + i] += below.x[(j / 2) * coarse.op.nx + i / 2];
             }
         }
         grid.jacobi(&mut here.x, &here.b, &mut here.ax, SMOOTHING);

@@ -4,7 +4,7 @@
 
 use flowscope_gpu::context_for_tests;
 use flowscope_grid::{
-    Advection, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity,
+    Advection, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity, Viscosity,
 };
 
 fn relative_l2(gpu: &[f64], cpu: &[f64]) -> f64 {
@@ -17,6 +17,8 @@ struct Outcome {
     velocity: f64,
     scalar: f64,
     worst_iteration_gap: i64,
+    /// The same for the implicit viscosity's solves.
+    worst_viscous_gap: i64,
 }
 
 /// Steps a CPU flow and its GPU twin `steps` times with the CPU's CFL time step.
@@ -34,7 +36,7 @@ fn run_both(
         gpu = gpu.with_scalar(initial, source, *forcing);
         cpu_scalar = Some(initial.clone());
     }
-    let mut worst_iteration_gap = 0i64;
+    let (mut worst_iteration_gap, mut worst_viscous_gap) = (0i64, 0i64);
     for _ in 0..steps {
         let dt = fixed_dt.unwrap_or_else(|| cpu.cfl_dt(cfl, 1.0));
         let cpu_stats = match (&mut cpu_scalar, &scalar) {
@@ -52,6 +54,10 @@ fn run_both(
         if gap.abs() > worst_iteration_gap.abs() {
             worst_iteration_gap = gap;
         }
+        let viscous = gpu_stats.viscous.iterations as i64 - cpu_stats.viscous.iterations as i64;
+        if viscous.abs() > worst_viscous_gap.abs() {
+            worst_viscous_gap = viscous;
+        }
     }
     eprintln!("last step: cpu {:?} gpu {:?}", cpu.last, gpu.last);
     let snapshot = gpu.download().unwrap();
@@ -64,8 +70,12 @@ fn run_both(
         (Some(g), Some(c)) => relative_l2(&g, &c),
         _ => 0.0,
     };
-    let outcome =
-        Outcome { velocity: relative_l2(&all_gpu, &all_cpu), scalar, worst_iteration_gap };
+    let outcome = Outcome {
+        velocity: relative_l2(&all_gpu, &all_cpu),
+        scalar,
+        worst_iteration_gap,
+        worst_viscous_gap,
+    };
     eprintln!(
         "relative L2: velocity {:.2e}, scalar {:.2e}; iteration gap {}",
         outcome.velocity, outcome.scalar, worst_iteration_gap
@@ -176,4 +186,30 @@ fn a_channel_with_an_obstacle_and_convective_outflow_matches_the_cpu() {
         "iterations differ by {}",
         outcome.worst_iteration_gap
     );
+}
+
+fn implicit_viscosity_matches_the_cpu(grid: Grid, nu: f64) {
+    let velocity = Velocity::from_fn(&grid, |x, y| (2.0 * y).sin() * x.cos(), |x, _| 0.3 * x.sin());
+    let mut flow = IncompressibleFlow::new(grid, velocity, nu, Advection::MacCormack, 1e-6);
+    flow.viscosity = Viscosity::Implicit;
+    let Some(outcome) = run_both(flow, None, 30, 0.5, None) else { return };
+    assert!(outcome.velocity < 1e-4, "velocity relative L2 {}", outcome.velocity);
+    assert!(outcome.worst_iteration_gap.abs() <= 2, "{}", outcome.worst_iteration_gap);
+    assert!(outcome.worst_viscous_gap.abs() <= 2, "{}", outcome.worst_viscous_gap);
+}
+
+#[test]
+fn implicit_viscosity_in_a_cavity_with_an_obstacle_matches_the_cpu() {
+    // ν dt / dx² ≈ 10 here: explicit viscosity would need about 40 sub-steps per step.
+    let grid = Grid::new(48, 40, 1.2, 1.0, walls(1.0))
+        .unwrap()
+        .with_obstacle(|x, y| (x - 0.5).hypot(y - 0.45) < 0.15);
+    implicit_viscosity_matches_the_cpu(grid, 0.5);
+}
+
+#[test]
+fn implicit_viscosity_on_a_periodic_domain_matches_the_cpu() {
+    let grid =
+        Grid::new(32, 32, std::f64::consts::TAU, std::f64::consts::TAU, Sides::periodic()).unwrap();
+    implicit_viscosity_matches_the_cpu(grid, 0.2);
 }

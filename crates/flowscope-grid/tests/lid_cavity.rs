@@ -3,7 +3,7 @@
 //! 400) in `cargo xtask validate`.
 
 use flowscope_grid::flow::interpolate;
-use flowscope_grid::{Advection, Grid, IncompressibleFlow, Side, Sides, Velocity};
+use flowscope_grid::{Advection, Grid, IncompressibleFlow, Side, Sides, Velocity, Viscosity};
 use std::path::Path;
 
 /// Reads one Ghia table: `(position, value)` pairs for the given Reynolds-number column.
@@ -22,13 +22,14 @@ fn ghia(file: &str, column: usize) -> Vec<(f64, f64)> {
 }
 
 /// Runs the cavity to steady state; returns the largest deviation from Ghia in u and in v.
-fn cavity_errors(re: f64, n: usize, advection: Advection) -> (f64, f64) {
+fn cavity_errors(re: f64, n: usize, advection: Advection, viscosity: Viscosity) -> (f64, f64) {
     let wall = Side::NoSlip { tangential: 0.0 };
     let sides =
         Sides { left: wall, right: wall, bottom: wall, top: Side::NoSlip { tangential: 1.0 } };
     let grid = Grid::new(n, n, 1.0, 1.0, sides).unwrap();
     let mut flow =
         IncompressibleFlow::new(grid.clone(), Velocity::zeros(&grid), 1.0 / re, advection, 1e-6);
+    flow.viscosity = viscosity;
     let mut energy = 0.0;
     for step in 0.. {
         let dt = flow.cfl_dt(0.5, 1.0);
@@ -53,7 +54,7 @@ fn cavity_errors(re: f64, n: usize, advection: Advection) -> (f64, f64) {
         .map(|&(x, reference)| (interpolate(&v, x, 1.0, (0.0, 0.0)) - reference).abs())
         .fold(0.0, f64::max);
     eprintln!(
-        "Re {re}, {n}², {advection:?}: t = {:.1}, max |Δu| = {u_error:.4}, max |Δv| = {v_error:.4}",
+        "Re {re}, {n}², {advection:?}, {viscosity:?}: t = {:.1}, max |Δu| = {u_error:.4}, max |Δv| = {v_error:.4}",
         flow.time
     );
     (u_error, v_error)
@@ -61,6 +62,12 @@ fn cavity_errors(re: f64, n: usize, advection: Advection) -> (f64, f64) {
 
 #[test]
 fn re100_on_64_cells_matches_ghia() {
-    let (u, v) = cavity_errors(100.0, 64, Advection::MacCormack);
+    let (u, v) = cavity_errors(100.0, 64, Advection::MacCormack, Viscosity::Explicit);
+    assert!(u <= 0.02 && v <= 0.02, "u error {u}, v error {v}");
+}
+
+#[test]
+fn re100_with_implicit_viscosity_matches_ghia() {
+    let (u, v) = cavity_errors(100.0, 64, Advection::MacCormack, Viscosity::Implicit);
     assert!(u <= 0.02 && v <= 0.02, "u error {u}, v error {v}");
 }

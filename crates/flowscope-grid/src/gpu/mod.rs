@@ -8,6 +8,7 @@
 
 pub mod pressure;
 
+use crate::diffuse::{ImplicitViscosity, Viscosity};
 use crate::flow::{Advection, FlowError, IncompressibleFlow, ScalarForcing, StepStats};
 use crate::grid::{Grid, Side, Velocity};
 use crate::pressure::SolveStats;
@@ -141,6 +142,9 @@ pub struct GpuFlow {
     view: wgpu::Buffer,
     pressure: GpuPressure,
     scalar: Option<ScalarBuffers>,
+    viscosity: Viscosity,
+    /// The implicit viscosity's solvers, built when it is first chosen.
+    implicit: Option<GpuImplicit>,
     semi_lagrangian: Vec<Op>,
     mac_cormack: Vec<Op>,
     diffusion_substep: Vec<Op>,
@@ -171,6 +175,20 @@ pub struct GpuFlow {
     batch: Batch,
 }
 
+/// Implicit viscosity on the GPU: one Helmholtz solver per velocity component.
+struct GpuImplicit {
+    u: GpuPressure,
+    v: GpuPressure,
+    /// Set up u's system, solve (encoded separately), store; the same for v; then the walls.
+    setup_u: Op,
+    store_u: Op,
+    setup_v: Op,
+    store_v: Op,
+    enforce: Vec<Op>,
+    /// Iterations encoded per solve, adapted like the pressure's.
+    budget: u32,
+}
+
 /// A batch of steps as the host encoded it: start time, dt, count.
 #[derive(Clone, Copy, Debug, Default)]
 struct Batch {
@@ -183,6 +201,8 @@ struct Batch {
 struct Delivery {
     stats: FlowStats,
     cg: CgState,
+    /// The implicit viscosity's two solves, when it ran.
+    viscous: Option<[CgState; 2]>,
     /// Obstacle force per step of the batch.
     forces: Vec<[f32; 2]>,
     batch: Batch,
@@ -270,6 +290,16 @@ fn mac_cormack_ops(
             GROUP,
         ),
     ]
+}
+
+/// Every encoded iteration costs dispatches even once converged: encode a few more than the last
+/// solve needed, twice as many when it ran out.
+fn next_budget(budget: u32, cg: &CgState, tolerance: f64) -> u32 {
+    if cg.iterations >= budget && f64::from(cg.residual) > tolerance {
+        (budget * 2).min(MAX_BUDGET)
+    } else {
+        (cg.iterations + BUDGET_MARGIN).clamp(MIN_BUDGET, MAX_BUDGET)
+    }
 }
 
 /// A GPU flow's state copied to the CPU, in f64.
@@ -455,6 +485,8 @@ impl GpuFlow {
             view,
             pressure,
             scalar: None,
+            viscosity: Viscosity::Explicit,
+            implicit: None,
             semi_lagrangian,
             mac_cormack,
             diffusion_substep,
@@ -475,7 +507,7 @@ impl GpuFlow {
             scratch,
             staging: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("flow stats staging"),
-                size: STATS_BYTES + CG_BYTES + HISTORY_BYTES,
+                size: STATS_BYTES + 3 * CG_BYTES + HISTORY_BYTES,
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             }),
@@ -485,6 +517,51 @@ impl GpuFlow {
             forces: Vec::new(),
             batch: Batch::default(),
         }
+        .with_viscosity(flow.viscosity)
+    }
+
+    fn with_viscosity(mut self, viscosity: Viscosity) -> Self {
+        self.set_viscosity(viscosity);
+        self
+    }
+
+    /// Chooses explicit or implicit viscosity (building the implicit solvers the first time).
+    pub fn set_viscosity(&mut self, viscosity: Viscosity) {
+        self.viscosity = viscosity;
+        if viscosity != Viscosity::Implicit || self.implicit.is_some() {
+            return;
+        }
+        let device = &self.ctx.device;
+        let cpu = ImplicitViscosity::new(&self.grid, self.tolerance);
+        let mut u = GpuPressure::from_solver(device, &cpu.u.solver);
+        let mut v = GpuPressure::from_solver(device, &cpu.v.solver);
+        let [setup_u, store_u] = u.helmholtz_ops(device, &cpu.u, &self.u);
+        let [setup_v, store_v] = v.helmholtz_ops(device, &cpu.v, &self.v);
+        let solid = &self.scratch.solid;
+        let enforce = vec![
+            self.program.op_1d(
+                "enforce_u",
+                &[(0, &self.forward), (4, &self.u), (9, solid)],
+                self.grid.u_len(),
+                GROUP,
+            ),
+            self.program.op_1d(
+                "enforce_v",
+                &[(0, &self.forward), (4, &self.v), (9, solid)],
+                self.grid.v_len(),
+                GROUP,
+            ),
+        ];
+        self.implicit = Some(GpuImplicit {
+            u,
+            v,
+            setup_u,
+            store_u,
+            setup_v,
+            store_v,
+            enforce,
+            budget: INITIAL_BUDGET,
+        });
     }
 
     /// Measures the force on the obstacles after every step (see [`GpuFlow::forces`]).
@@ -522,21 +599,34 @@ impl GpuFlow {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&self.stats, 0, &self.staging, 0, STATS_BYTES);
         encoder.copy_buffer_to_buffer(&self.pressure.cg, 0, &self.staging, STATS_BYTES, CG_BYTES);
+        let implicit = self.implicit.as_ref().filter(|_| self.viscosity == Viscosity::Implicit);
+        if let Some(implicit) = implicit {
+            for (slot, solver) in [&implicit.u, &implicit.v].into_iter().enumerate() {
+                let offset = STATS_BYTES + (1 + slot as u64) * CG_BYTES;
+                encoder.copy_buffer_to_buffer(&solver.cg, 0, &self.staging, offset, CG_BYTES);
+            }
+        }
         encoder.copy_buffer_to_buffer(
             &self.history,
             0,
             &self.staging,
-            STATS_BYTES + CG_BYTES,
+            STATS_BYTES + 3 * CG_BYTES,
             HISTORY_BYTES,
         );
         self.ctx.queue.submit([encoder.finish()]);
         let (staging, delivered, batch) =
             (self.staging.clone(), self.delivered.clone(), self.batch);
+        let viscous_read = implicit.is_some();
         self.staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
             let delivery = result.ok().and_then(|()| {
                 let view = staging.slice(..).get_mapped_range().ok()?;
                 let (stats_bytes, rest) = view.split_at(STATS_BYTES as usize);
-                let (cg_bytes, history_bytes) = rest.split_at(CG_BYTES as usize);
+                let (cg_bytes, rest) = rest.split_at(CG_BYTES as usize);
+                let (viscous_bytes, history_bytes) = rest.split_at(2 * CG_BYTES as usize);
+                let viscous = viscous_read.then(|| {
+                    let (u, v) = viscous_bytes.split_at(CG_BYTES as usize);
+                    [bytemuck::pod_read_unaligned(u), bytemuck::pod_read_unaligned(v)]
+                });
                 let stats: FlowStats = bytemuck::pod_read_unaligned(stats_bytes);
                 let recorded = stats.recorded.min(FORCE_HISTORY) as usize;
                 let forces = history_bytes[..8 * recorded]
@@ -544,7 +634,7 @@ impl GpuFlow {
                     .map(bytemuck::pod_read_unaligned)
                     .collect();
                 let cg = bytemuck::pod_read_unaligned(cg_bytes);
-                Some(Delivery { stats, cg, forces, batch })
+                Some(Delivery { stats, cg, viscous, forces, batch })
             });
             staging.unmap();
             if let Ok(mut slot) = delivered.lock() {
@@ -612,6 +702,12 @@ impl GpuFlow {
     }
 
     fn write_uniforms(&self, dt: f64, substeps: usize) {
+        let queue = &self.ctx.queue;
+        if let Some(implicit) = self.implicit.as_ref().filter(|_| self.implicit_active(dt)) {
+            let shift = 1.0 / (self.nu * dt);
+            implicit.u.configure(queue, self.tolerance, implicit.budget, shift);
+            implicit.v.configure(queue, self.tolerance, implicit.budget, shift);
+        }
         let h = if substeps > 0 { dt / substeps as f64 } else { 0.0 };
         let (dx, dy) = (self.grid.dx(), self.grid.dy());
         let forcing = self.scalar.as_ref().map(|s| s.forcing);
@@ -625,7 +721,6 @@ impl GpuFlow {
             buoyancy: forcing.map_or(0.0, |f| f.buoyancy as f32),
             ..self.base
         };
-        let queue = &self.ctx.queue;
         queue.write_buffer(&self.forward, 0, bytemuck::bytes_of(&forward));
         let backward = GridParams { dt: -forward.dt, ..forward };
         queue.write_buffer(&self.backward, 0, bytemuck::bytes_of(&backward));
@@ -636,9 +731,13 @@ impl GpuFlow {
     /// Encodes and submits `n` steps of `dt`. The statistics in [`GpuFlow::last`] follow at the
     /// next [`GpuFlow::sync`].
     pub fn step(&mut self, dt: f64, n: u32) {
-        let substeps = crate::diffuse::substeps(&self.grid, self.nu, dt);
+        let substeps = match self.viscosity {
+            Viscosity::Explicit => crate::diffuse::substeps(&self.grid, self.nu, dt),
+            Viscosity::Implicit => 0,
+        };
         self.write_uniforms(dt, substeps);
-        self.pressure.configure(&self.ctx.queue, self.tolerance, self.budget);
+        self.pressure.configure(&self.ctx.queue, self.tolerance, self.budget, 0.0);
+        let implicit = self.implicit.as_ref().filter(|_| self.implicit_active(dt));
         // The force record starts over with every batch.
         let recorded = std::mem::offset_of!(FlowStats, recorded) as u64;
         self.ctx.queue.write_buffer(&self.stats, recorded, bytemuck::bytes_of(&0u32));
@@ -660,6 +759,15 @@ impl GpuFlow {
             for _ in 0..substeps {
                 encode(&mut encoder, &self.diffusion_substep);
             }
+            if let Some(implicit) = implicit {
+                encode(&mut encoder, std::slice::from_ref(&implicit.setup_u));
+                implicit.u.encode(&mut encoder, implicit.budget);
+                encode(&mut encoder, std::slice::from_ref(&implicit.store_u));
+                encode(&mut encoder, std::slice::from_ref(&implicit.setup_v));
+                implicit.v.encode(&mut encoder, implicit.budget);
+                encode(&mut encoder, std::slice::from_ref(&implicit.store_v));
+                encode(&mut encoder, &implicit.enforce);
+            }
             if self.confinement > 0.0 {
                 encode(&mut encoder, &self.confinement_ops);
             }
@@ -677,6 +785,10 @@ impl GpuFlow {
         self.time += dt * f64::from(n);
     }
 
+    fn implicit_active(&self, dt: f64) -> bool {
+        self.viscosity == Viscosity::Implicit && self.nu > 0.0 && dt > 0.0
+    }
+
     /// Reads the statistics of the last batch (blocking; native only): largest speed, largest
     /// divergence, pressure iterations and residual, obstacle forces. Widens the iteration
     /// budget when the solver used all of it. Fails if the velocity stopped being finite.
@@ -690,7 +802,7 @@ impl GpuFlow {
     }
 
     fn absorb(&mut self, delivery: Delivery) -> Result<StepStats, FlowError> {
-        let Delivery { stats, cg, forces, batch } = delivery;
+        let Delivery { stats, cg, viscous, forces, batch } = delivery;
         let speed = f64::from(stats.max_u.max(stats.max_v));
         // The kernels report NaN and ±∞ as 3.4e38.
         let finite = |x: f64| x.is_finite() && x < 3.0e38;
@@ -706,13 +818,16 @@ impl GpuFlow {
         self.last.max_divergence = f64::from(stats.max_divergence);
         self.last.pressure =
             SolveStats { iterations: cg.iterations as usize, residual: f64::from(cg.residual) };
-        // Every encoded iteration costs dispatches even once converged: encode a few more than
-        // the last solve needed, twice as many when it ran out.
-        self.budget = if cg.iterations >= self.budget && f64::from(cg.residual) > self.tolerance {
-            (self.budget * 2).min(MAX_BUDGET)
-        } else {
-            (cg.iterations + BUDGET_MARGIN).clamp(MIN_BUDGET, MAX_BUDGET)
-        };
+        self.budget = next_budget(self.budget, &cg, self.tolerance);
+        self.last.viscous = SolveStats::default();
+        if let (Some(implicit), Some([u, v])) = (&mut self.implicit, viscous) {
+            let harder = if u.iterations >= v.iterations { u } else { v };
+            self.last.viscous = SolveStats {
+                iterations: harder.iterations as usize,
+                residual: f64::from(u.residual.max(v.residual)),
+            };
+            implicit.budget = next_budget(implicit.budget, &harder, self.tolerance);
+        }
         self.forces = forces
             .iter()
             .enumerate()

@@ -4,7 +4,10 @@
 //!
 //! The host never waits for the solver: it encodes a budget of iterations; once the residual
 //! meets the tolerance the GPU sets a flag and the remaining dispatches return immediately.
+//!
+//! The same solver, built from an implicit-viscosity [`Component`], solves its Helmholtz system.
 
+use crate::diffuse::Component;
 use crate::grid::Grid;
 use crate::pressure::{PressureSolver, COARSEST_SWEEPS, OMEGA, SMOOTHING};
 use flowscope_gpu::program::{Op, Program};
@@ -47,7 +50,7 @@ pub struct CgState {
     pub tolerance: f32,
     pub max_iterations: u32,
     pub fluid_cells: f32,
-    pub _pad: u32,
+    pub shift: f32,
 }
 
 /// Buffers of one multigrid level.
@@ -75,11 +78,21 @@ pub struct GpuPressure {
     iteration: Vec<Op>,
     epilogue: Vec<Op>,
     fluid_cells: f32,
+    // Kept to build the implicit viscosity's transfers.
+    program: Program,
+    params: wgpu::Buffer,
+    solid: wgpu::Buffer,
+    cells: usize,
 }
 
 impl GpuPressure {
+    /// The pressure solve of `grid`.
     pub fn new(device: &wgpu::Device, grid: &Grid) -> Self {
-        let cpu = PressureSolver::new(grid, 1e-6);
+        Self::from_solver(device, &PressureSolver::new(grid, 1e-6))
+    }
+
+    /// The GPU twin of a CPU solver (its operator and level hierarchy).
+    pub fn from_solver(device: &wgpu::Device, cpu: &PressureSolver) -> Self {
         let stencils = cpu.stencils();
         let singular = cpu.singular();
         let mut program = Program::new(device, "pressure.wgsl", SOURCE);
@@ -113,9 +126,12 @@ impl GpuPressure {
                 }
             })
             .collect();
-        let n = grid.cells();
-        let solid: Vec<u32> =
-            (0..n).map(|k| grid.is_solid(k % grid.nx, k / grid.nx).into()).collect();
+        let n = levels[0].cells;
+        let solid: Vec<u32> = if cpu.solid().is_empty() {
+            vec![0; n]
+        } else {
+            cpu.solid().iter().map(|&s| s.into()).collect()
+        };
         let fluid_cells = solid.iter().filter(|s| **s == 0).count() as f32;
         let vector = |label| buffers::storage_zeros(device, label, n);
         let (rhs, phi, r, d, ad) = (
@@ -174,18 +190,65 @@ impl GpuPressure {
         } else {
             epilogue.push(ops.vector("zero_solid_always", &[(6, &phi)]));
         }
-        Self { rhs, phi, cg, prologue, iteration, epilogue, fluid_cells }
+        let params = levels[0].params.clone();
+        Self {
+            rhs,
+            phi,
+            cg,
+            prologue,
+            iteration,
+            epilogue,
+            fluid_cells,
+            program,
+            params,
+            solid,
+            cells: n,
+        }
     }
 
-    /// Sets the tolerance and the iteration budget of the solves encoded next.
-    pub fn configure(&self, queue: &wgpu::Queue, tolerance: f64, budget: u32) {
+    /// Sets the tolerance, the iteration budget and the shift σ (0 for pressure) of the solves
+    /// encoded next.
+    pub fn configure(&self, queue: &wgpu::Queue, tolerance: f64, budget: u32, shift: f64) {
         let state = CgState {
             tolerance: tolerance as f32,
             max_iterations: budget,
             fluid_cells: self.fluid_cells,
+            shift: shift as f32,
             ..CgState::default()
         };
         queue.write_buffer(&self.cg, 0, bytemuck::bytes_of(&state));
+    }
+
+    /// For a solver built from `component`: the dispatch that sets up its system from the
+    /// velocity component in `data` (right-hand side and warm start), and the one that writes
+    /// the solution back.
+    pub fn helmholtz_ops(
+        &mut self,
+        device: &wgpu::Device,
+        component: &Component,
+        data: &wgpu::Buffer,
+    ) -> [Op; 2] {
+        let known: Vec<[f32; 4]> = component.known.iter().map(|w| w.map(|x| x as f32)).collect();
+        let constant: Vec<f32> = component.constant.iter().map(|&c| c as f32).collect();
+        let known = buffers::storage_from(device, "viscosity known", &known);
+        let constant = buffers::storage_from(device, "viscosity constant", &constant);
+        let layout =
+            buffers::uniform_from(device, "viscosity layout", &[component.stride as u32, 0, 0, 0]);
+        let common = [(0, &self.params), (10, &self.solid), (11, data), (14, &layout)];
+        let mut setup = common.to_vec();
+        setup.extend([
+            (3, &self.cg),
+            (6, &self.rhs),
+            (8, &self.phi),
+            (12, &known),
+            (13, &constant),
+        ]);
+        let mut store = common.to_vec();
+        store.push((4, &self.phi));
+        [
+            self.program.op_1d("helmholtz_rhs", &setup, self.cells, GROUP),
+            self.program.op_1d("helmholtz_store", &store, self.cells, GROUP),
+        ]
     }
 
     /// Encodes one solve of A φ = rhs with `budget` iterations at most (the budget given to
