@@ -1,0 +1,23 @@
+//! Smoothed particle hydrodynamics.
+//!
+//! - [`kernel`]: cubic spline and Wendland C2 kernels with their derivatives, 1D and 2D.
+//! - [`neighbours`]: cell lists on a uniform grid of support-sized cells.
+//! - [`gas1d`]: compressible 1D SPH (ideal gas with an energy equation, or barotropic),
+//!   Monaghan's artificial viscosity, summation density, optional variable smoothing length,
+//!   periodic or reflective ends, RK4 in time.
+//! - [`riemann`]: the exact Riemann solution, the reference of the shock tube.
+//! - [`tank`]: fluid blocks and wall particles on a lattice (the 2D initial states).
+//! - [`wcsph`]: weakly compressible 2D SPH (Tait, δ-SPH, Adami walls).
+//!
+//! The CPU reference, in f64. Never depends on leptos, web-sys or the CLI.
+
+pub mod gas1d;
+pub mod kernel;
+pub mod neighbours;
+mod parallel;
+pub mod riemann;
+pub mod tank;
+pub mod wcsph;
+
+pub use kernel::{Kernel, Shape};
+pub use riemann::{Riemann, State};

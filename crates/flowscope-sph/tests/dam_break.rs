@@ -1,0 +1,89 @@
+//! The dam break against Martin & Moyce (1952), and a settled tank against hydrostatics.
+
+use flowscope_sph::tank::Tank;
+use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
+
+/// Martin & Moyce's series a = 2.25 in: (T, Z) with T = t √(2g/a), Z = front / a.
+const MARTIN_MOYCE: [(f64, f64); 6] = [
+    (0.832, 1.217),
+    (1.219, 1.474),
+    (1.997, 2.292),
+    (2.547, 2.995),
+    (3.345, 4.134),
+    (4.034, 4.944),
+];
+
+#[test]
+fn wcsph_dam_break_front_follows_martin_and_moyce() {
+    let a = 0.05715;
+    let per_width = 20;
+    let dx = a / per_width as f64;
+    let tank = Tank { width: 6.0 * a, height: 3.0 * a, dx, layers: 3 };
+    let g = 9.81;
+    // α = 0.1: with α = 0.05 the front runs 12% ahead at T = 1.2 (inviscid fronts lead the
+    // experiment, whose gate took time to lift); see docs/VALIDATION.md.
+    let config =
+        WcsphConfig { c0: 10.0 * (2.0 * g * 2.0 * a).sqrt(), alpha: 0.1, ..WcsphConfig::default() };
+    let column = tank.block(0.0, a, 0.0, 2.0 * a);
+    let mut sph = Wcsph::new(tank, column, 2.0 * a, config).unwrap();
+    let scale = (2.0 * g / a).sqrt();
+    let mut worst: f64 = 0.0;
+    let mut previous = (0.0, 1.0);
+    for &(t_ref, z_ref) in &MARTIN_MOYCE {
+        while sph.time * scale < t_ref {
+            let front = (sph.time * scale, sph.front() / a);
+            let dt = sph.stable_dt(0.25);
+            sph.step(dt).unwrap();
+            previous = front;
+        }
+        let now = (sph.time * scale, sph.front() / a);
+        let z = previous.1 + (now.1 - previous.1) * (t_ref - previous.0) / (now.0 - previous.0);
+        let error = (z - z_ref).abs() / z_ref;
+        eprintln!(
+            "T {t_ref:.3}: Z {z:.3} (Martin & Moyce {z_ref:.3}), error {:.1}%",
+            100.0 * error
+        );
+        worst = worst.max(error);
+    }
+    eprintln!("density error {:.4}", sph.density_error());
+    assert!(worst <= 0.10, "front off by {:.1}% at worst", 100.0 * worst);
+}
+
+#[test]
+fn a_settled_tank_is_hydrostatic_and_keeps_its_particles() {
+    let depth = 0.4;
+    let dx = depth / 24.0;
+    let tank = Tank { width: 0.5, height: 0.6, dx, layers: 3 };
+    let g = 9.81;
+    let config = WcsphConfig { c0: 10.0 * (2.0 * g * depth).sqrt(), ..WcsphConfig::default() };
+    let water = tank.block(0.0, tank.width, 0.0, depth);
+    let mut sph = Wcsph::new(tank, water, depth, config).unwrap();
+    while sph.time < 1.0 {
+        let dt = sph.stable_dt(0.25);
+        sph.step(dt).unwrap();
+    }
+    let inside = sph.x.iter().all(|x| x[0] > 0.0 && x[0] < tank.width && x[1] > 0.0);
+    assert!(inside, "a particle went into a wall");
+    let surface = sph.x.iter().map(|x| x[1]).fold(0.0, f64::max) + 0.5 * dx;
+    // Mean pressure in depth bands against ρ0 g h at the band's mean depth; the top band, where
+    // the free surface truncates the kernel, is left out.
+    let bands = 8;
+    let pressures = sph.pressures();
+    let mut worst: f64 = 0.0;
+    for band in 1..bands {
+        let (lo, hi) =
+            (band as f64 * surface / bands as f64, (band + 1) as f64 * surface / bands as f64);
+        let members: Vec<usize> =
+            (0..sph.x.len()).filter(|&i| (lo..hi).contains(&(surface - sph.x[i][1]))).collect();
+        let n = members.len() as f64;
+        let p = members.iter().map(|&i| pressures[i]).sum::<f64>() / n;
+        let h = members.iter().map(|&i| surface - sph.x[i][1]).sum::<f64>() / n;
+        let exact = config.rho0 * g * h;
+        let error = (p - exact).abs() / exact;
+        eprintln!("depth {h:.3}: p {p:.1}, ρ g h {exact:.1}, error {:.2}%", 100.0 * error);
+        worst = worst.max(error);
+    }
+    let speed = sph.v.iter().map(|v| v[0].hypot(v[1])).fold(0.0, f64::max);
+    eprintln!("largest speed after settling {speed:.4} m/s");
+    assert!(worst <= 0.05, "pressure off hydrostatics by {:.1}%", 100.0 * worst);
+}
