@@ -8,9 +8,12 @@
 //! - [`riemann`]: the exact Riemann solution, the reference of the shock tube.
 //! - [`tank`]: fluid blocks and wall particles on a lattice (the 2D initial states).
 //! - [`wcsph`]: weakly compressible 2D SPH (Tait, δ-SPH, Adami walls).
+//! - [`dfsph`]: incompressible 2D SPH (divergence-free SPH, Akinci walls).
 //!
 //! The CPU reference, in f64. Never depends on leptos, web-sys or the CLI.
 
+pub mod dfsph;
+pub mod fluid2d;
 pub mod gas1d;
 pub mod kernel;
 pub mod neighbours;

@@ -4,8 +4,8 @@
 //! Monaghan's artificial viscosity, gravity, and walls of several particle layers whose
 //! pressure is extrapolated from the fluid (Adami). Midpoint (RK2) time stepping.
 
+use crate::fluid2d::{cell_list, Particles};
 use crate::kernel::{Kernel, Shape};
-use crate::neighbours::CellList;
 use crate::parallel::map_particles;
 use crate::tank::Tank;
 
@@ -54,8 +54,7 @@ impl Default for WcsphConfig {
 /// Fluid particles in a tank of wall particles.
 #[derive(Clone, Debug)]
 pub struct Wcsph {
-    pub x: Vec<[f64; 2]>,
-    pub v: Vec<[f64; 2]>,
+    pub fluid: Particles,
     pub rho: Vec<f64>,
     pub walls: Vec<[f64; 2]>,
     /// Wall pressures of the last evaluation.
@@ -64,7 +63,6 @@ pub struct Wcsph {
     pub neighbours: Vec<u32>,
     pub tank: Tank,
     pub config: WcsphConfig,
-    pub mass: f64,
     pub h: f64,
     pub kernel: Kernel,
     pub time: f64,
@@ -113,14 +111,12 @@ impl Wcsph {
         let n = positions.len();
         let walls = tank.walls();
         Ok(Self {
-            v: vec![[0.0; 2]; n],
+            fluid: Particles::at_rest(positions, config.rho0 * tank.dx * tank.dx),
             rho,
             wall_p: vec![0.0; walls.len()],
             neighbours: vec![0; n],
-            x: positions,
             walls,
             tank,
-            mass: config.rho0 * tank.dx * tank.dx,
             h,
             kernel,
             config,
@@ -141,25 +137,12 @@ impl Wcsph {
         self.config.rho0 * (p / self.stiffness() + 1.0).max(1e-6).powf(1.0 / GAMMA)
     }
 
-    fn cell_list(&self, all: &[[f64; 2]]) -> CellList {
-        let margin = self.tank.layers as f64 * self.tank.dx;
-        let top = 2.0 * self.tank.height;
-        let mut list = CellList::new(
-            [-margin, -margin],
-            [self.tank.width + margin, top],
-            self.kernel.support(self.h),
-            [false, false],
-        );
-        list.build(all);
-        list
-    }
-
     fn rates(&mut self, x: &[[f64; 2]], v: &[[f64; 2]], rho: &[f64]) -> Rates {
         let n = x.len();
         let mut all = x.to_vec();
         all.extend_from_slice(&self.walls);
-        let list = self.cell_list(&all);
-        let (h, m, radius) = (self.h, self.mass, self.kernel.support(self.h));
+        let (h, m, radius) = (self.h, self.fluid.mass, self.kernel.support(self.h));
+        let list = cell_list(&self.tank, radius, &all);
         let kernel = self.kernel;
         let p: Vec<f64> = rho.iter().map(|&r| self.pressure(r)).collect();
         let g = self.config.gravity;
@@ -224,8 +207,7 @@ impl Wcsph {
     /// A stable step: `cfl` of the time sound needs to cross a smoothing length, and of the
     /// time the largest acceleration needs to move a particle that far.
     pub fn stable_dt(&self, cfl: f64) -> f64 {
-        let speed = self.v.iter().map(|v| v[0].hypot(v[1])).fold(0.0, f64::max);
-        let acoustic = self.h / (self.config.c0 + speed);
+        let acoustic = self.h / (self.config.c0 + self.fluid.max_speed());
         let force = if self.max_acceleration > 0.0 {
             (self.h / self.max_acceleration).sqrt()
         } else {
@@ -236,7 +218,7 @@ impl Wcsph {
 
     /// One midpoint step of `dt`.
     pub fn step(&mut self, dt: f64) -> Result<(), SphError> {
-        let (x0, v0, rho0) = (self.x.clone(), self.v.clone(), self.rho.clone());
+        let (x0, v0, rho0) = (self.fluid.x.clone(), self.fluid.v.clone(), self.rho.clone());
         let k1 = self.rates(&x0, &v0, &rho0);
         let half = 0.5 * dt;
         let x_mid: Vec<[f64; 2]> =
@@ -245,47 +227,26 @@ impl Wcsph {
             v0.iter().zip(&k1.a).map(|(v, a)| [v[0] + half * a[0], v[1] + half * a[1]]).collect();
         let rho_mid: Vec<f64> = rho0.iter().zip(&k1.drho).map(|(r, d)| r + half * d).collect();
         let k2 = self.rates(&x_mid, &v_mid, &rho_mid);
-        self.x = x0.iter().zip(&v_mid).map(|(x, v)| [x[0] + dt * v[0], x[1] + dt * v[1]]).collect();
-        self.v = v0.iter().zip(&k2.a).map(|(v, a)| [v[0] + dt * a[0], v[1] + dt * a[1]]).collect();
+        self.fluid.x =
+            x0.iter().zip(&v_mid).map(|(x, v)| [x[0] + dt * v[0], x[1] + dt * v[1]]).collect();
+        self.fluid.v =
+            v0.iter().zip(&k2.a).map(|(v, a)| [v[0] + dt * a[0], v[1] + dt * a[1]]).collect();
         self.rho = rho0.iter().zip(&k2.drho).map(|(r, d)| r + dt * d).collect();
         self.time += dt;
-        if let Some(bad) = self.v.iter().flatten().chain(&self.rho).find(|v| !v.is_finite()) {
-            return Err(SphError::Diverged("velocity or density", *bad, self.time));
+        let bad = self.fluid.non_finite().or(self.rho.iter().copied().find(|r| !r.is_finite()));
+        if let Some(bad) = bad {
+            return Err(SphError::Diverged("velocity or density", bad, self.time));
         }
-        let escaped = self.x.iter().filter(|x| self.outside(x)).count();
-        if escaped > 0 {
-            return Err(SphError::Escaped(escaped, self.time));
+        match self.fluid.escaped(&self.tank) {
+            0 => Ok(()),
+            escaped => Err(SphError::Escaped(escaped, self.time)),
         }
-        Ok(())
-    }
-
-    /// Whether a position lies past the tank's walls.
-    fn outside(&self, x: &[f64; 2]) -> bool {
-        x[0] < 0.0 || x[0] > self.tank.width || x[1] < 0.0
-    }
-
-    pub fn total_mass(&self) -> f64 {
-        self.mass * self.x.len() as f64
-    }
-
-    pub fn momentum(&self) -> [f64; 2] {
-        let sum = self.v.iter().fold([0.0; 2], |s, v| [s[0] + v[0], s[1] + v[1]]);
-        [self.mass * sum[0], self.mass * sum[1]]
-    }
-
-    pub fn kinetic_energy(&self) -> f64 {
-        0.5 * self.mass * self.v.iter().map(|v| v[0] * v[0] + v[1] * v[1]).sum::<f64>()
     }
 
     /// Mean |ρ − ρ0| / ρ0 over the fluid.
     pub fn density_error(&self) -> f64 {
         let rho0 = self.config.rho0;
         self.rho.iter().map(|r| (r - rho0).abs()).sum::<f64>() / (rho0 * self.rho.len() as f64)
-    }
-
-    /// The largest x of any fluid particle (the dam break's surge front).
-    pub fn front(&self) -> f64 {
-        self.x.iter().map(|x| x[0]).fold(f64::MIN, f64::max)
     }
 
     /// Fluid pressures from the current densities.

@@ -1,0 +1,75 @@
+//! What the 2D particle solvers share: the fluid particles and their conserved quantities, and
+//! the neighbour grid over a tank.
+
+use crate::neighbours::CellList;
+use crate::tank::Tank;
+
+/// Equal-mass fluid particles.
+#[derive(Clone, Debug)]
+pub struct Particles {
+    pub x: Vec<[f64; 2]>,
+    pub v: Vec<[f64; 2]>,
+    pub mass: f64,
+}
+
+impl Particles {
+    pub fn at_rest(x: Vec<[f64; 2]>, mass: f64) -> Self {
+        Self { v: vec![[0.0; 2]; x.len()], x, mass }
+    }
+
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    pub fn total_mass(&self) -> f64 {
+        self.mass * self.x.len() as f64
+    }
+
+    pub fn momentum(&self) -> [f64; 2] {
+        let sum = self.v.iter().fold([0.0; 2], |s, v| [s[0] + v[0], s[1] + v[1]]);
+        [self.mass * sum[0], self.mass * sum[1]]
+    }
+
+    pub fn kinetic_energy(&self) -> f64 {
+        0.5 * self.mass * self.v.iter().map(|v| v[0] * v[0] + v[1] * v[1]).sum::<f64>()
+    }
+
+    pub fn max_speed(&self) -> f64 {
+        self.v.iter().map(|v| v[0].hypot(v[1])).fold(0.0, f64::max)
+    }
+
+    /// The largest x of any particle (a dam break's surge front).
+    pub fn front(&self) -> f64 {
+        self.x.iter().map(|x| x[0]).fold(f64::MIN, f64::max)
+    }
+
+    /// How many particles went through a wall: past the centres of its first particle layer,
+    /// half a spacing beyond the wall's surface (a thin free layer may slide onto the surface).
+    pub fn escaped(&self, tank: &Tank) -> usize {
+        let skin = 0.5 * tank.dx;
+        self.x.iter().filter(|x| x[0] < -skin || x[0] > tank.width + skin || x[1] < -skin).count()
+    }
+
+    /// The first non-finite position or velocity component, if any.
+    pub fn non_finite(&self) -> Option<f64> {
+        self.x.iter().chain(&self.v).flatten().copied().find(|v| !v.is_finite())
+    }
+}
+
+/// A neighbour grid over the tank, its walls and twice its height (particles thrown higher
+/// share the top row of cells), holding `all` particles.
+pub fn cell_list(tank: &Tank, radius: f64, all: &[[f64; 2]]) -> CellList {
+    let margin = tank.layers as f64 * tank.dx;
+    let mut list = CellList::new(
+        [-margin, -margin],
+        [tank.width + margin, 2.0 * tank.height],
+        radius,
+        [false, false],
+    );
+    list.build(all);
+    list
+}
