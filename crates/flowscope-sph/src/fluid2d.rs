@@ -73,3 +73,27 @@ pub fn cell_list(tank: &Tank, radius: f64, all: &[[f64; 2]]) -> CellList {
     list.build(all);
     list
 }
+
+/// How far the pressures of fluid at rest are from hydrostatics: the largest relative deviation
+/// of the mean pressure in eight depth bands from ρ0 g h at the band's mean depth h, measured
+/// from the free surface (the highest particle plus half a spacing). The top band, where the
+/// free surface truncates the kernel, is left out.
+pub fn hydrostatic_deviation(x: &[[f64; 2]], pressures: &[f64], dx: f64, rho0: f64, g: f64) -> f64 {
+    let surface = x.iter().map(|x| x[1]).fold(f64::MIN, f64::max) + 0.5 * dx;
+    let bands = 8;
+    let mut worst: f64 = 0.0;
+    for band in 1..bands {
+        let (lo, hi) =
+            (band as f64 * surface / bands as f64, (band + 1) as f64 * surface / bands as f64);
+        let members: Vec<usize> =
+            (0..x.len()).filter(|&i| (lo..hi).contains(&(surface - x[i][1]))).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let n = members.len() as f64;
+        let p = members.iter().map(|&i| pressures[i]).sum::<f64>() / n;
+        let h = members.iter().map(|&i| surface - x[i][1]).sum::<f64>() / n;
+        worst = worst.max((p - rho0 * g * h).abs() / (rho0 * g * h));
+    }
+    worst
+}

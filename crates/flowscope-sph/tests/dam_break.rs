@@ -1,6 +1,7 @@
 //! The dam break against Martin & Moyce (1952), and a settled tank against hydrostatics.
 
 use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
+use flowscope_sph::fluid2d::hydrostatic_deviation;
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
 
@@ -69,33 +70,14 @@ fn a_settled_tank_is_hydrostatic_and_keeps_its_particles() {
 }
 
 /// Checks that no particle went into a wall (past the centres of its first particle layer) and
-/// returns the largest relative deviation of the
-/// mean pressure in depth bands from ρ0 g h at the band's mean depth (the top band, where the
-/// free surface truncates the kernel, left out).
+/// returns the largest deviation from hydrostatics in depth bands.
 fn hydrostatic_error(x: &[[f64; 2]], pressures: &[f64], tank: Tank, rho0: f64) -> f64 {
-    let g = 9.81;
     let skin = 0.5 * tank.dx;
     let inside = x.iter().all(|x| x[0] > -skin && x[0] < tank.width + skin && x[1] > -skin);
+    assert!(inside, "a particle went into a wall");
     let lowest = x.iter().map(|x| x[1]).fold(f64::MAX, f64::min);
     eprintln!("lowest particle {:.2} dx above the floor", lowest / tank.dx);
-    assert!(inside, "a particle went into a wall");
-    let surface = x.iter().map(|x| x[1]).fold(0.0, f64::max) + 0.5 * tank.dx;
-    let bands = 8;
-    let mut worst: f64 = 0.0;
-    for band in 1..bands {
-        let (lo, hi) =
-            (band as f64 * surface / bands as f64, (band + 1) as f64 * surface / bands as f64);
-        let members: Vec<usize> =
-            (0..x.len()).filter(|&i| (lo..hi).contains(&(surface - x[i][1]))).collect();
-        let n = members.len() as f64;
-        let p = members.iter().map(|&i| pressures[i]).sum::<f64>() / n;
-        let h = members.iter().map(|&i| surface - x[i][1]).sum::<f64>() / n;
-        let exact = rho0 * g * h;
-        let error = (p - exact).abs() / exact;
-        eprintln!("depth {h:.3}: p {p:.1}, ρ g h {exact:.1}, error {:.2}%", 100.0 * error);
-        worst = worst.max(error);
-    }
-    worst
+    hydrostatic_deviation(x, pressures, tank.dx, rho0, 9.81)
 }
 
 #[test]

@@ -6,6 +6,9 @@ use flowscope_core::Field2;
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+/// The colour of pixels without a value.
+const NO_DATA: [u8; 4] = [30, 30, 36, 255];
+
 pub struct Canvas2dRenderer {
     canvas: HtmlCanvasElement,
     context: CanvasRenderingContext2d,
@@ -35,8 +38,9 @@ impl Canvas2dRenderer {
             let row = ny - 1 - j;
             for i in 0..nx {
                 let value = field.at(i, j);
+                // No value (NaN): where a particle view has no fluid, drawn as background.
                 let rgba = if !value.is_finite() {
-                    [255, 0, 255, 255]
+                    NO_DATA
                 } else {
                     scale.lut[scale.index(value)].to_le_bytes()
                 };

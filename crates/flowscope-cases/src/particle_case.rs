@@ -1,0 +1,334 @@
+//! What the particle (SPH) cases share: the solver behind them, stepping at a CFL number,
+//! views rendered from the particles, and the conserved quantities as observables. Each case
+//! file supplies a [`ParticleSetup`]: its spec, how parameters become particles, and its own
+//! observables.
+//!
+//! Views: a 1D gas is shown as a strip along x (the SPH interpolant at 512 points); a 2D fluid
+//! as an image of its tank at two pixels per particle spacing, each particle a disc, NaN where
+//! there is no fluid.
+
+use crate::{GpuView, Simulation};
+use flowscope_core::case::unknown_view;
+use flowscope_core::params::{ParamKind, ParamSpec};
+use flowscope_core::{
+    Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
+    ParamValues, ViewKind, ViewSpec,
+};
+use flowscope_sph::dfsph::Dfsph;
+use flowscope_sph::gas1d::{Ends, Gas1d};
+use flowscope_sph::wcsph::Wcsph;
+use flowscope_sph::Shape;
+
+/// The solver of a particle case.
+pub enum Engine {
+    Gas(Gas1d),
+    Wcsph(Box<Wcsph>),
+    Dfsph(Box<Dfsph>),
+}
+
+/// Observables every particle case records first.
+pub const COMMON_OBSERVABLES: [ObservableSpec; 3] = [
+    ObservableSpec { name: "total_mass", label: "Total mass", unit: "kg" },
+    ObservableSpec { name: "momentum_x", label: "Momentum along x", unit: "kg·m/s" },
+    ObservableSpec { name: "kinetic_energy", label: "Kinetic energy", unit: "J" },
+];
+
+/// The observables of a particle case: [`COMMON_OBSERVABLES`], then the case's own.
+#[macro_export]
+macro_rules! particle_observables {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $crate::particle_case::COMMON_OBSERVABLES[0],
+            $crate::particle_case::COMMON_OBSERVABLES[1],
+            $crate::particle_case::COMMON_OBSERVABLES[2],
+            $($extra),*
+        ]
+    };
+}
+
+pub const KERNEL: ParamSpec = ParamSpec {
+    name: "kernel",
+    label: "Smoothing kernel",
+    unit: "",
+    help: "cubic: Monaghan's cubic spline. wendland: Wendland C2, smoother and free of the pairing instability.",
+    kind: ParamKind::Enum { options: &["wendland", "cubic"], default: "wendland" },
+    needs_reset: true,
+};
+
+pub fn kernel_shape(params: &ParamValues) -> Shape {
+    match params.choice("kernel") {
+        "cubic" => Shape::CubicSpline,
+        _ => Shape::WendlandC2,
+    }
+}
+
+/// The CFL parameter with a case-specific default.
+pub const fn cfl(default: f64) -> ParamSpec {
+    ParamSpec {
+        name: "cfl",
+        label: "CFL number",
+        unit: "",
+        help: "Time step as a fraction of the time a signal (sound or the fastest particle) needs to cross a smoothing length.",
+        kind: ParamKind::Float { min: 0.05, max: 1.0, default, log: false },
+        needs_reset: false,
+    }
+}
+
+/// A view of a particle quantity.
+pub const fn view(name: &'static str, label: &'static str, unit: &'static str) -> ViewSpec {
+    ViewSpec { name, label, unit, kind: ViewKind::Particles, range: None, colormap: "viridis" }
+}
+
+pub trait ParticleSetup {
+    fn spec(&self) -> &'static CaseSpec;
+    fn build(&mut self, params: &ParamValues) -> Result<Engine, CaseError>;
+    /// Observables after [`COMMON_OBSERVABLES`], in the spec's order.
+    fn extra_observables(&self, engine: &Engine) -> Vec<f64>;
+    /// Applies a live parameter change; false if it needs a reset.
+    fn apply_live(&self, _engine: &mut Engine, _params: &ParamValues, _name: &str) -> bool {
+        false
+    }
+}
+
+pub struct ParticleCase<S: ParticleSetup> {
+    setup: S,
+    params: ParamValues,
+    engine: Engine,
+    steps: u64,
+    last_dt: f64,
+    notices: Vec<String>,
+}
+
+impl<S: ParticleSetup> ParticleCase<S> {
+    pub fn new(mut setup: S, params: &ParamValues) -> Result<Self, CaseError> {
+        let spec = setup.spec();
+        let mut checked = spec.defaults();
+        for (name, value) in params.iter() {
+            checked.set(spec.id, spec.params, name, value.clone())?;
+        }
+        let engine = setup.build(&checked)?;
+        Ok(Self { setup, params: checked, engine, steps: 0, last_dt: 0.0, notices: Vec::new() })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn next_dt(&mut self) -> f64 {
+        let cfl = self.params.float("cfl");
+        match &mut self.engine {
+            Engine::Gas(gas) => gas.stable_dt(cfl),
+            Engine::Wcsph(sph) => sph.stable_dt(cfl),
+            Engine::Dfsph(sph) => {
+                sph.config.cfl = cfl;
+                sph.stable_dt()
+            }
+        }
+    }
+}
+
+/// Paints `values` of particles at `x` as discs of radius `radius` on an image of `[0, w] ×
+/// [0, h]` with pixels of size `pixel`; NaN where no particle is.
+fn splat(x: &[[f64; 2]], values: &[f64], (w, h): (f64, f64), pixel: f64, radius: f64) -> Field2 {
+    let (nx, ny) = (((w / pixel).ceil() as usize).max(1), ((h / pixel).ceil() as usize).max(1));
+    let mut field = Field2 { nx, ny, data: vec![f32::NAN; nx * ny] };
+    let reach = (radius / pixel).ceil() as isize;
+    for (p, &value) in x.iter().zip(values) {
+        let (ci, cj) = ((p[0] / pixel).floor() as isize, (p[1] / pixel).floor() as isize);
+        for j in cj - reach..=cj + reach {
+            for i in ci - reach..=ci + reach {
+                if i < 0 || j < 0 || i >= nx as isize || j >= ny as isize {
+                    continue;
+                }
+                let centre = [(i as f64 + 0.5) * pixel, (j as f64 + 0.5) * pixel];
+                if (centre[0] - p[0]).hypot(centre[1] - p[1]) <= radius {
+                    field.data[j as usize * nx + i as usize] = value as f32;
+                }
+            }
+        }
+    }
+    field
+}
+
+/// Points along a 1D gas's strip.
+const STRIP: usize = 512;
+
+/// The SPH interpolant of per-particle `values` at `STRIP` points across the gas's domain.
+fn strip(gas: &Gas1d, values: &[f64]) -> Field2 {
+    let (a, b) = gas.domain;
+    let length = b - a;
+    let h_max = gas.h.iter().cloned().fold(0.0, f64::max);
+    let reach = gas.kernel.support(h_max);
+    let mut order: Vec<usize> = (0..gas.x.len()).collect();
+    order.sort_by(|&i, &j| gas.x[i].total_cmp(&gas.x[j]));
+    let sorted: Vec<f64> = order.iter().map(|&i| gas.x[i]).collect();
+    let shifts: &[f64] = if gas.ends == Ends::Periodic { &[-length, 0.0, length] } else { &[0.0] };
+    let data = (0..STRIP)
+        .map(|k| {
+            let x = a + (k as f64 + 0.5) * length / STRIP as f64;
+            let mut sum = 0.0;
+            for shift in shifts {
+                let (lo, hi) = (x - shift - reach, x - shift + reach);
+                let start = sorted.partition_point(|&p| p < lo);
+                let end = sorted.partition_point(|&p| p <= hi);
+                for &i in &order[start..end] {
+                    let r = (x - shift - gas.x[i]).abs();
+                    sum += gas.m[i] / gas.rho[i] * values[i] * gas.kernel.w(r, gas.h[i]);
+                }
+            }
+            sum as f32
+        })
+        .collect();
+    Field2 { nx: STRIP, ny: 1, data }
+}
+
+impl<S: ParticleSetup> Case for ParticleCase<S> {
+    fn spec(&self) -> &'static CaseSpec {
+        self.setup.spec()
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Cpu
+    }
+
+    fn params(&self) -> &ParamValues {
+        &self.params
+    }
+
+    fn set_param(&mut self, name: &str, value: ParamValue) -> Result<(), CaseError> {
+        let spec = self.setup.spec();
+        let mut params = self.params.clone();
+        params.set(spec.id, spec.params, name, value)?;
+        if spec.param(name).is_some_and(|p| p.needs_reset) {
+            return Err(CaseError::NeedsReset(name.to_string()));
+        }
+        if name != "cfl" && !self.setup.apply_live(&mut self.engine, &params, name) {
+            return Err(CaseError::NeedsReset(name.to_string()));
+        }
+        self.params = params;
+        Ok(())
+    }
+
+    fn step(&mut self, n: u32) -> Result<(), CaseError> {
+        for _ in 0..n {
+            let dt = self.next_dt();
+            let outcome = match &mut self.engine {
+                Engine::Gas(gas) => gas.step(dt).map_err(|e| e.to_string()),
+                Engine::Wcsph(sph) => sph.step(dt).map_err(|e| e.to_string()),
+                Engine::Dfsph(sph) => sph.step(dt).map(|_| ()).map_err(|e| e.to_string()),
+            };
+            outcome.map_err(CaseError::Diverged)?;
+            self.last_dt = dt;
+            self.steps += 1;
+        }
+        Ok(())
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn time(&self) -> f64 {
+        match &self.engine {
+            Engine::Gas(gas) => gas.time,
+            Engine::Wcsph(sph) => sph.time,
+            Engine::Dfsph(sph) => sph.time,
+        }
+    }
+
+    fn dt(&self) -> f64 {
+        self.last_dt
+    }
+
+    fn domain(&self) -> Domain {
+        match &self.engine {
+            // A strip an eighth as tall as it is long.
+            Engine::Gas(gas) => {
+                let (a, b) = gas.domain;
+                [[a, b], [0.0, (b - a) / 8.0]]
+            }
+            Engine::Wcsph(sph) => [[0.0, sph.tank.width], [0.0, sph.tank.height]],
+            Engine::Dfsph(sph) => [[0.0, sph.tank.width], [0.0, sph.tank.height]],
+        }
+    }
+
+    fn shape(&self) -> Option<[usize; 2]> {
+        None
+    }
+
+    fn read_view(&self, name: &str) -> Result<Field2, CaseError> {
+        let unknown = || unknown_view(self.setup.spec(), name);
+        if !self.setup.spec().views.iter().any(|v| v.name == name) {
+            return Err(unknown());
+        }
+        match &self.engine {
+            Engine::Gas(gas) => {
+                let values: Vec<f64> = match name {
+                    "density" => gas.rho.clone(),
+                    "velocity" => gas.v.clone(),
+                    "pressure" => gas.p.clone(),
+                    "energy" => gas.e.clone(),
+                    _ => return Err(unknown()),
+                };
+                Ok(strip(gas, &values))
+            }
+            Engine::Wcsph(sph) => {
+                let values: Vec<f64> = match name {
+                    "density" => sph.rho.clone(),
+                    "pressure" => sph.pressures(),
+                    "speed" => sph.fluid.v.iter().map(|v| v[0].hypot(v[1])).collect(),
+                    "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
+                    _ => return Err(unknown()),
+                };
+                let dx = sph.tank.dx;
+                let size = (sph.tank.width, sph.tank.height);
+                Ok(splat(&sph.fluid.x, &values, size, 0.5 * dx, 0.75 * dx))
+            }
+            Engine::Dfsph(sph) => {
+                let values: Vec<f64> = match name {
+                    "density" => sph.rho.clone(),
+                    "pressure" => sph.pressures(),
+                    "speed" => sph.fluid.v.iter().map(|v| v[0].hypot(v[1])).collect(),
+                    "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
+                    _ => return Err(unknown()),
+                };
+                let dx = sph.tank.dx;
+                let size = (sph.tank.width, sph.tank.height);
+                Ok(splat(&sph.fluid.x, &values, size, 0.5 * dx, 0.75 * dx))
+            }
+        }
+    }
+
+    fn observables(&self) -> Result<Vec<f64>, CaseError> {
+        let mut values = match &self.engine {
+            Engine::Gas(gas) => vec![gas.total_mass(), gas.momentum(), gas.kinetic_energy()],
+            Engine::Wcsph(sph) => {
+                let f = &sph.fluid;
+                vec![f.total_mass(), f.momentum()[0], f.kinetic_energy()]
+            }
+            Engine::Dfsph(sph) => {
+                let f = &sph.fluid;
+                vec![f.total_mass(), f.momentum()[0], f.kinetic_energy()]
+            }
+        };
+        values.extend(self.setup.extra_observables(&self.engine));
+        Ok(values)
+    }
+
+    fn interact(&mut self, _: &Interaction) -> Result<(), CaseError> {
+        Err(CaseError::BadInteraction(format!(
+            "'{}' takes no pointer input yet",
+            self.setup.spec().id
+        )))
+    }
+
+    fn notices(&self) -> &[String] {
+        &self.notices
+    }
+}
+
+impl<S: ParticleSetup> Simulation for ParticleCase<S> {
+    fn gpu_view(&self, _view: &str) -> Option<GpuView<'_>> {
+        None
+    }
+}
