@@ -21,7 +21,7 @@ use flowscope_sph::Shape;
 
 /// The solver of a particle case.
 pub enum Engine {
-    Gas(Gas1d),
+    Gas(Box<Gas1d>),
     Wcsph(Box<Wcsph>),
     Dfsph(Box<Dfsph>),
 }

@@ -114,7 +114,7 @@ impl ParticleSetup for SodShockTube {
         let left = (params.int("n") as usize / 8) * 8;
         let kernel = Kernel::new(particle_case::kernel_shape(params), 1);
         let gas = Gas1d::sod(left, kernel).map_err(|e| CaseError::Diverged(e.to_string()))?;
-        Ok(Engine::Gas(gas))
+        Ok(Engine::Gas(Box::new(gas)))
     }
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {

@@ -91,7 +91,7 @@ impl ParticleSetup for SphPeriodic {
             kernel,
         )
         .map_err(|e| CaseError::Diverged(e.to_string()))?;
-        Ok(Engine::Gas(gas))
+        Ok(Engine::Gas(Box::new(gas)))
     }
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
