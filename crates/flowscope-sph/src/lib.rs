@@ -8,13 +8,17 @@
 //! - [`riemann`]: the exact Riemann solution, the reference of the shock tube.
 //! - [`tank`]: fluid blocks and wall particles on a lattice (the 2D initial states).
 //! - [`wcsph`]: weakly compressible 2D SPH (Tait, δ-SPH, Adami walls).
-//! - [`dfsph`]: incompressible 2D SPH (divergence-free SPH, Akinci walls).
+//! - [`dfsph`]: incompressible 2D SPH (divergence-free SPH, lattice walls).
 //!
-//! The CPU reference, in f64. Never depends on leptos, web-sys or the CLI.
+//! - [`gpu`]: the WGSL twin of the WCSPH step (`shaders/sph/`), with a counting-sort neighbour
+//!   grid on the device, in f32.
+//!
+//! The modules above the GPU twin are the CPU reference, in f64. Never depends on leptos, web-sys or the CLI.
 
 pub mod dfsph;
 pub mod fluid2d;
 pub mod gas1d;
+pub mod gpu;
 pub mod kernel;
 pub mod neighbours;
 mod parallel;

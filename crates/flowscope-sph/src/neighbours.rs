@@ -25,6 +25,11 @@ impl CellList {
         Self { lo, extent, cell, dims, periodic, start: Vec::new(), order: Vec::new() }
     }
 
+    /// The grid: lower corner, cell size and cells per axis (what the GPU twin rebuilds).
+    pub fn geometry(&self) -> ([f64; 2], [f64; 2], [usize; 2]) {
+        (self.lo, self.cell, self.dims)
+    }
+
     /// The cell of a position; positions outside a non-periodic box go to its edge cells.
     fn cell_of(&self, x: [f64; 2]) -> [usize; 2] {
         let mut c = [0; 2];

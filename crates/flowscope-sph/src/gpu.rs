@@ -1,0 +1,243 @@
+//! The WGSL twin of [`crate::wcsph::Wcsph`] (`shaders/sph/wcsph.wgsl`), in f32 on the shared
+//! device: the same midpoint step, with the neighbour grid rebuilt on the GPU by a counting sort
+//! at every evaluation. Nothing comes back per step; [`GpuWcsph::download`] reads the state for
+//! exports and tests.
+
+use crate::fluid2d::cell_list;
+use crate::kernel::Shape;
+use crate::wcsph::{Wcsph, GAMMA};
+use flowscope_gpu::program::{encode, Op, Program};
+use flowscope_gpu::{buffers, wgpu, GpuContext};
+
+const SOURCE: &str = include_str!("../../../shaders/sph/wcsph.wgsl");
+const GROUP: u32 = 64;
+/// Neighbour slots per particle for [`GpuWcsph::neighbour_lists`].
+const MAX_LISTED: u32 = 64;
+
+/// Mirrors `Params` in wcsph.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n_fluid: u32,
+    n_all: u32,
+    dims_x: u32,
+    dims_y: u32,
+    lo_x: f32,
+    lo_y: f32,
+    cell_x: f32,
+    cell_y: f32,
+    h: f32,
+    radius: f32,
+    mass: f32,
+    rho0: f32,
+    c0: f32,
+    stiffness: f32,
+    alpha: f32,
+    delta: f32,
+    gx: f32,
+    gy: f32,
+    dt: f32,
+    shape: u32,
+    max_listed: u32,
+    _pad: [u32; 3],
+}
+
+/// A WCSPH fluid on the GPU.
+pub struct GpuWcsph {
+    ctx: GpuContext,
+    params: Params,
+    uniform: wgpu::Buffer,
+    x0: wgpu::Buffer,
+    v0: wgpu::Buffer,
+    rho_start: wgpu::Buffer,
+    out: wgpu::Buffer,
+    listing: wgpu::Buffer,
+    step_ops: Vec<Op>,
+    list_ops: Vec<Op>,
+    pub time: f64,
+}
+
+fn flat(points: &[[f64; 2]]) -> Vec<[f32; 2]> {
+    points.iter().map(|p| [p[0] as f32, p[1] as f32]).collect()
+}
+
+impl GpuWcsph {
+    /// Uploads a CPU fluid (particles, walls, parameters).
+    pub fn new(ctx: &GpuContext, cpu: &Wcsph) -> Self {
+        let device = &ctx.device;
+        let (n_fluid, n_walls) = (cpu.fluid.len(), cpu.walls.len());
+        let n_all = n_fluid + n_walls;
+        let radius = cpu.kernel.support(cpu.h);
+        let (lo, cell, dims) = cell_list(&cpu.tank, radius, &[]).geometry();
+        let config = cpu.config;
+        let params = Params {
+            n_fluid: n_fluid as u32,
+            n_all: n_all as u32,
+            dims_x: dims[0] as u32,
+            dims_y: dims[1] as u32,
+            lo_x: lo[0] as f32,
+            lo_y: lo[1] as f32,
+            cell_x: cell[0] as f32,
+            cell_y: cell[1] as f32,
+            h: cpu.h as f32,
+            radius: radius as f32,
+            mass: cpu.fluid.mass as f32,
+            rho0: config.rho0 as f32,
+            c0: config.c0 as f32,
+            stiffness: (config.c0 * config.c0 * config.rho0 / GAMMA) as f32,
+            alpha: config.alpha as f32,
+            delta: config.delta as f32,
+            gx: config.gravity[0] as f32,
+            gy: config.gravity[1] as f32,
+            dt: 0.0,
+            shape: u32::from(config.shape == Shape::WendlandC2),
+            max_listed: MAX_LISTED,
+            _pad: [0; 3],
+        };
+        let uniform = buffers::uniform_from(device, "sph params", &params);
+        let mut all = cpu.fluid.x.clone();
+        all.extend_from_slice(&cpu.walls);
+        let rho: Vec<f32> = cpu.rho.iter().map(|&r| r as f32).collect();
+        let pos = buffers::storage_from(device, "sph pos", &flat(&all));
+        let vel = buffers::storage_zeros(device, "sph vel", 2 * n_fluid);
+        let rho_eval = buffers::storage_zeros(device, "sph rho", n_fluid);
+        let x0 = buffers::storage_from(device, "sph x0", &flat(&cpu.fluid.x));
+        let v0 = buffers::storage_from(device, "sph v0", &flat(&cpu.fluid.v));
+        let rho_start = buffers::storage_from(device, "sph rho0", &rho);
+        let out = buffers::storage_zeros(device, "sph rates", 4 * n_fluid);
+        let cells = dims[0] * dims[1];
+        let cell_of = buffers::storage_zeros(device, "sph cell", n_all);
+        let rank = buffers::storage_zeros(device, "sph rank", n_all);
+        let counts = buffers::storage_zeros(device, "sph counts", cells + 1);
+        let start = buffers::storage_zeros(device, "sph start", cells + 1);
+        let order = buffers::storage_zeros(device, "sph order", n_all);
+        let wall = buffers::storage_zeros(device, "sph wall", 2 * n_walls);
+        let listing = buffers::storage_zeros(device, "sph listing", n_fluid * MAX_LISTED as usize);
+
+        let mut program = Program::new(device, "wcsph.wgsl", SOURCE);
+        let u = &uniform;
+        let sort = |program: &mut Program| {
+            vec![
+                program.op_1d("clear_counts", &[(0, u), (11, &counts)], cells + 1, GROUP),
+                program.op_1d(
+                    "count_cells",
+                    &[(0, u), (1, &pos), (9, &cell_of), (10, &rank), (11, &counts)],
+                    n_all,
+                    GROUP,
+                ),
+                program.op("scan", &[(0, u), (11, &counts), (12, &start)], [1, 1, 1]),
+                program.op_1d(
+                    "scatter",
+                    &[(0, u), (9, &cell_of), (10, &rank), (12, &start), (13, &order)],
+                    n_all,
+                    GROUP,
+                ),
+            ]
+        };
+        let evaluate = |program: &mut Program| {
+            let mut ops = sort(program);
+            ops.push(program.op_1d(
+                "wall_pressure",
+                &[(0, u), (1, &pos), (3, &rho_eval), (12, &start), (13, &order), (14, &wall)],
+                n_walls,
+                GROUP,
+            ));
+            ops.push(program.op_1d(
+                "rates",
+                &[
+                    (0, u),
+                    (1, &pos),
+                    (2, &vel),
+                    (3, &rho_eval),
+                    (7, &out),
+                    (12, &start),
+                    (13, &order),
+                    (14, &wall),
+                ],
+                n_fluid,
+                GROUP,
+            ));
+            ops
+        };
+        let state = [(4, &x0), (5, &v0), (6, &rho_start)];
+        let mut load_bindings = vec![(0, u), (1, &pos), (2, &vel), (3, &rho_eval)];
+        load_bindings.extend(state);
+        let load = program.op_1d("load", &load_bindings, n_fluid, GROUP);
+        let mut half_bindings = load_bindings.clone();
+        half_bindings.push((7, &out));
+        let mut step_ops = vec![load.clone()];
+        step_ops.extend(evaluate(&mut program));
+        step_ops.push(program.op_1d("half_step", &half_bindings, n_fluid, GROUP));
+        step_ops.extend(evaluate(&mut program));
+        let mut full_bindings = vec![(0, u), (2, &vel), (7, &out)];
+        full_bindings.extend(state);
+        step_ops.push(program.op_1d("full_step", &full_bindings, n_fluid, GROUP));
+
+        let mut list_ops = vec![load];
+        list_ops.extend(sort(&mut program));
+        list_ops.push(program.op_1d(
+            "list_neighbours",
+            &[(0, u), (1, &pos), (7, &out), (12, &start), (13, &order), (17, &listing)],
+            n_fluid,
+            GROUP,
+        ));
+        Self {
+            ctx: ctx.clone(),
+            params,
+            uniform,
+            x0,
+            v0,
+            rho_start,
+            out,
+            listing,
+            step_ops,
+            list_ops,
+            time: cpu.time,
+        }
+    }
+
+    /// Encodes and submits `n` steps of `dt`.
+    pub fn step(&mut self, dt: f64, n: u32) {
+        self.params.dt = dt as f32;
+        self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&self.params));
+        for _ in 0..n {
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            encode(&mut encoder, &self.step_ops);
+            self.ctx.queue.submit([encoder.finish()]);
+        }
+        self.time += dt * f64::from(n);
+    }
+
+    /// Positions, velocities and densities of the fluid particles (blocking; native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[allow(clippy::type_complexity)]
+    pub fn download(&self) -> Result<(Vec<[f64; 2]>, Vec<[f64; 2]>, Vec<f64>), String> {
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        let pairs = |buffer| -> Result<Vec<[f64; 2]>, String> {
+            let data: Vec<[f32; 2]> = buffers::read_blocking(device, queue, buffer)?;
+            Ok(data.iter().map(|p| [f64::from(p[0]), f64::from(p[1])]).collect())
+        };
+        let rho: Vec<f32> = buffers::read_blocking(device, queue, &self.rho_start)?;
+        Ok((pairs(&self.x0)?, pairs(&self.v0)?, rho.into_iter().map(f64::from).collect()))
+    }
+
+    /// Every fluid particle's neighbours at the current positions, as the GPU's counting-sort
+    /// grid finds them (blocking; native only; at most 64 listed per particle).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn neighbour_lists(&self) -> Result<Vec<Vec<u32>>, String> {
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encode(&mut encoder, &self.list_ops);
+        self.ctx.queue.submit([encoder.finish()]);
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        let rates: Vec<[f32; 4]> = buffers::read_blocking(device, queue, &self.out)?;
+        let listing: Vec<u32> = buffers::read_blocking(device, queue, &self.listing)?;
+        Ok(rates
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let k = i * MAX_LISTED as usize;
+                listing[k..k + (r[3] as u32).min(MAX_LISTED) as usize].to_vec()
+            })
+            .collect())
+    }
+}
