@@ -34,10 +34,11 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     let i = min(u32(in.uv.x * f32(view.nx)), view.nx - 1u);
     let j = min(u32((1.0 - in.uv.y) * f32(view.ny)), view.ny - 1u);
     let value = field[cell_index(i, j, view.nx)];
-    // Non-finite values (a diverged state) show magenta. Tested on the bits: WGSL compilers may
-    // assume NaN never occurs and fold `value != value` away.
+    // Non-finite values mark "no value here" (no fluid in a particle view) and show the
+    // background colour, as on the CPU renderer. Tested on the bits: WGSL compilers may assume
+    // NaN never occurs and fold `value != value` away.
     if ((bitcast<u32>(value) & 0x7f800000u) == 0x7f800000u) {
-        return vec4<f32>(1.0, 0.0, 1.0, 1.0);
+        return vec4<f32>(30.0 / 255.0, 30.0 / 255.0, 36.0 / 255.0, 1.0);
     }
     let t = clamp((value - view.vmin) / max(view.vmax - view.vmin, 1e-30), 0.0, 1.0);
     return unpack4x8unorm(lut[u32(round(t * 255.0))]);

@@ -328,3 +328,58 @@ fn full_step(@builtin(global_invocation_id) id: vec3<u32>) {
     v0[i] = v0[i] + dt * rates.xy;
     rho_start[i] = rho_start[i] + dt * rates.z;
 }
+
+// ---- Views ----
+
+struct Image {
+    nx: u32,
+    ny: u32,
+    pixel: f32,
+    radius: f32,
+    // 0 speed, 1 pressure, 2 density, 3 neighbour count.
+    quantity: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(18) var<uniform> image: Image;
+@group(0) @binding(19) var<storage, read_write> pixels: array<f32>;
+
+fn quantity_of(i: u32) -> f32 {
+    switch image.quantity {
+        case 0u: { return length(vel[i]); }
+        case 1u: { return pressure_of(rho[i]); }
+        case 2u: { return rho[i]; }
+        default: { return out[i].w; }
+    }
+}
+
+// Each pixel takes the value of the nearest fluid particle within `radius` (NaN if none): the
+// particles drawn as discs, read from the sorted grid of the current positions.
+@compute @workgroup_size(64)
+fn splat(@builtin(global_invocation_id) id: vec3<u32>) {
+    let k = id.x;
+    if (k >= image.nx * image.ny) { return; }
+    let p = vec2<f32>((f32(k % image.nx) + 0.5) * image.pixel, (f32(k / image.nx) + 0.5) * image.pixel);
+    var best = image.radius;
+    // NaN (no fluid here), made at run time: a NaN constant is a shader-creation error.
+    var nan_bits = 0x7fc00000u;
+    var value = bitcast<f32>(nan_bits);
+    let range = cell_range(p);
+    for (var cy = range.z; cy <= range.w; cy++) {
+        for (var cx = range.x; cx <= range.y; cx++) {
+            let cell = cy * params.dims_x + cx;
+            for (var s = start[cell]; s < start[cell + 1u]; s++) {
+                let j = order[s];
+                if (j >= params.n_fluid) { continue; }
+                let r = length(p - pos[j]);
+                if (r <= best) {
+                    best = r;
+                    value = quantity_of(j);
+                }
+            }
+        }
+    }
+    pixels[k] = value;
+}

@@ -124,6 +124,8 @@ impl Engine {
     ) -> Result<Self, String> {
         let gpu = gpu.filter(|_| spec.gpu);
         let sim = flowscope_cases::create(spec.id, params, gpu).map_err(|e| e.to_string())?;
+        // A case may choose the CPU for some parameters (a solver without a GPU twin).
+        let gpu = gpu.filter(|_| sim.backend() == Backend::Gpu);
         let canvas = ui::create_canvas();
         host.replace_children_with_node_1(&canvas);
         // The viewport takes the domain's shape (a 5:1 channel is not drawn as a square).
@@ -164,7 +166,7 @@ impl Engine {
     fn step(&mut self, n: u32, gpu: Option<&GpuContext>) -> Result<f64, String> {
         let started = ui::now_ms();
         self.sim.step(n).map_err(|e| e.to_string())?;
-        if let Some(ctx) = gpu {
+        if let Some(ctx) = gpu.filter(|_| self.sim.backend() == Backend::Gpu) {
             let slot = self.gpu_ms_per_step.clone();
             let in_flight = self.gpu_batches_in_flight.clone();
             in_flight.fetch_add(1, Ordering::Relaxed);

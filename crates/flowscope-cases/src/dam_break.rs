@@ -89,7 +89,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "solver_iterations", label: "Pressure iterations (DFSPH)", unit: "" },
     ),
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
@@ -130,23 +130,27 @@ impl ParticleSetup for DamBreak {
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
         let scale = (2.0 * G / A).sqrt();
+        if let Some(sph) = engine.wcsph() {
+            return vec![sph.fluid.front() / A, sph.time * scale, sph.density_error(), 0.0];
+        }
         match engine {
-            Engine::Wcsph(sph) => {
-                vec![sph.fluid.front() / A, sph.time * scale, sph.density_error(), 0.0]
-            }
             Engine::Dfsph(sph) => vec![
                 sph.fluid.front() / A,
                 sph.time * scale,
                 sph.density_error(),
                 sph.last.density_iterations as f64,
             ],
-            Engine::Gas(_) => vec![f64::NAN; 4],
+            _ => vec![f64::NAN; 4],
         }
     }
 
     fn apply_live(&self, engine: &mut Engine, params: &ParamValues, name: &str) -> bool {
         match (engine, name) {
             (Engine::Wcsph(sph), "alpha") => sph.config.alpha = params.float("alpha"),
+            (Engine::GpuWcsph { gpu, mirror }, "alpha") => {
+                mirror.config.alpha = params.float("alpha");
+                gpu.set_alpha(mirror.config.alpha);
+            }
             (Engine::Dfsph(sph), "viscosity") => sph.config.viscosity = params.float("viscosity"),
             (Engine::Dfsph(sph), "tolerance") => sph.config.tolerance = params.float("tolerance"),
             // A parameter of the other solver: kept for when it is chosen.

@@ -54,7 +54,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ),
     interactions: &[],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
@@ -80,7 +80,7 @@ impl ParticleSetup for HydrostaticTank {
     }
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
-        let Engine::Wcsph(sph) = engine else { return vec![f64::NAN; 3] };
+        let Some(sph) = engine.wcsph() else { return vec![f64::NAN; 3] };
         let rho0 = sph.config.rho0;
         vec![
             sph.density_error(),

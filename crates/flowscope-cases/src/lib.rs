@@ -89,11 +89,15 @@ pub fn create(
         "taylor-green" => {
             Ok(Box::new(FlowCase::new(taylor_green::TaylorGreen::default(), params, gpu)?))
         }
-        "sod-shock-tube" => Ok(Box::new(ParticleCase::new(sod_shock_tube::SodShockTube, params)?)),
-        "sph-1d-periodic" => Ok(Box::new(ParticleCase::new(sph_1d_periodic::SphPeriodic, params)?)),
-        "dam-break" => Ok(Box::new(ParticleCase::new(dam_break::DamBreak, params)?)),
+        "sod-shock-tube" => {
+            Ok(Box::new(ParticleCase::new(sod_shock_tube::SodShockTube, params, gpu)?))
+        }
+        "sph-1d-periodic" => {
+            Ok(Box::new(ParticleCase::new(sph_1d_periodic::SphPeriodic, params, gpu)?))
+        }
+        "dam-break" => Ok(Box::new(ParticleCase::new(dam_break::DamBreak, params, gpu)?)),
         "hydrostatic-tank" => {
-            Ok(Box::new(ParticleCase::new(hydrostatic_tank::HydrostaticTank, params)?))
+            Ok(Box::new(ParticleCase::new(hydrostatic_tank::HydrostaticTank, params, gpu)?))
         }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {

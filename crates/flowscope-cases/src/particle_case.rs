@@ -14,8 +14,10 @@ use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
     ParamValues, ViewKind, ViewSpec,
 };
+use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::Dfsph;
 use flowscope_sph::gas1d::{Ends, Gas1d};
+use flowscope_sph::gpu::GpuWcsph;
 use flowscope_sph::wcsph::Wcsph;
 use flowscope_sph::Shape;
 
@@ -24,6 +26,23 @@ pub enum Engine {
     Gas(Box<Gas1d>),
     Wcsph(Box<Wcsph>),
     Dfsph(Box<Dfsph>),
+    /// WCSPH on the GPU; `mirror` holds the parameters and the state as last read back (in the
+    /// browser a batch or so behind).
+    GpuWcsph {
+        gpu: Box<GpuWcsph>,
+        mirror: Box<Wcsph>,
+    },
+}
+
+impl Engine {
+    /// The WCSPH fluid, on the CPU or as mirrored from the GPU.
+    pub fn wcsph(&self) -> Option<&Wcsph> {
+        match self {
+            Engine::Wcsph(sph) => Some(sph),
+            Engine::GpuWcsph { mirror, .. } => Some(mirror),
+            _ => None,
+        }
+    }
 }
 
 /// Observables every particle case records first.
@@ -100,14 +119,32 @@ pub struct ParticleCase<S: ParticleSetup> {
 }
 
 impl<S: ParticleSetup> ParticleCase<S> {
-    pub fn new(mut setup: S, params: &ParamValues) -> Result<Self, CaseError> {
+    /// The case on the GPU when `gpu` is given and its solver has a WGSL twin (WCSPH), else on
+    /// the CPU (with a notice when the GPU was asked for).
+    pub fn new(
+        mut setup: S,
+        params: &ParamValues,
+        gpu: Option<&GpuContext>,
+    ) -> Result<Self, CaseError> {
         let spec = setup.spec();
         let mut checked = spec.defaults();
         for (name, value) in params.iter() {
             checked.set(spec.id, spec.params, name, value.clone())?;
         }
-        let engine = setup.build(&checked)?;
-        Ok(Self { setup, params: checked, engine, steps: 0, last_dt: 0.0, notices: Vec::new() })
+        let mut notices = Vec::new();
+        let engine = match (setup.build(&checked)?, gpu) {
+            (Engine::Wcsph(cpu), Some(ctx)) => {
+                Engine::GpuWcsph { gpu: Box::new(GpuWcsph::new(ctx, &cpu)), mirror: cpu }
+            }
+            (engine, Some(_)) => {
+                notices.push(
+                    "this solver has no GPU twin yet; it runs on the CPU backend".to_string(),
+                );
+                engine
+            }
+            (engine, None) => engine,
+        };
+        Ok(Self { setup, params: checked, engine, steps: 0, last_dt: 0.0, notices })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -123,7 +160,49 @@ impl<S: ParticleSetup> ParticleCase<S> {
                 sph.config.cfl = cfl;
                 sph.stable_dt()
             }
+            // The acoustic limit at the speed last read back (sound dominates in WCSPH).
+            Engine::GpuWcsph { mirror, .. } => {
+                cfl * mirror.h / (mirror.config.c0 + mirror.fluid.max_speed())
+            }
         }
+    }
+
+    /// Steps the GPU fluid `n` times and takes in the state read back since.
+    fn step_gpu(&mut self, n: u32) -> Result<(), CaseError> {
+        let dt = self.next_dt();
+        let Engine::GpuWcsph { gpu, mirror } = &mut self.engine else { return Ok(()) };
+        gpu.step(dt, n);
+        gpu.request_mirror();
+        #[cfg(not(target_arch = "wasm32"))]
+        flowscope_gpu::buffers::wait_idle(&gpu.context().device).map_err(CaseError::Gpu)?;
+        if let Some(state) = gpu.take_mirror() {
+            let bad =
+                state.x.iter().chain(&state.v).flatten().chain(&state.rho).find(|v| !v.is_finite());
+            if let Some(bad) = bad {
+                return Err(CaseError::Diverged(format!(
+                    "a particle's state became {bad} near t = {:.4}; reset with a smaller time step",
+                    gpu.time
+                )));
+            }
+            mirror.fluid.x = state.x;
+            mirror.fluid.v = state.v;
+            mirror.rho = state.rho;
+        }
+        mirror.time = gpu.time;
+        self.last_dt = dt;
+        self.steps += u64::from(n);
+        Ok(())
+    }
+
+    /// Per-particle values of a view of a 2D fluid.
+    fn values_2d(name: &str, sph: &Wcsph) -> Option<Vec<f64>> {
+        Some(match name {
+            "density" => sph.rho.clone(),
+            "pressure" => sph.pressures(),
+            "speed" => sph.fluid.v.iter().map(|v| v[0].hypot(v[1])).collect(),
+            "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
+            _ => return None,
+        })
     }
 }
 
@@ -188,7 +267,10 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
     }
 
     fn backend(&self) -> Backend {
-        Backend::Cpu
+        match self.engine {
+            Engine::GpuWcsph { .. } => Backend::Gpu,
+            _ => Backend::Cpu,
+        }
     }
 
     fn params(&self) -> &ParamValues {
@@ -210,12 +292,16 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
     }
 
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
+        if let Engine::GpuWcsph { .. } = self.engine {
+            return self.step_gpu(n);
+        }
         for _ in 0..n {
             let dt = self.next_dt();
             let outcome = match &mut self.engine {
                 Engine::Gas(gas) => gas.step(dt).map_err(|e| e.to_string()),
                 Engine::Wcsph(sph) => sph.step(dt).map_err(|e| e.to_string()),
                 Engine::Dfsph(sph) => sph.step(dt).map(|_| ()).map_err(|e| e.to_string()),
+                Engine::GpuWcsph { .. } => Ok(()),
             };
             outcome.map_err(CaseError::Diverged)?;
             self.last_dt = dt;
@@ -233,6 +319,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
             Engine::Gas(gas) => gas.time,
             Engine::Wcsph(sph) => sph.time,
             Engine::Dfsph(sph) => sph.time,
+            Engine::GpuWcsph { gpu, .. } => gpu.time,
         }
     }
 
@@ -247,7 +334,9 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 let (a, b) = gas.domain;
                 [[a, b], [0.0, (b - a) / 8.0]]
             }
-            Engine::Wcsph(sph) => [[0.0, sph.tank.width], [0.0, sph.tank.height]],
+            Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
+                [[0.0, sph.tank.width], [0.0, sph.tank.height]]
+            }
             Engine::Dfsph(sph) => [[0.0, sph.tank.width], [0.0, sph.tank.height]],
         }
     }
@@ -272,14 +361,8 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 };
                 Ok(strip(gas, &values))
             }
-            Engine::Wcsph(sph) => {
-                let values: Vec<f64> = match name {
-                    "density" => sph.rho.clone(),
-                    "pressure" => sph.pressures(),
-                    "speed" => sph.fluid.v.iter().map(|v| v[0].hypot(v[1])).collect(),
-                    "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
-                    _ => return Err(unknown()),
-                };
+            Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
+                let values = Self::values_2d(name, sph).ok_or_else(unknown)?;
                 let dx = sph.tank.dx;
                 let size = (sph.tank.width, sph.tank.height);
                 Ok(splat(&sph.fluid.x, &values, size, 0.5 * dx, 0.75 * dx))
@@ -302,7 +385,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
     fn observables(&self) -> Result<Vec<f64>, CaseError> {
         let mut values = match &self.engine {
             Engine::Gas(gas) => vec![gas.total_mass(), gas.momentum(), gas.kinetic_energy()],
-            Engine::Wcsph(sph) => {
+            Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
                 let f = &sph.fluid;
                 vec![f.total_mass(), f.momentum()[0], f.kinetic_energy()]
             }
@@ -328,7 +411,18 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 }
 
 impl<S: ParticleSetup> Simulation for ParticleCase<S> {
-    fn gpu_view(&self, _view: &str) -> Option<GpuView<'_>> {
-        None
+    fn gpu_view(&self, view: &str) -> Option<GpuView<'_>> {
+        let Engine::GpuWcsph { gpu, .. } = &self.engine else { return None };
+        let (nx, ny) = gpu.image;
+        Some(GpuView { buffer: gpu.view(view)?, nx, ny })
+    }
+
+    /// On the GPU: the extent of the view's values in the state last read back.
+    fn measured_range(&self, view: &str) -> Option<(f32, f32)> {
+        let Engine::GpuWcsph { mirror, .. } = &self.engine else { return None };
+        let values = Self::values_2d(view, mirror)?;
+        let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        (lo <= hi).then_some((lo as f32, hi as f32))
     }
 }

@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn at_t_0_2_the_case_reports_a_small_error_and_the_shock_in_place() {
-        let mut case = ParticleCase::new(SodShockTube, &SPEC.defaults()).unwrap();
+        let mut case = ParticleCase::new(SodShockTube, &SPEC.defaults(), None).unwrap();
         while case.time() < 0.2 {
             case.step(1).unwrap();
         }

@@ -42,6 +42,35 @@ struct Params {
     _pad: [u32; 3],
 }
 
+/// Mirrors `Image` in wcsph.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Image {
+    nx: u32,
+    ny: u32,
+    pixel: f32,
+    radius: f32,
+    quantity: u32,
+    _pad: [u32; 3],
+}
+
+/// The views the GPU draws, in the order of `Image::quantity`.
+pub const VIEWS: [&str; 4] = ["speed", "pressure", "density", "neighbours"];
+
+/// The fluid's state as last read back: positions, velocities, densities.
+#[derive(Clone, Debug, Default)]
+pub struct Mirror {
+    pub x: Vec<[f64; 2]>,
+    pub v: Vec<[f64; 2]>,
+    pub rho: Vec<f64>,
+}
+
+#[derive(Default)]
+struct MirrorSlot {
+    in_flight: bool,
+    ready: Option<Mirror>,
+}
+
 /// A WCSPH fluid on the GPU.
 pub struct GpuWcsph {
     ctx: GpuContext,
@@ -54,6 +83,15 @@ pub struct GpuWcsph {
     listing: wgpu::Buffer,
     step_ops: Vec<Op>,
     list_ops: Vec<Op>,
+    /// Per view: the image it is drawn into and the dispatches (grid of the current positions,
+    /// then the splat).
+    views: Vec<Vec<Op>>,
+    pixels: wgpu::Buffer,
+    /// Image size (columns, rows).
+    pub image: (u32, u32),
+    staging: wgpu::Buffer,
+    mirror: std::sync::Arc<std::sync::Mutex<MirrorSlot>>,
+    n_fluid: usize,
     pub time: f64,
 }
 
@@ -173,7 +211,7 @@ impl GpuWcsph {
         full_bindings.extend(state);
         step_ops.push(program.op_1d("full_step", &full_bindings, n_fluid, GROUP));
 
-        let mut list_ops = vec![load];
+        let mut list_ops = vec![load.clone()];
         list_ops.extend(sort(&mut program));
         list_ops.push(program.op_1d(
             "list_neighbours",
@@ -181,6 +219,53 @@ impl GpuWcsph {
             n_fluid,
             GROUP,
         ));
+
+        // Views: two pixels per particle spacing over the tank, a disc of 0.75 dx per particle.
+        let pixel = 0.5 * cpu.tank.dx;
+        let image = (
+            ((cpu.tank.width / pixel).ceil() as u32).max(1),
+            ((cpu.tank.height / pixel).ceil() as u32).max(1),
+        );
+        let cells_in_image = (image.0 * image.1) as usize;
+        let pixels = buffers::storage_zeros(device, "sph view", cells_in_image);
+        let views = (0..VIEWS.len() as u32)
+            .map(|quantity| {
+                let layout = Image {
+                    nx: image.0,
+                    ny: image.1,
+                    pixel: pixel as f32,
+                    radius: (0.75 * cpu.tank.dx) as f32,
+                    quantity,
+                    _pad: [0; 3],
+                };
+                let uniform_image = buffers::uniform_from(device, "sph image", &layout);
+                let mut ops = vec![load.clone()];
+                ops.extend(sort(&mut program));
+                ops.push(program.op_1d(
+                    "splat",
+                    &[
+                        (0, u),
+                        (1, &pos),
+                        (2, &vel),
+                        (3, &rho_eval),
+                        (7, &out),
+                        (12, &start),
+                        (13, &order),
+                        (18, &uniform_image),
+                        (19, &pixels),
+                    ],
+                    cells_in_image,
+                    GROUP,
+                ));
+                ops
+            })
+            .collect();
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("sph mirror staging"),
+            size: (20 * n_fluid) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         Self {
             ctx: ctx.clone(),
             params,
@@ -192,8 +277,81 @@ impl GpuWcsph {
             listing,
             step_ops,
             list_ops,
+            views,
+            pixels,
+            image,
+            staging,
+            mirror: std::sync::Arc::default(),
+            n_fluid,
             time: cpu.time,
         }
+    }
+
+    /// Draws view `name` (one of [`VIEWS`]) into the image buffer (`image.0 × image.1` f32,
+    /// NaN where there is no fluid) and returns it.
+    pub fn view(&self, name: &str) -> Option<&wgpu::Buffer> {
+        let k = VIEWS.iter().position(|v| *v == name)?;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encode(&mut encoder, &self.views[k]);
+        self.ctx.queue.submit([encoder.finish()]);
+        Some(&self.pixels)
+    }
+
+    /// Starts copying the fluid's state back without waiting (at most one copy in flight);
+    /// [`GpuWcsph::take_mirror`] returns it once it has arrived.
+    pub fn request_mirror(&self) {
+        let Ok(mut slot) = self.mirror.lock() else { return };
+        if slot.in_flight {
+            return;
+        }
+        slot.in_flight = true;
+        drop(slot);
+        let n = self.n_fluid as u64;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&self.x0, 0, &self.staging, 0, 8 * n);
+        encoder.copy_buffer_to_buffer(&self.v0, 0, &self.staging, 8 * n, 8 * n);
+        encoder.copy_buffer_to_buffer(&self.rho_start, 0, &self.staging, 16 * n, 4 * n);
+        self.ctx.queue.submit([encoder.finish()]);
+        let (staging, slot, n) = (self.staging.clone(), self.mirror.clone(), self.n_fluid);
+        self.staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
+            let mirror = result.ok().and_then(|()| {
+                let bytes = staging.slice(..).get_mapped_range().ok()?;
+                let floats: &[f32] = bytemuck::cast_slice(&bytes);
+                let pairs = |from: usize| -> Vec<[f64; 2]> {
+                    (0..n)
+                        .map(|i| {
+                            [f64::from(floats[from + 2 * i]), f64::from(floats[from + 2 * i + 1])]
+                        })
+                        .collect()
+                };
+                Some(Mirror {
+                    x: pairs(0),
+                    v: pairs(2 * n),
+                    rho: floats[4 * n..5 * n].iter().map(|&r| f64::from(r)).collect(),
+                })
+            });
+            staging.unmap();
+            if let Ok(mut slot) = slot.lock() {
+                slot.in_flight = false;
+                if mirror.is_some() {
+                    slot.ready = mirror;
+                }
+            }
+        });
+    }
+
+    /// The state a finished [`GpuWcsph::request_mirror`] delivered, if any.
+    pub fn take_mirror(&self) -> Option<Mirror> {
+        self.mirror.lock().ok().and_then(|mut slot| slot.ready.take())
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Sets the artificial viscosity α of the steps encoded next.
+    pub fn set_alpha(&mut self, alpha: f64) {
+        self.params.alpha = alpha as f32;
     }
 
     /// Encodes and submits `n` steps of `dt`.
