@@ -2,6 +2,9 @@
 //! (release build of the CLI's `bench` command) and in headless Chromium (both backends).
 //! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024², native
 //! CPU and GPU, in headless Chromium (both backends), and PhiFlow 3.4 on the same setup.
+//! `cargo xtask bench sph`: dam-break particle-steps per second at 10k, 100k and 1M particles,
+//! native CPU and GPU, in headless Chromium, and SPlisHSPlasH (pysplishsplash) on a comparable
+//! 2D dam break.
 
 use crate::{dist, project_root, serve, setup};
 use anyhow::{bail, Context, Result};
@@ -11,12 +14,14 @@ use std::process::Command;
 pub enum Suite {
     Heat,
     Grid,
+    Sph,
 }
 
 pub fn run(suite: Suite, browser: bool) -> Result<()> {
     match suite {
         Suite::Heat => heat(browser),
         Suite::Grid => grid(browser),
+        Suite::Sph => sph(browser),
     }
 }
 
@@ -190,6 +195,89 @@ fn heat(browser: bool) -> Result<()> {
         );
     }
     println!("| backend | grid | ms/step |\n|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+    Ok(())
+}
+
+/// Dam-break particle-steps per second: Flowscope's WCSPH (CPU, GPU, browser) at 10k, 100k and
+/// 1M particles, and SPlisHSPlasH's WCSPH and DFSPH at 10k and 100k.
+fn sph(browser: bool) -> Result<()> {
+    let cli = build_cli()?;
+    let python = bench_venv()?;
+    // Particles across the column: the column holds 2n² of them.
+    let sizes = [(71u64, "10k"), (224, "100k"), (707, "1M")];
+    let rate = |n: u64, ms: f64| (2 * n * n) as f64 * 1000.0 / ms;
+    let mut rows = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        for (n, label) in sizes {
+            eprintln!("xtask: dam break, {label} particles, {backend} backend");
+            let (warmup, seconds) = if n > 300 { ("1", "2") } else { ("5", "3") };
+            let report = cli_bench(
+                &cli,
+                &[
+                    "dam-break",
+                    "--set",
+                    &format!("n={n}"),
+                    "--backend",
+                    backend,
+                    "--warmup",
+                    warmup,
+                    "--seconds",
+                    seconds,
+                ],
+            )?;
+            let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+            rows.push(format!(
+                "| Flowscope WCSPH, native {backend} ({}) | {} | {ms:.1} | {:.3} |",
+                report["device"].as_str().unwrap_or("?"),
+                2 * n * n,
+                rate(n, ms) / 1e6
+            ));
+        }
+    }
+    if browser {
+        for (backend, n, ms) in browser_bench("dam-break", &[(71, 20)])? {
+            rows.push(format!(
+                "| Flowscope WCSPH, browser {backend} | {} | {ms:.1} | {:.3} |",
+                2 * n * n,
+                rate(n, ms) / 1e6
+            ));
+        }
+    }
+    let dispatch = "/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0";
+    for method in ["wcsph", "dfsph"] {
+        for (n, label) in &sizes[..2] {
+            eprintln!("xtask: SPlisHSPlasH {method}, {label} particles");
+            let steps = if *n > 100 { "5" } else { "30" };
+            let out = Command::new(&python)
+                .arg(project_root().join("tests/bench/splishsplash_dam_break.py"))
+                .args([method, &n.to_string(), "5", steps])
+                .env("LD_PRELOAD", dispatch)
+                .output()?;
+            let report: serde_json::Value = std::str::from_utf8(&out.stdout)?
+                .lines()
+                .rev()
+                .find_map(|line| serde_json::from_str(line).ok())
+                .with_context(|| {
+                    format!(
+                        "SPlisHSPlasH printed no report: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                })?;
+            let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+            let particles = report["particles"].as_f64().unwrap_or(f64::NAN);
+            rows.push(format!(
+                "| SPlisHSPlasH 2.19 {}, native CPU (OpenMP) | {particles} | {ms:.1} | {:.3} |",
+                method.to_uppercase(),
+                particles * 1000.0 / ms / 1e6
+            ));
+        }
+    }
+    println!(
+        "| solver, backend | particles | ms/step | million particle-steps/s |\n|---|---|---|---|"
+    );
     for row in rows {
         println!("{row}");
     }

@@ -4,8 +4,10 @@
 //! - `dist [--out dist]`: the static site, with relative URLs only.
 //! - `test`: fmt, clippy, native tests (GPU tests on a software Vulkan adapter), the wasm
 //!   build and the browser end-to-end tests.
-//! - `bench heat`: heat-equation ms/step, native CPU/GPU and in the browser.
-//! - `validate`: full validation runs against published data → docs/VALIDATION.md.
+//! - `bench heat|grid|sph [--no-browser]`: benchmarks (ms/step or particle-steps/s), native
+//!   CPU/GPU, in the browser, and the reference tools side by side → paste into
+//!   docs/BENCHMARKS.md.
+//! - `validate [grid|sph]`: full validation runs against published data → docs/VALIDATION.md.
 //!
 //! Every command installs what is missing first (see `setup`), and says in one line what it
 //! could not install and how to do it by hand.
@@ -17,6 +19,7 @@ mod setup;
 mod test;
 mod tidy;
 mod validate;
+mod validate_sph;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -51,7 +54,11 @@ enum Command {
         no_browser: bool,
     },
     /// Run the full validations and write docs/VALIDATION.md with plots.
-    Validate,
+    Validate {
+        /// One suite only (its part of docs/VALIDATION.md); all when left out.
+        #[arg(value_enum)]
+        suite: Option<validate::Suite>,
+    },
     /// Measure performance; prints a Markdown table for docs/BENCHMARKS.md.
     Bench {
         #[arg(value_enum)]
@@ -77,7 +84,7 @@ fn main() {
         Command::Dist { out } => dist::build(&project_root().join(out)).map(|_| ()),
         Command::Test { no_browser } => test::run(!no_browser),
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
-        Command::Validate => validate::run(),
+        Command::Validate { suite } => validate::run(suite),
     };
     if let Err(error) = result {
         let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();

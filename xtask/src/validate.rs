@@ -110,7 +110,7 @@ fn taylor_green(n: usize, dt_rule: impl Fn(&IncompressibleFlow) -> f64) -> f64 {
 
 /// A small SVG chart: lines for simulated profiles, circles for reference points.
 /// (Hand-written: plotters needs system fonts to lay out text, which CI machines may lack.)
-fn svg_plot(
+pub fn svg_plot(
     title: &str,
     x_label: &str,
     y_label: &str,
@@ -193,14 +193,43 @@ fn svg_plot(
     svg
 }
 
-pub fn run() -> Result<()> {
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    Grid,
+    Sph,
+}
+
+/// Runs the validations of `suite` (all when none), each writing its part under
+/// docs/validation/, then assembles docs/VALIDATION.md from the parts.
+pub fn run(suite: Option<Suite>) -> Result<()> {
     let docs = project_root().join("docs");
     let plots = docs.join("validation");
     std::fs::create_dir_all(&plots)?;
+    if suite.is_none_or(|s| s == Suite::Grid) {
+        std::fs::write(plots.join("grid.md"), grid(&plots)?)?;
+    }
+    if suite.is_none_or(|s| s == Suite::Sph) {
+        std::fs::write(plots.join("sph.md"), crate::validate_sph::report(&plots)?)?;
+    }
     let mut report = String::from(
-        "# Validation\n\nWritten by `cargo xtask validate` (do not edit by hand); the quick versions of these \
-         checks run in `cargo xtask test`. CPU reference backend (f64).\n\n",
+        "# Validation\n\nWritten by `cargo xtask validate [grid|sph]` (do not edit by hand; each suite \
+         rewrites its part, docs/validation/<suite>.md, and this file is assembled from the parts); \
+         the quick versions of these checks run in `cargo xtask test`. CPU reference backends (f64).\n\n",
     );
+    for part in ["grid.md", "sph.md"] {
+        if let Ok(text) = std::fs::read_to_string(plots.join(part)) {
+            report.push_str(&text);
+            report.push('\n');
+        }
+    }
+    std::fs::write(docs.join("VALIDATION.md"), &report)?;
+    println!("{report}");
+    Ok(())
+}
+
+/// The grid solver's validations, as Markdown.
+fn grid(plots: &std::path::Path) -> Result<String> {
+    let mut report = String::from("# Grid solver\n\n");
     let _ = writeln!(report, "Date: {}. Machine: the 2-core CI machine.\n", today());
 
     report.push_str("## Lid-driven cavity against Ghia, Ghia & Shin (1982)\n\n");
@@ -334,12 +363,11 @@ pub fn run() -> Result<()> {
     )?;
     report.push_str("\n![reattachment against Re](validation/backward_step_reattachment.svg)\n");
     report.push_str("\n## Not validated yet\n\nThe airfoil's coefficients have no reference comparison yet. GPU parity is not part of this report: `cargo xtask test` checks it (every grid case, 100 steps at 128², relative L2 < 1e-4, pressure iterations within ±2).\n");
-    std::fs::write(docs.join("VALIDATION.md"), &report)?;
-    println!("{report}");
-    Ok(())
+    Ok(report)
 }
 
-fn today() -> String {
+/// Today's date, for the reports.
+pub fn today() -> String {
     std::process::Command::new("date")
         .arg("+%Y-%m-%d")
         .output()

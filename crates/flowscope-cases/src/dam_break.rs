@@ -25,8 +25,8 @@ const PARAMS: &[ParamSpec] = &[
         name: "n",
         label: "Particles across the column",
         unit: "",
-        help: "Resolution: particles across the column width a (the column is a × 2a).",
-        kind: ParamKind::Int { min: 8, max: 80, default: 20 },
+        help: "Resolution: particles across the column width a; the column holds 2n² particles (n = 71: 10k, 224: 100k, 710: 1M; large counts are for the GPU).",
+        kind: ParamKind::Int { min: 8, max: 710, default: 20 },
         needs_reset: true,
     },
     ParamSpec {

@@ -4,8 +4,8 @@
 //! observables.
 //!
 //! Views: a 1D gas is shown as a strip along x (the SPH interpolant at 512 points); a 2D fluid
-//! as an image of its tank at two pixels per particle spacing, each particle a disc, NaN where
-//! there is no fluid.
+//! as an image of its tank at two pixels per particle spacing (at most 2048 across), each
+//! particle a disc, NaN where there is no fluid.
 
 use crate::{GpuView, Simulation};
 use flowscope_core::case::unknown_view;
@@ -17,7 +17,7 @@ use flowscope_core::{
 use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::Dfsph;
 use flowscope_sph::gas1d::{Ends, Gas1d};
-use flowscope_sph::gpu::GpuWcsph;
+use flowscope_sph::gpu::{view_raster, GpuWcsph};
 use flowscope_sph::wcsph::Wcsph;
 use flowscope_sph::Shape;
 
@@ -363,9 +363,9 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
             }
             Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
                 let values = Self::values_2d(name, sph).ok_or_else(unknown)?;
-                let dx = sph.tank.dx;
+                let (pixel, disc) = view_raster(&sph.tank);
                 let size = (sph.tank.width, sph.tank.height);
-                Ok(splat(&sph.fluid.x, &values, size, 0.5 * dx, 0.75 * dx))
+                Ok(splat(&sph.fluid.x, &values, size, pixel, disc))
             }
             Engine::Dfsph(sph) => {
                 let values: Vec<f64> = match name {
@@ -375,9 +375,9 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                     "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
                     _ => return Err(unknown()),
                 };
-                let dx = sph.tank.dx;
+                let (pixel, disc) = view_raster(&sph.tank);
                 let size = (sph.tank.width, sph.tank.height);
-                Ok(splat(&sph.fluid.x, &values, size, 0.5 * dx, 0.75 * dx))
+                Ok(splat(&sph.fluid.x, &values, size, pixel, disc))
             }
         }
     }

@@ -80,9 +80,14 @@ pub struct GpuWcsph {
     v0: wgpu::Buffer,
     rho_start: wgpu::Buffer,
     out: wgpu::Buffer,
-    listing: wgpu::Buffer,
+    /// What [`GpuWcsph::neighbour_lists`] builds its dispatches from (on demand: its listing
+    /// buffer would be large for big fluids).
+    program: Program,
+    pos: wgpu::Buffer,
+    start: wgpu::Buffer,
+    order: wgpu::Buffer,
+    sort_ops: Vec<Op>,
     step_ops: Vec<Op>,
-    list_ops: Vec<Op>,
     /// Per view: the image it is drawn into and the dispatches (grid of the current positions,
     /// then the splat).
     views: Vec<Vec<Op>>,
@@ -93,6 +98,13 @@ pub struct GpuWcsph {
     mirror: std::sync::Arc<std::sync::Mutex<MirrorSlot>>,
     n_fluid: usize,
     pub time: f64,
+}
+
+/// Pixel size and particle disc radius of the views of a tank: two pixels per particle spacing
+/// and discs of 0.75 spacings, but at most 2048 pixels across (bigger fluids draw smaller).
+pub fn view_raster(tank: &crate::tank::Tank) -> (f64, f64) {
+    let pixel = (0.5 * tank.dx).max(tank.width / 2048.0);
+    (pixel, (0.75 * tank.dx).max(0.75 * pixel))
 }
 
 fn flat(points: &[[f64; 2]]) -> Vec<[f32; 2]> {
@@ -150,7 +162,6 @@ impl GpuWcsph {
         let start = buffers::storage_zeros(device, "sph start", cells + 1);
         let order = buffers::storage_zeros(device, "sph order", n_all);
         let wall = buffers::storage_zeros(device, "sph wall", 2 * n_walls);
-        let listing = buffers::storage_zeros(device, "sph listing", n_fluid * MAX_LISTED as usize);
 
         let mut program = Program::new(device, "wcsph.wgsl", SOURCE);
         let u = &uniform;
@@ -211,17 +222,10 @@ impl GpuWcsph {
         full_bindings.extend(state);
         step_ops.push(program.op_1d("full_step", &full_bindings, n_fluid, GROUP));
 
-        let mut list_ops = vec![load.clone()];
-        list_ops.extend(sort(&mut program));
-        list_ops.push(program.op_1d(
-            "list_neighbours",
-            &[(0, u), (1, &pos), (7, &out), (12, &start), (13, &order), (17, &listing)],
-            n_fluid,
-            GROUP,
-        ));
+        let mut sort_ops = vec![load.clone()];
+        sort_ops.extend(sort(&mut program));
 
-        // Views: two pixels per particle spacing over the tank, a disc of 0.75 dx per particle.
-        let pixel = 0.5 * cpu.tank.dx;
+        let (pixel, disc) = view_raster(&cpu.tank);
         let image = (
             ((cpu.tank.width / pixel).ceil() as u32).max(1),
             ((cpu.tank.height / pixel).ceil() as u32).max(1),
@@ -234,7 +238,7 @@ impl GpuWcsph {
                     nx: image.0,
                     ny: image.1,
                     pixel: pixel as f32,
-                    radius: (0.75 * cpu.tank.dx) as f32,
+                    radius: disc as f32,
                     quantity,
                     _pad: [0; 3],
                 };
@@ -274,9 +278,12 @@ impl GpuWcsph {
             v0,
             rho_start,
             out,
-            listing,
+            program,
+            pos,
+            start,
+            order,
+            sort_ops,
             step_ops,
-            list_ops,
             views,
             pixels,
             image,
@@ -382,13 +389,25 @@ impl GpuWcsph {
     /// Every fluid particle's neighbours at the current positions, as the GPU's counting-sort
     /// grid finds them (blocking; native only; at most 64 listed per particle).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn neighbour_lists(&self) -> Result<Vec<Vec<u32>>, String> {
-        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        encode(&mut encoder, &self.list_ops);
-        self.ctx.queue.submit([encoder.finish()]);
+    pub fn neighbour_lists(&mut self) -> Result<Vec<Vec<u32>>, String> {
         let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        let listing =
+            buffers::storage_zeros(device, "sph listing", self.n_fluid * MAX_LISTED as usize);
+        let bindings = [
+            (0, &self.uniform),
+            (1, &self.pos),
+            (7, &self.out),
+            (12, &self.start),
+            (13, &self.order),
+            (17, &listing),
+        ];
+        let list = self.program.op_1d("list_neighbours", &bindings, self.n_fluid, GROUP);
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encode(&mut encoder, &self.sort_ops);
+        encode(&mut encoder, std::slice::from_ref(&list));
+        queue.submit([encoder.finish()]);
         let rates: Vec<[f32; 4]> = buffers::read_blocking(device, queue, &self.out)?;
-        let listing: Vec<u32> = buffers::read_blocking(device, queue, &self.listing)?;
+        let listing: Vec<u32> = buffers::read_blocking(device, queue, &listing)?;
         Ok(rates
             .iter()
             .enumerate()

@@ -1,0 +1,256 @@
+//! `cargo xtask validate sph`: the particle solvers against published data, as Markdown with
+//! SVG plots: Sod's shock tube against the exact Riemann solution, the dam break against Martin
+//! & Moyce (1952) for WCSPH and DFSPH, the hydrostatic tank, and momentum conservation.
+
+use crate::validate::{svg_plot, today};
+use anyhow::Result;
+use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
+use flowscope_sph::fluid2d::{hydrostatic_deviation, Particles};
+use flowscope_sph::gas1d::Gas1d;
+use flowscope_sph::tank::Tank;
+use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
+use flowscope_sph::{Kernel, Riemann, Shape, State};
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// Martin & Moyce's series a = 2.25 in: (T, Z) with T = t √(2g/a), Z = front / a.
+const MARTIN_MOYCE: [(f64, f64); 6] = [
+    (0.832, 1.217),
+    (1.219, 1.474),
+    (1.997, 2.292),
+    (2.547, 2.995),
+    (3.345, 4.134),
+    (4.034, 4.944),
+];
+const A: f64 = 0.05715;
+const G: f64 = 9.81;
+
+fn sod_exact() -> Riemann {
+    Riemann::solve(State { rho: 1.0, u: 0.0, p: 1.0 }, State { rho: 0.125, u: 0.0, p: 0.1 }, 1.4)
+        .expect("physical states")
+}
+
+/// A 2D solver stepped by its own rule.
+trait Stepper {
+    fn advance(&mut self) -> Result<()>;
+    fn time(&self) -> f64;
+    fn fluid(&self) -> &Particles;
+}
+
+impl Stepper for Wcsph {
+    fn advance(&mut self) -> Result<()> {
+        let dt = self.stable_dt(0.25);
+        Ok(self.step(dt)?)
+    }
+    fn time(&self) -> f64 {
+        self.time
+    }
+    fn fluid(&self) -> &Particles {
+        &self.fluid
+    }
+}
+
+impl Stepper for Dfsph {
+    fn advance(&mut self) -> Result<()> {
+        let dt = self.stable_dt();
+        self.step(dt)?;
+        Ok(())
+    }
+    fn time(&self) -> f64 {
+        self.time
+    }
+    fn fluid(&self) -> &Particles {
+        &self.fluid
+    }
+}
+
+/// A curve of (x, y) points.
+type Curve = Vec<(f64, f64)>;
+
+/// The front Z against T up to T = 4.2, and Z interpolated at Martin & Moyce's times.
+fn surge(solver: &mut dyn Stepper) -> Result<(Curve, Vec<f64>)> {
+    let scale = (2.0 * G / A).sqrt();
+    let mut curve = vec![(0.0, 1.0)];
+    while solver.time() * scale < 4.2 {
+        solver.advance()?;
+        curve.push((solver.time() * scale, solver.fluid().front() / A));
+    }
+    let at = MARTIN_MOYCE
+        .iter()
+        .map(|&(t, _)| {
+            let k = curve.partition_point(|p| p.0 < t).clamp(1, curve.len() - 1);
+            let ((t0, z0), (t1, z1)) = (curve[k - 1], curve[k]);
+            z0 + (z1 - z0) * (t - t0) / (t1 - t0)
+        })
+        .collect();
+    Ok((curve, at))
+}
+
+fn dam_tank(n: usize) -> (Tank, Vec<[f64; 2]>) {
+    let tank = Tank { width: 6.0 * A, height: 3.0 * A, dx: A / n as f64, layers: 3 };
+    let column = tank.block(0.0, A, 0.0, 2.0 * A);
+    (tank, column)
+}
+
+pub fn report(plots: &Path) -> Result<String> {
+    let mut report = String::from("# Particle solvers (SPH)\n\n");
+    let _ = writeln!(report, "Date: {}. Machine: the 2-core CI machine.\n", today());
+
+    report.push_str("## Sod shock tube against the exact Riemann solution\n\n(ρ, u, p) = (1, 0, 1) | (0.125, 0, 0.1), γ = 1.4, diaphragm at x = 0.5, reflective ends, equal-mass particles (an eighth as many on the thin side), h = 1.3 m/ρ, Monaghan viscosity α = 1, β = 2, RK4 at CFL 0.3, t = 0.2. L1 = ∫|ρ − ρ_exact| dx (each particle standing for its volume m/ρ); the shock where the density falls through the middle of its jump. Gates (test suite, 450 particles): L1 ≤ 0.02, shock within two smoothing lengths of 0.8504.\n\n| kernel | particles | L1 density error | shock position | off by (smoothing lengths) | wall time |\n|---|---|---|---|---|---|\n");
+    let exact = sod_exact();
+    let exact_shock = 0.5 + 0.2 * exact.wave_speeds()[4];
+    let mut profiles = Vec::new();
+    for shape in [Shape::CubicSpline, Shape::WendlandC2] {
+        for left in [400, 1600] {
+            let started = Instant::now();
+            let mut gas = Gas1d::sod(left, Kernel::new(shape, 1))?;
+            while gas.time < 0.2 - 1e-12 {
+                let dt = gas.stable_dt(0.3).min(0.2 - gas.time);
+                gas.step(dt)?;
+            }
+            let l1: f64 = (0..gas.x.len())
+                .map(|i| {
+                    let reference = exact.sample((gas.x[i] - 0.5) / gas.time).rho;
+                    (gas.rho[i] - reference).abs() * gas.m[i] / gas.rho[i]
+                })
+                .sum();
+            let mut order: Vec<usize> = (0..gas.x.len()).collect();
+            order.sort_by(|&a, &b| gas.x[a].total_cmp(&gas.x[b]));
+            let middle = 0.5 * (exact.rho_star_right + 0.125);
+            let k = order
+                .windows(2)
+                .rposition(|w| gas.rho[w[0]] >= middle && gas.rho[w[1]] < middle)
+                .unwrap_or(0);
+            let (a, b) = (order[k], order[k + 1]);
+            let shock = gas.x[a]
+                + (gas.rho[a] - middle) / (gas.rho[a] - gas.rho[b]) * (gas.x[b] - gas.x[a]);
+            let _ = writeln!(
+                report,
+                "| {shape:?} | {} | {l1:.4} | {shock:.4} | {:.2} | {:.1} s |",
+                gas.x.len(),
+                (shock - exact_shock).abs() / gas.h[a],
+                started.elapsed().as_secs_f64()
+            );
+            if left == 400 && shape == Shape::WendlandC2 {
+                profiles = order.iter().map(|&i| (gas.x[i], gas.rho[i])).collect();
+            }
+        }
+    }
+    let exact_profile: Vec<(f64, f64)> = (0..=400)
+        .map(|k| k as f64 / 400.0)
+        .map(|x| (x, exact.sample((x - 0.5) / 0.2).rho))
+        .collect();
+    std::fs::write(
+        plots.join("sod_density.svg"),
+        svg_plot(
+            "Sod shock tube, t = 0.2",
+            "x",
+            "density",
+            &[("exact (Toro)", &exact_profile), ("SPH, Wendland C2, 450 particles", &profiles)],
+            &[],
+        ),
+    )?;
+    report.push_str("\n![Sod density](validation/sod_density.svg)\n");
+
+    report.push_str("\n## Dam break against Martin & Moyce (1952)\n\nColumn a × 2a (a = 2.25 in = 0.05715 m) at the left of a tank 6a wide, walls of three particle layers, Wendland C2 kernel, h = 1.3 dx. WCSPH: Tait γ = 7, c0 = 10 √(2g·2a), δ-SPH δ = 0.1, Adami walls, midpoint steps at CFL 0.25. DFSPH: density tolerance 0.1%, no-slip walls, CFL 0.4. Front Z = (largest particle x)/a at T = t √(2g/a), interpolated between steps; errors relative to Martin & Moyce. Gate (test suite, 20 particles across): within 10% over the series for both solvers.\n\n");
+    report.push_str("| solver | particles across | ");
+    for (t, z) in MARTIN_MOYCE {
+        let _ = write!(report, "Z at T = {t} (M&M {z}) | ");
+    }
+    report.push_str("worst error | wall time |\n|---|---|");
+    report.push_str(&"---|".repeat(MARTIN_MOYCE.len() + 2));
+    report.push('\n');
+    let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    let runs: [(&str, usize); 6] = [
+        ("WCSPH α = 0.1", 20),
+        ("WCSPH α = 0.1", 40),
+        ("WCSPH α = 0.05", 20),
+        ("DFSPH ν = 3e-4", 20),
+        ("DFSPH ν = 3e-4", 40),
+        ("DFSPH ν = 1e-5", 20),
+    ];
+    for (label, n) in runs {
+        let started = Instant::now();
+        let (tank, column) = dam_tank(n);
+        let mut solver: Box<dyn Stepper> = if label.starts_with("WCSPH") {
+            let alpha = if label.contains("0.05") { 0.05 } else { 0.1 };
+            let config = WcsphConfig {
+                c0: 10.0 * (2.0 * G * 2.0 * A).sqrt(),
+                alpha,
+                ..WcsphConfig::default()
+            };
+            Box::new(Wcsph::new(tank, column, 2.0 * A, config)?)
+        } else {
+            let viscosity = if label.contains("1e-5") { 1e-5 } else { 3e-4 };
+            Box::new(Dfsph::new(tank, column, DfsphConfig { viscosity, ..DfsphConfig::default() })?)
+        };
+        let (curve, at) = surge(solver.as_mut())?;
+        let _ = write!(report, "| {label} | {n} | ");
+        let mut worst: f64 = 0.0;
+        for (z, (_, reference)) in at.iter().zip(MARTIN_MOYCE) {
+            let error = (z - reference) / reference;
+            worst = worst.max(error.abs());
+            let _ = write!(report, "{z:.3} ({:+.1}%) | ", 100.0 * error);
+        }
+        let _ =
+            writeln!(report, "{:.1}% | {:.0} s |", 100.0 * worst, started.elapsed().as_secs_f64());
+        if n == 40 || label.contains("1e-5") {
+            curves.push((format!("{label}, {n} across"), curve));
+        }
+    }
+    let lines: Vec<(&str, &[(f64, f64)])> =
+        curves.iter().map(|(name, c)| (name.as_str(), c.as_slice())).collect();
+    std::fs::write(
+        plots.join("dam_break_front.svg"),
+        svg_plot(
+            "Dam break: surge front",
+            "T = t √(2g/a)",
+            "Z = x / a",
+            &lines,
+            &[("Martin & Moyce 1952, a = 2.25 in", &MARTIN_MOYCE)],
+        ),
+    )?;
+    report.push_str("\n![dam-break front](validation/dam_break_front.svg)\n\nBoth solvers, inviscid enough, run ahead of the experiment early on (whose gate took time to lift, and whose floor had friction): the low-viscosity rows show it, the more so at higher resolution. The case's defaults (WCSPH α = 0.1, DFSPH ν = 3e-4 m²/s, of the order of α h c0 / 8) are the rows that meet the 10% gate.\n");
+
+    report.push_str("\n## Hydrostatic tank\n\nWater 0.4 m deep in a tank 0.5 m wide, WCSPH (c0 = 10 √(2gh)), started at rest with hydrostatic densities, run for 1 s. Deviation: the largest relative difference between the mean pressure in eight depth bands and ρ0 g h (the top band, truncated by the free surface, left out). Gate: ≤ 5%, no particle inside a wall.\n\n| particles across the depth | pressure deviation | largest speed after 1 s | lowest particle above the floor | wall time |\n|---|---|---|---|---|\n");
+    for n in [24, 48] {
+        let started = Instant::now();
+        let depth = 0.4;
+        let tank = Tank { width: 0.5, height: 0.6, dx: depth / n as f64, layers: 3 };
+        let config = WcsphConfig { c0: 10.0 * (2.0 * G * depth).sqrt(), ..WcsphConfig::default() };
+        let mut sph = Wcsph::new(tank, tank.block(0.0, 0.5, 0.0, depth), depth, config)?;
+        while sph.time < 1.0 {
+            let dt = sph.stable_dt(0.25);
+            sph.step(dt)?;
+        }
+        let deviation = hydrostatic_deviation(&sph.fluid.x, &sph.pressures(), tank.dx, 1000.0, G);
+        let lowest = sph.fluid.x.iter().map(|x| x[1]).fold(f64::MAX, f64::min) / tank.dx;
+        let _ = writeln!(
+            report,
+            "| {n} | {:.2}% | {:.4} m/s | {lowest:.2} dx | {:.0} s |",
+            100.0 * deviation,
+            sph.fluid.max_speed(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    report.push_str("\nDFSPH does not hold this tank at rest yet: started the same way it develops motions of order 1 m/s at the walls within 0.2 s (a fault in its wall coupling, under investigation), so the case runs WCSPH only.\n");
+
+    report.push_str("\n## Conservation\n\nPeriodic barotropic gas (p = κ(ρ − ρ0), κ = 10, ρ0 = 1000), 2048 particles on [−1, 1], density perturbation 0.25, random initial velocity of peak 0.5 m/s, RK4 at CFL 0.3 to t = 0.1 s. The pairwise-antisymmetric forces conserve momentum to round-off (gate: 1e-10 relative to Σ m|v|).\n\n");
+    let mut gas =
+        Gas1d::barotropic_periodic(2048, 0.25, 0.5, 7, Kernel::new(Shape::WendlandC2, 1))?;
+    let scale: f64 = gas.m.iter().zip(&gas.v).map(|(m, v)| (m * v).abs()).sum();
+    let start = gas.momentum();
+    while gas.time < 0.1 {
+        let dt = gas.stable_dt(0.3);
+        gas.step(dt)?;
+    }
+    let _ = writeln!(
+        report,
+        "Momentum {start:.6e} → {:.6e}: relative drift {:.1e}.\n",
+        gas.momentum(),
+        (gas.momentum() - start).abs() / scale
+    );
+    report.push_str("GPU parity (`cargo xtask test`, llvmpipe): the WGSL WCSPH after 200 steps of the dam break matches the CPU's positions to 1e-7 m (gate 1e-4 of the tank width) and its counting-sort neighbour lists equal the CPU cell lists as sets.\n");
+    Ok(report)
+}
