@@ -71,6 +71,18 @@ struct MirrorSlot {
     ready: Option<Mirror>,
 }
 
+/// What [`GpuWcsph::neighbour_lists`] (native only) builds its dispatches from, on demand: its
+/// listing buffer would be large for big fluids.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+struct Lister {
+    program: Program,
+    pos: wgpu::Buffer,
+    out: wgpu::Buffer,
+    start: wgpu::Buffer,
+    order: wgpu::Buffer,
+    sort_ops: Vec<Op>,
+}
+
 /// A WCSPH fluid on the GPU.
 pub struct GpuWcsph {
     ctx: GpuContext,
@@ -79,14 +91,7 @@ pub struct GpuWcsph {
     x0: wgpu::Buffer,
     v0: wgpu::Buffer,
     rho_start: wgpu::Buffer,
-    out: wgpu::Buffer,
-    /// What [`GpuWcsph::neighbour_lists`] builds its dispatches from (on demand: its listing
-    /// buffer would be large for big fluids).
-    program: Program,
-    pos: wgpu::Buffer,
-    start: wgpu::Buffer,
-    order: wgpu::Buffer,
-    sort_ops: Vec<Op>,
+    lister: Lister,
     step_ops: Vec<Op>,
     /// Per view: the image it is drawn into and the dispatches (grid of the current positions,
     /// then the splat).
@@ -277,12 +282,7 @@ impl GpuWcsph {
             x0,
             v0,
             rho_start,
-            out,
-            program,
-            pos,
-            start,
-            order,
-            sort_ops,
+            lister: Lister { program, pos, out, start, order, sort_ops },
             step_ops,
             views,
             pixels,
@@ -393,20 +393,21 @@ impl GpuWcsph {
         let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         let listing =
             buffers::storage_zeros(device, "sph listing", self.n_fluid * MAX_LISTED as usize);
+        let l = &mut self.lister;
         let bindings = [
             (0, &self.uniform),
-            (1, &self.pos),
-            (7, &self.out),
-            (12, &self.start),
-            (13, &self.order),
+            (1, &l.pos),
+            (7, &l.out),
+            (12, &l.start),
+            (13, &l.order),
             (17, &listing),
         ];
-        let list = self.program.op_1d("list_neighbours", &bindings, self.n_fluid, GROUP);
+        let list = l.program.op_1d("list_neighbours", &bindings, self.n_fluid, GROUP);
         let mut encoder = device.create_command_encoder(&Default::default());
-        encode(&mut encoder, &self.sort_ops);
+        encode(&mut encoder, &l.sort_ops);
         encode(&mut encoder, std::slice::from_ref(&list));
         queue.submit([encoder.finish()]);
-        let rates: Vec<[f32; 4]> = buffers::read_blocking(device, queue, &self.out)?;
+        let rates: Vec<[f32; 4]> = buffers::read_blocking(device, queue, &self.lister.out)?;
         let listing: Vec<u32> = buffers::read_blocking(device, queue, &listing)?;
         Ok(rates
             .iter()
