@@ -91,6 +91,7 @@ pub struct GpuWcsph {
     x0: wgpu::Buffer,
     v0: wgpu::Buffer,
     rho_start: wgpu::Buffer,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     lister: Lister,
     step_ops: Vec<Op>,
     /// Per view: the image it is drawn into and the dispatches (grid of the current positions,
