@@ -42,7 +42,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         particle_case::view("pressure", "Pressure", "Pa"),
         particle_case::view("speed", "Speed |u|", "m/s"),
         particle_case::view("density", "Density ρ", "kg/m³"),
-        particle_case::view("neighbours", "Neighbour count", ""),
+        particle_case::NEIGHBOURS,
     ],
     observables: particle_observables!(
         ObservableSpec { name: "density_error", label: "Mean |ρ − ρ0| / ρ0", unit: "" },

@@ -98,6 +98,16 @@ pub const fn view(name: &'static str, label: &'static str, unit: &'static str) -
     ViewSpec { name, label, unit, kind: ViewKind::Particles, range: None, colormap: "viridis" }
 }
 
+/// The neighbour-count view, on a fixed scale (a full 2D neighbourhood at h = 1.3 dx has 20).
+pub const NEIGHBOURS: ViewSpec = ViewSpec {
+    name: "neighbours",
+    label: "Neighbour count",
+    unit: "",
+    kind: ViewKind::Particles,
+    range: Some((0.0, 30.0)),
+    colormap: "viridis",
+};
+
 pub trait ParticleSetup {
     fn spec(&self) -> &'static CaseSpec;
     fn build(&mut self, params: &ParamValues) -> Result<Engine, CaseError>;
@@ -419,10 +429,7 @@ impl<S: ParticleSetup> Simulation for ParticleCase<S> {
 
     /// On the GPU: the extent of the view's values in the state last read back.
     fn measured_range(&self, view: &str) -> Option<(f32, f32)> {
-        let Engine::GpuWcsph { mirror, .. } = &self.engine else { return None };
-        let values = Self::values_2d(view, mirror)?;
-        let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
-        let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        (lo <= hi).then_some((lo as f32, hi as f32))
+        let Engine::GpuWcsph { gpu, .. } = &self.engine else { return None };
+        gpu.view_extent(view)
     }
 }

@@ -13,7 +13,7 @@ const PARAMS: &[ParamSpec] = &[
         label: "Particles",
         unit: "",
         help: "Equal-mass particles on the periodic interval [−1, 1].",
-        kind: ParamKind::Int { min: 64, max: 8192, default: 2048 },
+        kind: ParamKind::Int { min: 64, max: 8192, default: 512 },
         needs_reset: true,
     },
     ParamSpec {
@@ -29,7 +29,7 @@ const PARAMS: &[ParamSpec] = &[
         label: "Initial velocity",
         unit: "m/s",
         help: "Peak of a smooth random initial velocity (0: the gas starts at rest).",
-        kind: ParamKind::Float { min: 0.0, max: 5.0, default: 0.0, log: false },
+        kind: ParamKind::Float { min: 0.0, max: 5.0, default: 1.0, log: false },
         needs_reset: true,
     },
     ParamSpec {

@@ -69,6 +69,8 @@ pub struct Mirror {
 struct MirrorSlot {
     in_flight: bool,
     ready: Option<Mirror>,
+    /// Extents of the speed, pressure and density views in the latest state read back.
+    extents: [Option<(f32, f32)>; 3],
 }
 
 /// What [`GpuWcsph::neighbour_lists`] (native only) builds its dispatches from, on demand: its
@@ -321,6 +323,7 @@ impl GpuWcsph {
         encoder.copy_buffer_to_buffer(&self.rho_start, 0, &self.staging, 16 * n, 4 * n);
         self.ctx.queue.submit([encoder.finish()]);
         let (staging, slot, n) = (self.staging.clone(), self.mirror.clone(), self.n_fluid);
+        let (rho0, stiffness) = (f64::from(self.params.rho0), f64::from(self.params.stiffness));
         self.staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
             let mirror = result.ok().and_then(|()| {
                 let bytes = staging.slice(..).get_mapped_range().ok()?;
@@ -341,11 +344,30 @@ impl GpuWcsph {
             staging.unmap();
             if let Ok(mut slot) = slot.lock() {
                 slot.in_flight = false;
-                if mirror.is_some() {
-                    slot.ready = mirror;
+                if let Some(state) = mirror {
+                    let extent = |values: &mut dyn Iterator<Item = f64>| {
+                        let (lo, hi) = values
+                            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                                (l.min(v), h.max(v))
+                            });
+                        (lo <= hi).then_some((lo as f32, hi as f32))
+                    };
+                    let pressure = |rho: f64| stiffness * ((rho / rho0).powi(7) - 1.0);
+                    slot.extents = [
+                        extent(&mut state.v.iter().map(|v| v[0].hypot(v[1]))),
+                        extent(&mut state.rho.iter().map(|&r| pressure(r))),
+                        extent(&mut state.rho.iter().copied()),
+                    ];
+                    slot.ready = Some(state);
                 }
             }
         });
+    }
+
+    /// The extent of view `name` (speed, pressure or density) in the latest state read back.
+    pub fn view_extent(&self, name: &str) -> Option<(f32, f32)> {
+        let k = VIEWS.iter().position(|v| *v == name).filter(|&k| k < 3)?;
+        self.mirror.lock().ok()?.extents[k]
     }
 
     /// The state a finished [`GpuWcsph::request_mirror`] delivered, if any.
