@@ -15,6 +15,7 @@ pub mod particle_case;
 pub mod smoke_plume;
 pub mod sod_shock_tube;
 pub mod sph_1d_periodic;
+pub mod sph_playground;
 pub mod taylor_green;
 
 use flow_case::FlowCase;
@@ -35,6 +36,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &sph_1d_periodic::SPEC,
     &dam_break::SPEC,
     &hydrostatic_tank::SPEC,
+    &sph_playground::SPEC,
 ];
 
 /// The spec of a case id, or a one-line error listing the known ids.
@@ -98,6 +100,9 @@ pub fn create(
         "dam-break" => Ok(Box::new(ParticleCase::new(dam_break::DamBreak, params, gpu)?)),
         "hydrostatic-tank" => {
             Ok(Box::new(ParticleCase::new(hydrostatic_tank::HydrostaticTank, params, gpu)?))
+        }
+        "sph-playground" => {
+            Ok(Box::new(ParticleCase::new(sph_playground::SphPlayground, params, gpu)?))
         }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {

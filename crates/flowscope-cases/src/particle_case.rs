@@ -11,8 +11,8 @@ use crate::{GpuView, Simulation};
 use flowscope_core::case::unknown_view;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
-    Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
-    ParamValues, ViewKind, ViewSpec,
+    Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, InteractionKind,
+    ObservableSpec, ParamValue, ParamValues, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::Dfsph;
@@ -116,6 +116,11 @@ pub trait ParticleSetup {
     /// Applies a live parameter change; false if it needs a reset.
     fn apply_live(&self, _engine: &mut Engine, _params: &ParamValues, _name: &str) -> bool {
         false
+    }
+    /// Adds fluid within `radius` of `centre` (cases with [`InteractionKind::AddFluid`]);
+    /// returns how many particles.
+    fn add_fluid(&self, _engine: &mut Engine, _centre: [f64; 2], _radius: f64) -> usize {
+        0
     }
 }
 
@@ -408,11 +413,17 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
         Ok(values)
     }
 
-    fn interact(&mut self, _: &Interaction) -> Result<(), CaseError> {
-        Err(CaseError::BadInteraction(format!(
-            "'{}' takes no pointer input yet",
-            self.setup.spec().id
-        )))
+    fn interact(&mut self, interaction: &Interaction) -> Result<(), CaseError> {
+        let spec = self.setup.spec();
+        if !spec.interactions.contains(&InteractionKind::AddFluid) {
+            return Err(CaseError::BadInteraction(format!("'{}' takes no pointer input", spec.id)));
+        }
+        let Interaction::Paint { x, y, radius, .. } = *interaction;
+        if !(x.is_finite() && y.is_finite() && radius.is_finite() && radius > 0.0) {
+            return Err(CaseError::BadInteraction("the pointer position must be finite".into()));
+        }
+        self.setup.add_fluid(&mut self.engine, [x, y], radius);
+        Ok(())
     }
 
     fn notices(&self) -> &[String] {

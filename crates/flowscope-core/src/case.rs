@@ -70,9 +70,12 @@ pub struct ObservableSpec {
 pub enum InteractionKind {
     /// Pointer adds a smooth blob of the case's scalar (heat, smoke).
     PaintScalar,
+    /// Pointer pours fluid: particles appear under it, where there is room.
+    AddFluid,
 }
 
-/// A pointer interaction in domain coordinates.
+/// A pointer interaction in domain coordinates (for [`InteractionKind::AddFluid`], `Paint` adds
+/// fluid inside the blob and `value` is unused).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Interaction {
     /// Raise the scalar towards `value` inside a Gaussian blob of the given radius.

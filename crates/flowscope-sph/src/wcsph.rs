@@ -249,6 +249,33 @@ impl Wcsph {
         self.rho.iter().map(|r| (r - rho0).abs()).sum::<f64>() / (rho0 * self.rho.len() as f64)
     }
 
+    /// Adds fluid at rest (density ρ0) on the lattice points within `radius` of `centre` that
+    /// lie inside the tank and at least 0.8 dx from every fluid particle; returns how many.
+    pub fn add_fluid(&mut self, centre: [f64; 2], radius: f64) -> usize {
+        let dx = self.tank.dx;
+        let reach = (radius / dx).ceil() as i64;
+        let (ci, cj) = ((centre[0] / dx).floor() as i64, (centre[1] / dx).floor() as i64);
+        let mut added = 0;
+        for j in cj - reach..=cj + reach {
+            for i in ci - reach..=ci + reach {
+                let p = [(i as f64 + 0.5) * dx, (j as f64 + 0.5) * dx];
+                let inside =
+                    p[0] > 0.0 && p[0] < self.tank.width && p[1] > 0.0 && p[1] < self.tank.height;
+                let near = (p[0] - centre[0]).hypot(p[1] - centre[1]) <= radius;
+                let free =
+                    self.fluid.x.iter().all(|x| (x[0] - p[0]).hypot(x[1] - p[1]) >= 0.8 * dx);
+                if inside && near && free {
+                    self.fluid.x.push(p);
+                    self.fluid.v.push([0.0; 2]);
+                    self.rho.push(self.config.rho0);
+                    self.neighbours.push(0);
+                    added += 1;
+                }
+            }
+        }
+        added
+    }
+
     /// Fluid pressures from the current densities.
     pub fn pressures(&self) -> Vec<f64> {
         self.rho.iter().map(|&r| self.pressure(r)).collect()
