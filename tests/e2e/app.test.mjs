@@ -89,6 +89,7 @@ for (const mode of ['webgpu', 'cpu']) {
       await page.waitForTimeout(300);
       const poured = await canvasPixels(page);
       assert.ok(differingPixels(empty, poured) > 500, 'pouring put water in the picture');
+      await page.evaluate(() => window.flowscope.load('heat', { initial: 'cold', n: 64 }));
     });
 
     await t.test('grid size applies on reset; the JS API rejects bad input', async () => {
