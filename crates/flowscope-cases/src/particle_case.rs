@@ -148,7 +148,7 @@ impl<S: ParticleSetup> ParticleCase<S> {
         }
         let mut notices = Vec::new();
         let engine = match (setup.build(&checked)?, gpu) {
-            (Engine::Wcsph(cpu), Some(ctx)) => {
+            (Engine::Wcsph(cpu), Some(ctx)) if cpu.paddle.is_none() => {
                 Engine::GpuWcsph { gpu: Box::new(GpuWcsph::new(ctx, &cpu)), mirror: cpu }
             }
             (engine, Some(_)) => {
@@ -377,10 +377,18 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 Ok(strip(gas, &values))
             }
             Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
-                let values = Self::values_2d(name, sph).ok_or_else(unknown)?;
+                let mut values = Self::values_2d(name, sph).ok_or_else(unknown)?;
+                let mut points = sph.fluid.x.clone();
+                // A paddle is drawn in the lowest colour of the view.
+                if let Some(paddle) = &sph.paddle {
+                    let floor = values.iter().cloned().fold(f64::INFINITY, f64::min);
+                    let at = paddle.positions(sph.time);
+                    values.extend(std::iter::repeat_n(floor, at.len()));
+                    points.extend(at);
+                }
                 let (pixel, disc) = view_raster(&sph.tank);
                 let size = (sph.tank.width, sph.tank.height);
-                Ok(splat(&sph.fluid.x, &values, size, pixel, disc))
+                Ok(splat(&points, &values, size, pixel, disc))
             }
             Engine::Dfsph(sph) => {
                 let values: Vec<f64> = match name {

@@ -5,11 +5,15 @@ use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, InteractionKind, ObservableSpec, ParamValues};
 use flowscope_sph::tank::Tank;
-use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
+use flowscope_sph::wcsph::{Paddle, Wcsph, WcsphConfig};
 
 const WIDTH: f64 = 1.0;
 const HEIGHT: f64 = 0.6;
 const G: f64 = 9.81;
+/// The wave maker: a plate three particles thick at rest at x = 0.1 m, from the floor up to
+/// 0.45 m, on the fluid's lattice.
+const PADDLE_X: f64 = 0.1;
+const PADDLE_TOP: f64 = 0.45;
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -37,6 +41,22 @@ const PARAMS: &[ParamSpec] = &[
         needs_reset: false,
     },
     ParamSpec {
+        name: "paddle",
+        label: "Wave-maker amplitude",
+        unit: "m",
+        help: "The paddle at the left swings back and forth by this much (0: it stands still).",
+        kind: ParamKind::Float { min: 0.0, max: 0.08, default: 0.03, log: false },
+        needs_reset: false,
+    },
+    ParamSpec {
+        name: "frequency",
+        label: "Wave-maker frequency",
+        unit: "Hz",
+        help: "Swings per second; near 0.8 Hz the tank's first sloshing mode resonates.",
+        kind: ParamKind::Float { min: 0.1, max: 3.0, default: 0.8, log: false },
+        needs_reset: false,
+    },
+    ParamSpec {
         name: "alpha",
         label: "Artificial viscosity α",
         unit: "",
@@ -51,11 +71,14 @@ const PARAMS: &[ParamSpec] = &[
 pub static SPEC: CaseSpec = CaseSpec {
     id: "sph-playground",
     title: "SPH playground",
-    summary: "A tank of particle water: pour more with the pointer, tilt it, watch it slosh.",
+    summary:
+        "A tank of particle water: pour more with the pointer, tilt it, make waves with the paddle.",
     explanation: "Weakly compressible SPH water (Tait equation, δ-SPH, particle walls) in a tank \
         1 m wide. Drag on the canvas to pour water where the pointer is; change the tilt to turn \
-        gravity and make the water slosh. The speed of sound is set for water falling from the \
-        top of the tank (ten times √(2 g H)), so the density stays within about 1% of ρ0.",
+        gravity; the paddle at the left is a moving wall of particles that makes waves (its \
+        pressure felt in its own accelerating frame, as Adami et al. prescribe). The speed of \
+        sound is set for water falling from the top of the tank (ten times √(2 g H)), so the \
+        density stays within about 1% of ρ0.",
     reference: "J. J. Monaghan, Simulating free surface flows with SPH, J. Comput. Phys. 110 \
         (1994); S. Adami, X. Y. Hu, N. A. Adams, J. Comput. Phys. 231 (2012).",
     group: "particles",
@@ -91,7 +114,9 @@ impl ParticleSetup for SphPlayground {
         let dx = WIDTH / params.int("n") as f64;
         let tank = Tank { width: WIDTH, height: HEIGHT, dx, layers: 3 };
         let depth = HEIGHT / 3.0;
-        let pool = tank.block(0.0, params.float("fill") * WIDTH, 0.0, depth);
+        // The pool starts against the paddle, one spacing from its last layer.
+        let first = (PADDLE_X / dx).round();
+        let pool = tank.block((first + 3.0) * dx, params.float("fill") * WIDTH, 0.0, depth);
         let config = WcsphConfig {
             c0: 10.0 * (2.0 * G * HEIGHT).sqrt(),
             alpha: params.float("alpha"),
@@ -101,8 +126,19 @@ impl ParticleSetup for SphPlayground {
         };
         // An empty tank still needs one particle to be a fluid; pour the rest.
         let pool = if pool.is_empty() { vec![[0.5 * dx, 0.5 * dx]] } else { pool };
-        let sph = Wcsph::new(tank, pool, depth, config)
+        let mut sph = Wcsph::new(tank, pool, depth, config)
             .map_err(|e| CaseError::Diverged(e.to_string()))?;
+        let rows = (PADDLE_TOP / dx) as usize;
+        let rest = (0..3)
+            .flat_map(|k| {
+                (0..rows).map(move |j| [(first + k as f64 + 0.5) * dx, (j as f64 + 0.5) * dx])
+            })
+            .collect();
+        sph.paddle = Some(Paddle {
+            rest,
+            amplitude: params.float("paddle"),
+            frequency: params.float("frequency"),
+        });
         Ok(Engine::Wcsph(Box::new(sph)))
     }
 
@@ -116,6 +152,12 @@ impl ParticleSetup for SphPlayground {
         match name {
             "tilt" => sph.config.gravity = gravity(params.float("tilt")),
             "alpha" => sph.config.alpha = params.float("alpha"),
+            "paddle" | "frequency" => {
+                if let Some(paddle) = &mut sph.paddle {
+                    paddle.amplitude = params.float("paddle");
+                    paddle.frequency = params.float("frequency");
+                }
+            }
             _ => return false,
         }
         true
@@ -146,11 +188,38 @@ mod tests {
         // Pouring on the same spot again finds no room.
         case.interact(&pour).unwrap();
         assert_eq!(case.observables().unwrap()[3], after);
+        case.set_param("paddle", ParamValue::Float(0.0)).unwrap();
         case.set_param("tilt", ParamValue::Float(30.0)).unwrap();
         case.step(200).unwrap();
         let momentum_x = case.observables().unwrap()[1];
         assert!(momentum_x > 0.0, "tilted to the right, the water should flow right: {momentum_x}");
         let bad = Interaction::Paint { x: f64::NAN, y: 0.1, radius: 0.03, value: 1.0 };
         assert!(case.interact(&bad).is_err());
+    }
+}
+
+#[cfg(test)]
+mod paddle_tests {
+    use super::*;
+    use crate::particle_case::ParticleCase;
+    use flowscope_core::{Case, ParamValue};
+
+    /// Kinetic energy after 0.5 s of a pool at rest with the paddle swinging by `amplitude`.
+    fn energy_after(amplitude: f64) -> f64 {
+        let mut params = SPEC.defaults();
+        params.set(SPEC.id, SPEC.params, "paddle", ParamValue::Float(amplitude)).unwrap();
+        params.set(SPEC.id, SPEC.params, "n", ParamValue::Int(40)).unwrap();
+        params.set(SPEC.id, SPEC.params, "fill", ParamValue::Float(1.0)).unwrap();
+        let mut case = ParticleCase::new(SphPlayground, &params, None).unwrap();
+        while case.time() < 0.5 {
+            case.step(20).unwrap();
+        }
+        case.observables().unwrap()[2]
+    }
+
+    #[test]
+    fn the_swinging_paddle_stirs_the_water() {
+        let (still, swinging) = (energy_after(0.0), energy_after(0.05));
+        assert!(swinging > 10.0 * still, "kinetic energy {still} still, {swinging} swinging");
     }
 }

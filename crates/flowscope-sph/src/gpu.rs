@@ -120,7 +120,8 @@ fn flat(points: &[[f64; 2]]) -> Vec<[f32; 2]> {
 }
 
 impl GpuWcsph {
-    /// Uploads a CPU fluid (particles, walls, parameters).
+    /// Uploads a CPU fluid (particles, walls, parameters). A moving paddle has no GPU twin yet:
+    /// a fluid with one runs on the CPU (the cases check).
     pub fn new(ctx: &GpuContext, cpu: &Wcsph) -> Self {
         let device = &ctx.device;
         let (n_fluid, n_walls) = (cpu.fluid.len(), cpu.walls.len());

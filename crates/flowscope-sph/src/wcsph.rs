@@ -51,13 +51,39 @@ impl Default for WcsphConfig {
     }
 }
 
+/// A movable obstacle: a rigid body of wall particles oscillating horizontally, x(t) = rest +
+/// A sin(2π f t) (a wave maker). Its particles take part like wall particles, moving.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Paddle {
+    pub rest: Vec<[f64; 2]>,
+    pub amplitude: f64,
+    pub frequency: f64,
+}
+
+impl Paddle {
+    /// Horizontal displacement, velocity and acceleration at time `t`.
+    pub fn motion(&self, t: f64) -> (f64, f64, f64) {
+        let omega = std::f64::consts::TAU * self.frequency;
+        let (sin, cos) = (omega * t).sin_cos();
+        (self.amplitude * sin, self.amplitude * omega * cos, -self.amplitude * omega * omega * sin)
+    }
+
+    /// Its particles' positions at time `t`.
+    pub fn positions(&self, t: f64) -> Vec<[f64; 2]> {
+        let (shift, _, _) = self.motion(t);
+        self.rest.iter().map(|p| [p[0] + shift, p[1]]).collect()
+    }
+}
+
 /// Fluid particles in a tank of wall particles.
 #[derive(Clone, Debug)]
 pub struct Wcsph {
     pub fluid: Particles,
     pub rho: Vec<f64>,
     pub walls: Vec<[f64; 2]>,
-    /// Wall pressures of the last evaluation.
+    /// A moving obstacle, if any (the CPU reference only).
+    pub paddle: Option<Paddle>,
+    /// Wall (then paddle) pressures of the last evaluation.
     pub wall_p: Vec<f64>,
     /// Neighbours of each fluid particle at the last evaluation.
     pub neighbours: Vec<u32>,
@@ -114,6 +140,7 @@ impl Wcsph {
             fluid: Particles::at_rest(positions, config.rho0 * tank.dx * tank.dx),
             rho,
             wall_p: vec![0.0; walls.len()],
+            paddle: None,
             neighbours: vec![0; n],
             walls,
             tank,
@@ -137,24 +164,39 @@ impl Wcsph {
         self.config.rho0 * (p / self.stiffness() + 1.0).max(1e-6).powf(1.0 / GAMMA)
     }
 
-    fn rates(&mut self, x: &[[f64; 2]], v: &[[f64; 2]], rho: &[f64]) -> Rates {
+    /// Time derivatives at time `t` (which places the paddle).
+    fn rates(&mut self, x: &[[f64; 2]], v: &[[f64; 2]], rho: &[f64], t: f64) -> Rates {
         let n = x.len();
         let mut all = x.to_vec();
         all.extend_from_slice(&self.walls);
+        let statics = self.walls.len();
+        let (paddle_v, paddle_a) = match &self.paddle {
+            Some(paddle) => {
+                all.extend(paddle.positions(t));
+                let (_, velocity, acceleration) = paddle.motion(t);
+                ([velocity, 0.0], [acceleration, 0.0])
+            }
+            None => ([0.0; 2], [0.0; 2]),
+        };
+        // Velocity and acceleration of wall particle w (static walls first, then the paddle).
+        let wall_motion =
+            |w: usize| if w < statics { ([0.0; 2], [0.0; 2]) } else { (paddle_v, paddle_a) };
         let (h, m, radius) = (self.h, self.fluid.mass, self.kernel.support(self.h));
         let list = cell_list(&self.tank, radius, &all);
         let kernel = self.kernel;
         let p: Vec<f64> = rho.iter().map(|&r| self.pressure(r)).collect();
         let g = self.config.gravity;
         // Wall pressure: the fluid's, interpolated and corrected for the hydrostatic
-        // difference; never pulling (p ≥ 0).
-        let wall_p: Vec<f64> = map_particles(self.walls.len(), |w| {
+        // difference in the wall's frame (g − a_wall); never pulling (p ≥ 0).
+        let wall_p: Vec<f64> = map_particles(all.len() - n, |w| {
             let (mut sw, mut sp) = (0.0, 0.0);
+            let (_, a_w) = wall_motion(w);
+            let field = [g[0] - a_w[0], g[1] - a_w[1]];
             list.for_each_neighbour(&all, n + w, radius, |j, d, r| {
                 if j < n {
                     let weight = kernel.w(r, h);
                     sw += weight;
-                    sp += (p[j] + rho[j] * (g[0] * d[0] + g[1] * d[1])) * weight;
+                    sp += (p[j] + rho[j] * (field[0] * d[0] + field[1] * d[1])) * weight;
                 }
             });
             if sw > 0.0 {
@@ -177,7 +219,7 @@ impl Wcsph {
                 let (v_j, rho_j, p_j) = if j < n {
                     (v[j], rho[j], p[j])
                 } else {
-                    ([0.0; 2], wall_rho[j - n], wall_p[j - n])
+                    (wall_motion(j - n).0, wall_rho[j - n], wall_p[j - n])
                 };
                 let v_ij = [v[i][0] - v_j[0], v[i][1] - v_j[1]];
                 drho += m * (v_ij[0] * grad[0] + v_ij[1] * grad[1]);
@@ -219,14 +261,14 @@ impl Wcsph {
     /// One midpoint step of `dt`.
     pub fn step(&mut self, dt: f64) -> Result<(), SphError> {
         let (x0, v0, rho0) = (self.fluid.x.clone(), self.fluid.v.clone(), self.rho.clone());
-        let k1 = self.rates(&x0, &v0, &rho0);
+        let k1 = self.rates(&x0, &v0, &rho0, self.time);
         let half = 0.5 * dt;
         let x_mid: Vec<[f64; 2]> =
             x0.iter().zip(&v0).map(|(x, v)| [x[0] + half * v[0], x[1] + half * v[1]]).collect();
         let v_mid: Vec<[f64; 2]> =
             v0.iter().zip(&k1.a).map(|(v, a)| [v[0] + half * a[0], v[1] + half * a[1]]).collect();
         let rho_mid: Vec<f64> = rho0.iter().zip(&k1.drho).map(|(r, d)| r + half * d).collect();
-        let k2 = self.rates(&x_mid, &v_mid, &rho_mid);
+        let k2 = self.rates(&x_mid, &v_mid, &rho_mid, self.time + half);
         self.fluid.x =
             x0.iter().zip(&v_mid).map(|(x, v)| [x[0] + dt * v[0], x[1] + dt * v[1]]).collect();
         self.fluid.v =
