@@ -5,7 +5,7 @@ use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
 use flowscope_sph::gas1d::Gas1d;
-use flowscope_sph::{Kernel, Riemann, State};
+use flowscope_sph::{sod, Kernel};
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -65,46 +65,6 @@ pub static SPEC: CaseSpec = CaseSpec {
 #[derive(Default)]
 pub struct SodShockTube;
 
-/// The exact solution of the problem.
-pub fn exact() -> Riemann {
-    Riemann::solve(State { rho: 1.0, u: 0.0, p: 1.0 }, State { rho: 0.125, u: 0.0, p: 0.1 }, 1.4)
-        .expect("Sod's states are physical")
-}
-
-/// ∫ |ρ − ρ_exact| dx at the gas's time, each particle standing for its volume m / ρ.
-pub fn l1_density_error(gas: &Gas1d) -> f64 {
-    let exact = exact();
-    (0..gas.x.len())
-        .map(|i| {
-            let reference = if gas.time > 0.0 {
-                exact.sample((gas.x[i] - 0.5) / gas.time).rho
-            } else if gas.x[i] < 0.5 {
-                1.0
-            } else {
-                0.125
-            };
-            (gas.rho[i] - reference).abs() * gas.m[i] / gas.rho[i]
-        })
-        .sum()
-}
-
-/// Where the density falls through the middle of the shock's jump, scanning from the right.
-pub fn shock_position(gas: &Gas1d) -> f64 {
-    let middle = 0.5 * (exact().rho_star_right + 0.125);
-    let mut order: Vec<usize> = (0..gas.x.len()).collect();
-    order.sort_by(|&a, &b| gas.x[a].total_cmp(&gas.x[b]));
-    let crossing =
-        order.windows(2).rposition(|w| gas.rho[w[0]] >= middle && gas.rho[w[1]] < middle);
-    match crossing {
-        Some(k) => {
-            let (a, b) = (order[k], order[k + 1]);
-            let f = (gas.rho[a] - middle) / (gas.rho[a] - gas.rho[b]);
-            gas.x[a] + f * (gas.x[b] - gas.x[a])
-        }
-        None => 0.5,
-    }
-}
-
 impl ParticleSetup for SodShockTube {
     fn spec(&self) -> &'static CaseSpec {
         &SPEC
@@ -119,7 +79,9 @@ impl ParticleSetup for SodShockTube {
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
         let Engine::Gas(gas) = engine else { return vec![f64::NAN; 3] };
-        vec![gas.total_energy(), l1_density_error(gas), shock_position(gas)]
+        let exact = sod::exact();
+        let shock = sod::shock_position(gas, &exact).map_or(0.5, |(x, _)| x);
+        vec![gas.total_energy(), sod::l1_density_error(gas, &exact), shock]
     }
 }
 

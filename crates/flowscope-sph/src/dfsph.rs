@@ -5,7 +5,7 @@
 //! fluid's lattice, with the fluid's particle mass, at rest, mirroring the fluid's pressure
 //! (Akinci et al. 2012, whose per-particle volumes reduce to the lattice's for such walls).
 
-use crate::fluid2d::{cell_list, Particles};
+use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
 use crate::neighbours::CellList;
 use crate::parallel::map_particles;
@@ -87,21 +87,10 @@ impl Dfsph {
         positions: Vec<[f64; 2]>,
         config: DfsphConfig,
     ) -> Result<Self, SphError> {
-        if positions.is_empty() {
-            return Err(SphError::Setup("the tank holds no fluid particles".into()));
-        }
         if !(config.rho0 > 0.0 && config.tolerance > 0.0 && config.h_factor >= 1.0) {
             return Err(SphError::Setup("ρ0 and the tolerance must be positive and h ≥ dx".into()));
         }
-        let h = config.h_factor * tank.dx;
-        let kernel = Kernel::new(config.shape, 2);
-        if (tank.layers as f64) * tank.dx < kernel.support(h) {
-            return Err(SphError::Setup(format!(
-                "{} wall layers do not cover the kernel support {:.3}; use more layers",
-                tank.layers,
-                kernel.support(h)
-            )));
-        }
+        let (kernel, h) = kernel_for(&tank, &positions, config.shape, config.h_factor)?;
         let walls = tank.walls();
         let n = positions.len();
         // The mass that gives a particle inside the lattice exactly ρ0 by summation (ρ0 dx²

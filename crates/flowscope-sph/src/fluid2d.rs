@@ -1,8 +1,10 @@
 //! What the 2D particle solvers share: the fluid particles and their conserved quantities, and
 //! the neighbour grid over a tank.
 
+use crate::kernel::{Kernel, Shape};
 use crate::neighbours::CellList;
 use crate::tank::Tank;
+use crate::wcsph::SphError;
 
 /// Equal-mass fluid particles.
 #[derive(Clone, Debug)]
@@ -96,4 +98,26 @@ pub fn hydrostatic_deviation(x: &[[f64; 2]], pressures: &[f64], dx: f64, rho0: f
         worst = worst.max((p - rho0 * g * h).abs() / (rho0 * g * h));
     }
     worst
+}
+
+/// The 2D kernel and smoothing length for fluid in `tank`, after checking that there is fluid
+/// and that the wall layers cover the kernel's support.
+pub fn kernel_for(
+    tank: &Tank,
+    fluid: &[[f64; 2]],
+    shape: Shape,
+    h_factor: f64,
+) -> Result<(Kernel, f64), SphError> {
+    if fluid.is_empty() {
+        return Err(SphError::Setup("the tank holds no fluid particles".into()));
+    }
+    let (kernel, h) = (Kernel::new(shape, 2), h_factor * tank.dx);
+    if (tank.layers as f64) * tank.dx < kernel.support(h) {
+        return Err(SphError::Setup(format!(
+            "{} wall layers do not cover the kernel support {:.3}; use more layers",
+            tank.layers,
+            kernel.support(h)
+        )));
+    }
+    Ok((kernel, h))
 }

@@ -5,7 +5,7 @@
 //! - [`gas1d`]: compressible 1D SPH (ideal gas with an energy equation, or barotropic),
 //!   Monaghan's artificial viscosity, summation density, optional variable smoothing length,
 //!   periodic or reflective ends, RK4 in time.
-//! - [`riemann`]: the exact Riemann solution, the reference of the shock tube.
+//! - [`riemann`]: the exact Riemann solution, the reference of the shock tube ([`sod`]).
 //! - [`tank`]: fluid blocks and wall particles on a lattice (the 2D initial states).
 //! - [`wcsph`]: weakly compressible 2D SPH (Tait, δ-SPH, Adami walls).
 //! - [`dfsph`]: incompressible 2D SPH (divergence-free SPH, lattice walls).
@@ -23,6 +23,7 @@ pub mod kernel;
 pub mod neighbours;
 mod parallel;
 pub mod riemann;
+pub mod sod;
 pub mod tank;
 pub mod wcsph;
 

@@ -4,7 +4,7 @@
 //! Monaghan's artificial viscosity, gravity, and walls of several particle layers whose
 //! pressure is extrapolated from the fluid (Adami). Midpoint (RK2) time stepping.
 
-use crate::fluid2d::{cell_list, Particles};
+use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
 use crate::parallel::map_particles;
 use crate::tank::Tank;
@@ -110,21 +110,10 @@ impl Wcsph {
         surface: f64,
         config: WcsphConfig,
     ) -> Result<Self, SphError> {
-        if positions.is_empty() {
-            return Err(SphError::Setup("the tank holds no fluid particles".into()));
-        }
         if !(config.c0 > 0.0 && config.rho0 > 0.0 && config.h_factor >= 1.0) {
             return Err(SphError::Setup("c0 and ρ0 must be positive and h ≥ dx".into()));
         }
-        let h = config.h_factor * tank.dx;
-        let kernel = Kernel::new(config.shape, 2);
-        if (tank.layers as f64) * tank.dx < kernel.support(h) {
-            return Err(SphError::Setup(format!(
-                "{} wall layers do not cover the kernel support {:.3}; use more layers",
-                tank.layers,
-                kernel.support(h)
-            )));
-        }
+        let (kernel, h) = kernel_for(&tank, &positions, config.shape, config.h_factor)?;
         let b = config.c0 * config.c0 * config.rho0 / GAMMA;
         let g = config.gravity[1].abs();
         let rho = positions

@@ -3,7 +3,7 @@
 //! lengths).
 
 use flowscope_sph::gas1d::Gas1d;
-use flowscope_sph::{Kernel, Riemann, Shape, State};
+use flowscope_sph::{sod, Kernel, Shape};
 
 struct Outcome {
     l1: f64,
@@ -18,34 +18,15 @@ fn run(left: usize, shape: Shape) -> Outcome {
         let dt = gas.stable_dt(0.3).min(t_end - gas.time);
         gas.step(dt).unwrap();
     }
-    let exact = Riemann::solve(
-        State { rho: 1.0, u: 0.0, p: 1.0 },
-        State { rho: 0.125, u: 0.0, p: 0.1 },
-        1.4,
-    )
-    .unwrap();
-    // ∫ |ρ − ρ_exact| dx, each particle standing for its volume m / ρ.
-    let l1: f64 = (0..gas.x.len())
-        .map(|i| {
-            let reference = exact.sample((gas.x[i] - 0.5) / gas.time).rho;
-            (gas.rho[i] - reference).abs() * gas.m[i] / gas.rho[i]
-        })
-        .sum();
-    // The shock: where the density falls through the middle of its jump, scanning from the right.
-    let middle = 0.5 * (exact.rho_star_right + 0.125);
-    let mut order: Vec<usize> = (0..gas.x.len()).collect();
-    order.sort_by(|&a, &b| gas.x[a].total_cmp(&gas.x[b]));
-    let k =
-        order.windows(2).rposition(|w| gas.rho[w[0]] >= middle && gas.rho[w[1]] < middle).unwrap();
-    let (a, b) = (order[k], order[k + 1]);
-    let f = (gas.rho[a] - middle) / (gas.rho[a] - gas.rho[b]);
-    let shock = gas.x[a] + f * (gas.x[b] - gas.x[a]);
+    let exact = sod::exact();
+    let l1 = sod::l1_density_error(&gas, &exact);
+    let (shock, h) = sod::shock_position(&gas, &exact).expect("a shock");
     eprintln!(
         "{shape:?}, {} particles: L1 {l1:.4}, shock at {shock:.4} (exact 0.8504), h there {:.4}",
         gas.x.len(),
-        gas.h[a]
+        h
     );
-    Outcome { l1, shock, h_at_shock: gas.h[a] }
+    Outcome { l1, shock, h_at_shock: h }
 }
 
 #[test]
