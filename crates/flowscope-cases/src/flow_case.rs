@@ -257,11 +257,7 @@ impl<S: FlowSetup> FlowCase<S> {
         params: &ParamValues,
         gpu: Option<&GpuContext>,
     ) -> Result<Self, CaseError> {
-        let spec = setup.spec();
-        let mut checked = spec.defaults();
-        for (name, value) in params.iter() {
-            checked.set(spec.id, spec.params, name, value.clone())?;
-        }
+        let checked = setup.spec().complete(params)?;
         let (flow, reference_speed) = setup.build(&checked)?;
         let scalar = setup.scalar(&checked);
         let scalar_view = scalar.as_ref().map(|s| s.view);

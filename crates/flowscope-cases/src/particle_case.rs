@@ -141,11 +141,7 @@ impl<S: ParticleSetup> ParticleCase<S> {
         params: &ParamValues,
         gpu: Option<&GpuContext>,
     ) -> Result<Self, CaseError> {
-        let spec = setup.spec();
-        let mut checked = spec.defaults();
-        for (name, value) in params.iter() {
-            checked.set(spec.id, spec.params, name, value.clone())?;
-        }
+        let checked = setup.spec().complete(params)?;
         let mut notices = Vec::new();
         let engine = match (setup.build(&checked)?, gpu) {
             (Engine::Wcsph(cpu), Some(ctx)) if cpu.paddle.is_none() => {

@@ -107,6 +107,15 @@ impl CaseSpec {
         ParamValues::defaults(self.params)
     }
 
+    /// The defaults with `params` set over them, each checked against the schema.
+    pub fn complete(&self, params: &ParamValues) -> Result<ParamValues, ParamError> {
+        let mut complete = self.defaults();
+        for (name, value) in params.iter() {
+            complete.set(self.id, self.params, name, value.clone())?;
+        }
+        Ok(complete)
+    }
+
     /// Validates `name=value` text against the schema.
     pub fn set_text(
         &self,
