@@ -8,7 +8,7 @@ use flowscope_core::case::unknown_view;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
-    ParamValues, ViewKind, ViewSpec,
+    ParamValues, Plot, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use flowscope_grid::forces::obstacle_force;
@@ -188,6 +188,10 @@ pub trait FlowSetup {
     }
     /// The force `(Fx, Fy)` on the obstacles after the step that ended at `time`.
     fn on_force(&mut self, _time: f64, _force: (f64, f64)) {}
+    /// Profiles of the flow against reference data (see [`Case::plots`]).
+    fn plots(&self, _flow: &IncompressibleFlow, _params: &ParamValues) -> Vec<Plot> {
+        Vec::new()
+    }
     /// Applies a live parameter to a running flow; `false` if the parameter is not live here.
     fn apply_live(
         &mut self,
@@ -249,6 +253,10 @@ pub struct FlowCase<S: FlowSetup> {
     reference_speed: f64,
     steps: u64,
     notices: Vec<String>,
+    /// The GPU state as last read back without blocking (the browser's observables, plots and
+    /// exports: a frame or so behind the simulation).
+    #[cfg(target_arch = "wasm32")]
+    mirror: std::cell::RefCell<Option<flowscope_grid::gpu::Snapshot>>,
 }
 
 impl<S: FlowSetup> FlowCase<S> {
@@ -270,6 +278,8 @@ impl<S: FlowSetup> FlowCase<S> {
                 if let Some(s) = &scalar {
                     twin = twin.with_scalar(&s.initial, &s.source, s.forcing);
                 }
+                #[cfg(target_arch = "wasm32")]
+                twin.request_snapshot();
                 (Some(Box::new(twin)), None)
             }
             None => (
@@ -291,6 +301,8 @@ impl<S: FlowSetup> FlowCase<S> {
             reference_speed,
             steps: 0,
             notices: Vec::new(),
+            #[cfg(target_arch = "wasm32")]
+            mirror: Default::default(),
         })
     }
 
@@ -311,31 +323,31 @@ impl<S: FlowSetup> FlowCase<S> {
         }
     }
 
-    /// The current flow and scalar on the CPU: the state itself on the CPU backend, a copy
-    /// from the GPU (native only) on the GPU backend.
+    /// The current flow and scalar on the CPU: the state itself on the CPU backend; on the GPU
+    /// backend a blocking copy natively, the last asynchronous one in the browser.
     fn current(&self) -> Result<Current<'_>, CaseError> {
         let Some(gpu) = &self.gpu else {
             let scalar = self.cpu_scalar.as_ref().map(|s| Cow::Borrowed(s.values.as_slice()));
             return Ok((Cow::Borrowed(&self.flow), scalar));
         };
         #[cfg(target_arch = "wasm32")]
-        {
-            let _ = gpu;
-            Err(CaseError::Gpu(
-                "the browser cannot read GPU fields synchronously; render from the GPU view".into(),
-            ))
-        }
+        let snapshot = {
+            if let Some(latest) = gpu.take_snapshot() {
+                *self.mirror.borrow_mut() = Some(latest);
+            }
+            self.mirror.borrow().clone().ok_or_else(|| {
+                CaseError::Gpu("the GPU state has not been read back yet; try again".into())
+            })?
+        };
         #[cfg(not(target_arch = "wasm32"))]
-        {
-            let snapshot = gpu.download().map_err(CaseError::Gpu)?;
-            let mut mirror = self.flow.clone();
-            mirror.velocity = snapshot.velocity;
-            mirror.phi = snapshot.phi;
-            mirror.nu = gpu.nu;
-            mirror.time = gpu.time;
-            mirror.last = gpu.last;
-            Ok((Cow::Owned(mirror), snapshot.scalar.map(Cow::Owned)))
-        }
+        let snapshot = gpu.download().map_err(CaseError::Gpu)?;
+        let mut mirror = self.flow.clone();
+        mirror.velocity = snapshot.velocity;
+        mirror.phi = snapshot.phi;
+        mirror.nu = gpu.nu;
+        mirror.time = gpu.time;
+        mirror.last = gpu.last;
+        Ok((Cow::Owned(mirror), snapshot.scalar.map(Cow::Owned)))
     }
 }
 
@@ -356,7 +368,10 @@ impl<S: FlowSetup> FlowCase<S> {
             #[cfg(not(target_arch = "wasm32"))]
             gpu.sync().map_err(diverged)?;
             #[cfg(target_arch = "wasm32")]
-            gpu.request_stats();
+            {
+                gpu.request_stats();
+                gpu.request_snapshot();
+            }
             self.take_forces();
             self.steps += u64::from(batch);
             left -= batch;
@@ -528,6 +543,11 @@ impl<S: FlowSetup> Case for FlowCase<S> {
 
     fn view_range(&self, view: &str) -> Option<(f32, f32)> {
         self.setup.view_range(&self.params, view)
+    }
+
+    fn plots(&self) -> Result<Vec<Plot>, CaseError> {
+        let (flow, _) = self.current()?;
+        Ok(self.setup.plots(&flow, &self.params))
     }
 }
 

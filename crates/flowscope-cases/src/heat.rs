@@ -105,6 +105,9 @@ pub struct HeatCase {
     steps: u64,
     time: f64,
     notices: Vec<String>,
+    /// The GPU state as last read back without blocking (browser only).
+    #[cfg(target_arch = "wasm32")]
+    mirror: std::cell::RefCell<Option<Vec<f32>>>,
 }
 
 /// The solver configuration for `params`, with dt lowered to the explicit limit where needed.
@@ -179,7 +182,20 @@ impl HeatCase {
             Some(ctx) => Engine::Gpu(Box::new(GpuHeat::new(ctx, config, &initial))),
             None => Engine::Cpu(CpuHeat::new(config, initial)),
         };
-        Ok(Self { params, config, engine, steps: 0, time: 0.0, notices })
+        #[cfg(target_arch = "wasm32")]
+        if let Engine::Gpu(gpu) = &engine {
+            gpu.request_field();
+        }
+        Ok(Self {
+            params,
+            config,
+            engine,
+            steps: 0,
+            time: 0.0,
+            notices,
+            #[cfg(target_arch = "wasm32")]
+            mirror: Default::default(),
+        })
     }
 
     fn field(&self) -> Result<Vec<f32>, CaseError> {
@@ -188,9 +204,14 @@ impl HeatCase {
             #[cfg(not(target_arch = "wasm32"))]
             Engine::Gpu(gpu) => gpu.read_field().map_err(CaseError::Gpu),
             #[cfg(target_arch = "wasm32")]
-            Engine::Gpu(_) => Err(CaseError::Gpu(
-                "the browser cannot read GPU fields synchronously; render from the GPU view".into(),
-            )),
+            Engine::Gpu(gpu) => {
+                if let Some(latest) = gpu.take_field() {
+                    *self.mirror.borrow_mut() = Some(latest);
+                }
+                self.mirror.borrow().clone().ok_or_else(|| {
+                    CaseError::Gpu("the GPU state has not been read back yet; try again".into())
+                })
+            }
         }
     }
 }
@@ -231,7 +252,11 @@ impl Case for HeatCase {
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
         match &mut self.engine {
             Engine::Cpu(cpu) => cpu.step(n),
-            Engine::Gpu(gpu) => gpu.step(n),
+            Engine::Gpu(gpu) => {
+                gpu.step(n);
+                #[cfg(target_arch = "wasm32")]
+                gpu.request_field();
+            }
         }
         self.steps += n as u64;
         self.time += n as f64 * self.config.dt;

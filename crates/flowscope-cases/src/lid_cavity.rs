@@ -2,7 +2,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ParamValues, Plot, Series};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const PARAMS: &[ParamSpec] = &[
@@ -49,6 +49,24 @@ pub static SPEC: CaseSpec = CaseSpec {
     gpu: true,
 };
 
+/// Ghia, Ghia & Shin's Tables I and II (Re 100 and 400 columns), as the tests use them.
+const GHIA_U: &str = include_str!("../../../tests/fixtures/ghia1982/u_vertical_centreline.csv");
+const GHIA_V: &str = include_str!("../../../tests/fixtures/ghia1982/v_horizontal_centreline.csv");
+const GHIA_RE: [f64; 2] = [100.0, 400.0];
+
+/// `(coordinate, velocity)` points of one Re column of a Ghia table (header skipped; an empty
+/// cell, the known misprint, is left out).
+fn ghia(table: &str, column: usize) -> Vec<[f64; 2]> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            Some([cells.first()?.parse().ok()?, cells.get(column + 1)?.parse().ok()?])
+        })
+        .collect()
+}
+
 pub struct LidCavity;
 
 impl FlowSetup for LidCavity {
@@ -80,6 +98,39 @@ impl FlowSetup for LidCavity {
         Vec::new()
     }
 
+    fn plots(&self, flow: &IncompressibleFlow, params: &ParamValues) -> Vec<Plot> {
+        let re = params.float("Re");
+        let published = GHIA_RE.iter().position(|&r| ((re - r) / r).abs() < 0.01);
+        let pairs = |profile: Vec<(f64, f64)>| profile.into_iter().map(|(a, b)| [a, b]).collect();
+        let mut u = vec![Series::line("simulation", pairs(flow.u_profile_at_x(0.5)))];
+        let mut v = vec![Series::line("simulation", pairs(flow.v_profile_at_y(0.5)))];
+        let note = match published {
+            Some(column) => {
+                let label = format!("Ghia et al. 1982, Re {}", GHIA_RE[column]);
+                u.push(Series::markers(label.clone(), ghia(GHIA_U, column)));
+                v.push(Series::markers(label, ghia(GHIA_V, column)));
+                String::new()
+            }
+            None => " (published points at Re 100 and 400)".into(),
+        };
+        vec![
+            Plot {
+                name: "u_centreline",
+                title: format!("u along the vertical centreline x = 0.5{note}"),
+                x_label: "y",
+                y_label: "u",
+                series: u,
+            },
+            Plot {
+                name: "v_centreline",
+                title: format!("v along the horizontal centreline y = 0.5{note}"),
+                x_label: "x",
+                y_label: "v",
+                series: v,
+            },
+        ]
+    }
+
     fn apply_live(
         &mut self,
         flow: &mut IncompressibleFlow,
@@ -91,5 +142,32 @@ impl FlowSetup for LidCavity {
             return true;
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ghia_tables_parse_without_the_misprint() {
+        assert_eq!(ghia(GHIA_U, 0).len(), 17);
+        assert_eq!(ghia(GHIA_U, 0)[1], [0.9766, 0.84123]);
+        assert_eq!(ghia(GHIA_V, 0).len(), 17);
+        assert_eq!(ghia(GHIA_V, 1).len(), 16);
+    }
+
+    #[test]
+    fn the_centreline_plots_carry_ghia_points_at_published_re_only() {
+        let mut params = SPEC.defaults();
+        params.set_text(SPEC.id, SPEC.params, "n", "16").unwrap();
+        let case = crate::create("lid-cavity", &params, None).unwrap();
+        let plots = case.plots().unwrap();
+        assert_eq!(plots.len(), 2);
+        assert_eq!(plots[0].series.len(), 2, "Re 100 has Ghia's points");
+        assert_eq!(plots[0].series[0].points.len(), 16);
+        params.set_text(SPEC.id, SPEC.params, "Re", "250").unwrap();
+        let case = crate::create("lid-cavity", &params, None).unwrap();
+        assert_eq!(case.plots().unwrap()[1].series.len(), 1, "no published points at Re 250");
     }
 }

@@ -12,7 +12,7 @@ use flowscope_core::case::unknown_view;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, InteractionKind,
-    ObservableSpec, ParamValue, ParamValues, ViewKind, ViewSpec,
+    ObservableSpec, ParamValue, ParamValues, Plot, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::Dfsph;
@@ -116,6 +116,10 @@ pub trait ParticleSetup {
     /// Applies a live parameter change; false if it needs a reset.
     fn apply_live(&self, _engine: &mut Engine, _params: &ParamValues, _name: &str) -> bool {
         false
+    }
+    /// Profiles against reference data (see [`Case::plots`]).
+    fn plots(&self, _engine: &Engine) -> Vec<Plot> {
+        Vec::new()
     }
     /// Adds fluid within `radius` of `centre` (cases with [`InteractionKind::AddFluid`]);
     /// returns how many particles.
@@ -432,6 +436,10 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 
     fn notices(&self) -> &[String] {
         &self.notices
+    }
+
+    fn plots(&self) -> Result<Vec<Plot>, CaseError> {
+        Ok(self.setup.plots(&self.engine))
     }
 }
 

@@ -3,8 +3,9 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Series};
 use flowscope_sph::gas1d::Gas1d;
+use flowscope_sph::riemann::{Riemann, State};
 use flowscope_sph::{sod, Kernel};
 
 const PARAMS: &[ParamSpec] = &[
@@ -83,6 +84,51 @@ impl ParticleSetup for SodShockTube {
         let shock = sod::shock_position(gas, &exact).map_or(0.5, |(x, _)| x);
         vec![gas.total_energy(), sod::l1_density_error(gas, &exact), shock]
     }
+
+    fn plots(&self, engine: &Engine) -> Vec<Plot> {
+        let Engine::Gas(gas) = engine else { return Vec::new() };
+        let exact = sod::exact();
+        let (x0, x1) = gas.domain;
+        let at = |x: f64| {
+            if gas.time > 0.0 {
+                exact.sample((x - 0.5) / gas.time)
+            } else if x < 0.5 {
+                exact.left
+            } else {
+                exact.right
+            }
+        };
+        type Quantity =
+            (&'static str, &'static str, fn(&Gas1d, usize) -> f64, fn(State, &Riemann) -> f64);
+        let quantities: [Quantity; 4] = [
+            ("density", "ρ", |g, i| g.rho[i], |s: State, _: &Riemann| s.rho),
+            ("velocity", "u", |g, i| g.v[i], |s: State, _: &Riemann| s.u),
+            ("pressure", "p", |g, i| g.p[i], |s: State, _: &Riemann| s.p),
+            ("energy", "e", |g, i| g.e[i], |s: State, r: &Riemann| r.energy(s)),
+        ];
+        quantities
+            .into_iter()
+            .map(|(name, symbol, particle, reference)| {
+                let particles = (0..gas.x.len()).map(|i| [gas.x[i], particle(gas, i)]).collect();
+                let exact_line = (0..=400)
+                    .map(|k| {
+                        let x = x0 + (x1 - x0) * f64::from(k) / 400.0;
+                        [x, reference(at(x), &exact)]
+                    })
+                    .collect();
+                Plot {
+                    name,
+                    title: format!("{name} {symbol}(x) at t = {:.3}", gas.time),
+                    x_label: "x",
+                    y_label: symbol,
+                    series: vec![
+                        Series::markers("SPH particles", particles),
+                        Series::line("exact Riemann solution", exact_line),
+                    ],
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +149,12 @@ mod tests {
         assert!((shock - (0.5 + 1.752 * case.time())).abs() < 0.02, "shock at {shock}");
         let density = case.read_view("density").unwrap();
         assert!(density.all_finite());
+        let plots = case.plots().unwrap();
+        let names: Vec<_> = plots.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["density", "velocity", "pressure", "energy"]);
+        // The exact line at the star state between the contact and the shock.
+        let exact = &plots[2].series[1].points;
+        let star = exact.iter().find(|p| (p[0] - 0.75).abs() < 0.002).unwrap();
+        assert!((star[1] - 0.30313).abs() < 1e-4, "p* on the exact line: {}", star[1]);
     }
 }

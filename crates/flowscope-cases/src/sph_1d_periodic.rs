@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Series};
 use flowscope_sph::gas1d::Gas1d;
 use flowscope_sph::Kernel;
 
@@ -98,5 +98,20 @@ impl ParticleSetup for SphPeriodic {
         let Engine::Gas(gas) = engine else { return vec![f64::NAN] };
         let rho0 = 1000.0;
         vec![gas.rho.iter().map(|r| (r - rho0).abs() / rho0).fold(0.0, f64::max)]
+    }
+
+    fn plots(&self, engine: &Engine) -> Vec<Plot> {
+        let Engine::Gas(gas) = engine else { return Vec::new() };
+        let profile = |name, symbol, values: &[f64]| Plot {
+            name,
+            title: format!("{name} {symbol}(x) at t = {:.3}", gas.time),
+            x_label: "x",
+            y_label: symbol,
+            series: vec![Series::markers(
+                "SPH particles",
+                gas.x.iter().zip(values).map(|(&x, &y)| [x, y]).collect(),
+            )],
+        };
+        vec![profile("density", "ρ", &gas.rho), profile("velocity", "u", &gas.v)]
     }
 }

@@ -3,7 +3,6 @@
 use anyhow::{Context, Result};
 use flowscope_cases::Simulation;
 use flowscope_core::{CaseSpec, Field2};
-use npyz::WriterBuilder;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -69,15 +68,7 @@ impl Output {
     }
 }
 
-/// Little-endian f32 `.npy`, shape `[ny, nx]`.
+/// The field as `.npy` ([`Field2::to_npy`]).
 pub fn write_npy(path: &Path, field: &Field2) -> Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    let mut writer = npyz::WriteOptions::new()
-        .dtype(npyz::DType::new_scalar("<f4".parse().expect("valid type string")))
-        .shape(&[field.ny as u64, field.nx as u64])
-        .writer(BufWriter::new(file))
-        .begin_nd()?;
-    writer.extend(field.data.iter().copied())?;
-    writer.finish()?;
-    Ok(())
+    fs::write(path, field.to_npy()).with_context(|| format!("cannot write {}", path.display()))
 }

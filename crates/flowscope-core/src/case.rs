@@ -82,6 +82,43 @@ pub enum Interaction {
     Paint { x: f64, y: f64, radius: f64, value: f32 },
 }
 
+/// How a [`Series`] is drawn: the simulation as a line, published or exact data as markers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeriesStyle {
+    Line,
+    Markers,
+}
+
+/// One curve of a [`Plot`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<[f64; 2]>,
+    pub style: SeriesStyle,
+}
+
+impl Series {
+    pub fn line(label: impl Into<String>, points: Vec<[f64; 2]>) -> Self {
+        Self { label: label.into(), points, style: SeriesStyle::Line }
+    }
+
+    pub fn markers(label: impl Into<String>, points: Vec<[f64; 2]>) -> Self {
+        Self { label: label.into(), points, style: SeriesStyle::Markers }
+    }
+}
+
+/// A profile of the current state against reference data (a centreline against Ghia's table,
+/// a 1D solution against the exact one): what a time series cannot show.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plot {
+    pub name: &'static str,
+    pub title: String,
+    pub x_label: &'static str,
+    pub y_label: &'static str,
+    pub series: Vec<Series>,
+}
+
 /// The static declaration of a case.
 #[derive(Debug, Serialize)]
 pub struct CaseSpec {
@@ -183,6 +220,10 @@ pub trait Case {
     /// (`None`: scale to the data). Defaults to the spec's range.
     fn view_range(&self, view: &str) -> Option<(f32, f32)> {
         self.spec().views.iter().find(|v| v.name == view).and_then(|v| v.range)
+    }
+    /// Profiles of the current state with reference data overlaid, where the case has them.
+    fn plots(&self) -> Result<Vec<Plot>, CaseError> {
+        Ok(Vec::new())
     }
 }
 

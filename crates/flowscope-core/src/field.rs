@@ -3,6 +3,8 @@
 //! Data is row-major `[j][i]`: `j` runs along y from the bottom (y = 0) upwards, `i` along x;
 //! sample `(i, j)` sits at the cell centre `((i + 0.5) dx, (j + 0.5) dy)` from the domain origin.
 
+use npyz::WriterBuilder;
+
 /// `[[xmin, xmax], [ymin, ymax]]`.
 pub type Domain = [[f64; 2]; 2];
 
@@ -38,5 +40,36 @@ impl Field2 {
 
     pub fn all_finite(&self) -> bool {
         self.data.iter().all(|v| v.is_finite())
+    }
+
+    /// The field as a `.npy` file (contract, shared by the CLI and the browser export):
+    /// little-endian f32, shape `[ny, nx]`, rows from the bottom.
+    pub fn to_npy(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(128 + 4 * self.data.len());
+        let mut writer = npyz::WriteOptions::new()
+            .dtype(npyz::DType::new_scalar("<f4".parse().expect("valid type string")))
+            .shape(&[self.ny as u64, self.nx as u64])
+            .writer(&mut bytes)
+            .begin_nd()
+            .expect("writing to memory cannot fail");
+        writer.extend(self.data.iter().copied()).expect("writing to memory cannot fail");
+        writer.finish().expect("writing to memory cannot fail");
+        bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trips_shape_and_values() {
+        let field = Field2 { nx: 3, ny: 2, data: vec![0.0, 1.0, 2.0, 3.0, 4.0, f32::NAN] };
+        let bytes = field.to_npy();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.shape(), &[2, 3]);
+        let data: Vec<f32> = npy.into_vec().unwrap();
+        assert_eq!(&data[..5], &field.data[..5]);
+        assert!(data[5].is_nan());
     }
 }

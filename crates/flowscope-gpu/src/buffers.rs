@@ -1,5 +1,6 @@
 //! Buffer helpers: creation from slices, and read-back through a staging buffer.
 
+use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
 /// A storage buffer initialised from `data`, usable as copy source and destination.
@@ -84,4 +85,85 @@ pub fn read_blocking<T: bytemuck::Pod>(
 #[cfg(not(target_arch = "wasm32"))]
 pub fn wait_idle(device: &wgpu::Device) -> Result<(), String> {
     device.poll(wgpu::PollType::wait_indefinitely()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Reads a few f32 buffers back without blocking: [`AsyncRead::request`] copies them into one
+/// staging buffer and maps it; [`AsyncRead::take`] hands the arrays over once the map has
+/// completed (a frame or so later in the browser). One read at a time; a request while one is in
+/// flight is skipped, so callers may request after every step batch.
+pub struct AsyncRead {
+    staging: wgpu::Buffer,
+    lengths: Vec<usize>,
+    slot: Arc<Mutex<ReadSlot>>,
+}
+
+#[derive(Default)]
+struct ReadSlot {
+    in_flight: bool,
+    ready: Option<Vec<Vec<f32>>>,
+}
+
+impl AsyncRead {
+    /// A reader for buffers of `lengths` f32 values each.
+    pub fn new(device: &wgpu::Device, label: &str, lengths: &[usize]) -> Self {
+        let total: usize = lengths.iter().sum();
+        Self {
+            staging: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: (4 * total.max(1)) as u64,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            lengths: lengths.to_vec(),
+            slot: Arc::default(),
+        }
+    }
+
+    /// Starts reading the first `lengths[k]` values of `sources[k]`, unless a read is in flight.
+    pub fn request(&self, device: &wgpu::Device, queue: &wgpu::Queue, sources: &[&wgpu::Buffer]) {
+        assert_eq!(sources.len(), self.lengths.len(), "one source per declared length");
+        let Ok(mut slot) = self.slot.lock() else { return };
+        if slot.in_flight {
+            return;
+        }
+        slot.in_flight = true;
+        drop(slot);
+        let mut encoder = device.create_command_encoder(&Default::default());
+        let mut offset = 0;
+        for (source, &len) in sources.iter().zip(&self.lengths) {
+            encoder.copy_buffer_to_buffer(source, 0, &self.staging, offset, 4 * len as u64);
+            offset += 4 * len as u64;
+        }
+        queue.submit([encoder.finish()]);
+        let (staging, slot, lengths) =
+            (self.staging.clone(), self.slot.clone(), self.lengths.clone());
+        self.staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
+            let arrays = result.ok().and_then(|()| {
+                let bytes = staging.slice(..).get_mapped_range().ok()?;
+                let floats: &[f32] = bytemuck::cast_slice(&bytes);
+                let mut start = 0;
+                Some(
+                    lengths
+                        .iter()
+                        .map(|&len| {
+                            start += len;
+                            floats[start - len..start].to_vec()
+                        })
+                        .collect(),
+                )
+            });
+            staging.unmap();
+            if let Ok(mut slot) = slot.lock() {
+                slot.in_flight = false;
+                if arrays.is_some() {
+                    slot.ready = arrays;
+                }
+            }
+        });
+    }
+
+    /// The arrays of the last completed read, once.
+    pub fn take(&self) -> Option<Vec<Vec<f32>>> {
+        self.slot.lock().ok().and_then(|mut slot| slot.ready.take())
+    }
 }

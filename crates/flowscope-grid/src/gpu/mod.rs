@@ -173,6 +173,9 @@ pub struct GpuFlow {
     history: wgpu::Buffer,
     pub forces: Vec<(f64, f64, f64)>,
     batch: Batch,
+    /// The state read back without blocking (the browser's plots, probes and exports), built
+    /// on first use.
+    snapshot_reader: Option<buffers::AsyncRead>,
 }
 
 /// Implicit viscosity on the GPU: one Helmholtz solver per velocity component.
@@ -303,6 +306,7 @@ fn next_budget(budget: u32, cg: &CgState, tolerance: f64) -> u32 {
 }
 
 /// A GPU flow's state copied to the CPU, in f64.
+#[derive(Clone)]
 pub struct Snapshot {
     pub velocity: Velocity,
     pub phi: Vec<f64>,
@@ -516,6 +520,7 @@ impl GpuFlow {
             history: buffers::storage_zeros(device, "force history", 2 * FORCE_HISTORY as usize),
             forces: Vec::new(),
             batch: Batch::default(),
+            snapshot_reader: None,
         }
         .with_viscosity(flow.viscosity)
     }
@@ -852,6 +857,30 @@ impl GpuFlow {
             phi: read(&self.pressure.phi)?,
             scalar: self.scalar.as_ref().map(|s| read(&s.value)).transpose()?,
         })
+    }
+
+    /// Starts reading the velocity, φ and scalar back without blocking (skipped while a read is
+    /// in flight); [`GpuFlow::take_snapshot`] returns it once it has arrived.
+    pub fn request_snapshot(&mut self) {
+        let grid = &self.grid;
+        let mut lengths = vec![grid.u_len(), grid.v_len(), grid.cells()];
+        let mut sources = vec![&self.u, &self.v, &self.pressure.phi];
+        if let Some(scalar) = &self.scalar {
+            lengths.push(grid.cells());
+            sources.push(&scalar.value);
+        }
+        let reader = self.snapshot_reader.get_or_insert_with(|| {
+            buffers::AsyncRead::new(&self.ctx.device, "flow snapshot staging", &lengths)
+        });
+        reader.request(&self.ctx.device, &self.ctx.queue, &sources);
+    }
+
+    /// The state of the last completed [`GpuFlow::request_snapshot`], once.
+    pub fn take_snapshot(&self) -> Option<Snapshot> {
+        let mut arrays = self.snapshot_reader.as_ref()?.take()?.into_iter();
+        let mut next = || arrays.next().map(|a| a.into_iter().map(f64::from).collect::<Vec<_>>());
+        let (u, v, phi) = (next()?, next()?, next()?);
+        Some(Snapshot { velocity: Velocity { u, v }, phi, scalar: next() })
     }
 
     /// Computes a cell-centred view (speed, velocity_x, velocity_y, vorticity, pressure,

@@ -39,6 +39,8 @@ pub struct GpuHeat {
     explicit_groups: [wgpu::BindGroup; 2],
     jacobi_groups: [wgpu::BindGroup; 2],
     paint_groups: [wgpu::BindGroup; 2],
+    /// Non-blocking read-back of the state (the browser's observables and exports).
+    reader: buffers::AsyncRead,
 }
 
 impl GpuHeat {
@@ -79,6 +81,11 @@ impl GpuHeat {
         let paint_groups = [0, 1].map(|at| group(&paint, &[(0, &params), (4, &fields[at])]));
 
         Self {
+            reader: buffers::AsyncRead::new(
+                &ctx.device,
+                "heat read-back",
+                &[config.nx * config.ny],
+            ),
             ctx: ctx.clone(),
             config,
             params,
@@ -184,6 +191,16 @@ impl GpuHeat {
     /// The buffer holding the current state (`nx × ny` f32, row-major `[j][i]`).
     pub fn field_buffer(&self) -> &wgpu::Buffer {
         &self.fields[self.current]
+    }
+
+    /// Starts reading the state back without blocking (skipped while a read is in flight).
+    pub fn request_field(&self) {
+        self.reader.request(&self.ctx.device, &self.ctx.queue, &[self.field_buffer()]);
+    }
+
+    /// The state of the last completed [`GpuHeat::request_field`], once.
+    pub fn take_field(&self) -> Option<Vec<f32>> {
+        self.reader.take()?.pop()
     }
 
     /// Blocking read-back of the state (native only).
