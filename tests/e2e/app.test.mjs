@@ -53,6 +53,20 @@ for (const mode of ['webgpu', 'cpu']) {
       await page.screenshot({ path: `${OUT}/heat-${mode}.png`, fullPage: true });
     });
 
+    if (mode === 'webgpu') {
+      await t.test('the backend switch moves the case to the CPU and back', async () => {
+        await page.getByTestId('backend-switch').selectOption('cpu');
+        await page.waitForFunction(() => window.flowscope.state().backend === 'cpu');
+        assert.match(await page.getByTestId('ms-per-step').innerText(), /ms\/step \(CPU\)/);
+        await page.getByTestId('backend-switch').selectOption('webgpu');
+        await page.waitForFunction(() => window.flowscope.state().backend === 'webgpu');
+      });
+    } else {
+      await t.test('without WebGPU there is no backend switch', async () => {
+        assert.equal(await page.getByTestId('backend-switch').count(), 0);
+      });
+    }
+
     await t.test('the step button advances by one step', async () => {
       const before = (await page.evaluate(() => window.flowscope.state())).step;
       await page.getByTestId('btn-step').click();

@@ -1,44 +1,73 @@
-//! `window.flowscope`: a small JS API for pages and tests (the subset of the embed API that
-//! exists so far): `state()`, `step(n)` → Promise, `play()`, `pause()`, `reset()`,
-//! `load(caseId, params)`. Bad input returns a rejected promise or throws a JS error with a
-//! message; it never panics the app.
+//! The embed API (contract, docs/EMBEDDING.md): `window.flowscope` for same-origin pages and the
+//! same commands over `postMessage` for cross-origin iframes.
+//!
+//! Commands: `load(caseId, params)`, `set(name, value)`, `play()`, `pause()`, `step(n)`,
+//! `reset()`, `state()`, `observables()`, `snapshot()`. Bad input is an error with a message (a
+//! rejected promise, a thrown JS error or an error reply); it never panics the app.
 
 use crate::engine::{self, Signals};
 use flowscope_core::ParamValue;
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-fn state(signals: Signals) -> JsValue {
+/// The names accepted by [`run`], for error messages.
+const COMMANDS: &str = "load, set, play, pause, step, reset, state, observables, snapshot";
+
+fn set_key(object: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(object, &key.into(), &value);
+}
+
+fn param_to_js(value: &ParamValue) -> JsValue {
+    match value {
+        ParamValue::Float(v) => (*v).into(),
+        ParamValue::Int(v) => (*v as f64).into(),
+        ParamValue::Enum(v) => v.as_str().into(),
+    }
+}
+
+/// `{case, params, step, time, backend, …}`.
+pub fn state(signals: Signals) -> JsValue {
+    engine::refresh_hud(signals);
     let hud = signals.hud.get_untracked();
     let object = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&object, &key.into(), &value);
-    };
-    set("case", signals.case_id.get_untracked().into());
+    set_key(&object, "case", signals.case_id.get_untracked().into());
     let params = Object::new();
     for (name, value) in signals.params.get_untracked().iter() {
-        let value: JsValue = match value {
-            ParamValue::Float(v) => (*v).into(),
-            ParamValue::Int(v) => (*v as f64).into(),
-            ParamValue::Enum(v) => v.as_str().into(),
-        };
-        let _ = Reflect::set(&params, &name.into(), &value);
+        set_key(&params, name, param_to_js(value));
     }
-    set("params", params.into());
-    set("step", (hud.steps as f64).into());
-    set("time", hud.time.into());
-    set("dt", hud.dt.into());
-    set(
-        "backend",
-        hud.backend
-            .map(|b| if b == flowscope_core::Backend::Gpu { "webgpu" } else { "cpu" })
-            .into(),
-    );
-    set("display", engine::display().name().into());
-    set("playing", signals.playing.get_untracked().into());
-    set("msPerStep", hud.ms_per_step.into());
-    set("error", signals.error.get_untracked().into());
+    set_key(&object, "params", params.into());
+    set_key(&object, "step", (hud.steps as f64).into());
+    set_key(&object, "time", hud.time.into());
+    set_key(&object, "dt", hud.dt.into());
+    let backend =
+        hud.backend.map(|b| if b == flowscope_core::Backend::Gpu { "webgpu" } else { "cpu" });
+    set_key(&object, "backend", backend.into());
+    set_key(&object, "display", engine::display().name().into());
+    set_key(&object, "view", signals.view.get_untracked().into());
+    let colormap = signals.colormap.get_untracked();
+    let colormap =
+        if colormap.is_empty() { signals.view_spec().colormap.to_string() } else { colormap };
+    set_key(&object, "colormap", colormap.into());
+    set_key(&object, "playing", signals.playing.get_untracked().into());
+    set_key(&object, "msPerStep", hud.ms_per_step.into());
+    set_key(&object, "fps", hud.fps.into());
+    set_key(&object, "firstFrameMs", signals.first_frame_ms.get_untracked().into());
+    set_key(&object, "error", signals.error.get_untracked().into());
+    object.into()
+}
+
+/// `{name: [values]}` for every observable since the last reset, plus `step` and `time`.
+fn observables(signals: Signals) -> JsValue {
+    let history = signals.history.get_untracked();
+    let object = Object::new();
+    let array = |values: &[f64]| values.iter().map(|&v| JsValue::from(v)).collect::<Array>();
+    let steps: Vec<f64> = history.step.iter().map(|&s| s as f64).collect();
+    set_key(&object, "step", array(&steps).into());
+    set_key(&object, "time", array(&history.time).into());
+    for (spec, values) in signals.spec().observables.iter().zip(&history.values) {
+        set_key(&object, spec.name, array(values).into());
+    }
     object.into()
 }
 
@@ -55,75 +84,163 @@ fn when_done(signals: Signals) -> Promise {
     })
 }
 
-fn load(signals: Signals, case_id: String, params: JsValue) -> Result<(), String> {
+/// A JS number or string as parameter text.
+fn as_text(name: &str, value: &JsValue) -> Result<String, String> {
+    value
+        .as_string()
+        .or_else(|| value.as_f64().map(|v| v.to_string()))
+        .ok_or_else(|| format!("parameter '{name}' must be a number or a string"))
+}
+
+fn load(signals: Signals, case_id: &JsValue, params: &JsValue) -> Result<(), String> {
+    let case_id = case_id.as_string().ok_or("load(caseId, params): caseId must be a string")?;
     let spec = flowscope_cases::find(&case_id)?;
     let mut values = spec.defaults();
     if params.is_object() {
-        let object: Object = params.clone().unchecked_into();
-        for key in Object::keys(&object).iter() {
+        let object: &Object = params.unchecked_ref();
+        for key in Object::keys(object).iter() {
             let name = key.as_string().unwrap_or_default();
-            let value = Reflect::get(&params, &key).map_err(|_| format!("cannot read '{name}'"))?;
-            let text = value.as_string().or_else(|| value.as_f64().map(|v| v.to_string()));
-            let text =
-                text.ok_or_else(|| format!("parameter '{name}' must be a number or string"))?;
-            spec.set_text(&mut values, &name, &text).map_err(|e| e.to_string())?;
+            let value = Reflect::get(params, &key).map_err(|_| format!("cannot read '{name}'"))?;
+            spec.set_text(&mut values, &name, &as_text(&name, &value)?)
+                .map_err(|e| e.to_string())?;
         }
+    } else if !params.is_undefined() && !params.is_null() {
+        return Err("load(caseId, params): params must be an object like {n: 64}".into());
     }
     engine::load_case(signals, spec, values);
+    signals.error.get_untracked().map_or(Ok(()), Err)
+}
+
+fn set(signals: Signals, name: &JsValue, value: &JsValue) -> Result<(), String> {
+    let name = name.as_string().ok_or("set(name, value): name must be a string")?;
+    let spec = signals.spec();
+    let param = spec.param(&name).ok_or_else(|| {
+        let known: Vec<_> = spec.params.iter().map(|p| p.name).collect();
+        format!("'{}' has no parameter '{name}'; it has: {}", spec.id, known.join(", "))
+    })?;
+    let value = param.parse(&as_text(&name, value)?).map_err(|e| e.to_string())?;
+    engine::set_param(signals, &name, value)
+}
+
+fn step(signals: Signals, n: &JsValue) -> Result<Promise, String> {
+    let n = if n.is_undefined() { 1.0 } else { n.as_f64().unwrap_or(f64::NAN) };
+    if !(1.0..=100_000.0).contains(&n) || n.fract() != 0.0 {
+        return Err("step(n): n must be a whole number between 1 and 100000".into());
+    }
+    signals.playing.set(false);
+    engine::step_now(signals, n as u32);
     match signals.error.get_untracked() {
         Some(error) => Err(error),
-        None => Ok(()),
+        None => Ok(when_done(signals)),
+    }
+}
+
+fn snapshot() -> Result<JsValue, String> {
+    engine::with_engine(|e| e.snapshot()).ok_or("no simulation is running")?.map(JsValue::from)
+}
+
+/// Runs one command; the result is a value or a promise of one.
+pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, String> {
+    let arg = |k: u32| args.get(k);
+    match command {
+        "load" => load(signals, &arg(0), &arg(1)).map(|()| when_done(signals).into()),
+        "set" => set(signals, &arg(0), &arg(1)).map(|()| state(signals)),
+        "play" => {
+            signals.playing.set(true);
+            Ok(JsValue::UNDEFINED)
+        }
+        "pause" => {
+            signals.playing.set(false);
+            Ok(JsValue::UNDEFINED)
+        }
+        "step" => step(signals, &arg(0)).map(JsValue::from),
+        "reset" => {
+            engine::restart(signals);
+            Ok(when_done(signals).into())
+        }
+        "state" => Ok(state(signals)),
+        "observables" => Ok(observables(signals)),
+        "snapshot" => snapshot(),
+        other => Err(format!("unknown command '{other}'; known: {COMMANDS}")),
+    }
+}
+
+/// Answers a `postMessage` request `{type: "flowscope", id, command, args}` with
+/// `{type: "flowscope-reply", id, ok, result | error}`; other messages are not ours and ignored.
+fn on_message(signals: Signals, event: web_sys::MessageEvent) {
+    let data = event.data();
+    let field = |key: &str| Reflect::get(&data, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    if !data.is_object() || field("type").as_string().as_deref() != Some("flowscope") {
+        return;
+    }
+    // The sender's window lives in another realm (often another origin), where `instanceof
+    // Window` fails: it is a window by the message spec, so it is taken as one unchecked.
+    let Some(source) = event.source().map(|s| s.unchecked_into::<web_sys::Window>()) else {
+        return;
+    };
+    let origin = match event.origin().as_str() {
+        "" | "null" => "*".to_string(),
+        origin => origin.to_string(),
+    };
+    let id = field("id");
+    let reply = move |outcome: Result<JsValue, JsValue>| {
+        let message = Object::new();
+        set_key(&message, "type", "flowscope-reply".into());
+        set_key(&message, "id", id.clone());
+        set_key(&message, "ok", outcome.is_ok().into());
+        match outcome {
+            Ok(result) => set_key(&message, "result", result),
+            Err(error) => set_key(&message, "error", error),
+        }
+        let _ = source.post_message(&message, &origin);
+    };
+    let args = field("args");
+    let args = if args.is_undefined() { Ok(Array::new()) } else { args.dyn_into::<Array>() };
+    let outcome = match (field("command").as_string(), args) {
+        (None, _) => Err("a message needs a string 'command'".to_string()),
+        (_, Err(_)) => Err("'args' must be an array".to_string()),
+        (Some(command), Ok(args)) => run(signals, &command, &args),
+    };
+    match outcome {
+        Err(message) => reply(Err(message.into())),
+        Ok(value) if value.is_instance_of::<Promise>() => {
+            let promise: Promise = value.unchecked_into();
+            wasm_bindgen_futures::spawn_local(async move {
+                reply(wasm_bindgen_futures::JsFuture::from(promise).await)
+            });
+        }
+        Ok(value) => reply(Ok(value)),
     }
 }
 
 pub fn install(signals: Signals) {
     let api = Object::new();
-    let define = |name: &str, function: JsValue| {
-        let _ = Reflect::set(&api, &name.into(), &function);
-    };
-    define("state", Closure::<dyn Fn() -> JsValue>::new(move || state(signals)).into_js_value());
-    define(
-        "step",
-        Closure::<dyn Fn(JsValue) -> Promise>::new(move |n: JsValue| {
-            let n = n.as_f64().unwrap_or(1.0);
-            if !(1.0..=100_000.0).contains(&n) {
-                return Promise::reject(&"step(n): n must be between 1 and 100000".into());
-            }
-            signals.playing.set(false);
-            engine::step_now(signals, n as u32);
-            when_done(signals)
-        })
-        .into_js_value(),
-    );
-    define("play", Closure::<dyn Fn()>::new(move || signals.playing.set(true)).into_js_value());
-    define("pause", Closure::<dyn Fn()>::new(move || signals.playing.set(false)).into_js_value());
-    define(
-        "reset",
-        Closure::<dyn Fn() -> Promise>::new(move || {
-            engine::restart(signals);
-            when_done(signals)
-        })
-        .into_js_value(),
-    );
-    define(
-        "load",
-        Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
-            move |case: JsValue, params: JsValue| {
-                let Some(case) = case.as_string() else {
-                    return Promise::reject(
-                        &"load(caseId, params): caseId must be a string".into(),
-                    );
-                };
-                match load(signals, case, params) {
-                    Ok(()) => when_done(signals),
-                    Err(message) => Promise::reject(&message.into()),
+    // Synchronous commands return their value or throw; the others return promises.
+    let define = |name: &'static str, asynchronous: bool| {
+        let function = Closure::<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+            move |a: JsValue, b: JsValue| {
+                let args = Array::of2(&a, &b);
+                match run(signals, name, &args) {
+                    Ok(value) if asynchronous && !value.is_instance_of::<Promise>() => {
+                        Ok(Promise::resolve(&value).into())
+                    }
+                    Ok(value) => Ok(value),
+                    Err(message) if asynchronous => Ok(Promise::reject(&message.into()).into()),
+                    Err(message) => Err(js_sys::Error::new(&message).into()),
                 }
             },
-        )
-        .into_js_value(),
-    );
+        );
+        set_key(&api, name, function.into_js_value());
+    };
+    for name in ["load", "set", "step", "reset"] {
+        define(name, true);
+    }
+    for name in ["play", "pause", "state", "observables", "snapshot"] {
+        define(name, false);
+    }
     // Test hook: proves that a panic reaches the error overlay instead of killing the page.
-    define(
+    set_key(
+        &api,
         "__test_panic",
         Closure::<dyn Fn()>::new(|| {
             panic!("test panic requested through window.flowscope.__test_panic()")
@@ -131,4 +248,9 @@ pub fn install(signals: Signals) {
         .into_js_value(),
     );
     let _ = Reflect::set(&crate::ui::window(), &"flowscope".into(), &api);
+    let listener =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event| on_message(signals, event));
+    let _ = crate::ui::window()
+        .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+    listener.forget();
 }

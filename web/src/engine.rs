@@ -8,7 +8,10 @@ use crate::render::{
 };
 use crate::ui;
 use flowscope_cases::Simulation;
-use flowscope_core::{colormap, Backend, CaseSpec, Interaction, ParamValue, ParamValues, ViewSpec};
+use flowscope_core::{
+    colormap, Backend, CaseSpec, Field2, Interaction, ParamValue, ParamValues, Plot, ViewKind,
+    ViewSpec,
+};
 use flowscope_gpu::GpuContext;
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -44,6 +47,88 @@ pub struct Signals {
     pub notices: RwSignal<Vec<String>>,
     pub error: RwSignal<Option<String>>,
     pub ready: RwSignal<bool>,
+    /// The view shown (a name from the case's views).
+    pub view: RwSignal<String>,
+    /// The colormap chosen, or empty for the view's own.
+    pub colormap: RwSignal<String>,
+    /// A fixed colour range chosen by the user; `None`: the case's range or the data's.
+    pub range: RwSignal<Option<(f32, f32)>>,
+    /// Velocity arrows over the picture.
+    pub arrows: RwSignal<bool>,
+    /// Playback speed: the fraction of animation frames that step.
+    pub speed: RwSignal<f64>,
+    pub history: RwSignal<History>,
+    pub plots: RwSignal<Vec<Plot>>,
+    /// What the pointer is over: coordinates and value.
+    pub hover: RwSignal<Option<String>>,
+    /// The user chose the CPU backend although WebGPU is available.
+    pub prefer_cpu: RwSignal<bool>,
+    pub gpu_available: RwSignal<bool>,
+    /// What a link asked for and could not have (clamped or defaulted values).
+    pub url_notices: RwSignal<Vec<String>>,
+    /// The arrows overlay (see `arrow_segments`); empty when off.
+    pub arrow_segments: RwSignal<Vec<[f32; 4]>>,
+    /// Milliseconds from navigation start to the first drawn frame.
+    pub first_frame_ms: RwSignal<Option<f64>>,
+}
+
+/// The observables recorded since the last reset, for plots and the CSV export.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    pub step: Vec<u64>,
+    pub time: Vec<f64>,
+    /// One series per observable of the case, in the spec's order.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// Recorded points kept per series; beyond it every other point is dropped.
+const HISTORY_POINTS: usize = 2000;
+
+impl History {
+    fn record(&mut self, step: u64, time: f64, values: Vec<f64>) {
+        if self.step.last() == Some(&step) {
+            return;
+        }
+        if self.values.len() != values.len() {
+            self.values = vec![Vec::new(); values.len()];
+        }
+        self.step.push(step);
+        self.time.push(time);
+        for (series, value) in self.values.iter_mut().zip(values) {
+            series.push(value);
+        }
+        if self.step.len() > HISTORY_POINTS {
+            fn halve<T>(v: &mut Vec<T>) {
+                let mut k = 0;
+                v.retain(|_| {
+                    k += 1;
+                    k % 2 == 1
+                })
+            }
+            halve(&mut self.step);
+            halve(&mut self.time);
+            self.values.iter_mut().for_each(halve);
+        }
+    }
+
+    /// The history as CSV in the CLI's `observables.csv` format: `t,step,<observable names>`,
+    /// one row per recorded step.
+    pub fn to_csv(&self, spec: &CaseSpec) -> String {
+        let mut csv = String::from("t,step");
+        for observable in spec.observables {
+            csv.push(',');
+            csv.push_str(observable.name);
+        }
+        csv.push('\n');
+        for (row, (step, time)) in self.step.iter().zip(&self.time).enumerate() {
+            csv.push_str(&format!("{time:.9e},{step}"));
+            for series in &self.values {
+                csv.push_str(&format!(",{:.9e}", series[row]));
+            }
+            csv.push('\n');
+        }
+        csv
+    }
 }
 
 impl Signals {
@@ -59,7 +144,27 @@ impl Signals {
             notices: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
             ready: RwSignal::new(false),
+            view: RwSignal::new(spec.views[0].name.to_string()),
+            colormap: RwSignal::new(String::new()),
+            range: RwSignal::new(None),
+            arrows: RwSignal::new(false),
+            speed: RwSignal::new(1.0),
+            history: RwSignal::new(History::default()),
+            plots: RwSignal::new(Vec::new()),
+            hover: RwSignal::new(None),
+            prefer_cpu: RwSignal::new(false),
+            gpu_available: RwSignal::new(false),
+            first_frame_ms: RwSignal::new(None),
+            arrow_segments: RwSignal::new(Vec::new()),
+            url_notices: RwSignal::new(Vec::new()),
         }
+    }
+
+    /// The view spec shown: the chosen one where the case has it, else its first.
+    pub fn view_spec(&self) -> &'static ViewSpec {
+        let spec = self.spec();
+        let name = self.view.get_untracked();
+        spec.views.iter().find(|v| v.name == name).unwrap_or(&spec.views[0])
     }
 
     pub fn spec(&self) -> &'static CaseSpec {
@@ -99,6 +204,11 @@ pub struct Engine {
     renderer: Renderer,
     canvas: HtmlCanvasElement,
     view: &'static ViewSpec,
+    colormap: &'static str,
+    /// A colour range the user fixed.
+    user_range: Option<(f32, f32)>,
+    /// The drawn field for the hover readout: when it was read, at which step.
+    probe: Option<(f64, u64, Field2)>,
     scale: ColorScale,
     /// GPU time of the last stepped batch, per step, set when the queue reports completion.
     gpu_ms_per_step: Arc<Mutex<Option<f64>>>,
@@ -127,7 +237,11 @@ impl Engine {
         // A case may choose the CPU for some parameters (a solver without a GPU twin).
         let gpu = gpu.filter(|_| sim.backend() == Backend::Gpu);
         let canvas = ui::create_canvas();
-        host.replace_children_with_node_1(&canvas);
+        // The canvas goes first; the arrows overlay the viewport keeps stays on top of it.
+        if let Ok(Some(old)) = host.query_selector("canvas") {
+            old.remove();
+        }
+        let _ = host.prepend_with_node_1(&canvas);
         // The viewport takes the domain's shape (a 5:1 channel is not drawn as a square).
         let [[x0, x1], [y0, y1]] = sim.domain();
         let aspect = (x1 - x0) / (y1 - y0);
@@ -157,6 +271,9 @@ impl Engine {
             renderer,
             canvas,
             view,
+            colormap: view.colormap,
+            user_range: None,
+            probe: None,
             scale,
             gpu_ms_per_step: Arc::default(),
             gpu_batches_in_flight: Arc::default(),
@@ -186,12 +303,48 @@ impl Engine {
         self.gpu_batches_in_flight.load(Ordering::Relaxed) > 1
     }
 
+    /// Chooses what is drawn: a view of the case, a colormap (empty: the view's own) and a fixed
+    /// range (`None`: the case's or the data's).
+    pub fn set_display(
+        &mut self,
+        view: &'static ViewSpec,
+        colormap: &str,
+        range: Option<(f32, f32)>,
+    ) {
+        self.view = view;
+        self.colormap =
+            colormap::NAMES.iter().copied().find(|n| *n == colormap).unwrap_or(view.colormap);
+        self.user_range = range;
+        self.scale.lut = lut(self.colormap);
+        self.probe = None;
+    }
+
+    /// The scalar drawn for the current view: a vector view is drawn as its magnitude (the
+    /// case's `speed` view) with arrows.
+    fn drawn(&self) -> &'static str {
+        match self.view.kind {
+            ViewKind::Vector => "speed",
+            _ => self.view.name,
+        }
+    }
+
+    /// The colour range: the user's, else the case's fixed one for the drawn field.
+    fn fixed_range(&self) -> Option<(f32, f32)> {
+        self.user_range.or_else(|| self.sim.view_range(self.drawn()))
+    }
+
     fn render(&mut self) -> Result<(), String> {
-        let name = self.view.name;
+        let name = self.drawn();
         let on_gpu = || format!("view '{name}' is not on the GPU");
-        let fixed = self.sim.view_range(name).is_some();
-        if let (false, Some(extent)) = (fixed, self.sim.measured_range(name)) {
-            self.scale = auto_scale(extent, self.view.colormap, self.scale.lut);
+        let fixed = self.fixed_range();
+        let lut = self.scale.lut;
+        match fixed {
+            Some((vmin, vmax)) => self.scale = ColorScale { vmin, vmax, lut },
+            None => {
+                if let Some(extent) = self.sim.measured_range(name) {
+                    self.scale = auto_scale(extent, self.colormap, lut);
+                }
+            }
         }
         match &mut self.renderer {
             Renderer::WebGpu(renderer) => {
@@ -201,14 +354,32 @@ impl Engine {
                 renderer.draw(&self.sim.gpu_view(name).ok_or_else(on_gpu)?, &self.scale)
             }
             Renderer::Canvas2d(renderer) => {
-                let field = self.sim.read_view(self.view.name).map_err(|e| e.to_string())?;
-                if !fixed {
+                let field = self.sim.read_view(name).map_err(|e| e.to_string())?;
+                if fixed.is_none() {
                     let extent = field.finite_range().unwrap_or((0.0, 1.0));
-                    self.scale = auto_scale(extent, self.view.colormap, self.scale.lut);
+                    self.scale = auto_scale(extent, self.colormap, lut);
                 }
                 renderer.draw(&field, &self.scale)
             }
         }
+    }
+
+    /// The drawn field on the CPU (in the browser's GPU backend, as last read back).
+    pub fn read_drawn(&self) -> Result<Field2, String> {
+        self.sim.read_view(self.drawn()).map_err(|e| e.to_string())
+    }
+
+    /// The velocity components for arrows, where the case has a velocity view.
+    pub fn read_velocity(&self) -> Option<(Field2, Field2)> {
+        let vector = self.sim.spec().views.iter().find(|v| v.kind == ViewKind::Vector)?;
+        let [x, y] = <[String; 2]>::try_from(vector.scalar_names()).ok()?;
+        Some((self.sim.read_view(&x).ok()?, self.sim.read_view(&y).ok()?))
+    }
+
+    /// The canvas as a PNG data URL, drawn afresh so that a WebGPU canvas still holds it.
+    pub fn snapshot(&mut self) -> Result<String, String> {
+        self.render()?;
+        self.canvas.to_data_url().map_err(|e| format!("the canvas cannot be exported: {e:?}"))
     }
 
     pub fn view(&self) -> &'static ViewSpec {
@@ -220,7 +391,7 @@ impl Engine {
     }
 
     /// Domain coordinates of a pointer position in client pixels, if it is over the canvas.
-    fn domain_point(&self, client_x: f64, client_y: f64) -> Option<(f64, f64)> {
+    pub fn domain_point(&self, client_x: f64, client_y: f64) -> Option<(f64, f64)> {
         let rect = self.canvas.get_bounding_client_rect();
         let u = (client_x - rect.left()) / rect.width();
         let v = (client_y - rect.top()) / rect.height();
@@ -257,6 +428,8 @@ struct App {
     fps: f64,
     ms_per_step: f64,
     last_hud_ms: f64,
+    /// Accumulated playback speed; a frame steps when it reaches 1.
+    speed_credit: f64,
 }
 
 impl App {
@@ -299,6 +472,7 @@ pub fn boot(signals: Signals, host: HtmlElement) {
                     app.gpu = Some(ctx);
                     app.readback_display = readback;
                 });
+                signals.gpu_available.set(true);
                 if readback {
                     signals.backend_note.set(Some(
                         "Computing on WebGPU; each frame is read back for display \
@@ -322,10 +496,16 @@ pub fn restart(signals: Signals) {
     let result = with_app(|app| {
         let host = app.host.clone().ok_or("the viewport is not mounted")?;
         app.engine = None;
-        let engine = Engine::start(spec, &params, app.gpu.as_ref(), app.display(), &host)?;
+        let gpu = app.gpu.as_ref().filter(|_| !signals.prefer_cpu.get_untracked());
+        let mut engine = Engine::start(spec, &params, gpu, app.display(), &host)?;
+        engine.set_display(
+            signals.view_spec(),
+            &signals.colormap.get_untracked(),
+            signals.range.get_untracked(),
+        );
         let used = engine.sim.params().clone();
         let mut notices = engine.sim.notices().to_vec();
-        if app.gpu.is_some() && !spec.gpu {
+        if gpu.is_some() && !spec.gpu {
             notices.push(format!(
                 "{} has no WebGPU kernels yet; it runs on the CPU backend",
                 spec.title
@@ -341,7 +521,10 @@ pub fn restart(signals: Signals) {
             signals.notices.set(notices);
             signals.pending.set(Vec::new());
             signals.error.set(None);
+            signals.history.set(History::default());
+            signals.plots.set(Vec::new());
             refresh_hud(signals);
+            record(signals);
         }
         Err(message) => {
             signals.playing.set(false);
@@ -350,11 +533,56 @@ pub fn restart(signals: Signals) {
     }
 }
 
-/// Switches to another case at its defaults.
+/// Switches to another case with `params`, showing its first view in its own colours.
 pub fn load_case(signals: Signals, spec: &'static CaseSpec, params: ParamValues) {
     signals.case_id.set(spec.id.to_string());
     signals.params.set(params);
+    signals.view.set(spec.views[0].name.to_string());
+    signals.colormap.set(String::new());
+    signals.range.set(None);
     restart(signals);
+}
+
+/// Applies the view, colormap and range signals to the running engine and redraws.
+pub fn apply_display(signals: Signals) {
+    let result = with_engine(|engine| {
+        engine.set_display(
+            signals.view_spec(),
+            &signals.colormap.get_untracked(),
+            signals.range.get_untracked(),
+        );
+        engine.render()
+    });
+    if let Some(Err(message)) = result {
+        fail(signals, message);
+    }
+    refresh_hud(signals);
+}
+
+/// Records the observables and the case's plots (a few times a second; on the browser's GPU
+/// backend they come from the state last read back, and are skipped until there is one).
+fn record(signals: Signals) {
+    let Some((step, time, values, plots)) = with_engine(|engine| {
+        let sim = &engine.sim;
+        (sim.steps(), sim.time(), sim.observables().ok(), sim.plots().ok())
+    }) else {
+        return;
+    };
+    if let Some(values) = values {
+        signals.history.update(|h| h.record(step, time, values));
+    }
+    if let Some(plots) = plots {
+        if plots != signals.plots.get_untracked() {
+            signals.plots.set(plots);
+        }
+    }
+    let wanted = signals.arrows.get_untracked() || signals.view_spec().kind == ViewKind::Vector;
+    let segments = if wanted {
+        with_engine(|e| e.read_velocity()).flatten().map(|(ux, uy)| arrow_segments(&ux, &uy))
+    } else {
+        None
+    };
+    signals.arrow_segments.set(segments.unwrap_or_default());
 }
 
 /// Applies a parameter change: live ones at once, the others on the next reset.
@@ -408,6 +636,68 @@ pub fn step_now(signals: Signals, n: u32) {
         fail(signals, message);
     }
     refresh_hud(signals);
+    record(signals);
+}
+
+/// Shows the coordinates and the drawn value under the pointer (client coordinates), or
+/// clears the readout when the pointer is elsewhere.
+pub fn hover(signals: Signals, client_x: f64, client_y: f64) {
+    let text = with_engine(|engine| {
+        let (x, y) = engine.domain_point(client_x, client_y)?;
+        let steps = engine.sim.steps();
+        let stale = engine
+            .probe
+            .as_ref()
+            .is_none_or(|(at, step, _)| *step != steps && ui::now_ms() - at > 250.0);
+        if stale {
+            engine.probe = engine.read_drawn().ok().map(|f| (ui::now_ms(), steps, f));
+        }
+        let [[x0, x1], [y0, y1]] = engine.sim.domain();
+        let value = engine.probe.as_ref().map(|(_, _, field)| {
+            let i = (((x - x0) / (x1 - x0) * field.nx as f64) as usize).min(field.nx - 1);
+            let j = (((y - y0) / (y1 - y0) * field.ny as f64) as usize).min(field.ny - 1);
+            field.at(i, j)
+        });
+        let view = engine.view();
+        let value = match value {
+            Some(v) if v.is_finite() => format!("{} = {v:.4} {}", view.label, view.unit),
+            Some(_) => format!("{}: no data here", view.label),
+            None => String::new(),
+        };
+        Some(format!("x = {x:.3}, y = {y:.3} · {value}"))
+    });
+    signals.hover.set(text.flatten());
+}
+
+/// Arrows per side of the overlay, along the longer side.
+const ARROWS_ACROSS: usize = 24;
+
+/// Velocity arrows as segments `[x0, y0, x1, y1]` in the unit square of the picture (y down),
+/// sampled on a coarse grid and scaled so that the fastest arrow spans one sample spacing.
+fn arrow_segments(ux: &Field2, uy: &Field2) -> Vec<[f32; 4]> {
+    let (nx, ny) = (ux.nx, ux.ny);
+    let stride = nx.max(ny).div_ceil(ARROWS_ACROSS).max(1);
+    let samples =
+        || (0..ny).step_by(stride).flat_map(move |j| (0..nx).step_by(stride).map(move |i| (i, j)));
+    let fastest = samples()
+        .map(|(i, j)| ux.at(i, j).hypot(uy.at(i, j)))
+        .filter(|s| s.is_finite())
+        .fold(0.0f32, f32::max);
+    if fastest <= 0.0 {
+        return Vec::new();
+    }
+    let length = 0.9 * stride as f32 / fastest;
+    samples()
+        .filter_map(|(i, j)| {
+            let (u, v) = (ux.at(i, j), uy.at(i, j));
+            if !(u.is_finite() && v.is_finite()) || u.hypot(v) < 0.02 * fastest {
+                return None;
+            }
+            let (cx, cy) = (i as f32 + 0.5, j as f32 + 0.5);
+            let (ex, ey) = (cx + u * length, cy + v * length);
+            Some([cx / nx as f32, 1.0 - cy / ny as f32, ex / nx as f32, 1.0 - ey / ny as f32])
+        })
+        .collect()
 }
 
 /// A pointer interaction at client coordinates.
@@ -441,7 +731,7 @@ pub fn gpu() -> Option<GpuContext> {
     with_app(|app| app.gpu.clone())
 }
 
-fn refresh_hud(signals: Signals) {
+pub fn refresh_hud(signals: Signals) {
     let hud = with_app(|app| {
         let engine = app.engine.as_ref()?;
         let measured_gpu = engine.gpu_ms_per_step.lock().ok().and_then(|slot| *slot);
@@ -494,7 +784,19 @@ fn frame(signals: Signals) {
         recover_from_device_loss(signals, reason);
         return;
     }
-    let playing = signals.playing.get_untracked();
+    let mut playing = signals.playing.get_untracked();
+    if playing {
+        // Slow motion steps on a fraction of the frames.
+        let credit = with_app(|app| {
+            app.speed_credit += signals.speed.get_untracked();
+            let due = app.speed_credit >= 1.0;
+            if due {
+                app.speed_credit -= 1.0;
+            }
+            due
+        });
+        playing = credit;
+    }
     let steps = signals.steps_per_frame.get_untracked().max(1);
     let now = ui::now_ms();
     let result = with_app(|app| {
@@ -528,8 +830,14 @@ fn frame(signals: Signals) {
         }
         Ok::<_, String>(due)
     });
+    if signals.first_frame_ms.get_untracked().is_none() && result.is_ok() {
+        signals.first_frame_ms.set(Some(now));
+    }
     match result {
-        Ok(true) => refresh_hud(signals),
+        Ok(true) => {
+            refresh_hud(signals);
+            record(signals);
+        }
         Ok(false) => {}
         Err(message) => fail(signals, message),
     }

@@ -7,6 +7,7 @@ mod engine;
 mod gpu_status;
 mod render;
 mod ui;
+mod url;
 
 fn main() {
     std::panic::set_hook(Box::new(|info| {

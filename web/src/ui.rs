@@ -58,3 +58,27 @@ pub fn create_canvas() -> web_sys::HtmlCanvasElement {
     let _ = canvas.set_attribute("aria-label", "Simulation view; drag to interact");
     canvas
 }
+
+/// Offers `bytes` as a file download named `name`.
+pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|e| format!("cannot make the file: {e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|e| format!("cannot make the file: {e:?}"))?;
+    download_url(name, &url);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// Offers a URL (a data or blob URL) as a file download named `name`.
+pub fn download_url(name: &str, url: &str) {
+    let Ok(anchor) = document().create_element("a") else { return };
+    let _ = anchor.set_attribute("href", url);
+    let _ = anchor.set_attribute("download", name);
+    if let Some(anchor) = anchor.dyn_ref::<web_sys::HtmlElement>() {
+        anchor.click();
+    }
+}

@@ -17,6 +17,7 @@ mod dist;
 mod serve;
 mod setup;
 mod test;
+mod thumbnails;
 mod tidy;
 mod validate;
 mod validate_sph;
@@ -59,6 +60,8 @@ enum Command {
         #[arg(value_enum)]
         suite: Option<validate::Suite>,
     },
+    /// Render the gallery thumbnails into public/thumbs/ from the cases themselves.
+    Thumbnails,
     /// Measure performance; prints a Markdown table for docs/BENCHMARKS.md.
     Bench {
         #[arg(value_enum)]
@@ -85,6 +88,7 @@ fn main() {
         Command::Test { no_browser } => test::run(!no_browser),
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
         Command::Validate { suite } => validate::run(suite),
+        Command::Thumbnails => thumbnails::run(),
     };
     if let Err(error) = result {
         let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();

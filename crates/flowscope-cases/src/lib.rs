@@ -152,6 +152,15 @@ mod tests {
     }
 
     #[test]
+    fn every_case_has_a_gallery_thumbnail() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../public/thumbs");
+        for spec in CATALOG {
+            let path = dir.join(format!("{}.png", spec.id));
+            assert!(path.exists(), "{} is missing: run `cargo xtask thumbnails`", path.display());
+        }
+    }
+
+    #[test]
     fn every_parameter_default_lies_in_its_range() {
         for spec in CATALOG {
             for param in spec.params {

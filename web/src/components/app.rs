@@ -1,16 +1,56 @@
-//! The page layout: header, gallery, control bar, viewport with colorbar, parameters, notes.
+//! The page layout: header, gallery, control bar, viewport with colorbar, plots, parameters,
+//! explanation. `?embed=1` keeps only the viewport and a control strip (`&controls=` chooses
+//! which: play, step, reset, spf, speed, time, help, view, params).
 
 use super::{
-    colorbar::Colorbar, controls::ControlBar, gallery::Gallery, params::ParamPanel,
+    colorbar::Colorbar,
+    controls::{self, ControlBar, Hud, Shown},
+    display::{DisplayBar, ExportBar},
+    gallery::Gallery,
+    params::ParamPanel,
+    plots::Plots,
     viewport::Viewport,
 };
-use crate::engine::Signals;
+use crate::engine::{self, Signals};
+use crate::{ui, url};
 use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+/// The embed's controls when `?controls=` does not say.
+const EMBED_CONTROLS: &str = "play,step,reset";
 
 #[component]
 pub fn App() -> impl IntoView {
     let signals = Signals::new(flowscope_cases::CATALOG[0]);
+    if let Some(restored) = ui::window().location().hash().ok().as_deref().and_then(url::restore) {
+        url::apply(signals, restored);
+    }
+    url::keep_in_sync(signals);
+    listen_for_hash_changes(signals);
+    install_shortcuts(signals);
     crate::api::install(signals);
+    let embed = ui::query_param("embed").is_some_and(|v| v == "1" || v == "true");
+    if embed {
+        let _ = ui::document().body().map(|b| b.class_list().add_1("embed"));
+        let list =
+            ui::query_param("controls").map(|c| url_decode(&c)).unwrap_or(EMBED_CONTROLS.into());
+        let shown = Shown(Some(list.split(',').map(|c| c.trim().to_string()).collect()));
+        let display = shown.has("view");
+        let params = shown.has("params");
+        return view! {
+            <main class="embed-layout" data-testid="embed">
+                <ControlBar signals shown />
+                <Notices signals />
+                {display.then(|| view! { <DisplayBar signals /> })}
+                <Viewport signals />
+                {params.then(|| view! { <ParamPanel signals /> })}
+                <a class="powered" href=move || standalone_link(signals) target="_blank" rel="noopener">
+                    "Open in Flowscope ↗"
+                </a>
+            </main>
+        }
+        .into_any();
+    }
     let explanation = move || {
         let spec = flowscope_cases::find(&signals.case_id.get()).ok()?;
         Some(view! {
@@ -28,20 +68,103 @@ pub fn App() -> impl IntoView {
         <BackendNote signals />
         <main class="layout">
             <Gallery signals />
-            <section class="stage">
-                <ControlBar signals />
+            <section class="stage" aria-label="Simulation">
+                <ControlBar signals shown=Shown(None) />
                 <Notices signals />
+                <DisplayBar signals />
                 <div class="view-row">
                     <Viewport signals />
                     <Colorbar signals />
                 </div>
+                <div class="below-view">
+                    <Hud signals />
+                    <ExportBar signals />
+                </div>
+                <Plots signals />
             </section>
             <aside class="side">
                 <ParamPanel signals />
-                <section class="explanation" data-testid="explanation">{explanation}</section>
+                <section class="explanation" data-testid="explanation" aria-label="About this case">
+                    {explanation}
+                </section>
             </aside>
         </main>
     }
+    .into_any()
+}
+
+fn url_decode(text: &str) -> String {
+    js_sys::decode_uri_component(text)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| text.into())
+}
+
+/// The same state on the full page (the embed's "open" link).
+fn standalone_link(signals: Signals) -> String {
+    let location = ui::window().location();
+    format!("{}{}", location.pathname().unwrap_or_default(), url::hash(signals))
+}
+
+/// A hash typed into the address bar, or reached with back/forward, loads that state.
+fn listen_for_hash_changes(signals: Signals) {
+    let listener = Closure::<dyn Fn()>::new(move || {
+        let hash = ui::window().location().hash().unwrap_or_default();
+        if hash == url::hash(signals) {
+            return;
+        }
+        if let Some(restored) = url::restore(&hash) {
+            url::apply(signals, restored);
+            engine::restart(signals);
+            engine::apply_display(signals);
+        }
+    });
+    let _ = ui::window()
+        .add_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
+    listener.forget();
+}
+
+/// Space plays or pauses, → steps, r resets; not while typing in a field or using a control
+/// that takes those keys itself.
+fn install_shortcuts(signals: Signals) {
+    let listener =
+        Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(move |event: web_sys::KeyboardEvent| {
+            if event.ctrl_key() || event.meta_key() || event.alt_key() {
+                return;
+            }
+            let tag = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .map(|e| e.tag_name())
+                .unwrap_or_default();
+            // Fields take their own keys; a focused button takes Space as its own click.
+            let own = matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                || (tag == "BUTTON" && event.key() == " ");
+            if own {
+                return;
+            }
+            let handled = match event.key().as_str() {
+                " " => {
+                    controls::toggle_play(signals);
+                    true
+                }
+                "ArrowRight" => {
+                    controls::step_once(signals);
+                    true
+                }
+                "r" | "R" => {
+                    engine::restart(signals);
+                    true
+                }
+                _ => false,
+            };
+            if handled {
+                event.prevent_default();
+            }
+        });
+    let _ =
+        ui::window().add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
+    listener.forget();
 }
 
 #[component]
@@ -79,5 +202,11 @@ fn Notices(signals: Signals) -> impl IntoView {
         {move || signals.notices.get().into_iter().map(|n| view! {
             <div class="notice" role="status" data-testid="notice">{n}</div>
         }).collect_view()}
+        {move || (!signals.url_notices.get().is_empty()).then(|| view! {
+            <div class="notice url-notice" role="status" data-testid="url-notice">
+                <ul>{signals.url_notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                <button aria-label="Dismiss" on:click=move |_| signals.url_notices.set(Vec::new())>"×"</button>
+            </div>
+        })}
     }
 }

@@ -6,6 +6,22 @@ use leptos::prelude::*;
 const GROUPS: &[(&str, &str)] =
     &[("grids", "Grid fluids"), ("particles", "Particle fluids"), ("learned", "Learned models")];
 
+/// The first author and year of a reference, for the card ("U. Ghia … 1982").
+fn short_reference(reference: &str) -> String {
+    let author = reference.split([',', ';']).next().unwrap_or(reference).trim();
+    let author = match author.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &author[..cut]),
+        None => author.to_string(),
+    };
+    let year = reference
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 4 && (w.starts_with("19") || w.starts_with("20")));
+    match year {
+        Some(year) => format!("{author} … {year}"),
+        None => author.to_string(),
+    }
+}
+
 #[component]
 pub fn Gallery(signals: Signals) -> impl IntoView {
     let groups = GROUPS
@@ -24,10 +40,17 @@ pub fn Gallery(signals: Signals) -> impl IntoView {
                                 class:active=active
                                 aria-pressed=move || active().to_string()
                                 data-testid=format!("case-card-{}", spec.id)
-                                on:click=move |_| engine::load_case(signals, spec, spec.defaults())
+                                title=spec.reference
+                                on:click=move |_| {
+                                    signals.url_notices.set(Vec::new());
+                                    engine::load_case(signals, spec, spec.defaults())
+                                }
                             >
+                                <img class="thumb" src=format!("thumbs/{}.png", spec.id) alt=""
+                                    width="64" height="64" loading="lazy" />
                                 <span class="case-title">{spec.title}</span>
                                 <span class="case-summary">{spec.summary}</span>
+                                <span class="case-reference">{short_reference(spec.reference)}</span>
                             </button>
                         </li>
                     }

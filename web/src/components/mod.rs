@@ -3,6 +3,8 @@
 pub mod app;
 pub mod colorbar;
 pub mod controls;
+pub mod display;
 pub mod gallery;
 pub mod params;
+pub mod plots;
 pub mod viewport;

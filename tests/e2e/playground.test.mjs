@@ -1,0 +1,295 @@
+// The playground as a teacher uses it: links, embedding, the JS and postMessage APIs, exports,
+// plots, display controls, keyboard and accessibility. CPU backend (no WebGPU flag) unless a
+// test says otherwise; the WebGPU paths are covered in app.test.mjs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { launch, openApp, canvasPixels, differingPixels, URL_BASE, OUT } from './browser.mjs';
+
+const state = (page) => page.evaluate(() => window.flowscope.state());
+
+test('playground', async (t) => {
+  const browser = await launch({ webgpu: false });
+  t.after(() => browser.close());
+
+  await t.test('a link restores case, parameters, view and colormap; copy link round-trips', async () => {
+    const { page, errors } = await openApp(browser, '#case=lid-cavity&Re=400&n=32&view=vorticity&cmap=inferno&spf=2');
+    let s = await state(page);
+    assert.equal(s.case, 'lid-cavity');
+    assert.equal(s.params.Re, 400);
+    assert.equal(s.params.n, 32);
+    assert.equal(s.view, 'vorticity');
+    assert.equal(s.colormap, 'inferno');
+    assert.equal(await page.getByTestId('url-notice').count(), 0, 'a clean link has no notice');
+    // Change things through the UI, then share.
+    await page.getByTestId('param-Re').fill('250');
+    await page.getByTestId('param-Re').dispatchEvent('change');
+    await page.getByTestId('view-select').selectOption('pressure');
+    await page.getByTestId('colormap-select').selectOption('viridis');
+    await page.getByTestId('btn-copy-link').click();
+    const link = await page.getByTestId('copied-link').inputValue();
+    assert.match(link, /#case=lid-cavity&/);
+    const second = await browser.newPage();
+    await second.goto(link);
+    await second.waitForFunction(() => window.flowscope?.state().backend);
+    s = await state(second);
+    assert.equal(s.case, 'lid-cavity');
+    assert.equal(s.params.Re, 250);
+    assert.equal(s.params.n, 32);
+    assert.equal(s.view, 'pressure');
+    assert.equal(s.colormap, 'viridis');
+    await second.close();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('a corrupted link is fixed up with a visible notice, never a crash', async () => {
+    const { page } = await openApp(browser, '#case=lid-cavity&Re=abc&n=3&view=nope&cmap=rainbow&bogus=1&spf=0');
+    const notice = await page.getByTestId('url-notice').innerText();
+    for (const expected of [/Re/, /'n' = 3 is out of range/, /no view 'nope'/, /colormap 'rainbow'/, /'bogus'/, /steps per frame/]) {
+      assert.match(notice, expected);
+    }
+    const s = await state(page);
+    assert.equal(s.params.Re, 100, 'unparseable: the default');
+    assert.equal(s.params.n, 16, 'out of range: clamped');
+    assert.equal(s.view, 'speed');
+    assert.equal(await page.locator('#fatal').isHidden(), true);
+    await page.close();
+    // A fresh page, and a hash edited in the address bar of a running one.
+    for (const reload of [true, false]) {
+      const { page } = await openApp(browser, reload ? '#case=no-such-case' : '#case=lid-cavity&n=16');
+      if (!reload) await page.evaluate(() => { location.hash = '#case=no-such-case'; });
+      await page.waitForFunction(() => /no-such-case/.test(
+        document.querySelector('[data-testid="url-notice"]')?.textContent ?? ''));
+      assert.equal((await state(page)).case, 'heat');
+      await page.close();
+    }
+  });
+
+  await t.test('embed mode shows only the viewport and the chosen controls, sized to its frame', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 360 } });
+    await page.goto(URL_BASE + '?embed=1#case=heat&n=64');
+    await page.waitForFunction(() => window.flowscope?.state().backend);
+    for (const hidden of ['gallery', 'params', 'explanation', 'plots', 'btn-help', 'view-select']) {
+      assert.equal(await page.getByTestId(hidden).count(), 0, `${hidden} hidden`);
+    }
+    for (const shown of ['btn-play', 'btn-step', 'btn-reset', 'viewport-canvas']) {
+      assert.ok(await page.getByTestId(shown).isVisible(), `${shown} shown`);
+    }
+    const box = await page.getByTestId('viewport-canvas').boundingBox();
+    assert.ok(box.width <= 480 && box.height <= 360 && box.width > 150, `canvas ${box.width}×${box.height}`);
+    await page.screenshot({ path: `${OUT}/embed.png` });
+    await page.goto(URL_BASE + '?embed=1&controls=play,view#case=heat&n=64');
+    await page.reload();
+    await page.waitForFunction(() => window.flowscope?.state().backend);
+    assert.equal(await page.getByTestId('btn-step').count(), 0);
+    assert.ok(await page.getByTestId('view-select').isVisible());
+    await page.close();
+  });
+
+  await t.test('the JS API: set, observables, snapshot, and errors for bad input', async () => {
+    const { page } = await openApp(browser, '#case=heat&n=64');
+    await page.evaluate(() => window.flowscope.pause());
+    let s = await page.evaluate(() => window.flowscope.set('diffusivity', 0.002));
+    assert.equal(s.params.diffusivity, 0.002);
+    await assert.rejects(page.evaluate(() => window.flowscope.set('nope', 1)), /no parameter 'nope'/);
+    await assert.rejects(page.evaluate(() => window.flowscope.set('diffusivity', 5)), /out of range/);
+    await assert.rejects(page.evaluate(() => window.flowscope.step(-3)), /whole number/);
+    const start = (await state(page)).step;
+    await page.evaluate(() => window.flowscope.step(30));
+    const observables = await page.evaluate(() => window.flowscope.observables());
+    assert.ok(observables.mean.length >= 2, `recorded ${observables.mean.length} points`);
+    assert.equal(observables.mean.length, observables.time.length);
+    assert.equal(observables.step.at(-1), start + 30);
+    const url = await page.evaluate(() => window.flowscope.snapshot());
+    const png = PNG.sync.read(Buffer.from(url.replace(/^data:image\/png;base64,/, ''), 'base64'));
+    assert.equal(png.width, 64);
+    s = await page.evaluate(() => window.flowscope.reset());
+    assert.equal(s.step, 0);
+    await page.close();
+  });
+
+  await t.test('the postMessage API answers a cross-origin host page', async () => {
+    const page = await browser.newPage();
+    await page.setContent(`<iframe id="f" src="${URL_BASE}?embed=1#case=heat&n=64" width="400" height="300"></iframe>`);
+    const frame = page.frameLocator('#f');
+    await frame.getByTestId('viewport-canvas').waitFor();
+    const replies = await page.evaluate(async () => {
+      const target = document.getElementById('f').contentWindow;
+      const ask = (message) => new Promise((resolve) => {
+        const id = Math.random();
+        const listener = (event) => {
+          if (event.data?.type === 'flowscope-reply' && event.data.id === id) {
+            window.removeEventListener('message', listener);
+            resolve(event.data);
+          }
+        };
+        window.addEventListener('message', listener);
+        target.postMessage({ type: 'flowscope', id, ...message }, '*');
+        setTimeout(() => resolve('no reply'), 3000);
+      });
+      // The app may still be starting: wait until it answers.
+      for (let k = 0; k < 10 && (await ask({ command: 'state' })).result?.backend == null; k++) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return {
+        pause: await ask({ command: 'pause' }),
+        before: await ask({ command: 'state' }),
+        step: await ask({ command: 'step', args: [7] }),
+        state: await ask({ command: 'state' }),
+        load: await ask({ command: 'load', args: ['lid-cavity', { n: 16 }] }),
+        unknown: await ask({ command: 'explode' }),
+        badArgs: await ask({ command: 'step', args: 'seven' }),
+        noCommand: await ask({ args: [] }),
+        observables: await ask({ command: 'observables' }),
+      };
+    });
+    assert.equal(replies.step.ok, true);
+    assert.equal(replies.step.result.step, replies.before.result.step + 7);
+    assert.equal(replies.state.result.case, 'heat');
+    assert.equal(replies.load.ok, true);
+    assert.equal(replies.load.result.case, 'lid-cavity');
+    assert.equal(replies.unknown.ok, false);
+    assert.match(replies.unknown.error, /unknown command 'explode'/);
+    assert.match(replies.badArgs.error, /array/);
+    assert.match(replies.noCommand.error, /command/);
+    assert.ok(Array.isArray(replies.observables.result.kinetic_energy));
+    // Someone else's message gets no reply and no error.
+    const ignored = await page.evaluate(() => new Promise((resolve) => {
+      let answered = false;
+      window.addEventListener('message', () => { answered = true; });
+      document.getElementById('f').contentWindow.postMessage({ hello: 'world' }, '*');
+      setTimeout(() => resolve(!answered), 800);
+    }));
+    assert.ok(ignored);
+    await page.close();
+  });
+
+  await t.test('exports: PNG of the viewport, CSV of the observables, the field as .npy', async () => {
+    const { page } = await openApp(browser, '#case=lid-cavity&n=16');
+    await page.evaluate(() => window.flowscope.pause());
+    await page.evaluate(() => window.flowscope.reset());
+    await page.evaluate(() => window.flowscope.step(20));
+    const save = async (button) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(button).click()]);
+      const path = `${OUT}/${download.suggestedFilename()}`;
+      await download.saveAs(path);
+      return { name: download.suggestedFilename(), bytes: readFileSync(path) };
+    };
+    const png = await save('btn-export-png');
+    assert.match(png.name, /lid-cavity\.png$/);
+    assert.ok(PNG.sync.read(png.bytes).width > 0);
+    const csv = await save('btn-export-csv');
+    const lines = csv.bytes.toString().trim().split('\n');
+    assert.match(lines[0], /^t,step,kinetic_energy,max_divergence,/);
+    assert.ok(lines.length >= 3, `${lines.length} CSV lines`);
+    assert.equal(lines[1].split(',').length, lines[0].split(',').length);
+    const npy = await save('btn-export-npy');
+    assert.match(npy.name, /speed_20\.npy$/);
+    assert.equal(npy.bytes.subarray(0, 6).toString('latin1'), '\x93NUMPY');
+    const header = npy.bytes.subarray(10, 10 + npy.bytes.readUInt16LE(8)).toString();
+    assert.match(header, /'descr': '<f4'/);
+    assert.match(header, /'shape': \(16, 16,? ?\)/);
+    assert.equal(npy.bytes.length - 10 - npy.bytes.readUInt16LE(8), 16 * 16 * 4);
+    await page.close();
+  });
+
+  await t.test('plots: observables against time, the cavity centrelines on Ghia, Sod on the exact solution', async () => {
+    const { page } = await openApp(browser, '#case=lid-cavity&n=16');
+    await page.evaluate(() => window.flowscope.pause());
+    await page.evaluate(() => window.flowscope.step(40));
+    const ghia = page.getByTestId('plot-u_centreline');
+    await ghia.waitFor();
+    assert.ok(await ghia.locator('circle').count() >= 17, 'Ghia points drawn');
+    assert.match(await ghia.innerText(), /Ghia/);
+    const energy = page.getByTestId('observable-kinetic_energy');
+    assert.equal(await energy.locator('polyline').count(), 1);
+    await page.screenshot({ path: `${OUT}/plots-lid-cavity.png`, fullPage: true });
+    await page.evaluate(() => window.flowscope.load('sod-shock-tube', {}));
+    await page.evaluate(() => window.flowscope.pause());
+    await page.evaluate(() => window.flowscope.step(100));
+    const density = page.getByTestId('plot-density');
+    await density.waitFor();
+    assert.match(await density.innerText(), /exact/);
+    assert.equal(await density.locator('polyline').count(), 1, 'the exact line');
+    await page.screenshot({ path: `${OUT}/plots-sod.png`, fullPage: true });
+    await page.close();
+  });
+
+  await t.test('view, colormap, fixed range, arrows and the hover readout', async () => {
+    const { page } = await openApp(browser, '#case=lid-cavity&n=32');
+    await page.evaluate(() => window.flowscope.pause());
+    await page.evaluate(() => window.flowscope.step(50));
+    await page.waitForTimeout(300);
+    const before = await canvasPixels(page);
+    await page.getByTestId('view-select').selectOption('vorticity');
+    await page.waitForTimeout(300);
+    assert.equal((await state(page)).view, 'vorticity');
+    assert.match(await page.getByTestId('colorbar').innerText(), /Vorticity/);
+    assert.ok(differingPixels(before, await canvasPixels(page)) > 500, 'another field drawn');
+    await page.getByTestId('colormap-select').selectOption('inferno');
+    assert.equal((await state(page)).colormap, 'inferno');
+    await page.getByTestId('range-min').fill('-2');
+    await page.getByTestId('range-min').dispatchEvent('change');
+    await page.getByTestId('range-max').fill('2');
+    await page.getByTestId('range-max').dispatchEvent('change');
+    const ticks = await page.getByTestId('colorbar').innerText();
+    assert.match(ticks, /2\.000/);
+    assert.match(ticks, /-2\.000/);
+    assert.match(decodeURIComponent(page.url()), /range=-2,2/);
+    await page.getByTestId('arrows-toggle').check();
+    await page.evaluate(() => window.flowscope.step(1));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="arrows"] line').length > 20);
+    const box = await page.getByTestId('viewport-canvas').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.1);
+    await page.waitForFunction(() => /x = 0\.\d+, y = 0\.9\d* · Vorticity[^=]* = -?\d/.test(
+      document.querySelector('[data-testid="hover-readout"]').textContent));
+    await page.screenshot({ path: `${OUT}/display-controls.png`, fullPage: true });
+    await page.close();
+  });
+
+  await t.test('keyboard: Space plays and pauses, → steps, r resets; the help lists them', async () => {
+    const { page } = await openApp(browser, '#case=heat&n=64');
+    await page.evaluate(() => window.flowscope.pause());
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    const start = (await state(page)).step;
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    assert.equal((await state(page)).step, start + 2);
+    await page.keyboard.press('Space');
+    assert.equal((await state(page)).playing, true);
+    await page.keyboard.press('Space');
+    assert.equal((await state(page)).playing, false);
+    await page.keyboard.press('r');
+    assert.equal((await state(page)).step, 0);
+    await page.getByTestId('btn-help').click();
+    const help = await page.getByTestId('help-popover').innerText();
+    assert.match(help, /Space[\s\S]*play[\s\S]*→[\s\S]*step[\s\S]*r[\s\S]*reset/);
+    await page.close();
+  });
+
+  await t.test('every control has an accessible name; reduced motion starts paused', async () => {
+    const context = await browser.newContext({ reducedMotion: 'reduce' });
+    const page = await context.newPage();
+    await page.goto(URL_BASE + '#case=lid-cavity&n=16');
+    await page.waitForFunction(() => window.flowscope?.state().backend);
+    assert.equal((await state(page)).playing, false, 'paused for reduced motion');
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, select, a')]
+      .filter((e) => e.offsetParent !== null)
+      .filter((e) => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim() || e.title))
+      .map((e) => e.outerHTML.slice(0, 80)));
+    assert.deepEqual(unnamed, []);
+    await context.close();
+  });
+
+  await t.test('first load: time to first frame', async () => {
+    const page = await browser.newPage();
+    await page.goto(URL_BASE + '#case=heat');
+    await page.waitForFunction(() => window.flowscope?.state().firstFrameMs != null, null, { timeout: 60_000 });
+    const firstFrameMs = (await state(page)).firstFrameMs;
+    writeFileSync(`${OUT}/first-frame.json`, JSON.stringify({ firstFrameMs }) + '\n');
+    assert.ok(firstFrameMs > 0);
+    await page.close();
+  });
+});

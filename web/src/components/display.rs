@@ -1,0 +1,164 @@
+//! What the viewport shows (view, colormap, colour range, arrows) and what leaves the page:
+//! the link, PNG, CSV and `.npy` exports.
+
+use crate::engine::{self, Signals};
+use crate::ui;
+use flowscope_core::{colormap, ViewKind};
+use leptos::prelude::*;
+
+#[component]
+pub fn DisplayBar(signals: Signals) -> impl IntoView {
+    let views = move || {
+        let spec = flowscope_cases::find(&signals.case_id.get()).ok()?;
+        Some(
+            spec.views
+                .iter()
+                .map(|v| {
+                    let name = v.name;
+                    view! { <option value=name selected=move || signals.view.get() == name>{v.label}</option> }
+                })
+                .collect_view(),
+        )
+    };
+    let change = move |update: Box<dyn FnOnce()>| {
+        update();
+        engine::apply_display(signals);
+    };
+    let has_vector = move || {
+        flowscope_cases::find(&signals.case_id.get())
+            .is_ok_and(|s| s.views.iter().any(|v| v.kind == ViewKind::Vector))
+    };
+    let range_text = move |k: usize| {
+        signals
+            .range
+            .get()
+            .map(|(lo, hi)| if k == 0 { lo } else { hi }.to_string())
+            .unwrap_or_default()
+    };
+    let set_range = move |k: usize, text: String| {
+        let current = signals.range.get_untracked();
+        let scale = engine::with_engine(|e| e.scale());
+        let (mut lo, mut hi) = current.or(scale.map(|s| (s.vmin, s.vmax))).unwrap_or((0.0, 1.0));
+        match text.trim().parse::<f32>() {
+            Ok(v) if v.is_finite() => {
+                if k == 0 {
+                    lo = v
+                } else {
+                    hi = v
+                }
+                if lo < hi {
+                    change(Box::new(move || signals.range.set(Some((lo, hi)))));
+                } else {
+                    signals.url_notices.set(vec!["The colour range needs min < max".into()]);
+                }
+            }
+            _ if text.trim().is_empty() => change(Box::new(move || signals.range.set(None))),
+            _ => signals.url_notices.set(vec![format!("Colour range: '{text}' is not a number")]),
+        }
+    };
+    view! {
+        <div class="display-bar" role="group" aria-label="Display">
+            <label>"view "
+                <select data-testid="view-select" on:change=move |ev| {
+                    let name = event_target_value(&ev);
+                    change(Box::new(move || { signals.view.set(name); signals.range.set(None) }));
+                }>{views}</select>
+            </label>
+            <label>"colormap "
+                <select data-testid="colormap-select" on:change=move |ev| {
+                    let name = event_target_value(&ev);
+                    change(Box::new(move || signals.colormap.set(name)));
+                }>
+                    <option value="" selected=move || signals.colormap.get().is_empty()>"view default"</option>
+                    {colormap::NAMES.iter().map(|&name| view! {
+                        <option value=name selected=move || signals.colormap.get() == name>{name}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <span class="range" role="group" aria-label="Colour range (empty: automatic)">
+                "range "
+                <input type="number" step="any" placeholder="auto" aria-label="Colour range minimum"
+                    data-testid="range-min" prop:value=move || range_text(0)
+                    on:change=move |ev| set_range(0, event_target_value(&ev)) />
+                "–"
+                <input type="number" step="any" placeholder="auto" aria-label="Colour range maximum"
+                    data-testid="range-max" prop:value=move || range_text(1)
+                    on:change=move |ev| set_range(1, event_target_value(&ev)) />
+                <button aria-label="Automatic colour range" data-testid="range-auto"
+                    on:click=move |_| change(Box::new(move || signals.range.set(None)))>"auto"</button>
+            </span>
+            {move || has_vector().then(|| view! {
+                <label>
+                    <input type="checkbox" data-testid="arrows-toggle" prop:checked=move || signals.arrows.get()
+                        on:change=move |ev| signals.arrows.set(event_target_checked(&ev)) />
+                    " arrows"
+                </label>
+            })}
+        </div>
+    }
+}
+
+fn export_png(signals: Signals) {
+    match engine::with_engine(|e| e.snapshot()) {
+        Some(Ok(url)) => ui::download_url(&format!("{}.png", file_stem(signals)), &url),
+        Some(Err(message)) => signals.url_notices.set(vec![message]),
+        None => {}
+    }
+}
+
+fn export_csv(signals: Signals) {
+    let csv = signals.history.get_untracked().to_csv(signals.spec());
+    let name = format!("{}-observables.csv", file_stem(signals));
+    if let Err(message) = ui::download(&name, csv.as_bytes(), "text/csv") {
+        signals.url_notices.set(vec![message]);
+    }
+}
+
+/// The fields of the current view as `.npy` (a vector view as its two components), in the
+/// CLI's format.
+fn export_npy(signals: Signals) {
+    let view = signals.view_spec();
+    let step = signals.hud.get_untracked().steps;
+    for name in view.scalar_names() {
+        let field = engine::with_engine(|e| e.sim.read_view(&name).map_err(|e| e.to_string()));
+        let outcome = match field {
+            Some(Ok(field)) => ui::download(
+                &format!("{}-{name}_{step}.npy", file_stem(signals)),
+                &field.to_npy(),
+                "application/octet-stream",
+            ),
+            Some(Err(message)) => Err(message),
+            None => Ok(()),
+        };
+        if let Err(message) = outcome {
+            signals.url_notices.set(vec![format!("Export of '{name}': {message}")]);
+        }
+    }
+}
+
+fn file_stem(signals: Signals) -> String {
+    signals.case_id.get_untracked()
+}
+
+#[component]
+pub fn ExportBar(signals: Signals) -> impl IntoView {
+    let copied = RwSignal::new(None::<String>);
+    let copy_link = move |_| {
+        let link = crate::url::link(signals);
+        let clipboard = ui::window().navigator().clipboard();
+        let _ = clipboard.write_text(&link);
+        copied.set(Some(link));
+    };
+    view! {
+        <div class="export-bar" role="group" aria-label="Share and export">
+            <button data-testid="btn-copy-link" on:click=copy_link>"Copy link"</button>
+            <button data-testid="btn-export-png" on:click=move |_| export_png(signals)>"PNG"</button>
+            <button data-testid="btn-export-csv" on:click=move |_| export_csv(signals)>"CSV"</button>
+            <button data-testid="btn-export-npy" on:click=move |_| export_npy(signals)>".npy"</button>
+            {move || copied.get().map(|link| view! {
+                <input class="link" readonly data-testid="copied-link" aria-label="Link to this state"
+                    prop:value=link />
+            })}
+        </div>
+    }
+}

@@ -1,0 +1,213 @@
+//! The shareable state in the URL hash (contract):
+//! `#case=lid-cavity&Re=400&n=64&view=vorticity&cmap=inferno&range=-5,5&arrows=1&spf=4&speed=0.5`.
+//! Every other key is a parameter of the case (its `seed` too). A link restores the exact state;
+//! bad values are clamped or defaulted, each with a notice, and never stop the page.
+
+use crate::engine::Signals;
+use flowscope_core::params::{ParamError, ParamKind, ParamSpec};
+use flowscope_core::{colormap, CaseSpec, ParamValue, ParamValues};
+use leptos::prelude::*;
+
+/// Keys that are not parameters.
+const SETTINGS: &[&str] = &["case", "view", "cmap", "range", "arrows", "spf", "speed"];
+
+fn decode(text: &str) -> String {
+    js_sys::decode_uri_component(&text.replace('+', " "))
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| text.to_string())
+}
+
+fn encode(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
+}
+
+/// The `key=value` pairs of a hash (`#` optional).
+pub fn parse(hash: &str) -> Vec<(String, String)> {
+    hash.trim_start_matches('#')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
+/// A parameter from URL text: in range as given, else clamped or defaulted with a notice.
+fn lenient(spec: &ParamSpec, text: &str) -> (ParamValue, Option<String>) {
+    let error = match spec.parse(text) {
+        Ok(value) => return (value, None),
+        Err(error) => error,
+    };
+    let raw = match spec.kind {
+        ParamKind::Float { .. } => text.trim().parse().ok().map(ParamValue::Float),
+        ParamKind::Int { .. } => text.trim().parse().ok().map(ParamValue::Int),
+        ParamKind::Enum { .. } => None,
+    };
+    let value = match (&error, raw) {
+        (ParamError::OutOfRange { .. }, Some(raw)) => spec.clamp(&raw),
+        _ => spec.default_value(),
+    };
+    (value.clone(), Some(format!("Link: {error}; using {value}")))
+}
+
+/// What a link asks for, checked against the catalog.
+pub struct Restored {
+    pub spec: &'static CaseSpec,
+    pub params: ParamValues,
+    pub view: Option<String>,
+    pub colormap: Option<String>,
+    pub range: Option<(f32, f32)>,
+    pub arrows: Option<bool>,
+    pub steps_per_frame: Option<u32>,
+    pub speed: Option<f64>,
+    pub notices: Vec<String>,
+}
+
+/// Reads a hash; `None` when it names no case (an empty hash: the default page).
+pub fn restore(hash: &str) -> Option<Restored> {
+    let pairs = parse(hash);
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut notices = Vec::new();
+    let value = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let spec = match value("case").map(flowscope_cases::find) {
+        Some(Ok(spec)) => spec,
+        Some(Err(message)) => {
+            notices.push(format!("Link: {message}; showing {}", flowscope_cases::CATALOG[0].id));
+            flowscope_cases::CATALOG[0]
+        }
+        None => flowscope_cases::CATALOG[0],
+    };
+    let mut params = spec.defaults();
+    for (key, text) in &pairs {
+        if SETTINGS.contains(&key.as_str()) {
+            continue;
+        }
+        match spec.param(key) {
+            Some(param) => {
+                let (value, notice) = lenient(param, text);
+                notices.extend(notice);
+                let _ = params.set(spec.id, spec.params, key, value);
+            }
+            None => notices.push(format!("Link: '{}' has no parameter '{key}'; ignored", spec.id)),
+        }
+    }
+    let view = value("view").and_then(|name| {
+        let known = spec.views.iter().any(|v| v.name == name);
+        if !known {
+            notices.push(format!(
+                "Link: '{}' has no view '{name}'; showing {}",
+                spec.id, spec.views[0].name
+            ));
+        }
+        known.then(|| name.to_string())
+    });
+    let colormap = value("cmap").and_then(|name| {
+        let known = colormap::NAMES.contains(&name);
+        if !known {
+            notices.push(format!("Link: unknown colormap '{name}'; using the view's own"));
+        }
+        known.then(|| name.to_string())
+    });
+    let range = value("range").and_then(|text| {
+        let parsed = text.split_once(',').and_then(|(lo, hi)| {
+            let (lo, hi) = (lo.trim().parse::<f32>().ok()?, hi.trim().parse::<f32>().ok()?);
+            (lo.is_finite() && hi.is_finite() && lo < hi).then_some((lo, hi))
+        });
+        if parsed.is_none() && text != "auto" {
+            notices.push(format!("Link: colour range '{text}' is not 'min,max'; using automatic"));
+        }
+        parsed
+    });
+    let arrows = value("arrows").map(|text| text == "1" || text == "true");
+    let steps_per_frame = value("spf").map(|text| match text.parse::<u32>() {
+        Ok(n) if (1..=1000).contains(&n) => n,
+        _ => {
+            notices.push(format!("Link: steps per frame '{text}' is not 1 to 1000; using 4"));
+            4
+        }
+    });
+    let speed = value("speed").map(|text| match text.parse::<f64>() {
+        Ok(s) if (0.01..=1.0).contains(&s) => s,
+        _ => {
+            notices.push(format!("Link: speed '{text}' is not between 0.01 and 1; using 1"));
+            1.0
+        }
+    });
+    Some(Restored { spec, params, view, colormap, range, arrows, steps_per_frame, speed, notices })
+}
+
+/// Puts what a link asked for into the signals (before the case starts or restarts).
+pub fn apply(signals: Signals, restored: Restored) {
+    signals.case_id.set(restored.spec.id.to_string());
+    signals.params.set(restored.params);
+    signals.view.set(restored.view.unwrap_or_else(|| restored.spec.views[0].name.to_string()));
+    signals.colormap.set(restored.colormap.unwrap_or_default());
+    signals.range.set(restored.range);
+    if let Some(arrows) = restored.arrows {
+        signals.arrows.set(arrows);
+    }
+    if let Some(n) = restored.steps_per_frame {
+        signals.steps_per_frame.set(n);
+    }
+    if let Some(speed) = restored.speed {
+        signals.speed.set(speed);
+    }
+    signals.url_notices.set(restored.notices);
+}
+
+/// The hash for the current state (tracks the signals it reads).
+pub fn hash(signals: Signals) -> String {
+    let mut pairs = vec![("case".to_string(), signals.case_id.get())];
+    for (name, value) in signals.params.get().iter() {
+        pairs.push((name.to_string(), value.to_string()));
+    }
+    pairs.push(("view".into(), signals.view.get()));
+    let colormap = signals.colormap.get();
+    if !colormap.is_empty() {
+        pairs.push(("cmap".into(), colormap));
+    }
+    if let Some((lo, hi)) = signals.range.get() {
+        pairs.push(("range".into(), format!("{lo},{hi}")));
+    }
+    if signals.arrows.get() {
+        pairs.push(("arrows".into(), "1".into()));
+    }
+    pairs.push(("spf".into(), signals.steps_per_frame.get().to_string()));
+    let speed = signals.speed.get();
+    if speed != 1.0 {
+        pairs.push(("speed".into(), speed.to_string()));
+    }
+    let body: Vec<String> =
+        pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    format!("#{}", body.join("&"))
+}
+
+/// The page's link with the current state (for "copy link").
+pub fn link(signals: Signals) -> String {
+    let location = crate::ui::window().location();
+    let base = format!(
+        "{}{}{}",
+        location.origin().unwrap_or_default(),
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    format!("{base}{}", hash(signals))
+}
+
+/// Keeps the address bar's hash equal to the state, without adding history entries.
+pub fn keep_in_sync(signals: Signals) {
+    Effect::new(move |_| {
+        let hash = hash(signals);
+        let window = crate::ui::window();
+        if window.location().hash().ok().as_deref() != Some(hash.as_str()) {
+            if let Ok(history) = window.history() {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
+            }
+        }
+    });
+}

@@ -1,0 +1,94 @@
+//! `cargo xtask thumbnails`: the gallery pictures in public/thumbs/, rendered from the cases
+//! themselves (CPU backend, default parameters, the first view in its colormap).
+
+use crate::project_root;
+use anyhow::{Context, Result};
+use flowscope_core::{colormap, Field2, ViewKind};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Pixels per side (64 CSS pixels at 2× density).
+const SIZE: usize = 128;
+/// Each case runs this many steps, or for this long, whichever comes first.
+const STEPS: u32 = 400;
+const BUDGET: Duration = Duration::from_secs(20);
+const BACKGROUND: [u8; 3] = [0, 0, 0];
+
+pub fn run() -> Result<()> {
+    let dir = project_root().join("public/thumbs");
+    std::fs::create_dir_all(&dir)?;
+    for spec in flowscope_cases::CATALOG {
+        let mut sim = flowscope_cases::create(spec.id, &spec.defaults(), None)
+            .with_context(|| format!("starting {}", spec.id))?;
+        let started = Instant::now();
+        let mut steps = 0;
+        while steps < STEPS && started.elapsed() < BUDGET {
+            sim.step(1).with_context(|| format!("stepping {}", spec.id))?;
+            steps += 1;
+        }
+        let view = &spec.views[0];
+        let name = if view.kind == ViewKind::Vector { "speed" } else { view.name };
+        let field = sim.read_view(name)?;
+        let range = sim.view_range(name).or_else(|| field.finite_range()).unwrap_or((0.0, 1.0));
+        let range = if view.colormap == "coolwarm" {
+            let m = range.0.abs().max(range.1.abs()).max(1e-12);
+            (-m, m)
+        } else {
+            range
+        };
+        let path = dir.join(format!("{}.png", spec.id));
+        write_png(&path, &field, sim.domain(), range, view.colormap)?;
+        eprintln!("xtask: {} after {steps} steps", path.display());
+    }
+    std::fs::write(
+        dir.join("README.md"),
+        "# Gallery thumbnails\n\nRendered from the cases themselves (CPU backend, default \
+         parameters, first view) by\n\n    cargo xtask thumbnails\n\nRe-run it after adding or \
+         changing a case; a test checks that every case has one.\n",
+    )?;
+    Ok(())
+}
+
+/// The field letterboxed into a square at its domain's aspect ratio, nearest-neighbour.
+fn write_png(
+    path: &Path,
+    field: &Field2,
+    [[x0, x1], [y0, y1]]: flowscope_core::Domain,
+    (vmin, vmax): (f32, f32),
+    map: &str,
+) -> Result<()> {
+    let aspect = (x1 - x0) / (y1 - y0);
+    let (w, h) = if aspect >= 1.0 {
+        (SIZE, ((SIZE as f64 / aspect).round() as usize).max(1))
+    } else {
+        (((SIZE as f64 * aspect).round() as usize).max(1), SIZE)
+    };
+    let (ox, oy) = ((SIZE - w) / 2, (SIZE - h) / 2);
+    let mut pixels = vec![0u8; SIZE * SIZE * 3];
+    for py in 0..SIZE {
+        for px in 0..SIZE {
+            let rgb = if (ox..ox + w).contains(&px) && (oy..oy + h).contains(&py) {
+                let i = ((px - ox) * field.nx / w).min(field.nx - 1);
+                let j = field.ny - 1 - ((py - oy) * field.ny / h).min(field.ny - 1);
+                let value = field.at(i, j);
+                if value.is_finite() {
+                    let t = f64::from((value - vmin) / (vmax - vmin).max(1e-30));
+                    colormap::color(map, t)
+                } else {
+                    BACKGROUND
+                }
+            } else {
+                BACKGROUND
+            };
+            let k = 3 * (py * SIZE + px);
+            pixels[k..k + 3].copy_from_slice(&rgb);
+        }
+    }
+    let file =
+        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), SIZE as u32, SIZE as u32);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header()?.write_image_data(&pixels)?;
+    Ok(())
+}
