@@ -44,6 +44,24 @@ test('playground', async (t) => {
     await page.close();
   });
 
+  await t.test('a preset sets its parameters and restarts the case', async () => {
+    const { page } = await openApp(browser, '#case=dam-break&n=8');
+    await page.getByTestId('preset-select').selectOption('dfsph');
+    await page.waitForFunction(() => window.flowscope.state().params.solver === 'dfsph');
+    const s = await state(page);
+    assert.equal(s.params.n, 20, 'the preset starts from the defaults');
+    assert.match(decodeURIComponent(page.url()), /solver=dfsph/);
+    // Bigger particles cover more of the picture.
+    await page.evaluate(() => window.flowscope.step(5));
+    await page.waitForTimeout(300);
+    const before = await canvasPixels(page);
+    await page.getByTestId('particle-size').fill('2');
+    await page.waitForTimeout(300);
+    assert.ok(differingPixels(before, await canvasPixels(page)) > 200, 'particle size changed the picture');
+    assert.match(page.url(), /psize=2/);
+    await page.close();
+  });
+
   await t.test('a corrupted link is fixed up with a visible notice, never a crash', async () => {
     const { page } = await openApp(browser, '#case=lid-cavity&Re=abc&n=3&view=nope&cmap=rainbow&bogus=1&spf=0');
     const notice = await page.getByTestId('url-notice').innerText();

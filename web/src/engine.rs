@@ -55,6 +55,8 @@ pub struct Signals {
     pub range: RwSignal<Option<(f32, f32)>>,
     /// Velocity arrows over the picture.
     pub arrows: RwSignal<bool>,
+    /// Particle disc size relative to the default, in particle views.
+    pub particle_size: RwSignal<f64>,
     /// Playback speed: the fraction of animation frames that step.
     pub speed: RwSignal<f64>,
     pub history: RwSignal<History>,
@@ -148,6 +150,7 @@ impl Signals {
             colormap: RwSignal::new(String::new()),
             range: RwSignal::new(None),
             arrows: RwSignal::new(false),
+            particle_size: RwSignal::new(1.0),
             speed: RwSignal::new(1.0),
             history: RwSignal::new(History::default()),
             plots: RwSignal::new(Vec::new()),
@@ -304,14 +307,16 @@ impl Engine {
     }
 
     /// Chooses what is drawn: a view of the case, a colormap (empty: the view's own) and a fixed
-    /// range (`None`: the case's or the data's).
+    /// range (`None`: the case's or the data's), and the particle size in particle views.
     pub fn set_display(
         &mut self,
         view: &'static ViewSpec,
         colormap: &str,
         range: Option<(f32, f32)>,
+        particle_size: f64,
     ) {
         self.view = view;
+        self.sim.set_particle_size(particle_size);
         self.colormap =
             colormap::NAMES.iter().copied().find(|n| *n == colormap).unwrap_or(view.colormap);
         self.user_range = range;
@@ -348,6 +353,8 @@ impl Engine {
         }
         match &mut self.renderer {
             Renderer::WebGpu(renderer) => {
+                let [[x0, x1], [y0, y1]] = self.sim.domain();
+                fit_to_screen(&self.canvas, (x1 - x0) / (y1 - y0));
                 renderer.draw(&self.sim.gpu_view(name).ok_or_else(on_gpu)?, &self.scale)
             }
             Renderer::Readback(renderer) => {
@@ -400,6 +407,17 @@ impl Engine {
         }
         let [[x0, x1], [y0, y1]] = self.sim.domain();
         Some((x0 + u * (x1 - x0), y1 - v * (y1 - y0)))
+    }
+}
+
+/// Keeps a WebGPU canvas's pixel size matched to its size on screen (window resizes, zoom,
+/// high-DPI screens) so that the picture stays crisp.
+fn fit_to_screen(canvas: &HtmlCanvasElement, aspect: f64) {
+    let ratio = ui::window().device_pixel_ratio();
+    let width = (f64::from(canvas.client_width()) * ratio).round().clamp(64.0, 4096.0);
+    if (width - f64::from(canvas.width())).abs() > 1.0 {
+        canvas.set_width(width as u32);
+        canvas.set_height((width / aspect).round().max(1.0) as u32);
     }
 }
 
@@ -502,6 +520,7 @@ pub fn restart(signals: Signals) {
             signals.view_spec(),
             &signals.colormap.get_untracked(),
             signals.range.get_untracked(),
+            signals.particle_size.get_untracked(),
         );
         let used = engine.sim.params().clone();
         let mut notices = engine.sim.notices().to_vec();
@@ -550,6 +569,7 @@ pub fn apply_display(signals: Signals) {
             signals.view_spec(),
             &signals.colormap.get_untracked(),
             signals.range.get_untracked(),
+            signals.particle_size.get_untracked(),
         );
         engine.render()
     });

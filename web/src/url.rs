@@ -1,5 +1,6 @@
 //! The shareable state in the URL hash (contract):
-//! `#case=lid-cavity&Re=400&n=64&view=vorticity&cmap=inferno&range=-5,5&arrows=1&spf=4&speed=0.5`.
+//! `#case=lid-cavity&Re=400&n=64&view=vorticity&cmap=inferno&range=-5,5&arrows=1&spf=4&speed=0.5`
+//! (`psize=1.5`: particle size in particle views).
 //! Every other key is a parameter of the case (its `seed` too). A link restores the exact state;
 //! bad values are clamped or defaulted, each with a notice, and never stop the page.
 
@@ -9,7 +10,7 @@ use flowscope_core::{colormap, CaseSpec, ParamValue, ParamValues};
 use leptos::prelude::*;
 
 /// Keys that are not parameters.
-const SETTINGS: &[&str] = &["case", "view", "cmap", "range", "arrows", "spf", "speed"];
+const SETTINGS: &[&str] = &["case", "view", "cmap", "range", "arrows", "psize", "spf", "speed"];
 
 fn decode(text: &str) -> String {
     js_sys::decode_uri_component(&text.replace('+', " "))
@@ -60,6 +61,7 @@ pub struct Restored {
     pub colormap: Option<String>,
     pub range: Option<(f32, f32)>,
     pub arrows: Option<bool>,
+    pub particle_size: Option<f64>,
     pub steps_per_frame: Option<u32>,
     pub speed: Option<f64>,
     pub notices: Vec<String>,
@@ -123,6 +125,13 @@ pub fn restore(hash: &str) -> Option<Restored> {
         parsed
     });
     let arrows = value("arrows").map(|text| text == "1" || text == "true");
+    let particle_size = value("psize").map(|text| match text.parse::<f64>() {
+        Ok(s) if (0.5..=2.0).contains(&s) => s,
+        _ => {
+            notices.push(format!("Link: particle size '{text}' is not between 0.5 and 2; using 1"));
+            1.0
+        }
+    });
     let steps_per_frame = value("spf").map(|text| match text.parse::<u32>() {
         Ok(n) if (1..=1000).contains(&n) => n,
         _ => {
@@ -137,7 +146,18 @@ pub fn restore(hash: &str) -> Option<Restored> {
             1.0
         }
     });
-    Some(Restored { spec, params, view, colormap, range, arrows, steps_per_frame, speed, notices })
+    Some(Restored {
+        spec,
+        params,
+        view,
+        colormap,
+        range,
+        arrows,
+        particle_size,
+        steps_per_frame,
+        speed,
+        notices,
+    })
 }
 
 /// Puts what a link asked for into the signals (before the case starts or restarts).
@@ -150,6 +170,7 @@ pub fn apply(signals: Signals, restored: Restored) {
     if let Some(arrows) = restored.arrows {
         signals.arrows.set(arrows);
     }
+    signals.particle_size.set(restored.particle_size.unwrap_or(1.0));
     if let Some(n) = restored.steps_per_frame {
         signals.steps_per_frame.set(n);
     }
@@ -175,6 +196,10 @@ pub fn hash(signals: Signals) -> String {
     }
     if signals.arrows.get() {
         pairs.push(("arrows".into(), "1".into()));
+    }
+    let particle_size = signals.particle_size.get();
+    if particle_size != 1.0 {
+        pairs.push(("psize".into(), particle_size.to_string()));
     }
     pairs.push(("spf".into(), signals.steps_per_frame.get().to_string()));
     let speed = signals.speed.get();

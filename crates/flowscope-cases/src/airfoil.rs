@@ -2,7 +2,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const CHORD: f64 = 1.0;
@@ -76,6 +76,23 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ],
     interactions: &[],
+    presets: &[
+        Preset {
+            name: "cruise",
+            label: "NACA 2412 at 5°",
+            params: &[("naca", "2412"), ("alpha", "5")],
+        },
+        Preset {
+            name: "symmetric",
+            label: "NACA 0012 at 0°: no lift",
+            params: &[("naca", "0012"), ("alpha", "0")],
+        },
+        Preset {
+            name: "stall",
+            label: "NACA 4412 at 18°: stall",
+            params: &[("naca", "4412"), ("alpha", "18")],
+        },
+    ],
     gpu: true,
 };
 

@@ -3,7 +3,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 /// Upstream inlet length over the step, in channel heights.
@@ -68,6 +68,15 @@ pub static SPEC: CaseSpec = CaseSpec {
         unit: "",
     },],
     interactions: &[],
+    presets: &[
+        Preset { name: "armaly-389", label: "Armaly et al. Re 389", params: &[("Re", "389")] },
+        Preset { name: "re-100", label: "Re 100: short bubble", params: &[("Re", "100")] },
+        Preset {
+            name: "re-800",
+            label: "Re 800: long bubble, finer grid",
+            params: &[("Re", "800"), ("n", "48")],
+        },
+    ],
     gpu: true,
 };
 

@@ -3,7 +3,9 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
+use flowscope_core::{
+    CaseError, CaseSpec, ObservableSpec, ParamValues, Preset, ViewKind, ViewSpec,
+};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const fn float(
@@ -118,6 +120,16 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ],
     interactions: &[],
+    presets: &[
+        Preset { name: "schafer-turek-2d-2", label: "Schäfer–Turek 2D-2 (Re 100)", params: &[] },
+        Preset { name: "steady", label: "Re 30: a steady wake", params: &[("Re", "30")] },
+        Preset {
+            name: "free-slip",
+            label: "Free-slip far field",
+            params: &[("confinement", "free-slip")],
+        },
+        Preset { name: "square", label: "Square cylinder", params: &[("shape", "square")] },
+    ],
     gpu: true,
 };
 

@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
@@ -89,6 +89,11 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "solver_iterations", label: "Pressure iterations (DFSPH)", unit: "" },
     ),
     interactions: &[],
+    presets: &[
+        Preset { name: "wcsph", label: "WCSPH against Martin & Moyce", params: &[("solver", "wcsph")] },
+        Preset { name: "dfsph", label: "DFSPH against Martin & Moyce", params: &[("solver", "dfsph")] },
+        Preset { name: "fine", label: "WCSPH, 40 particles across", params: &[("solver", "wcsph"), ("n", "40")] },
+    ],
     gpu: true,
 };
 

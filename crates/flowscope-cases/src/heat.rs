@@ -5,7 +5,7 @@ use flowscope_core::case::unknown_view;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, InteractionKind,
-    ObservableSpec, ParamValue, ParamValues, ViewKind, ViewSpec,
+    ObservableSpec, ParamValue, ParamValues, Preset, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use flowscope_spectral::heat::{CpuHeat, GpuHeat, HeatConfig, PaintBlob, Scheme};
@@ -90,6 +90,20 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "min", label: "Minimum temperature", unit: "" },
     ],
     interactions: &[InteractionKind::PaintScalar],
+    presets: &[
+        Preset { name: "blobs", label: "Hot spots diffusing", params: &[("initial", "blobs")] },
+        Preset {
+            name: "mode",
+            label: "One Fourier mode (decays as exp(−8π²Dt))",
+            params: &[("initial", "mode")],
+        },
+        Preset { name: "paint", label: "A cold plate to paint on", params: &[("initial", "cold")] },
+        Preset {
+            name: "implicit",
+            label: "Implicit steps 25× the explicit limit",
+            params: &[("scheme", "implicit"), ("dt", "0.5"), ("diffusivity", "0.0001")],
+        },
+    ],
     gpu: true,
 };
 

@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_sph::fluid2d::hydrostatic_deviation;
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
@@ -54,6 +54,10 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ),
     interactions: &[],
+    presets: &[
+        Preset { name: "default", label: "24 particles deep", params: &[] },
+        Preset { name: "fine", label: "48 particles deep", params: &[("n", "48")] },
+    ],
     gpu: true,
 };
 

@@ -63,6 +63,9 @@ pub trait Simulation: Case {
     fn measured_range(&self, _view: &str) -> Option<(f32, f32)> {
         None
     }
+    /// Draws particles `scale` times their default size (0.25 to 2) in particle views; cases
+    /// without particles ignore it.
+    fn set_particle_size(&mut self, _scale: f64) {}
 }
 
 /// Starts case `id` with `params` on the GPU when `gpu` is given, else on the CPU.
@@ -149,6 +152,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_case_offers_presets_that_apply_and_start() {
+        for spec in CATALOG {
+            assert!(!spec.presets.is_empty(), "{} offers no preset", spec.id);
+            let names: HashSet<_> = spec.presets.iter().map(|p| p.name).collect();
+            assert_eq!(names.len(), spec.presets.len(), "{}: preset names repeat", spec.id);
+            for preset in spec.presets {
+                let params =
+                    spec.preset(preset.name).unwrap_or_else(|e| panic!("{}: {e}", spec.id));
+                create(spec.id, &params, None)
+                    .unwrap_or_else(|e| panic!("{} preset {}: {e}", spec.id, preset.name));
+            }
+        }
+        assert!(CATALOG[0].preset("no-such-preset").is_err());
+    }
+
+    #[test]
+    fn particle_size_scales_the_drawn_discs() {
+        let spec = find("sph-playground").unwrap();
+        let mut params = spec.defaults();
+        params.set_text(spec.id, spec.params, "fill", "0.2").unwrap();
+        let mut case = create(spec.id, &params, None).unwrap();
+        let covered = |case: &dyn Simulation| {
+            case.read_view("speed").unwrap().data.iter().filter(|v| v.is_finite()).count()
+        };
+        let normal = covered(case.as_ref());
+        case.set_particle_size(2.0);
+        let large = covered(case.as_ref());
+        assert!(large > normal * 11 / 10, "double-size discs cover {large}, default {normal}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ParamValues, Plot, Series};
+use flowscope_core::{CaseError, CaseSpec, ParamValues, Plot, Preset, Series};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const PARAMS: &[ParamSpec] = &[
@@ -46,6 +46,23 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     observables: crate::flow_observables![],
     interactions: &[],
+    presets: &[
+        Preset {
+            name: "ghia-100",
+            label: "Ghia et al. Re 100 (128²)",
+            params: &[("Re", "100"), ("n", "128")],
+        },
+        Preset {
+            name: "ghia-400",
+            label: "Ghia et al. Re 400 (128²)",
+            params: &[("Re", "400"), ("n", "128")],
+        },
+        Preset {
+            name: "re-1000",
+            label: "Re 1000: corner eddies (128²)",
+            params: &[("Re", "1000"), ("n", "128")],
+        },
+    ],
     gpu: true,
 };
 

@@ -135,6 +135,8 @@ pub struct ParticleCase<S: ParticleSetup> {
     steps: u64,
     last_dt: f64,
     notices: Vec<String>,
+    /// Disc size of the particles in the 2D views, relative to the default.
+    particle_size: f64,
 }
 
 impl<S: ParticleSetup> ParticleCase<S> {
@@ -159,7 +161,15 @@ impl<S: ParticleSetup> ParticleCase<S> {
             }
             (engine, None) => engine,
         };
-        Ok(Self { setup, params: checked, engine, steps: 0, last_dt: 0.0, notices })
+        Ok(Self {
+            setup,
+            params: checked,
+            engine,
+            steps: 0,
+            last_dt: 0.0,
+            notices,
+            particle_size: 1.0,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -388,7 +398,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 }
                 let (pixel, disc) = view_raster(&sph.tank);
                 let size = (sph.tank.width, sph.tank.height);
-                Ok(splat(&points, &values, size, pixel, disc))
+                Ok(splat(&points, &values, size, pixel, disc * self.particle_size))
             }
             Engine::Dfsph(sph) => {
                 let values: Vec<f64> = match name {
@@ -400,7 +410,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 };
                 let (pixel, disc) = view_raster(&sph.tank);
                 let size = (sph.tank.width, sph.tank.height);
-                Ok(splat(&sph.fluid.x, &values, size, pixel, disc))
+                Ok(splat(&sph.fluid.x, &values, size, pixel, disc * self.particle_size))
             }
         }
     }
@@ -448,6 +458,13 @@ impl<S: ParticleSetup> Simulation for ParticleCase<S> {
         let Engine::GpuWcsph { gpu, .. } = &self.engine else { return None };
         let (nx, ny) = gpu.image;
         Some(GpuView { buffer: gpu.view(view)?, nx, ny })
+    }
+
+    fn set_particle_size(&mut self, scale: f64) {
+        self.particle_size = scale.clamp(0.25, 2.0);
+        if let Engine::GpuWcsph { gpu, .. } = &mut self.engine {
+            gpu.set_disc_scale(self.particle_size);
+        }
     }
 
     /// On the GPU: the extent of the view's values in the state last read back.

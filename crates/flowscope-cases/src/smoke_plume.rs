@@ -3,7 +3,9 @@
 
 use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION, CONFINEMENT, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, ViewKind, ViewSpec};
+use flowscope_core::{
+    CaseError, CaseSpec, ObservableSpec, ParamValues, Preset, ViewKind, ViewSpec,
+};
 use flowscope_grid::{Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity};
 
 /// The box is 100 × 100 units with the source at (50, 9.5), radius 5, as in PhiFlow's demo.
@@ -89,6 +91,11 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "smoke_height", label: "Smoke centroid height", unit: "m" },
     ],
     interactions: &[],
+    presets: &[
+        Preset { name: "phiflow", label: "PhiFlow's smoke plume demo", params: &[] },
+        Preset { name: "fine", label: "Fine grid (128 cells)", params: &[("n", "128")] },
+        Preset { name: "buoyant", label: "Strong buoyancy", params: &[("buoyancy", "0.4")] },
+    ],
     gpu: true,
 };
 

@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Series};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Preset, Series};
 use flowscope_sph::gas1d::Gas1d;
 use flowscope_sph::riemann::{Riemann, State};
 use flowscope_sph::{sod, Kernel};
@@ -60,6 +60,19 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ),
     interactions: &[],
+    presets: &[
+        Preset {
+            name: "wendland",
+            label: "Wendland C2, 400 particles",
+            params: &[("kernel", "wendland")],
+        },
+        Preset {
+            name: "cubic",
+            label: "Cubic spline, 400 particles",
+            params: &[("kernel", "cubic")],
+        },
+        Preset { name: "fine", label: "1600 particles", params: &[("n", "1600")] },
+    ],
     gpu: false,
 };
 

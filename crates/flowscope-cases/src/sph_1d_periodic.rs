@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Series};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Preset, Series};
 use flowscope_sph::gas1d::Gas1d;
 use flowscope_sph::Kernel;
 
@@ -70,6 +70,15 @@ pub static SPEC: CaseSpec = CaseSpec {
         unit: "",
     }),
     interactions: &[],
+    presets: &[
+        Preset { name: "default", label: "Smooth random density, seed 1", params: &[] },
+        Preset {
+            name: "strong",
+            label: "Large amplitude: steepening waves",
+            params: &[("amplitude", "0.6")],
+        },
+        Preset { name: "seed-42", label: "Another draw (seed 42)", params: &[("seed", "42")] },
+    ],
     gpu: false,
 };
 

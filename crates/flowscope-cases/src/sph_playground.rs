@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, InteractionKind, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, InteractionKind, ObservableSpec, ParamValues, Preset};
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Paddle, Wcsph, WcsphConfig};
 
@@ -94,6 +94,23 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "density_error", label: "Mean |ρ − ρ0| / ρ0", unit: "" },
     ),
     interactions: &[InteractionKind::AddFluid],
+    presets: &[
+        Preset {
+            name: "waves",
+            label: "Wave maker",
+            params: &[("paddle", "0.05"), ("frequency", "1.2")],
+        },
+        Preset {
+            name: "calm",
+            label: "Calm tank to pour into",
+            params: &[("paddle", "0"), ("fill", "0.3")],
+        },
+        Preset {
+            name: "tilted",
+            label: "Tilted gravity",
+            params: &[("paddle", "0"), ("tilt", "20")],
+        },
+    ],
     gpu: false,
 };
 

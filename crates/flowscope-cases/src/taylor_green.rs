@@ -3,7 +3,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues};
+use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Sides, Velocity};
 use std::f64::consts::TAU;
 
@@ -61,6 +61,14 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ],
     interactions: &[],
+    presets: &[
+        Preset {
+            name: "validation",
+            label: "Validation setup: ν 0.1, U 1 on 64²",
+            params: &[("nu", "0.1"), ("U", "1"), ("n", "64")],
+        },
+        Preset { name: "inviscid", label: "Nearly inviscid: ν 0.001", params: &[("nu", "0.001")] },
+    ],
     gpu: true,
 };
 

@@ -32,6 +32,9 @@ enum Command {
 #[derive(Parser)]
 struct BenchArgs {
     case: String,
+    /// Start from one of the case's presets (see `flowscope list`).
+    #[arg(long)]
+    preset: Option<String>,
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
@@ -48,6 +51,9 @@ struct BenchArgs {
 struct RunArgs {
     /// Case id (see `flowscope list`).
     case: String,
+    /// Start from one of the case's presets (see `flowscope list`); `--set` applies over it.
+    #[arg(long)]
+    preset: Option<String>,
     /// Set a parameter, e.g. `--set n=128` (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
@@ -92,9 +98,13 @@ fn run(cli: Cli) -> Result<()> {
 
 fn parse_params(
     spec: &flowscope_core::CaseSpec,
+    preset: Option<&str>,
     set: &[String],
 ) -> Result<flowscope_core::ParamValues> {
-    let mut params = spec.defaults();
+    let mut params = match preset {
+        Some(name) => spec.preset(name)?,
+        None => spec.defaults(),
+    };
     for assignment in set {
         let Some((name, value)) = assignment.split_once('=') else {
             bail!("--set expects NAME=VALUE, got '{assignment}'");
@@ -119,7 +129,7 @@ fn gpu_context(
 
 fn bench(args: BenchArgs) -> Result<()> {
     let spec = flowscope_cases::find(&args.case).map_err(anyhow::Error::msg)?;
-    let params = parse_params(spec, &args.set)?;
+    let params = parse_params(spec, args.preset.as_deref(), &args.set)?;
     let gpu = gpu_context(spec, args.backend)?;
     let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
     let finish = |gpu: &Option<flowscope_gpu::GpuContext>| -> Result<()> {
@@ -183,13 +193,18 @@ fn list(json: bool) -> Result<()> {
                 p.default_value()
             );
         }
+        for preset in spec.presets {
+            let values: Vec<String> =
+                preset.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("    preset {:<12} {} ({})", preset.name, preset.label, values.join(" "));
+        }
     }
     Ok(())
 }
 
 fn run_case(args: RunArgs) -> Result<()> {
     let spec = flowscope_cases::find(&args.case).map_err(anyhow::Error::msg)?;
-    let params = parse_params(spec, &args.set)?;
+    let params = parse_params(spec, args.preset.as_deref(), &args.set)?;
     if args.every == Some(0) {
         bail!("--every must be at least 1");
     }

@@ -171,3 +171,20 @@ fn a_grid_case_runs_on_the_gpu_and_writes_the_same_files() {
     assert_eq!(shape, [32, 32]);
     assert!(smoke.iter().any(|s| *s > 0.5), "the source has filled in smoke");
 }
+
+#[test]
+fn a_preset_sets_parameters_and_set_applies_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args = ["run", "lid-cavity", "--preset", "ghia-400", "--set", "n=16", "--steps", "1"];
+    let result = flowscope(&[&args[..], &["--out", out]].concat());
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["params"]["Re"], 400.0);
+    assert_eq!(meta["params"]["n"], 16);
+    let result = flowscope(&["run", "lid-cavity", "--preset", "nope", "--out", out]);
+    assert!(!result.status.success());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("no preset 'nope'"));
+}

@@ -119,6 +119,15 @@ pub struct Plot {
     pub series: Vec<Series>,
 }
 
+/// A named set of parameter values a case offers (the panel's presets): the published setups and
+/// a few instructive variations. Values are text, checked like a link's or the CLI's.
+#[derive(Debug, Serialize)]
+pub struct Preset {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub params: &'static [(&'static str, &'static str)],
+}
+
 /// The static declaration of a case.
 #[derive(Debug, Serialize)]
 pub struct CaseSpec {
@@ -135,6 +144,7 @@ pub struct CaseSpec {
     pub views: &'static [ViewSpec],
     pub observables: &'static [ObservableSpec],
     pub interactions: &'static [InteractionKind],
+    pub presets: &'static [Preset],
     /// Whether the case has WGSL kernels; without them it runs on the CPU backend only.
     pub gpu: bool,
 }
@@ -161,6 +171,23 @@ impl CaseSpec {
         text: &str,
     ) -> Result<(), ParamError> {
         values.set_text(self.id, self.params, name, text)
+    }
+
+    /// The defaults with preset `name`'s values over them.
+    pub fn preset(&self, name: &str) -> Result<ParamValues, CaseError> {
+        let preset = self.presets.iter().find(|p| p.name == name).ok_or_else(|| {
+            let known: Vec<_> = self.presets.iter().map(|p| p.name).collect();
+            CaseError::UnknownCase(format!(
+                "'{}' has no preset '{name}'; it has: {}",
+                self.id,
+                known.join(", ")
+            ))
+        })?;
+        let mut values = self.defaults();
+        for (param, text) in preset.params {
+            self.set_text(&mut values, param, text)?;
+        }
+        Ok(values)
     }
 
     pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {

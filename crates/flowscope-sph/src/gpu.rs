@@ -99,6 +99,8 @@ pub struct GpuWcsph {
     /// Per view: the image it is drawn into and the dispatches (grid of the current positions,
     /// then the splat).
     views: Vec<Vec<Op>>,
+    /// Each view's image layout and the uniform holding it (the disc radius changes).
+    image_uniforms: Vec<(wgpu::Buffer, Image)>,
     pixels: wgpu::Buffer,
     /// Image size (columns, rows).
     pub image: (u32, u32),
@@ -241,7 +243,7 @@ impl GpuWcsph {
         );
         let cells_in_image = (image.0 * image.1) as usize;
         let pixels = buffers::storage_zeros(device, "sph view", cells_in_image);
-        let views = (0..VIEWS.len() as u32)
+        let (views, image_uniforms): (Vec<_>, Vec<_>) = (0..VIEWS.len() as u32)
             .map(|quantity| {
                 let layout = Image {
                     nx: image.0,
@@ -270,9 +272,9 @@ impl GpuWcsph {
                     cells_in_image,
                     GROUP,
                 ));
-                ops
+                (ops, (uniform_image, layout))
             })
-            .collect();
+            .unzip();
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("sph mirror staging"),
             size: (20 * n_fluid) as u64,
@@ -289,6 +291,7 @@ impl GpuWcsph {
             lister: Lister { program, pos, out, start, order, sort_ops },
             step_ops,
             views,
+            image_uniforms,
             pixels,
             image,
             staging,
@@ -306,6 +309,15 @@ impl GpuWcsph {
         encode(&mut encoder, &self.views[k]);
         self.ctx.queue.submit([encoder.finish()]);
         Some(&self.pixels)
+    }
+
+    /// Draws particles as discs `scale` times the default size in the views (at most 2: the
+    /// splat looks for particles in the neighbouring cells only).
+    pub fn set_disc_scale(&mut self, scale: f64) {
+        for (buffer, layout) in &self.image_uniforms {
+            let scaled = Image { radius: layout.radius * scale.clamp(0.25, 2.0) as f32, ..*layout };
+            self.ctx.queue.write_buffer(buffer, 0, bytemuck::bytes_of(&scaled));
+        }
     }
 
     /// Starts copying the fluid's state back without waiting (at most one copy in flight);

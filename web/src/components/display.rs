@@ -87,6 +87,21 @@ pub fn DisplayBar(signals: Signals) -> impl IntoView {
                 <button aria-label="Automatic colour range" data-testid="range-auto"
                     on:click=move |_| change(Box::new(move || signals.range.set(None)))>"auto"</button>
             </span>
+            {move || {
+                signals.view.track();
+                (signals.view_spec().kind == ViewKind::Particles).then(|| view! {
+                    <label>"particle size "
+                        <input type="range" min="0.5" max="2" step="0.05" data-testid="particle-size"
+                            aria-label="Particle size"
+                            prop:value=move || signals.particle_size.get().to_string()
+                            on:input=move |ev| {
+                                if let Ok(size) = event_target_value(&ev).parse::<f64>() {
+                                    change(Box::new(move || signals.particle_size.set(size)));
+                                }
+                            } />
+                    </label>
+                })
+            }}
             {move || has_vector().then(|| view! {
                 <label>
                     <input type="checkbox" data-testid="arrows-toggle" prop:checked=move || signals.arrows.get()

@@ -68,9 +68,28 @@ pub fn ParamPanel(signals: Signals) -> impl IntoView {
         let spec = flowscope_cases::find(&signals.case_id.get()).ok()?;
         Some(spec.params.iter().map(|p| param_row(signals, p, error)).collect_view())
     };
+    let presets = move || {
+        let spec = flowscope_cases::find(&signals.case_id.get()).ok()?;
+        let apply = move |name: String| match spec.preset(&name) {
+            Ok(values) => {
+                signals.params.set(values);
+                engine::restart(signals);
+            }
+            Err(message) => error.set(Some(message.to_string())),
+        };
+        Some(view! {
+            <label class="preset">"Preset "
+                <select data-testid="preset-select" on:change=move |ev| apply(event_target_value(&ev))>
+                    <option value="" selected=true disabled=true>"choose a setup…"</option>
+                    {spec.presets.iter().map(|p| view! { <option value=p.name>{p.label}</option> }).collect_view()}
+                </select>
+            </label>
+        })
+    };
     view! {
         <section class="params" data-testid="params" aria-label="Parameters">
             <h2>"Parameters"</h2>
+            {presets}
             {rows}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || (!signals.pending.get().is_empty()).then(|| view! {
