@@ -57,6 +57,8 @@ pub struct Signals {
     pub arrows: RwSignal<bool>,
     /// Particle disc size relative to the default, in particle views.
     pub particle_size: RwSignal<f64>,
+    /// Whether the running case draws particles whose size can change.
+    pub particle_sized: RwSignal<bool>,
     /// Playback speed: the fraction of animation frames that step.
     pub speed: RwSignal<f64>,
     pub history: RwSignal<History>,
@@ -151,6 +153,7 @@ impl Signals {
             range: RwSignal::new(None),
             arrows: RwSignal::new(false),
             particle_size: RwSignal::new(1.0),
+            particle_sized: RwSignal::new(false),
             speed: RwSignal::new(1.0),
             history: RwSignal::new(History::default()),
             plots: RwSignal::new(Vec::new()),
@@ -523,6 +526,7 @@ pub fn restart(signals: Signals) {
             signals.particle_size.get_untracked(),
         );
         let used = engine.sim.params().clone();
+        let sized = engine.sim.particle_size().is_some();
         let mut notices = engine.sim.notices().to_vec();
         if gpu.is_some() && !spec.gpu {
             notices.push(format!(
@@ -532,11 +536,12 @@ pub fn restart(signals: Signals) {
         }
         app.engine = Some(engine);
         app.ms_per_step = 0.0;
-        Ok::<_, String>((used, notices))
+        Ok::<_, String>((used, notices, sized))
     });
     match result {
-        Ok((used, notices)) => {
+        Ok((used, notices, sized)) => {
             signals.params.set(used);
+            signals.particle_sized.set(sized);
             signals.notices.set(notices);
             signals.pending.set(Vec::new());
             signals.error.set(None);

@@ -5,6 +5,8 @@
 //! `cargo xtask bench sph`: dam-break particle-steps per second at 10k, 100k and 1M particles,
 //! native CPU and GPU, in headless Chromium, and SPlisHSPlasH (pysplishsplash) on a comparable
 //! 2D dam break.
+//! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
+//! both backends) and the size of what the browser downloads.
 
 use crate::{dist, project_root, serve, setup};
 use anyhow::{bail, Context, Result};
@@ -15,6 +17,7 @@ pub enum Suite {
     Heat,
     Grid,
     Sph,
+    Site,
 }
 
 pub fn run(suite: Suite, browser: bool) -> Result<()> {
@@ -22,6 +25,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Heat => heat(browser),
         Suite::Grid => grid(browser),
         Suite::Sph => sph(browser),
+        Suite::Site => site(),
     }
 }
 
@@ -280,6 +284,56 @@ fn sph(browser: bool) -> Result<()> {
     );
     for row in rows {
         println!("{row}");
+    }
+    Ok(())
+}
+
+/// Time to the first frame on localhost (median of five fresh browsers per backend) and the
+/// downloaded files' sizes, raw and gzip -9.
+fn site() -> Result<()> {
+    let root = project_root();
+    let chromium = setup::chromium()?;
+    setup::playwright()?;
+    let site = dist::build(&root.join("dist"))?;
+    let server = serve::start(&site, 0)?;
+    let out = Command::new("node")
+        .current_dir(root.join("tests/e2e"))
+        .arg("load.mjs")
+        .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
+        .env("CHROMIUM", chromium)
+        .output()
+        .context("running the load benchmark")?;
+    if !out.status.success() {
+        bail!("load benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    println!("| backend | first frame, median of 5 (ms) | DOMContentLoaded (ms) |\n|---|---|---|");
+    for backend in ["cpu", "webgpu"] {
+        let median = |key: &str| {
+            let mut values: Vec<f64> = runs
+                .iter()
+                .filter(|r| r["backend"] == backend)
+                .filter_map(|r| r[key].as_f64())
+                .collect();
+            values.sort_by(f64::total_cmp);
+            values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        println!(
+            "| {backend} | {:.0} | {:.0} |",
+            median("firstFrameMs"),
+            median("domContentLoadedMs")
+        );
+    }
+    println!("\n| file | raw | gzip -9 |\n|---|---|---|");
+    for file in ["pkg/flowscope_web_bg.wasm", "pkg/flowscope_web.js", "index.html", "style.css"] {
+        let path = site.join(file);
+        let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let gzip = Command::new("gzip").args(["-9", "-c"]).arg(&path).output()?.stdout.len();
+        println!(
+            "| {file} | {:.0} KiB | {:.0} KiB |",
+            raw.len() as f64 / 1024.0,
+            gzip as f64 / 1024.0
+        );
     }
     Ok(())
 }

@@ -66,6 +66,10 @@ pub trait Simulation: Case {
     /// Draws particles `scale` times their default size (0.25 to 2) in particle views; cases
     /// without particles ignore it.
     fn set_particle_size(&mut self, _scale: f64) {}
+    /// The particle size in use, where the case draws particles whose size can change.
+    fn particle_size(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Starts case `id` with `params` on the GPU when `gpu` is given, else on the CPU.
@@ -180,6 +184,14 @@ mod tests {
             case.read_view("speed").unwrap().data.iter().filter(|v| v.is_finite()).count()
         };
         let normal = covered(case.as_ref());
+        assert_eq!(case.particle_size(), Some(1.0));
+        assert_eq!(
+            create("sod-shock-tube", &find("sod-shock-tube").unwrap().defaults(), None)
+                .unwrap()
+                .particle_size(),
+            None,
+            "1D strips have no particle size"
+        );
         case.set_particle_size(2.0);
         let large = covered(case.as_ref());
         assert!(large > normal * 11 / 10, "double-size discs cover {large}, default {normal}");

@@ -460,6 +460,10 @@ impl<S: ParticleSetup> Simulation for ParticleCase<S> {
         Some(GpuView { buffer: gpu.view(view)?, nx, ny })
     }
 
+    fn particle_size(&self) -> Option<f64> {
+        (!matches!(self.engine, Engine::Gas(_))).then_some(self.particle_size)
+    }
+
     fn set_particle_size(&mut self, scale: f64) {
         self.particle_size = scale.clamp(0.25, 2.0);
         if let Engine::GpuWcsph { gpu, .. } = &mut self.engine {

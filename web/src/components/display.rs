@@ -89,7 +89,8 @@ pub fn DisplayBar(signals: Signals) -> impl IntoView {
             </span>
             {move || {
                 signals.view.track();
-                (signals.view_spec().kind == ViewKind::Particles).then(|| view! {
+                let sized = signals.particle_sized.get() && signals.view_spec().kind == ViewKind::Particles;
+                sized.then(|| view! {
                     <label>"particle size "
                         <input type="range" min="0.5" max="2" step="0.05" data-testid="particle-size"
                             aria-label="Particle size"

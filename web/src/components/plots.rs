@@ -25,14 +25,15 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     (first..=last).map(|k| k as f64 * step).collect()
 }
 
-fn label(value: f64) -> String {
-    let magnitude = value.abs();
-    if value == 0.0 || (1e-3..1e4).contains(&magnitude) {
-        let text = format!("{value:.4}");
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        format!("{value:.1e}")
+/// A tick label with as many decimals as the tick spacing `step` needs.
+fn label(value: f64, step: f64) -> String {
+    let magnitude = value.abs().max(step);
+    if value != 0.0 && !(1e-3..1e5).contains(&magnitude) {
+        let digits = ((magnitude / step).log10().ceil() as usize).clamp(1, 8);
+        return format!("{value:.digits$e}", digits = digits.saturating_sub(1).max(1));
     }
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{value:.decimals$}")
 }
 
 /// Bounds of the finite points, padded a little; a flat series gets a unit-ish span.
@@ -81,21 +82,24 @@ pub fn Chart(
     };
     let sx = move |x: f64| left + (x - x0) / (x1 - x0) * w;
     let sy = move |y: f64| top + (1.0 - (y - y0) / (y1 - y0)) * h;
-    let x_ticks = ticks(x0, x1)
+    let spacing = |t: &[f64]| if t.len() > 1 { t[1] - t[0] } else { 1.0 };
+    let (xt, yt) = (ticks(x0, x1), ticks(y0, y1));
+    let (dx, dy) = (spacing(&xt), spacing(&yt));
+    let x_ticks = xt
         .into_iter()
         .map(|t| {
             view! {
                 <line x1=sx(t) x2=sx(t) y1=top y2=top + h class="grid" />
-                <text x=sx(t) y=HEIGHT - 16.0 text-anchor="middle">{label(t)}</text>
+                <text x=sx(t) y=HEIGHT - 16.0 text-anchor="middle">{label(t, dx)}</text>
             }
         })
         .collect_view();
-    let y_ticks = ticks(y0, y1)
+    let y_ticks = yt
         .into_iter()
         .map(|t| {
             view! {
                 <line x1=left x2=left + w y1=sy(t) y2=sy(t) class="grid" />
-                <text x=left - 4.0 y=sy(t) + 4.0 text-anchor="end">{label(t)}</text>
+                <text x=left - 4.0 y=sy(t) + 4.0 text-anchor="end">{label(t, dy)}</text>
             }
         })
         .collect_view();
@@ -194,5 +198,20 @@ pub fn Plots(signals: Signals) -> impl IntoView {
             <h2>"Observables"</h2>
             <div class="charts">{series}</div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_resolve_their_spacing() {
+        let t = ticks(1.374_998, 1.375_003);
+        let labels: Vec<_> = t.iter().map(|&v| label(v, t[1] - t[0])).collect();
+        let distinct: std::collections::HashSet<_> = labels.iter().collect();
+        assert_eq!(distinct.len(), labels.len(), "{labels:?}");
+        assert_eq!(label(0.5, 0.5), "0.5");
+        assert_eq!(label(20.0, 10.0), "20");
     }
 }
