@@ -51,6 +51,7 @@ test('playground', async (t) => {
     const s = await state(page);
     assert.equal(s.params.n, 20, 'the preset starts from the defaults');
     assert.match(decodeURIComponent(page.url()), /solver=dfsph/);
+    assert.match(await page.getByTestId('controls-grid').innerText(), /^\d+ particles$/);
     // Bigger particles cover more of the picture.
     await page.evaluate(() => window.flowscope.step(5));
     await page.waitForTimeout(300);
@@ -265,6 +266,22 @@ test('playground', async (t) => {
       document.querySelector('[data-testid="hover-readout"]').textContent));
     await page.screenshot({ path: `${OUT}/display-controls.png`, fullPage: true });
     await page.close();
+  });
+
+  await t.test('touch: a finger paints heat like the mouse does', async () => {
+    const context = await browser.newContext({ hasTouch: true, viewport: { width: 800, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(URL_BASE + '#case=heat&initial=cold&n=64');
+    await page.waitForFunction(() => window.flowscope?.state().backend);
+    await page.evaluate(() => window.flowscope.pause());
+    await page.waitForTimeout(200);
+    const cold = await canvasPixels(page);
+    const box = await page.getByTestId('viewport-canvas').boundingBox();
+    await page.touchscreen.tap(box.x + box.width * 0.4, box.y + box.height * 0.6);
+    await page.evaluate(() => window.flowscope.step(1));
+    await page.waitForTimeout(300);
+    assert.ok(differingPixels(cold, await canvasPixels(page)) > 100, 'a tap painted heat');
+    await context.close();
   });
 
   await t.test('keyboard: Space plays and pauses, → steps, r resets; the help lists them', async () => {

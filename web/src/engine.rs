@@ -769,7 +769,11 @@ pub fn refresh_hud(signals: Signals) {
             ms_per_step: measured_gpu.unwrap_or(app.ms_per_step),
             backend: Some(sim.backend()),
             device: app.gpu.as_ref().map(|g| g.describe()).unwrap_or_else(|| "wasm".into()),
-            grid: sim.shape().map(|[ny, nx]| format!("{nx} × {ny}")).unwrap_or_default(),
+            grid: match (sim.shape(), sim.particles()) {
+                (Some([ny, nx]), _) => format!("{nx} × {ny}"),
+                (None, Some(n)) => format!("{n} particles"),
+                (None, None) => String::new(),
+            },
         })
     });
     if let Some(hud) = hud {

@@ -370,6 +370,14 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
         None
     }
 
+    fn particles(&self) -> Option<usize> {
+        Some(match &self.engine {
+            Engine::Gas(gas) => gas.x.len(),
+            Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => sph.fluid.x.len(),
+            Engine::Dfsph(sph) => sph.fluid.x.len(),
+        })
+    }
+
     fn read_view(&self, name: &str) -> Result<Field2, CaseError> {
         let unknown = || unknown_view(self.setup.spec(), name);
         if !self.setup.spec().views.iter().any(|v| v.name == name) {

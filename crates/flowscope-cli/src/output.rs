@@ -58,6 +58,7 @@ impl Output {
             "dt": case.dt(),
             "domain": case.domain(),
             "shape": case.shape(),
+            "particles": case.particles(),
             "notices": case.notices(),
             "layout": "[j, i], j along y from the bottom, cell centres ((i+0.5)dx, (j+0.5)dy)",
             "flowscope": env!("CARGO_PKG_VERSION"),

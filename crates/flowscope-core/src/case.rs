@@ -236,6 +236,10 @@ pub trait Case {
     fn domain(&self) -> Domain;
     /// Grid shape `[ny, nx]`, where the case has a grid.
     fn shape(&self) -> Option<[usize; 2]>;
+    /// Number of fluid particles, where the case has particles.
+    fn particles(&self) -> Option<usize> {
+        None
+    }
     /// Reads a view to the CPU. On the GPU backend this is a blocking read-back (native only).
     fn read_view(&self, name: &str) -> Result<Field2, CaseError>;
     /// Current observable values, in the order of `spec().observables`.
