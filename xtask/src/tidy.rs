@@ -8,7 +8,15 @@ mod tests {
     #[test]
     fn lower_layers_do_not_depend_on_front_ends() {
         let forbidden = ["leptos", "web-sys", "flowscope-cli", "flowscope-web", "clap"];
-        for krate in ["flowscope-core", "flowscope-gpu", "flowscope-spectral", "flowscope-cases"] {
+        for krate in [
+            "flowscope-core",
+            "flowscope-gpu",
+            "flowscope-spectral",
+            "flowscope-grid",
+            "flowscope-sph",
+            "flowscope-nn",
+            "flowscope-cases",
+        ] {
             let manifest = project_root().join("crates").join(krate).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).expect("manifest");
             for line in text.lines().map(str::trim) {

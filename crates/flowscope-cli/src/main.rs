@@ -1,6 +1,7 @@
 //! `flowscope`: the headless front end. Lists cases and runs them, writing fields and
 //! observables in the documented formats (contract: see README, "CLI").
 
+mod model;
 mod output;
 
 use anyhow::{bail, Context, Result};
@@ -27,6 +28,9 @@ enum Command {
     Run(RunArgs),
     /// Time a case's steps (warm-up, then at least `--seconds` of stepping); prints JSON.
     Bench(BenchArgs),
+    /// Inspect or run a network file (safetensors with its config).
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 #[derive(Parser)]
@@ -93,6 +97,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::List { json } => list(json),
         Command::Run(args) => run_case(args),
         Command::Bench(args) => bench(args),
+        Command::Model(command) => model::run(command),
     }
 }
 

@@ -188,3 +188,46 @@ fn a_preset_sets_parameters_and_set_applies_over_it() {
     assert!(!result.status.success());
     assert!(String::from_utf8_lossy(&result.stderr).contains("no preset 'nope'"));
 }
+
+fn nn_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/nn/models").join(name)
+}
+
+#[test]
+fn model_info_reports_config_parameters_and_tensors() {
+    let file = nn_fixture("unet_small.safetensors");
+    let result = flowscope(&["model", "info", "--json", file.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(report["config"]["family"], "unet");
+    assert_eq!(report["parameters"], 33258);
+    assert!(report["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "mid_attn.qkv.weight"));
+}
+
+#[test]
+fn model_run_writes_what_pytorch_computed() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = std::fs::read(nn_fixture("mlp_smdp.io.safetensors")).unwrap();
+    let mut io = flowscope_nn::Weights::from_bytes(&io).unwrap();
+    let (x, y) = (io.take_any("x").unwrap(), io.take_any("y").unwrap());
+    let input = dir.path().join("x.npy");
+    let field = flowscope_core::Field2 { nx: x.shape[1], ny: x.shape[0], data: x.data };
+    std::fs::write(&input, field.to_npy()).unwrap();
+    let out = dir.path().join("y.npy");
+    let model = nn_fixture("mlp_smdp.safetensors");
+    let args = ["model", "run", model.to_str().unwrap(), "--input", input.to_str().unwrap()];
+    let result = flowscope(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let (shape, data) = read_npy(&out);
+    assert_eq!(shape, [5, 1]);
+    for (a, b) in data.iter().zip(&y.data) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs PyTorch {b}");
+    }
+    let result = flowscope(&["model", "info", input.to_str().unwrap()]);
+    assert!(!result.status.success());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("model file"));
+}

@@ -1,0 +1,123 @@
+//! `flowscope model info <file>` and `flowscope model run <file> --input x.npy --out y.npy`.
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use flowscope_nn::{Model, Tensor, Weights};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Print a model file's config, parameter count and tensors.
+    Info {
+        file: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a model on an input array and write the output array.
+    Run {
+        file: PathBuf,
+        /// The input, a .npy array in the model's layout ([batch, channels, height, width] for
+        /// the CNNs, [batch, features] for the MLP), f32 or f64.
+        #[arg(long)]
+        input: PathBuf,
+        /// The UNet's noise level or time, one per batch entry (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        t: Vec<f32>,
+        /// The UNet's conditioning channels, a .npy array.
+        #[arg(long)]
+        cond: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = crate::BackendArg::Cpu)]
+        backend: crate::BackendArg,
+        /// Where to write the output (.npy, f32).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(command: ModelCommand) -> Result<()> {
+    match command {
+        ModelCommand::Info { file, json } => info(&file, json),
+        ModelCommand::Run { file, input, t, cond, backend, out } => {
+            if matches!(backend, crate::BackendArg::Gpu) {
+                bail!("--backend gpu: the networks' WGSL kernels are not built yet; use --backend cpu");
+            }
+            let bytes = read(&file)?;
+            let (_, model) =
+                Model::from_bytes(&bytes).with_context(|| file.display().to_string())?;
+            let x = read_npy(&input)?;
+            let cond = cond.as_deref().map(read_npy).transpose()?;
+            let t = (!t.is_empty()).then_some(t.as_slice());
+            let y = model.forward(&x, t, cond.as_ref())?;
+            write_npy(&out, &y)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn info(file: &Path, json: bool) -> Result<()> {
+    let bytes = read(file)?;
+    let (config, _) = Model::from_bytes(&bytes).with_context(|| file.display().to_string())?;
+    let weights = Weights::from_bytes(&bytes)?;
+    let file_view = safetensors::SafeTensors::deserialize(&bytes)?;
+    let mut tensors: Vec<(String, Vec<usize>, String)> = file_view
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            (name, view.shape().to_vec(), format!("{:?}", view.dtype()).to_lowercase())
+        })
+        .collect();
+    tensors.sort();
+    let parameters = Model::parameters(&config);
+    if json {
+        let report = serde_json::json!({
+            "config": config,
+            "parameters": parameters,
+            "bytes": bytes.len(),
+            "format": weights.metadata("format"),
+            "tensors": tensors.iter().map(|(n, s, d)| serde_json::json!({"name": n, "shape": s, "dtype": d})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("{}", file.display());
+    println!("config: {}", serde_json::to_string(&config)?);
+    println!("parameters: {parameters} ({} tensors, {} bytes)", tensors.len(), bytes.len());
+    for (name, shape, dtype) in tensors {
+        println!("    {name:<40} {dtype:<4} {shape:?}");
+    }
+    Ok(())
+}
+
+fn read_npy(path: &Path) -> Result<Tensor> {
+    let bytes = read(path)?;
+    let npy = npyz::NpyFile::new(&bytes[..])
+        .with_context(|| format!("{} is not a .npy file", path.display()))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let data: Vec<f32> = match npy.dtype() {
+        npyz::DType::Plain(t) if t.to_string() == "<f4" => npy.into_vec::<f32>()?,
+        npyz::DType::Plain(t) if t.to_string() == "<f8" => {
+            npy.into_vec::<f64>()?.into_iter().map(|v| v as f32).collect()
+        }
+        other => bail!("{}: {other:?} values; expected f32 or f64", path.display()),
+    };
+    Ok(Tensor::new(shape, data)?)
+}
+
+fn write_npy(path: &Path, tensor: &Tensor) -> Result<()> {
+    use npyz::WriterBuilder;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let shape: Vec<u64> = tensor.shape.iter().map(|&d| d as u64).collect();
+    let mut writer = npyz::WriteOptions::new()
+        .dtype(npyz::DType::new_scalar("<f4".parse().expect("valid type string")))
+        .shape(&shape)
+        .writer(std::io::BufWriter::new(file))
+        .begin_nd()?;
+    writer.extend(tensor.data.iter().copied())?;
+    writer.finish()?;
+    Ok(())
+}

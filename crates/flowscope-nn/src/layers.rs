@@ -1,0 +1,411 @@
+//! The layers, as functions named and parametrised like PyTorch's (`torch.nn.functional`), on
+//! [`Tensor`]s in PyTorch's layout. The CPU reference: plain loops, f32 values, f64 statistics.
+
+use crate::{NnError, Tensor};
+
+/// How a convolution reads outside its input (`padding_mode` in PyTorch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaddingMode {
+    Zeros,
+    Replicate,
+    Circular,
+}
+
+/// Settings of a 2D convolution, `[along y, along x]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conv2d {
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+    pub mode: PaddingMode,
+}
+
+impl Conv2d {
+    /// Stride 1, dilation 1, "same" zero padding for an odd kernel `k`.
+    pub fn same(k: usize) -> Self {
+        Self { stride: [1, 1], padding: [k / 2; 2], dilation: [1, 1], mode: PaddingMode::Zeros }
+    }
+}
+
+/// For each output position and kernel tap, the input index it reads (`None`: a zero).
+fn taps(
+    out: usize,
+    k: usize,
+    size: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+    mode: PaddingMode,
+) -> Vec<Option<usize>> {
+    let mut table = Vec::with_capacity(out * k);
+    for o in 0..out {
+        for t in 0..k {
+            let i = (o * stride + t * dilation) as isize - pad as isize;
+            let n = size as isize;
+            table.push(match mode {
+                _ if (0..n).contains(&i) => Some(i as usize),
+                PaddingMode::Zeros => None,
+                PaddingMode::Replicate => Some(i.clamp(0, n - 1) as usize),
+                PaddingMode::Circular => Some(i.rem_euclid(n) as usize),
+            });
+        }
+    }
+    table
+}
+
+/// `F.conv2d` (with PyTorch's `padding_mode`): `x` `[n, ci, h, w]`, `weight` `[co, ci, kh, kw]`,
+/// `bias` `[co]`.
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    conv: Conv2d,
+) -> Result<Tensor, NnError> {
+    let [n, ci, h, w] = x.dims4("conv2d")?;
+    let [co, wci, kh, kw] = weight.dims4("conv2d weight")?;
+    if wci != ci {
+        return Err(NnError::Shape(format!(
+            "conv2d: input has {ci} channels, the weight expects {wci}"
+        )));
+    }
+    if let Some(b) = bias {
+        if b.shape != [co] {
+            return Err(NnError::Shape(format!(
+                "conv2d: bias shape {:?}, expected [{co}]",
+                b.shape
+            )));
+        }
+    }
+    let extent = |size: usize, k: usize, a: usize| {
+        let span =
+            (size + 2 * conv.padding[a]) as isize - (conv.dilation[a] * (k - 1) + 1) as isize;
+        (span >= 0).then(|| span as usize / conv.stride[a] + 1)
+    };
+    let (Some(ho), Some(wo)) = (extent(h, kh, 0), extent(w, kw, 1)) else {
+        return Err(NnError::Shape(format!(
+            "conv2d: a {kh}×{kw} kernel does not fit a {h}×{w} input"
+        )));
+    };
+    if conv.mode == PaddingMode::Circular && (conv.padding[0] > h || conv.padding[1] > w) {
+        return Err(NnError::Shape("conv2d: circular padding larger than the input".into()));
+    }
+    let rows = taps(ho, kh, h, conv.stride[0], conv.padding[0], conv.dilation[0], conv.mode);
+    let cols = taps(wo, kw, w, conv.stride[1], conv.padding[1], conv.dilation[1], conv.mode);
+    let mut out = Tensor::zeros(&[n, co, ho, wo]);
+    for b in 0..n {
+        for o in 0..co {
+            let plane = &mut out.data[(b * co + o) * ho * wo..][..ho * wo];
+            plane.fill(bias.map_or(0.0, |bias| bias.data[o]));
+            for c in 0..ci {
+                let input = &x.data[(b * ci + c) * h * w..][..h * w];
+                let kernel = &weight.data[(o * ci + c) * kh * kw..][..kh * kw];
+                for oy in 0..ho {
+                    let out_row = &mut plane[oy * wo..][..wo];
+                    for ky in 0..kh {
+                        let Some(sy) = rows[oy * kh + ky] else { continue };
+                        let in_row = &input[sy * w..][..w];
+                        for kx in 0..kw {
+                            let k = kernel[ky * kw + kx];
+                            for (ox, value) in out_row.iter_mut().enumerate() {
+                                if let Some(sx) = cols[ox * kw + kx] {
+                                    *value += k * in_row[sx];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `F.conv1d`: `x` `[n, ci, l]`, `weight` `[co, ci, k]`; the 1D settings are the x entries.
+pub fn conv1d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    conv: Conv2d,
+) -> Result<Tensor, NnError> {
+    let [n, ci, l] = x.dims3("conv1d")?;
+    let [co, wci, k] = weight.dims3("conv1d weight")?;
+    let as_image = Tensor { shape: vec![n, ci, 1, l], data: x.data.clone() };
+    let kernel = Tensor { shape: vec![co, wci, 1, k], data: weight.data.clone() };
+    let flat = Conv2d {
+        stride: [1, conv.stride[1]],
+        padding: [0, conv.padding[1]],
+        dilation: [1, conv.dilation[1]],
+        ..conv
+    };
+    let mut out = conv2d(&as_image, &kernel, bias, flat)?;
+    let lo = out.shape[3];
+    out.shape = vec![n, co, lo];
+    Ok(out)
+}
+
+/// `F.linear`: `x` `[…, in]`, `weight` `[out, in]`.
+pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor, NnError> {
+    let [out_f, in_f] = weight.dims2("linear weight")?;
+    if x.shape.last() != Some(&in_f) {
+        return Err(NnError::Shape(format!(
+            "linear: input {:?} does not end in {in_f} features",
+            x.shape
+        )));
+    }
+    let rows = x.len() / in_f;
+    let mut shape = x.shape.clone();
+    *shape.last_mut().expect("checked above") = out_f;
+    let mut data = Vec::with_capacity(rows * out_f);
+    for r in 0..rows {
+        let input = &x.data[r * in_f..][..in_f];
+        for o in 0..out_f {
+            let row = &weight.data[o * in_f..][..in_f];
+            let dot: f32 = row.iter().zip(input).map(|(a, b)| a * b).sum();
+            data.push(dot + bias.map_or(0.0, |b| b.data[o]));
+        }
+    }
+    Tensor::new(shape, data)
+}
+
+/// Normalises each group of `values` to zero mean and unit variance (biased, like PyTorch).
+fn normalise(values: &mut [f32], eps: f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    let scale = 1.0 / (var + eps).sqrt();
+    values.iter_mut().for_each(|v| *v = ((f64::from(*v) - mean) * scale) as f32);
+}
+
+/// `F.group_norm`: `x` `[n, c, …]`, per-channel `weight` and `bias` `[c]`.
+pub fn group_norm(
+    x: &Tensor,
+    groups: usize,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> Result<Tensor, NnError> {
+    let (n, c) = (x.shape[0], *x.shape.get(1).unwrap_or(&0));
+    if groups == 0 || !c.is_multiple_of(groups) {
+        return Err(NnError::Shape(format!(
+            "group_norm: {c} channels do not split into {groups} groups"
+        )));
+    }
+    let spatial = x.len() / (n * c).max(1);
+    let per_group = c / groups * spatial;
+    let mut out = x.clone();
+    for chunk in out.data.chunks_mut(per_group) {
+        normalise(chunk, eps);
+    }
+    for (k, v) in out.data.iter_mut().enumerate() {
+        let channel = k / spatial % c;
+        *v = *v * weight.data[channel] + bias.data[channel];
+    }
+    Ok(out)
+}
+
+/// `F.layer_norm` over the last dimension.
+pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor, NnError> {
+    let d = *x.shape.last().unwrap_or(&0);
+    if weight.shape != [d] {
+        return Err(NnError::Shape(format!(
+            "layer_norm: weight {:?} for {d} features",
+            weight.shape
+        )));
+    }
+    let mut out = x.clone();
+    for row in out.data.chunks_mut(d) {
+        normalise(row, eps);
+        for (k, v) in row.iter_mut().enumerate() {
+            *v = *v * weight.data[k] + bias.data[k];
+        }
+    }
+    Ok(out)
+}
+
+/// The activations, by PyTorch's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Relu,
+    Silu,
+    /// The exact (erf) GELU, PyTorch's default.
+    Gelu,
+    Tanh,
+    /// α = 1.
+    Elu,
+}
+
+impl Activation {
+    pub fn apply(self, v: f32) -> f32 {
+        match self {
+            Activation::Relu => v.max(0.0),
+            Activation::Silu => v / (1.0 + (-v).exp()),
+            Activation::Gelu => 0.5 * v * (1.0 + libm::erff(v * std::f32::consts::FRAC_1_SQRT_2)),
+            Activation::Tanh => v.tanh(),
+            Activation::Elu => {
+                if v > 0.0 {
+                    v
+                } else {
+                    v.exp_m1()
+                }
+            }
+        }
+    }
+
+    pub fn on(self, x: Tensor) -> Tensor {
+        x.map(|v| self.apply(v))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Upsampling {
+    Nearest,
+    /// `align_corners=False`, PyTorch's default.
+    Bilinear,
+}
+
+/// `F.interpolate(x, scale_factor=2, mode=…)` on `[n, c, h, w]`.
+pub fn upsample2x(x: &Tensor, mode: Upsampling) -> Result<Tensor, NnError> {
+    let [n, c, h, w] = x.dims4("upsample")?;
+    let (ho, wo) = (2 * h, 2 * w);
+    // Source position of an output pixel and its two neighbours with weights.
+    let source = |o: usize, size: usize| -> (usize, usize, f32) {
+        match mode {
+            Upsampling::Nearest => (o / 2, o / 2, 0.0),
+            Upsampling::Bilinear => {
+                let s = ((o as f32 + 0.5) * 0.5 - 0.5).max(0.0);
+                let i0 = (s.floor() as usize).min(size - 1);
+                (i0, (i0 + 1).min(size - 1), s - i0 as f32)
+            }
+        }
+    };
+    let mut out = Tensor::zeros(&[n, c, ho, wo]);
+    for plane in 0..n * c {
+        let input = &x.data[plane * h * w..][..h * w];
+        let output = &mut out.data[plane * ho * wo..][..ho * wo];
+        for oy in 0..ho {
+            let (y0, y1, fy) = source(oy, h);
+            for ox in 0..wo {
+                let (x0, x1, fx) = source(ox, w);
+                let top = input[y0 * w + x0] * (1.0 - fx) + input[y0 * w + x1] * fx;
+                let bottom = input[y1 * w + x0] * (1.0 - fx) + input[y1 * w + x1] * fx;
+                output[oy * wo + ox] = top * (1.0 - fy) + bottom * fy;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pool {
+    Average,
+    Max,
+}
+
+/// `F.avg_pool2d` / `F.max_pool2d` with kernel = stride = `k` (no padding).
+pub fn pool2d(x: &Tensor, k: usize, pool: Pool) -> Result<Tensor, NnError> {
+    let [n, c, h, w] = x.dims4("pool2d")?;
+    let (ho, wo) = (h / k, w / k);
+    let mut out = Tensor::zeros(&[n, c, ho, wo]);
+    for plane in 0..n * c {
+        let input = &x.data[plane * h * w..][..h * w];
+        for oy in 0..ho {
+            for ox in 0..wo {
+                let window =
+                    (0..k).flat_map(|dy| (0..k).map(move |dx| (oy * k + dy) * w + ox * k + dx));
+                out.data[(plane * ho + oy) * wo + ox] = match pool {
+                    Pool::Average => window.map(|i| input[i]).sum::<f32>() / (k * k) as f32,
+                    Pool::Max => window.map(|i| input[i]).fold(f32::NEG_INFINITY, f32::max),
+                };
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The sinusoidal embedding of noise levels or times `t` `[n]`: `[sin(t f_k), cos(t f_k)]`,
+/// `f_k = 10000^(−k/(dim/2))`, as `training/flowscope_nn.py` defines it.
+pub fn time_embedding(t: &[f32], dim: usize) -> Tensor {
+    let half = dim / 2;
+    let mut out = Tensor::zeros(&[t.len(), 2 * half]);
+    for (row, &time) in t.iter().enumerate() {
+        for k in 0..half {
+            let freq = (-(10000f32.ln()) * k as f32 / half as f32).exp();
+            let arg = time * freq;
+            out.data[row * 2 * half + k] = arg.sin();
+            out.data[row * 2 * half + half + k] = arg.cos();
+        }
+    }
+    out
+}
+
+/// `torch.cat([a, b], dim=1)` of two image batches.
+pub fn concat_channels(a: &Tensor, b: &Tensor) -> Result<Tensor, NnError> {
+    let [n, ca, h, w] = a.dims4("concat")?;
+    let [nb, cb, hb, wb] = b.dims4("concat")?;
+    if (n, h, w) != (nb, hb, wb) {
+        return Err(NnError::Shape(format!(
+            "concat: {:?} and {:?} differ outside the channels",
+            a.shape, b.shape
+        )));
+    }
+    let mut data = Vec::with_capacity(a.len() + b.len());
+    for i in 0..n {
+        data.extend_from_slice(&a.data[i * ca * h * w..][..ca * h * w]);
+        data.extend_from_slice(&b.data[i * cb * h * w..][..cb * h * w]);
+    }
+    Tensor::new(vec![n, ca + cb, h, w], data)
+}
+
+/// Elementwise `a + b` (residual connections).
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor, NnError> {
+    if a.shape != b.shape {
+        return Err(NnError::Shape(format!("add: {:?} and {:?}", a.shape, b.shape)));
+    }
+    Ok(Tensor {
+        shape: a.shape.clone(),
+        data: a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect(),
+    })
+}
+
+/// Multi-head self-attention over the pixels of `qkv` `[n, 3c, h, w]` (queries, keys, values
+/// stacked, heads inside each): softmax(qᵀk / √d) v, returned as `[n, c, h, w]`.
+pub fn attention(qkv: &Tensor, heads: usize) -> Result<Tensor, NnError> {
+    let [n, c3, h, w] = qkv.dims4("attention")?;
+    let c = c3 / 3;
+    if !c3.is_multiple_of(3) || heads == 0 || !c.is_multiple_of(heads) {
+        return Err(NnError::Shape(format!(
+            "attention: {c3} channels are not 3 × heads × d for {heads} heads"
+        )));
+    }
+    let (d, p) = (c / heads, h * w);
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut out = Tensor::zeros(&[n, c, h, w]);
+    let mut scores = vec![0.0f32; p];
+    for b in 0..n {
+        for head in 0..heads {
+            // Channel `ch` of q, k or v (0, 1, 2) for this batch and head, at pixel `i`.
+            let at = |which: usize, ch: usize, i: usize| {
+                qkv.data[((b * 3 + which) * c + head * d + ch) * p + i]
+            };
+            for i in 0..p {
+                for (j, score) in scores.iter_mut().enumerate() {
+                    *score = (0..d).map(|ch| at(0, ch, i) * at(1, ch, j)).sum::<f32>() * scale;
+                }
+                let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+                let mut total = 0.0;
+                for s in scores.iter_mut() {
+                    *s = (*s - max).exp();
+                    total += *s;
+                }
+                for ch in 0..d {
+                    let value: f32 = scores.iter().enumerate().map(|(j, s)| s * at(2, ch, j)).sum();
+                    out.data[((b * c) + head * d + ch) * p + i] = value / total;
+                }
+            }
+        }
+    }
+    Ok(out)
+}

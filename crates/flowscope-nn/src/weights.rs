@@ -1,0 +1,105 @@
+//! Weights from a safetensors file (f32, f16 or bf16), with the model's config as JSON in its
+//! metadata, and the manifest check (size and sha256) of shipped model files.
+
+use crate::{NnError, Tensor};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The tensors of a file by name, taken one by one by a model as it builds itself.
+pub struct Weights {
+    tensors: BTreeMap<String, Tensor>,
+    metadata: BTreeMap<String, String>,
+}
+
+impl Weights {
+    /// Parses safetensors bytes; every tensor is converted to f32.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NnError> {
+        let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+            NnError::File(format!("not a complete safetensors file ({e}); is it truncated?"))
+        })?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| NnError::File(format!("unreadable safetensors header: {e}")))?;
+        let metadata = header.metadata().clone().unwrap_or_default().into_iter().collect();
+        let mut tensors = BTreeMap::new();
+        for (name, view) in file.tensors() {
+            let raw = view.data();
+            let data: Vec<f32> = match view.dtype() {
+                safetensors::Dtype::F32 => raw
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                safetensors::Dtype::F16 => raw
+                    .chunks_exact(2)
+                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                safetensors::Dtype::BF16 => raw
+                    .chunks_exact(2)
+                    .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                other => {
+                    return Err(NnError::File(format!(
+                        "tensor '{name}' is {other:?}; Flowscope reads f32, f16 and bf16"
+                    )))
+                }
+            };
+            tensors.insert(name.clone(), Tensor::new(view.shape().to_vec(), data)?);
+        }
+        Ok(Self { tensors, metadata })
+    }
+
+    /// A metadata entry (`config`, `op`, …).
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    /// The tensor `name`, which must have `shape`.
+    pub fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor, NnError> {
+        let tensor = self.tensors.remove(name).ok_or_else(|| {
+            NnError::Weights(format!("the file has no tensor '{name}' (expected shape {shape:?})"))
+        })?;
+        if tensor.shape != shape {
+            return Err(NnError::Weights(format!(
+                "tensor '{name}' has shape {:?}; the config expects {shape:?}",
+                tensor.shape
+            )));
+        }
+        Ok(tensor)
+    }
+
+    /// The tensor `name` with whatever shape it has (inputs and outputs of fixtures).
+    pub fn take_any(&mut self, name: &str) -> Result<Tensor, NnError> {
+        self.tensors
+            .remove(name)
+            .ok_or_else(|| NnError::Weights(format!("the file has no tensor '{name}'")))
+    }
+
+    /// Fails if tensors are left that the model did not take: a file for another config.
+    pub fn finish(self, model: &str) -> Result<(), NnError> {
+        match self.tensors.keys().next() {
+            None => Ok(()),
+            Some(name) => Err(NnError::Weights(format!(
+                "tensor '{name}' (and {} more) is not part of this {model}: the file does not match its config",
+                self.tensors.len() - 1
+            ))),
+        }
+    }
+}
+
+/// Checks a downloaded model file against its manifest entry.
+pub fn check_manifest_entry(bytes: &[u8], size: u64, sha256: &str) -> Result<(), NnError> {
+    if bytes.len() as u64 != size {
+        return Err(NnError::File(format!(
+            "the file has {} bytes, the manifest says {size}: truncated or replaced",
+            bytes.len()
+        )));
+    }
+    let digest: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    if !digest.eq_ignore_ascii_case(sha256) {
+        return Err(NnError::File(format!("sha256 {digest} differs from the manifest's {sha256}")));
+    }
+    Ok(())
+}

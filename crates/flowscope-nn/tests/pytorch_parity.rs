@@ -1,0 +1,205 @@
+//! The CPU reference against PyTorch: every layer and every family, on the fixtures that
+//! `training/make_fixtures.py` writes (random weights and inputs, PyTorch's outputs).
+
+use flowscope_nn::layers::{self, Activation, Conv2d, PaddingMode, Pool, Upsampling};
+use flowscope_nn::{Model, NnError, Tensor, Weights};
+use std::path::PathBuf;
+
+/// PyTorch's f32 results, to this relative accuracy: |ours − PyTorch| ≤ 1e-4 (|PyTorch| + FLOOR ·
+/// max |PyTorch|). The floor keeps values that cancel to near zero (where summation order alone
+/// decides the digits) from dominating; the ∞-norm relative error of the UNet is about 1e-6.
+const TOLERANCE: f32 = 1e-4;
+const FLOOR: f32 = 1e-2;
+
+fn fixtures(kind: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/nn").join(kind)
+}
+
+fn load(path: &std::path::Path) -> Weights {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Weights::from_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn run_layer(w: &mut Weights, op: &serde_json::Value) -> Result<Tensor, NnError> {
+    let x = w.take_any("x")?;
+    let int = |key: &str| op[key].as_u64().unwrap_or(1) as usize;
+    let conv = || Conv2d {
+        stride: [int("stride"); 2],
+        padding: [int("padding"); 2],
+        dilation: [int("dilation"); 2],
+        mode: serde_json::from_value::<PaddingMode>(op["padding_mode"].clone()).unwrap(),
+    };
+    let name = op["op"].as_str().unwrap();
+    match name {
+        "conv2d" => layers::conv2d(&x, &w.take_any("weight")?, Some(&w.take_any("bias")?), conv()),
+        "conv1d" => layers::conv1d(&x, &w.take_any("weight")?, Some(&w.take_any("bias")?), conv()),
+        "linear" => layers::linear(&x, &w.take_any("weight")?, Some(&w.take_any("bias")?)),
+        "group_norm" => {
+            let eps = op["eps"].as_f64().unwrap();
+            layers::group_norm(&x, int("groups"), &w.take_any("weight")?, &w.take_any("bias")?, eps)
+        }
+        "layer_norm" => {
+            let eps = op["eps"].as_f64().unwrap();
+            layers::layer_norm(&x, &w.take_any("weight")?, &w.take_any("bias")?, eps)
+        }
+        "upsample" => {
+            let mode = serde_json::from_value::<Upsampling>(op["mode"].clone()).unwrap();
+            layers::upsample2x(&x, mode)
+        }
+        "avg_pool2d" => layers::pool2d(&x, int("kernel"), Pool::Average),
+        "max_pool2d" => layers::pool2d(&x, int("kernel"), Pool::Max),
+        "time_embedding" => Ok(layers::time_embedding(&x.data, int("dim"))),
+        "attention" => {
+            let groups = int("groups");
+            let c = x.shape[1];
+            let normed = layers::group_norm(
+                &x,
+                groups,
+                &w.take_any("norm_weight")?,
+                &w.take_any("norm_bias")?,
+                1e-5,
+            )?;
+            let qkv = layers::conv2d(
+                &normed,
+                &w.take_any("qkv_weight")?,
+                Some(&w.take_any("qkv_bias")?),
+                Conv2d::same(1),
+            )?;
+            let y = layers::attention(&qkv, int("heads"))?;
+            let out = layers::conv2d(
+                &y,
+                &w.take_any("out_weight")?,
+                Some(&w.take_any("out_bias")?),
+                Conv2d::same(1),
+            )?;
+            assert_eq!(out.shape[1], c);
+            layers::add(&x, &out)
+        }
+        activation => {
+            let activation: Activation = serde_json::from_value(serde_json::json!(activation))
+                .unwrap_or_else(|_| panic!("unknown op {activation}"));
+            Ok(activation.on(x))
+        }
+    }
+}
+
+#[test]
+fn every_layer_matches_pytorch() {
+    let mut checked = Vec::new();
+    for entry in
+        std::fs::read_dir(fixtures("layers")).expect("fixtures: run training/run make_fixtures.py")
+    {
+        let path = entry.unwrap().path();
+        let mut w = load(&path);
+        let op: serde_json::Value = serde_json::from_str(w.metadata("op").unwrap()).unwrap();
+        let expected = w.take_any("y").unwrap();
+        let got = run_layer(&mut w, &op).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(got.shape, expected.shape, "{}", path.display());
+        let error = got.max_relative_error(&expected, FLOOR);
+        assert!(error < TOLERANCE, "{}: relative error {error:e}", path.display());
+        checked.push(path.file_stem().unwrap().to_string_lossy().to_string());
+    }
+    // Every layer the issue names has a fixture.
+    for needed in [
+        "conv2d_k3",
+        "conv2d_k5_s2_replicate",
+        "conv2d_k3_d2_circular",
+        "conv1d_k3_circular",
+        "linear",
+        "group_norm",
+        "layer_norm",
+        "relu",
+        "silu",
+        "gelu",
+        "tanh",
+        "upsample_nearest",
+        "upsample_bilinear",
+        "avg_pool2d",
+        "max_pool2d",
+        "time_embedding",
+        "attention",
+    ] {
+        assert!(checked.iter().any(|c| c == needed), "no fixture for {needed}");
+    }
+}
+
+#[test]
+fn every_family_matches_pytorch() {
+    for name in ["mlp_smdp", "mlp_f16", "rescnn_circular", "unet_small"] {
+        let bytes = std::fs::read(fixtures("models").join(format!("{name}.safetensors"))).unwrap();
+        let (config, model) = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut io = load(&fixtures("models").join(format!("{name}.io.safetensors")));
+        let x = io.take_any("x").unwrap();
+        let t = io.take_any("t").ok();
+        let cond = io.take_any("cond").ok();
+        let expected = io.take_any("y").unwrap();
+        let got = model.forward(&x, t.as_ref().map(|t| t.data.as_slice()), cond.as_ref()).unwrap();
+        assert_eq!(got.shape, expected.shape, "{name}");
+        let error = got.max_relative_error(&expected, FLOOR);
+        assert!(error < TOLERANCE, "{name}: relative error {error:e}");
+        let stored: usize = safetensors::SafeTensors::deserialize(&bytes)
+            .unwrap()
+            .tensors()
+            .iter()
+            .map(|(_, v)| v.shape().iter().product::<usize>())
+            .sum();
+        assert_eq!(Model::parameters(&config), stored, "{name}: parameter count");
+    }
+}
+
+/// A model file with its config's JSON replaced, or a tensor renamed.
+fn tampered(
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value),
+    rename: Option<(&str, &str)>,
+) -> Vec<u8> {
+    let bytes = std::fs::read(fixtures("models").join(format!("{name}.safetensors"))).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&metadata["config"]).unwrap();
+    edit(&mut config);
+    metadata.insert("config".into(), config.to_string());
+    let tensors: Vec<(String, safetensors::tensor::TensorView)> = file
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| match rename {
+            Some((from, to)) if n == from => (to.to_string(), v),
+            _ => (n, v),
+        })
+        .collect();
+    safetensors::serialize(tensors, Some(metadata)).unwrap()
+}
+
+#[test]
+fn mismatched_truncated_or_foreign_files_are_refused_by_name() {
+    let error = |bytes: &[u8]| Model::from_bytes(bytes).err().expect("refused").to_string();
+    let wrong_width = tampered("unet_small", |c| c["base"] = 16.into(), None);
+    let message = error(&wrong_width);
+    let expected = "tensor 'downs.0.res.norm1.weight' has shape [8]; the config expects [16]";
+    assert!(message.contains(expected), "{message}");
+    let renamed = tampered("mlp_smdp", |_| {}, Some(("layers.2.bias", "layers.2.beta")));
+    assert!(error(&renamed).contains("no tensor 'layers.2.bias'"), "{}", error(&renamed));
+    let extra = tampered("mlp_smdp", |c| c["widths"] = serde_json::json!([2, 30, 30]), None);
+    assert!(error(&extra).contains("is not part of this mlp"), "{}", error(&extra));
+    let bad_config = tampered("mlp_smdp", |c| c["family"] = "transformer".into(), None);
+    assert!(error(&bad_config).contains("config"), "{}", error(&bad_config));
+    let bytes = std::fs::read(fixtures("models").join("mlp_smdp.safetensors")).unwrap();
+    assert!(error(&bytes[..bytes.len() - 10]).contains("truncated"));
+    assert!(error(b"not a model").contains("model file"));
+}
+
+#[test]
+fn the_manifest_check_catches_size_and_hash() {
+    use flowscope_nn::weights::check_manifest_entry;
+    use sha2::Digest;
+    let bytes = b"weights";
+    let sha: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert!(check_manifest_entry(bytes, 7, &sha).is_ok());
+    let other = "0".repeat(64);
+    assert!(check_manifest_entry(bytes, 7, &other)
+        .unwrap_err()
+        .to_string()
+        .contains("differs from the manifest"));
+    assert!(check_manifest_entry(bytes, 8, &sha).unwrap_err().to_string().contains("truncated"));
+}

@@ -1,0 +1,206 @@
+"""Flowscope's network families in PyTorch, defined once for training and export.
+
+The parameter names here are the names `crates/flowscope-nn` reads from a safetensors file, so a
+checkpoint exports without renaming (`export`). Each family is built from a JSON config, which
+travels in the file's metadata under "config".
+"""
+
+import json
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "silu": nn.SiLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+}
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """[sin(t f_k), cos(t f_k)] with f_k = 10000^(-k / (dim/2)), k < dim/2 (t: shape [batch])."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None, :]
+    return torch.cat([torch.sin(args), torch.cos(args)], dim=1)
+
+
+class Mlp(nn.Module):
+    """Linear layers with an activation between them (none after the last)."""
+
+    def __init__(self, widths, activation="relu"):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.act = ACTIVATIONS[activation]()
+
+    def forward(self, x):
+        for k, layer in enumerate(self.layers):
+            x = layer(x)
+            if k + 1 < len(self.layers):
+                x = self.act(x)
+        return x
+
+
+class ResCnn(nn.Module):
+    """Residual CNN for learned corrections: conv in, residual blocks of two convolutions (one
+    dilation per block), conv out; one padding mode throughout (zeros, replicate, circular)."""
+
+    def __init__(self, in_channels, out_channels, width, dilations, kernel=3, padding_mode="zeros", activation="relu"):
+        super().__init__()
+        pad = kernel // 2
+        conv = lambda a, b, d=1: nn.Conv2d(a, b, kernel, padding=pad * d, dilation=d, padding_mode=padding_mode)
+        self.conv_in = conv(in_channels, width)
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"conv1": conv(width, width, d), "conv2": conv(width, width, d)}) for d in dilations
+        )
+        self.conv_out = conv(width, out_channels)
+        self.act = ACTIVATIONS[activation]()
+
+    def forward(self, x):
+        x = self.act(self.conv_in(x))
+        for block in self.blocks:
+            x = x + block["conv2"](self.act(block["conv1"](x)))
+        return self.conv_out(x)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout, time_dim, groups):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.time = nn.Linear(time_dim, cout)
+        self.norm2 = nn.GroupNorm(groups, cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else None
+
+    def forward(self, x, temb):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time(F.silu(temb))[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return h + (self.skip(x) if self.skip is not None else x)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over the pixels of a (low-resolution) feature map, residual."""
+
+    def __init__(self, channels, heads, groups):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.GroupNorm(groups, channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.out = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, self.heads, c // self.heads, h * w).unbind(1)
+        scores = torch.einsum("bhdi,bhdj->bhij", q, k) / math.sqrt(c // self.heads)
+        y = torch.einsum("bhij,bhdj->bhdi", scores.softmax(dim=-1), v).reshape(b, c, h, w)
+        return x + self.out(y)
+
+
+class Upsample(nn.Module):
+    def __init__(self, cin, cout, mode):
+        super().__init__()
+        self.mode = mode
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+
+    def forward(self, x):
+        if self.mode == "nearest":
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        else:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        return self.conv(x)
+
+
+class UNet(nn.Module):
+    """The diffusion models' UNet: noise-level embedding, conditioning channels concatenated to
+    the input, one residual block per level with optional attention, skip connections."""
+
+    def __init__(self, in_channels, out_channels, cond_channels, base, mults, attention, heads=4, groups=8, upsample="nearest"):
+        super().__init__()
+        self.base = base
+        chans = [base * m for m in mults]
+        tdim = 4 * base
+        self.time_in = nn.Linear(base, tdim)
+        self.time_out = nn.Linear(tdim, tdim)
+        self.init = nn.Conv2d(in_channels + cond_channels, base, 3, padding=1)
+        self.downs = nn.ModuleList()
+        prev = base
+        for i, c in enumerate(chans):
+            level = nn.ModuleDict({"res": ResBlock(prev, c, tdim, groups)})
+            if i in attention:
+                level["attn"] = Attention(c, heads, groups)
+            if i + 1 < len(chans):
+                level["down"] = nn.Conv2d(c, c, 3, stride=2, padding=1)
+            self.downs.append(level)
+            prev = c
+        self.mid1 = ResBlock(prev, prev, tdim, groups)
+        self.mid_attn = Attention(prev, heads, groups)
+        self.mid2 = ResBlock(prev, prev, tdim, groups)
+        self.ups = nn.ModuleList()
+        for i in reversed(range(len(chans))):
+            c = chans[i]
+            level = nn.ModuleDict({"res": ResBlock(2 * c, c, tdim, groups)})
+            if i in attention:
+                level["attn"] = Attention(c, heads, groups)
+            if i > 0:
+                level["up"] = Upsample(c, chans[i - 1], upsample)
+            self.ups.append(level)
+        self.out_norm = nn.GroupNorm(groups, base)
+        self.out_conv = nn.Conv2d(base, out_channels, 3, padding=1)
+
+    def forward(self, x, t, cond=None):
+        temb = self.time_out(F.gelu(self.time_in(sinusoidal_embedding(t, self.base))))
+        if cond is not None:
+            x = torch.cat([x, cond], dim=1)
+        x = self.init(x)
+        skips = []
+        for level in self.downs:
+            x = level["res"](x, temb)
+            if "attn" in level:
+                x = level["attn"](x)
+            skips.append(x)
+            if "down" in level:
+                x = level["down"](x)
+        x = self.mid2(self.mid_attn(self.mid1(x, temb)), temb)
+        for level in self.ups:
+            x = level["res"](torch.cat([x, skips.pop()], dim=1), temb)
+            if "attn" in level:
+                x = level["attn"](x)
+            if "up" in level:
+                x = level["up"](x)
+        return self.out_conv(F.silu(self.out_norm(x)))
+
+
+def build(config: dict) -> nn.Module:
+    """A model from its config (the JSON stored in the safetensors metadata)."""
+    family = config["family"]
+    if family == "mlp":
+        return Mlp(config["widths"], config.get("activation", "relu"))
+    if family == "rescnn":
+        return ResCnn(
+            config["in_channels"], config["out_channels"], config["width"], config["dilations"],
+            config.get("kernel", 3), config.get("padding_mode", "zeros"), config.get("activation", "relu"),
+        )
+    if family == "unet":
+        return UNet(
+            config["in_channels"], config["out_channels"], config.get("cond_channels", 0), config["base"],
+            config["mults"], config.get("attention", []), config.get("heads", 4), config.get("groups", 8),
+            config.get("upsample", "nearest"),
+        )
+    raise ValueError(f"unknown family {family!r}")
+
+
+def export(model: nn.Module, config: dict, path: str, dtype=torch.float32) -> None:
+    """Writes the weights as safetensors with the config in the metadata."""
+    import os
+
+    from safetensors.torch import save_file
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    save_file(tensors, path, metadata={"config": json.dumps(config), "format": "flowscope-nn/1"})
