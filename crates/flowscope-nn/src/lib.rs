@@ -6,11 +6,14 @@
 //!   embedding, concatenation, residual sums, self-attention; named like `torch.nn.functional`.
 //! - [`model`]: MLP, residual CNN and UNet, built from [`Config`] (the JSON stored with the
 //!   weights) with the parameter names of their PyTorch twins in `training/flowscope_nn.py`.
+//! - [`diffusion`]: β schedules (linear, cosine), DDPM ancestral and DDIM sampling, batched,
+//!   from counter-based seeded noise (a sample is reproducible from its seed alone).
 //! - [`weights`]: safetensors in f32, f16 or bf16; a file that does not match its config is
 //!   refused with the name of the tensor at fault.
 //!
 //! This is the CPU reference, held to PyTorch by the fixtures of `training/make_fixtures.py`.
 
+pub mod diffusion;
 pub mod layers;
 pub mod model;
 pub mod tensor;
