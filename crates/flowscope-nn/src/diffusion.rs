@@ -79,6 +79,9 @@ pub fn noise(shape: &[usize], seeds: &[u32], draw: u32) -> Result<Tensor, NnErro
     Tensor::new(shape.to_vec(), data)
 }
 
+/// A noise predictor ε(x_t, t): the network, or anything that stands for one.
+pub type Epsilon<'a> = dyn FnMut(&Tensor, &[f32]) -> Result<Tensor, NnError> + 'a;
+
 /// How the reverse process steps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Sampler {
@@ -92,7 +95,7 @@ pub enum Sampler {
 /// where `t` is the 0-based step index of the schedule for each batch entry (what the UNet was
 /// trained on). `betas` is the training schedule.
 pub fn sample(
-    epsilon: &mut dyn FnMut(&Tensor, &[f32]) -> Result<Tensor, NnError>,
+    epsilon: &mut Epsilon<'_>,
     betas: &[f64],
     sampler: Sampler,
     shape: &[usize],
