@@ -284,6 +284,22 @@ test('playground', async (t) => {
     await context.close();
   });
 
+  await t.test('the paddle of the SPH playground follows a dragging pointer and pushes the water', async () => {
+    const { page } = await openApp(browser, '#case=sph-playground&paddle=0&n=40');
+    await page.evaluate(() => window.flowscope.pause());
+    await page.getByTestId('pointer-mode').selectOption({ label: 'drag the paddle' });
+    const box = await page.getByTestId('viewport-canvas').boundingBox();
+    await page.mouse.move(box.x + box.width * 0.12, box.y + box.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5, { steps: 6 });
+    await page.mouse.up();
+    await page.evaluate(() => window.flowscope.step(300));
+    const { momentum_x: momentum } = await page.evaluate(() => window.flowscope.observables());
+    assert.ok(momentum.at(-1) > 0.01, `the water moves right: momentum ${momentum.at(-1)}`);
+    await page.screenshot({ path: `${OUT}/sph-playground-paddle.png`, fullPage: true });
+    await page.close();
+  });
+
   await t.test('keyboard: Space plays and pauses, → steps, r resets; the help lists them', async () => {
     const { page } = await openApp(browser, '#case=heat&n=64');
     await page.evaluate(() => window.flowscope.pause());

@@ -9,8 +9,8 @@ use crate::render::{
 use crate::ui;
 use flowscope_cases::Simulation;
 use flowscope_core::{
-    colormap, Backend, CaseSpec, Field2, Interaction, ParamValue, ParamValues, Plot, ViewKind,
-    ViewSpec,
+    colormap, Backend, CaseSpec, Field2, Interaction, InteractionKind, ParamValue, ParamValues,
+    Plot, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use leptos::prelude::*;
@@ -57,6 +57,8 @@ pub struct Signals {
     pub arrows: RwSignal<bool>,
     /// Particle disc size relative to the default, in particle views.
     pub particle_size: RwSignal<f64>,
+    /// Which of the case's pointer interactions the pointer does (an index into them).
+    pub pointer_mode: RwSignal<usize>,
     /// Whether the running case draws particles whose size can change.
     pub particle_sized: RwSignal<bool>,
     /// Playback speed: the fraction of animation frames that step.
@@ -154,6 +156,7 @@ impl Signals {
             arrows: RwSignal::new(false),
             particle_size: RwSignal::new(1.0),
             particle_sized: RwSignal::new(false),
+            pointer_mode: RwSignal::new(0),
             speed: RwSignal::new(1.0),
             history: RwSignal::new(History::default()),
             plots: RwSignal::new(Vec::new()),
@@ -562,6 +565,7 @@ pub fn load_case(signals: Signals, spec: &'static CaseSpec, params: ParamValues)
     signals.case_id.set(spec.id.to_string());
     signals.params.set(params);
     signals.view.set(spec.views[0].name.to_string());
+    signals.pointer_mode.set(0);
     signals.colormap.set(String::new());
     signals.range.set(None);
     restart(signals);
@@ -725,16 +729,22 @@ fn arrow_segments(ux: &Field2, uy: &Field2) -> Vec<[f32; 4]> {
         .collect()
 }
 
-/// A pointer interaction at client coordinates.
+/// A pointer interaction at client coordinates: what the case's interaction chosen in
+/// `pointer_mode` does there.
 pub fn pointer(signals: Signals, client_x: f64, client_y: f64) {
+    let mode = signals.pointer_mode.get_untracked();
     let result = with_engine(|engine| {
-        if engine.sim.spec().interactions.is_empty() {
-            return Ok(());
-        }
+        let interactions = engine.sim.spec().interactions;
+        let Some(&kind) = interactions.get(mode).or(interactions.first()) else { return Ok(()) };
         let Some((x, y)) = engine.domain_point(client_x, client_y) else { return Ok(()) };
         let [[x0, x1], _] = engine.sim.domain();
-        let paint = Interaction::Paint { x, y, radius: 0.03 * (x1 - x0), value: 1.0 };
-        engine.sim.interact(&paint).map_err(|e| e.to_string())?;
+        let interaction = match kind {
+            InteractionKind::DragObstacle => Interaction::Drag { x, y },
+            InteractionKind::PaintScalar | InteractionKind::AddFluid => {
+                Interaction::Paint { x, y, radius: 0.03 * (x1 - x0), value: 1.0 }
+            }
+        };
+        engine.sim.interact(&interaction).map_err(|e| e.to_string())?;
         if !signals.playing.get_untracked() {
             engine.render()?;
         }

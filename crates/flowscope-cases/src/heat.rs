@@ -316,7 +316,9 @@ impl Case for HeatCase {
     }
 
     fn interact(&mut self, interaction: &Interaction) -> Result<(), CaseError> {
-        let Interaction::Paint { x, y, radius, value } = *interaction;
+        let Interaction::Paint { x, y, radius, value } = *interaction else {
+            return Err(CaseError::BadInteraction("the heat case is painted, not dragged".into()));
+        };
         if !(x.is_finite() && y.is_finite() && radius.is_finite() && value.is_finite()) {
             return Err(CaseError::BadInteraction("paint position must be finite".into()));
         }

@@ -121,6 +121,8 @@ pub trait ParticleSetup {
     fn plots(&self, _engine: &Engine) -> Vec<Plot> {
         Vec::new()
     }
+    /// Pulls the movable obstacle towards `point` (cases with [`InteractionKind::DragObstacle`]).
+    fn drag(&self, _engine: &mut Engine, _point: [f64; 2]) {}
     /// Adds fluid within `radius` of `centre` (cases with [`InteractionKind::AddFluid`]);
     /// returns how many particles.
     fn add_fluid(&self, _engine: &mut Engine, _centre: [f64; 2], _radius: f64) -> usize {
@@ -441,14 +443,26 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 
     fn interact(&mut self, interaction: &Interaction) -> Result<(), CaseError> {
         let spec = self.setup.spec();
-        if !spec.interactions.contains(&InteractionKind::AddFluid) {
-            return Err(CaseError::BadInteraction(format!("'{}' takes no pointer input", spec.id)));
+        let (kind, x, y, radius) = match *interaction {
+            Interaction::Paint { x, y, radius, .. } => (InteractionKind::AddFluid, x, y, radius),
+            Interaction::Drag { x, y } => (InteractionKind::DragObstacle, x, y, 1.0),
+        };
+        if !spec.interactions.contains(&kind) {
+            return Err(CaseError::BadInteraction(format!(
+                "'{}' does not take '{}' from the pointer",
+                spec.id,
+                kind.label()
+            )));
         }
-        let Interaction::Paint { x, y, radius, .. } = *interaction;
         if !(x.is_finite() && y.is_finite() && radius.is_finite() && radius > 0.0) {
             return Err(CaseError::BadInteraction("the pointer position must be finite".into()));
         }
-        self.setup.add_fluid(&mut self.engine, [x, y], radius);
+        match kind {
+            InteractionKind::DragObstacle => self.setup.drag(&mut self.engine, [x, y]),
+            _ => {
+                self.setup.add_fluid(&mut self.engine, [x, y], radius);
+            }
+        }
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, InteractionKind, ObservableSpec, ParamValues, Preset};
 use flowscope_sph::tank::Tank;
-use flowscope_sph::wcsph::{Paddle, Wcsph, WcsphConfig};
+use flowscope_sph::wcsph::{Paddle, Pull, Wcsph, WcsphConfig};
 
 const WIDTH: f64 = 1.0;
 const HEIGHT: f64 = 0.6;
@@ -74,8 +74,9 @@ pub static SPEC: CaseSpec = CaseSpec {
     summary:
         "A tank of particle water: pour more with the pointer, tilt it, make waves with the paddle.",
     explanation: "Weakly compressible SPH water (Tait equation, δ-SPH, particle walls) in a tank \
-        1 m wide. Drag on the canvas to pour water where the pointer is; change the tilt to turn \
-        gravity; the paddle at the left is a moving wall of particles that makes waves (its \
+        1 m wide. Drag on the canvas to pour water where the pointer is, or switch the pointer to \
+        the paddle and push the water with it; change the tilt to turn gravity. The paddle at \
+        the left is a moving wall of particles that can also swing by itself and make waves (its \
         pressure felt in its own accelerating frame, as Adami et al. prescribe). The speed of \
         sound is set for water falling from the top of the tank (ten times √(2 g H)), so the \
         density stays within about 1% of ρ0.",
@@ -93,7 +94,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "particles", label: "Fluid particles", unit: "" },
         ObservableSpec { name: "density_error", label: "Mean |ρ − ρ0| / ρ0", unit: "" },
     ),
-    interactions: &[InteractionKind::AddFluid],
+    interactions: &[InteractionKind::AddFluid, InteractionKind::DragObstacle],
     presets: &[
         Preset {
             name: "waves",
@@ -155,6 +156,7 @@ impl ParticleSetup for SphPlayground {
             rest,
             amplitude: params.float("paddle"),
             frequency: params.float("frequency"),
+            pull: Pull::default(),
         });
         Ok(Engine::Wcsph(Box::new(sph)))
     }
@@ -178,6 +180,17 @@ impl ParticleSetup for SphPlayground {
             _ => return false,
         }
         true
+    }
+
+    /// The paddle follows the pointer's x (its middle layer under the pointer), kept between
+    /// the left wall and the tank's middle.
+    fn drag(&self, engine: &mut Engine, point: [f64; 2]) {
+        let Engine::Wcsph(sph) = engine else { return };
+        let dx = sph.tank.dx;
+        let Some(paddle) = &mut sph.paddle else { return };
+        let middle = paddle.rest.iter().map(|p| p[0]).sum::<f64>() / paddle.rest.len() as f64;
+        let lowest = -(middle - 2.0 * dx);
+        paddle.pull.target = (point[0] - middle).clamp(lowest, 0.5 * WIDTH - middle);
     }
 
     fn add_fluid(&self, engine: &mut Engine, centre: [f64; 2], radius: f64) -> usize {
@@ -232,6 +245,29 @@ mod paddle_tests {
             case.step(20).unwrap();
         }
         case.observables().unwrap()[2]
+    }
+
+    #[test]
+    fn dragging_the_paddle_pushes_the_water_and_refuses_nonsense() {
+        let mut params = SPEC.defaults();
+        params.set(SPEC.id, SPEC.params, "paddle", ParamValue::Float(0.0)).unwrap();
+        params.set(SPEC.id, SPEC.params, "n", ParamValue::Int(40)).unwrap();
+        let mut case = ParticleCase::new(SphPlayground, &params, None).unwrap();
+        case.interact(&flowscope_core::Interaction::Drag { x: 0.35, y: 0.2 }).unwrap();
+        while case.time() < 0.3 {
+            case.step(10).unwrap();
+        }
+        let momentum_x = case.observables().unwrap()[1];
+        assert!(
+            momentum_x > 0.05,
+            "the paddle pushed right, the water should follow: {momentum_x}"
+        );
+        let nan = flowscope_core::Interaction::Drag { x: f64::NAN, y: 0.2 };
+        assert!(case.interact(&nan).is_err());
+        let dam = crate::create("dam-break", &crate::find("dam-break").unwrap().defaults(), None)
+            .unwrap();
+        let mut dam = dam;
+        assert!(dam.interact(&flowscope_core::Interaction::Drag { x: 0.1, y: 0.1 }).is_err());
     }
 
     #[test]

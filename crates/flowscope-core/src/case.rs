@@ -72,6 +72,19 @@ pub enum InteractionKind {
     PaintScalar,
     /// Pointer pours fluid: particles appear under it, where there is room.
     AddFluid,
+    /// Pointer drags the case's movable obstacle (the SPH playground's paddle) along x.
+    DragObstacle,
+}
+
+impl InteractionKind {
+    /// What the pointer does, for the UI's pointer-mode choice.
+    pub fn label(self) -> &'static str {
+        match self {
+            InteractionKind::PaintScalar => "paint",
+            InteractionKind::AddFluid => "pour fluid",
+            InteractionKind::DragObstacle => "drag the paddle",
+        }
+    }
 }
 
 /// A pointer interaction in domain coordinates (for [`InteractionKind::AddFluid`], `Paint` adds
@@ -80,6 +93,8 @@ pub enum InteractionKind {
 pub enum Interaction {
     /// Raise the scalar towards `value` inside a Gaussian blob of the given radius.
     Paint { x: f64, y: f64, radius: f64, value: f32 },
+    /// Pull the movable obstacle towards the point (for [`InteractionKind::DragObstacle`]).
+    Drag { x: f64, y: f64 },
 }
 
 /// How a [`Series`] is drawn: the simulation as a line, published or exact data as markers.

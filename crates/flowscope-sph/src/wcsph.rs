@@ -58,14 +58,68 @@ pub struct Paddle {
     pub rest: Vec<[f64; 2]>,
     pub amplitude: f64,
     pub frequency: f64,
+    /// Where a hand pulls it, on top of the swing.
+    pub pull: Pull,
+}
+
+/// A horizontal offset that follows a target (the pointer) with bounded speed and
+/// acceleration, so that the water feels a wall that moves like a real one.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Pull {
+    pub target: f64,
+    pub offset: f64,
+    pub velocity: f64,
+    pub acceleration: f64,
+}
+
+impl Pull {
+    /// Fastest pull [m/s]: well below the speed of sound of the tank's fluids.
+    pub const MAX_SPEED: f64 = 0.6;
+    pub const MAX_ACCELERATION: f64 = 20.0;
+    /// Time to close a gap to the target, where speed allows [s].
+    const RESPONSE: f64 = 0.08;
+
+    /// Moves the offset towards the target over `dt`.
+    pub fn advance(&mut self, dt: f64) {
+        let wanted =
+            ((self.target - self.offset) / Self::RESPONSE).clamp(-Self::MAX_SPEED, Self::MAX_SPEED);
+        let a =
+            ((wanted - self.velocity) / dt).clamp(-Self::MAX_ACCELERATION, Self::MAX_ACCELERATION);
+        self.velocity += a * dt;
+        self.offset += self.velocity * dt;
+        self.acceleration = a;
+    }
+}
+
+#[cfg(test)]
+mod pull_tests {
+    use super::Pull;
+
+    #[test]
+    fn a_pull_reaches_its_target_within_its_limits() {
+        let mut pull = Pull { target: 0.3, ..Pull::default() };
+        let dt = 1e-3;
+        for _ in 0..3000 {
+            pull.advance(dt);
+            assert!(pull.velocity.abs() <= Pull::MAX_SPEED + 1e-12);
+            assert!(pull.acceleration.abs() <= Pull::MAX_ACCELERATION + 1e-12);
+        }
+        assert!((pull.offset - 0.3).abs() < 1e-3 && pull.velocity.abs() < 1e-2, "{pull:?}");
+    }
 }
 
 impl Paddle {
-    /// Horizontal displacement, velocity and acceleration at time `t`.
+    /// Horizontal displacement, velocity and acceleration at time `t` (the swing, plus the
+    /// pull as it stands this step).
     pub fn motion(&self, t: f64) -> (f64, f64, f64) {
         let omega = std::f64::consts::TAU * self.frequency;
         let (sin, cos) = (omega * t).sin_cos();
-        (self.amplitude * sin, self.amplitude * omega * cos, -self.amplitude * omega * omega * sin)
+        let pull = &self.pull;
+        (
+            self.amplitude * sin + pull.offset,
+            self.amplitude * omega * cos + pull.velocity,
+            -self.amplitude * omega * omega * sin + pull.acceleration,
+        )
     }
 
     /// Its particles' positions at time `t`.
@@ -249,6 +303,9 @@ impl Wcsph {
 
     /// One midpoint step of `dt`.
     pub fn step(&mut self, dt: f64) -> Result<(), SphError> {
+        if let Some(paddle) = &mut self.paddle {
+            paddle.pull.advance(dt);
+        }
         let (x0, v0, rho0) = (self.fluid.x.clone(), self.fluid.v.clone(), self.rho.clone());
         let k1 = self.rates(&x0, &v0, &rho0, self.time);
         let half = 0.5 * dt;

@@ -103,6 +103,24 @@ pub fn DisplayBar(signals: Signals) -> impl IntoView {
                     </label>
                 })
             }}
+            {move || {
+                let spec = flowscope_cases::find(&signals.case_id.get()).ok()?;
+                (spec.interactions.len() > 1).then(|| view! {
+                    <label>"pointer "
+                        <select data-testid="pointer-mode" on:change=move |ev| {
+                            if let Ok(mode) = event_target_value(&ev).parse::<usize>() {
+                                signals.pointer_mode.set(mode);
+                            }
+                        }>
+                            {spec.interactions.iter().enumerate().map(|(k, kind)| view! {
+                                <option value=k.to_string() selected=move || signals.pointer_mode.get() == k>
+                                    {kind.label()}
+                                </option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                })
+            }}
             {move || has_vector().then(|| view! {
                 <label>
                     <input type="checkbox" data-testid="arrows-toggle" prop:checked=move || signals.arrows.get()
