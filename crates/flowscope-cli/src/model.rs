@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use flowscope_nn::{Model, Tensor, Weights};
+use flowscope_nn::{GpuModel, Model, Tensor, Weights};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -39,16 +39,23 @@ pub fn run(command: ModelCommand) -> Result<()> {
     match command {
         ModelCommand::Info { file, json } => info(&file, json),
         ModelCommand::Run { file, input, t, cond, backend, out } => {
-            if matches!(backend, crate::BackendArg::Gpu) {
-                bail!("--backend gpu: the networks' WGSL kernels are not built yet; use --backend cpu");
-            }
             let bytes = read(&file)?;
             let (_, model) =
                 Model::from_bytes(&bytes).with_context(|| file.display().to_string())?;
             let x = read_npy(&input)?;
             let cond = cond.as_deref().map(read_npy).transpose()?;
             let t = (!t.is_empty()).then_some(t.as_slice());
-            let y = model.forward(&x, t, cond.as_ref())?;
+            let y = match backend {
+                crate::BackendArg::Cpu => model.forward(&x, t, cond.as_ref())?,
+                crate::BackendArg::Gpu => {
+                    let ctx = flowscope_gpu::GpuContext::new_blocking().map_err(|why| {
+                        anyhow::anyhow!("--backend gpu: {why}; use --backend cpu")
+                    })?;
+                    let cond_shape = cond.as_ref().map(|c| c.shape.as_slice());
+                    let gpu = GpuModel::new(&ctx, &model, &x.shape, cond_shape)?;
+                    gpu.forward_blocking(&x, t, cond.as_ref())?
+                }
+            };
             write_npy(&out, &y)
         }
     }

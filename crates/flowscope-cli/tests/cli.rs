@@ -227,6 +227,15 @@ fn model_run_writes_what_pytorch_computed() {
     for (a, b) in data.iter().zip(&y.data) {
         assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs PyTorch {b}");
     }
+    if flowscope_gpu::context_for_tests().is_some() {
+        let gpu = [&args[..], &["--backend", "gpu", "--out", out.to_str().unwrap()]].concat();
+        let result = flowscope(&gpu);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        let (_, on_gpu) = read_npy(&out);
+        for (a, b) in on_gpu.iter().zip(&y.data) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "GPU {a} vs PyTorch {b}");
+        }
+    }
     let result = flowscope(&["model", "info", input.to_str().unwrap()]);
     assert!(!result.status.success());
     assert!(String::from_utf8_lossy(&result.stderr).contains("model file"));

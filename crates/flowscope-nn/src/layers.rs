@@ -329,16 +329,23 @@ pub fn pool2d(x: &Tensor, k: usize, pool: Pool) -> Result<Tensor, NnError> {
 /// `f_k = 10000^(−k/(dim/2))`, as `training/flowscope_nn.py` defines it.
 pub fn time_embedding(t: &[f32], dim: usize) -> Tensor {
     let half = dim / 2;
+    let freqs = time_frequencies(dim);
     let mut out = Tensor::zeros(&[t.len(), 2 * half]);
     for (row, &time) in t.iter().enumerate() {
-        for k in 0..half {
-            let freq = (-(10000f32.ln()) * k as f32 / half as f32).exp();
+        for (k, freq) in freqs.data.iter().enumerate() {
             let arg = time * freq;
             out.data[row * 2 * half + k] = arg.sin();
             out.data[row * 2 * half + half + k] = arg.cos();
         }
     }
     out
+}
+
+/// The embedding's frequencies `f_k`, `k < dim/2`.
+pub fn time_frequencies(dim: usize) -> Tensor {
+    let half = dim / 2;
+    let data = (0..half).map(|k| (-(10000f32.ln()) * k as f32 / half as f32).exp()).collect();
+    Tensor { shape: vec![half], data }
 }
 
 /// `torch.cat([a, b], dim=1)` of two image batches.

@@ -11,15 +11,19 @@
 //! - [`weights`]: safetensors in f32, f16 or bf16; a file that does not match its config is
 //!   refused with the name of the tensor at fault.
 //!
-//! This is the CPU reference, held to PyTorch by the fixtures of `training/make_fixtures.py`.
+//! - [`gpu`]: the same layers in WGSL (`shaders/nn/layers.wgsl`) on the shared device; a model
+//!   is recorded once for its input shapes and then runs without allocating.
+//!
+//! Both are held to PyTorch by the fixtures of `training/make_fixtures.py`.
 
 pub mod diffusion;
+pub mod gpu;
 pub mod layers;
 pub mod model;
 pub mod tensor;
 pub mod weights;
 
-pub use model::{Config, Model};
+pub use model::{Config, GpuModel, Model};
 pub use tensor::Tensor;
 pub use weights::Weights;
 

@@ -1,8 +1,10 @@
 //! The model families, built from the config stored with their weights. Each mirrors its
 //! PyTorch twin in `training/flowscope_nn.py` module for module and name for name.
 
+use crate::gpu::{GpuTensor, Recorder};
 use crate::layers::{self, Activation, Conv2d, PaddingMode, Upsampling};
 use crate::{NnError, Tensor, Weights};
+use flowscope_gpu::GpuContext;
 use serde::{Deserialize, Serialize};
 
 fn relu() -> Activation {
@@ -576,5 +578,213 @@ impl Model {
                 total + 2 * base + conv(*base, *out_channels, 3)
             }
         }
+    }
+}
+
+// The same networks recorded on the GPU: each component mirrors its `forward`.
+
+impl Conv {
+    fn record(&self, rec: &mut Recorder, x: &GpuTensor) -> Result<GpuTensor, NnError> {
+        let (weight, bias) = (rec.upload(&self.weight), rec.upload(&self.bias));
+        rec.conv2d(x, &weight, &bias, self.settings)
+    }
+}
+
+impl Linear {
+    fn record(&self, rec: &mut Recorder, x: &GpuTensor) -> Result<GpuTensor, NnError> {
+        let (weight, bias) = (rec.upload(&self.weight), rec.upload(&self.bias));
+        rec.linear(x, &weight, &bias)
+    }
+}
+
+impl GroupNorm {
+    fn record(
+        &self,
+        rec: &mut Recorder,
+        x: &GpuTensor,
+        then: Option<Activation>,
+    ) -> Result<GpuTensor, NnError> {
+        let (weight, bias) = (rec.upload(&self.weight), rec.upload(&self.bias));
+        rec.group_norm(x, self.groups, &weight, &bias, 1e-5, then)
+    }
+}
+
+impl ResBlock {
+    fn record(
+        &self,
+        rec: &mut Recorder,
+        x: &GpuTensor,
+        temb_act: &GpuTensor,
+    ) -> Result<GpuTensor, NnError> {
+        let normed = self.norm1.record(rec, x, Some(Activation::Silu))?;
+        let h = self.conv1.record(rec, &normed)?;
+        let shift = self.time.record(rec, temb_act)?;
+        rec.add_channel(&h, &shift)?;
+        let normed = self.norm2.record(rec, &h, Some(Activation::Silu))?;
+        let h = self.conv2.record(rec, &normed)?;
+        match &self.skip {
+            Some(skip) => {
+                let skipped = skip.record(rec, x)?;
+                rec.add(&h, &skipped)
+            }
+            None => rec.add(&h, x),
+        }
+    }
+}
+
+impl Attention {
+    fn record(&self, rec: &mut Recorder, x: &GpuTensor) -> Result<GpuTensor, NnError> {
+        let normed = self.norm.record(rec, x, None)?;
+        let qkv = self.qkv.record(rec, &normed)?;
+        let y = rec.attention(&qkv, self.heads)?;
+        let out = self.out.record(rec, &y)?;
+        rec.add(x, &out)
+    }
+}
+
+impl Model {
+    /// Records the network on the GPU for inputs of the recorded shapes (see [`GpuModel`]).
+    fn record(
+        &self,
+        rec: &mut Recorder,
+        x: &GpuTensor,
+        t: Option<&GpuTensor>,
+        cond: Option<&GpuTensor>,
+    ) -> Result<GpuTensor, NnError> {
+        match self {
+            Model::Mlp(mlp) => {
+                let mut h = x.clone();
+                for (k, layer) in mlp.layers.iter().enumerate() {
+                    h = layer.record(rec, &h)?;
+                    if k + 1 < mlp.layers.len() {
+                        rec.activation(&h, mlp.activation);
+                    }
+                }
+                Ok(h)
+            }
+            Model::ResCnn(net) => {
+                let mut h = net.conv_in.record(rec, x)?;
+                rec.activation(&h, net.activation);
+                for (conv1, conv2) in &net.blocks {
+                    let inner = conv1.record(rec, &h)?;
+                    rec.activation(&inner, net.activation);
+                    let inner = conv2.record(rec, &inner)?;
+                    h = rec.add(&h, &inner)?;
+                }
+                net.conv_out.record(rec, &h)
+            }
+            Model::Unet(net) => {
+                let t = t.ok_or_else(|| NnError::Shape("unet: needs the noise level t".into()))?;
+                let temb = rec.time_embedding(t, net.base);
+                let temb = net.time_in.record(rec, &temb)?;
+                rec.activation(&temb, Activation::Gelu);
+                let temb = net.time_out.record(rec, &temb)?;
+                rec.activation(&temb, Activation::Silu);
+                let input = match cond {
+                    Some(cond) => rec.concat(x, cond)?,
+                    None => x.clone(),
+                };
+                let mut h = net.init.record(rec, &input)?;
+                let mut skips = Vec::new();
+                for level in &net.downs {
+                    h = level.res.record(rec, &h, &temb)?;
+                    if let Some(attn) = &level.attn {
+                        h = attn.record(rec, &h)?;
+                    }
+                    skips.push(h.clone());
+                    if let Some(down) = &level.resample {
+                        h = down.record(rec, &h)?;
+                    }
+                }
+                h = net.mid1.record(rec, &h, &temb)?;
+                h = net.mid_attn.record(rec, &h)?;
+                h = net.mid2.record(rec, &h, &temb)?;
+                for level in &net.ups {
+                    let skip = skips.pop().expect("one skip per level");
+                    let joined = rec.concat(&h, &skip)?;
+                    h = level.res.record(rec, &joined, &temb)?;
+                    if let Some(attn) = &level.attn {
+                        h = attn.record(rec, &h)?;
+                    }
+                    if let Some(up) = &level.resample {
+                        let upsampled = rec.upsample2x(&h, net.upsample)?;
+                        h = up.record(rec, &upsampled)?;
+                    }
+                }
+                let normed = net.out_norm.record(rec, &h, Some(Activation::Silu))?;
+                net.out_conv.record(rec, &normed)
+            }
+        }
+    }
+}
+
+/// A model recorded on the GPU for fixed input shapes: write inputs, run, read or pass on the
+/// output buffer.
+pub struct GpuModel {
+    rec: Recorder,
+    x: GpuTensor,
+    t: Option<GpuTensor>,
+    cond: Option<GpuTensor>,
+    out: GpuTensor,
+}
+
+impl GpuModel {
+    /// Uploads `model`'s weights and records it for inputs `x_shape` (and, for the UNet, one
+    /// noise level per batch entry and conditioning of `cond_shape`).
+    pub fn new(
+        ctx: &GpuContext,
+        model: &Model,
+        x_shape: &[usize],
+        cond_shape: Option<&[usize]>,
+    ) -> Result<Self, NnError> {
+        let mut rec = Recorder::new(ctx);
+        let x = rec.empty(x_shape);
+        let t = matches!(model, Model::Unet(_)).then(|| rec.empty(&x_shape[..1]));
+        let cond = cond_shape.map(|shape| rec.empty(shape));
+        let out = model.record(&mut rec, &x, t.as_ref(), cond.as_ref())?;
+        Ok(Self { rec, x, t, cond, out })
+    }
+
+    /// Runs on new inputs; the output stays on the GPU.
+    pub fn run(
+        &self,
+        x: &Tensor,
+        t: Option<&[f32]>,
+        cond: Option<&Tensor>,
+    ) -> Result<&GpuTensor, NnError> {
+        self.rec.write(&self.x, x)?;
+        match (&self.t, t) {
+            (Some(buffer), Some(t)) => {
+                self.rec.write(buffer, &Tensor::new(vec![t.len()], t.to_vec())?)?
+            }
+            (Some(_), None) => return Err(NnError::Shape("unet: needs the noise level t".into())),
+            _ => {}
+        }
+        match (&self.cond, cond) {
+            (Some(buffer), Some(cond)) => self.rec.write(buffer, cond)?,
+            (Some(_), None) => {
+                return Err(NnError::Shape(
+                    "the model was recorded with conditioning; pass it".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(NnError::Shape("the model was recorded without conditioning".into()))
+            }
+            (None, None) => {}
+        }
+        self.rec.run();
+        Ok(&self.out)
+    }
+
+    /// Runs and reads the output back (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn forward_blocking(
+        &self,
+        x: &Tensor,
+        t: Option<&[f32]>,
+        cond: Option<&Tensor>,
+    ) -> Result<Tensor, NnError> {
+        let out = self.run(x, t, cond)?.clone();
+        self.rec.download(&out)
     }
 }

@@ -203,3 +203,132 @@ fn the_manifest_check_catches_size_and_hash() {
         .contains("differs from the manifest"));
     assert!(check_manifest_entry(bytes, 8, &sha).unwrap_err().to_string().contains("truncated"));
 }
+
+/// The layer of a fixture on the GPU: records it, runs it, reads the result back.
+fn run_layer_gpu(
+    ctx: &flowscope_gpu::GpuContext,
+    w: &mut Weights,
+    op: &serde_json::Value,
+) -> Result<Tensor, NnError> {
+    use flowscope_nn::gpu::Recorder;
+    let mut rec = Recorder::new(ctx);
+    let x = rec.upload(&w.take_any("x")?);
+    let mut param = |rec: &Recorder, name: &str| w.take_any(name).map(|t| rec.upload(&t));
+    let int = |key: &str| op[key].as_u64().unwrap_or(1) as usize;
+    let conv = || Conv2d {
+        stride: [int("stride"); 2],
+        padding: [int("padding"); 2],
+        dilation: [int("dilation"); 2],
+        mode: serde_json::from_value::<PaddingMode>(op["padding_mode"].clone()).unwrap(),
+    };
+    let out = match op["op"].as_str().unwrap() {
+        "conv2d" => {
+            let (weight, bias) = (param(&rec, "weight")?, param(&rec, "bias")?);
+            rec.conv2d(&x, &weight, &bias, conv())?
+        }
+        "conv1d" => {
+            // A 1D convolution is a 2D one over a single row.
+            let (mut weight, bias) = (param(&rec, "weight")?, param(&rec, "bias")?);
+            weight.shape.insert(2, 1);
+            let mut row = x.clone();
+            row.shape.insert(2, 1);
+            let flat = Conv2d {
+                stride: [1, int("stride")],
+                padding: [0, int("padding")],
+                dilation: [1, int("dilation")],
+                ..conv()
+            };
+            let mut out = rec.conv2d(&row, &weight, &bias, flat)?;
+            out.shape.remove(2);
+            out
+        }
+        "linear" => {
+            let (weight, bias) = (param(&rec, "weight")?, param(&rec, "bias")?);
+            rec.linear(&x, &weight, &bias)?
+        }
+        "group_norm" => {
+            let (weight, bias) = (param(&rec, "weight")?, param(&rec, "bias")?);
+            rec.group_norm(
+                &x,
+                int("groups"),
+                &weight,
+                &bias,
+                op["eps"].as_f64().unwrap() as f32,
+                None,
+            )?
+        }
+        "upsample" => rec.upsample2x(&x, serde_json::from_value(op["mode"].clone()).unwrap())?,
+        "avg_pool2d" => rec.pool2d(&x, int("kernel"), Pool::Average)?,
+        "max_pool2d" => rec.pool2d(&x, int("kernel"), Pool::Max)?,
+        "time_embedding" => rec.time_embedding(&x, int("dim")),
+        "attention" => {
+            let (nw, nb) = (param(&rec, "norm_weight")?, param(&rec, "norm_bias")?);
+            let normed = rec.group_norm(&x, int("groups"), &nw, &nb, 1e-5, None)?;
+            let (qw, qb) = (param(&rec, "qkv_weight")?, param(&rec, "qkv_bias")?);
+            let qkv = rec.conv2d(&normed, &qw, &qb, Conv2d::same(1))?;
+            let y = rec.attention(&qkv, int("heads"))?;
+            let (ow, ob) = (param(&rec, "out_weight")?, param(&rec, "out_bias")?);
+            let out = rec.conv2d(&y, &ow, &ob, Conv2d::same(1))?;
+            rec.add(&x, &out)?
+        }
+        "layer_norm" => {
+            let (weight, bias) = (param(&rec, "weight")?, param(&rec, "bias")?);
+            rec.layer_norm(&x, &weight, &bias, op["eps"].as_f64().unwrap() as f32)?
+        }
+        activation => {
+            let activation: Activation =
+                serde_json::from_value(serde_json::json!(activation)).unwrap();
+            let copy = rec.add(&x, &rec.empty(&x.shape))?;
+            rec.activation(&copy, activation);
+            copy
+        }
+    };
+    rec.run();
+    rec.download(&out)
+}
+
+#[test]
+fn every_layer_on_the_gpu_matches_pytorch() {
+    let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
+    for entry in std::fs::read_dir(fixtures("layers")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut w = load(&path);
+        let op: serde_json::Value = serde_json::from_str(w.metadata("op").unwrap()).unwrap();
+        let expected = w.take_any("y").unwrap();
+        let got =
+            run_layer_gpu(&ctx, &mut w, &op).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(got.shape, expected.shape, "{}", path.display());
+        let error = got.max_relative_error(&expected, FLOOR);
+        assert!(error < TOLERANCE, "{} on the GPU: relative error {error:e}", path.display());
+    }
+}
+
+#[test]
+fn every_family_on_the_gpu_matches_pytorch() {
+    let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
+    for name in ["mlp_smdp", "mlp_f16", "rescnn_circular", "unet_small"] {
+        let bytes = std::fs::read(fixtures("models").join(format!("{name}.safetensors"))).unwrap();
+        let (_, model) = Model::from_bytes(&bytes).unwrap();
+        let mut io = load(&fixtures("models").join(format!("{name}.io.safetensors")));
+        let x = io.take_any("x").unwrap();
+        let t = io.take_any("t").ok();
+        let cond = io.take_any("cond").ok();
+        let expected = io.take_any("y").unwrap();
+        let gpu = flowscope_nn::GpuModel::new(
+            &ctx,
+            &model,
+            &x.shape,
+            cond.as_ref().map(|c| c.shape.as_slice()),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got =
+            gpu.forward_blocking(&x, t.as_ref().map(|t| t.data.as_slice()), cond.as_ref()).unwrap();
+        assert_eq!(got.shape, expected.shape, "{name}");
+        let error = got.max_relative_error(&expected, FLOOR);
+        assert!(error < TOLERANCE, "{name} on the GPU: relative error {error:e}");
+        // A second run on the same recording gives the same numbers.
+        let again =
+            gpu.forward_blocking(&x, t.as_ref().map(|t| t.data.as_slice()), cond.as_ref()).unwrap();
+        assert_eq!(again, got, "{name}: a rerun differs");
+    }
+}
