@@ -91,16 +91,20 @@ pub enum Sampler {
     Ddim { steps: usize, eta: f64 },
 }
 
-/// Samples `x_0` of `shape` (one sample per seed) with the noise predictor `epsilon(x_t, t)`,
-/// where `t` is the 0-based step index of the schedule for each batch entry (what the UNet was
-/// trained on). `betas` is the training schedule.
-pub fn sample(
-    epsilon: &mut Epsilon<'_>,
-    betas: &[f64],
-    sampler: Sampler,
-    shape: &[usize],
-    seeds: &[u32],
-) -> Result<Tensor, NnError> {
+/// One reverse step as `x ← a·x + b·ε + σ·z`: the network sees step index `t`, and `z` is
+/// noise draw `draw`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Step {
+    pub t: usize,
+    pub a: f64,
+    pub b: f64,
+    pub sigma: f64,
+    pub draw: u32,
+}
+
+/// The reverse steps of `sampler` on the training schedule `betas` (shared by the CPU and GPU
+/// samplers, so that both take the same steps).
+pub fn steps(betas: &[f64], sampler: Sampler) -> Result<Vec<Step>, NnError> {
     let bars = alpha_bars(betas);
     let total = betas.len();
     let timesteps: Vec<usize> = match sampler {
@@ -111,43 +115,125 @@ pub fn sample(
                     "DDIM steps must be 1 to {total}, got {steps}"
                 )));
             }
-            let mut t: Vec<usize> = (0..steps).map(|k| k * total / steps).collect();
-            t.reverse();
-            t
+            (0..steps).rev().map(|k| k * total / steps).collect()
         }
     };
+    Ok(timesteps
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| {
+            let bar = bars[t];
+            let (a, b, sigma) = match sampler {
+                Sampler::Ddpm => {
+                    let beta = betas[t];
+                    let a = 1.0 / (1.0 - beta).sqrt();
+                    // The last step adds no noise.
+                    (a, -beta / (1.0 - bar).sqrt() * a, if t > 0 { beta.sqrt() } else { 0.0 })
+                }
+                Sampler::Ddim { eta, .. } => {
+                    let prev = timesteps.get(k + 1).map_or(1.0, |&p| bars[p]);
+                    let sigma =
+                        eta * ((1.0 - prev) / (1.0 - bar) * (1.0 - bar / prev)).max(0.0).sqrt();
+                    let a = (prev / bar).sqrt();
+                    // x0 = (x − √(1−ᾱ) ε)/√ᾱ, then √ᾱ' x0 + √(1 − ᾱ' − σ²) ε + σ z.
+                    let b = (1.0 - prev - sigma * sigma).max(0.0).sqrt() - a * (1.0 - bar).sqrt();
+                    (a, b, sigma)
+                }
+            };
+            Step { t, a, b, sigma, draw: k as u32 + 1 }
+        })
+        .collect())
+}
+
+/// Samples `x_0` of `shape` (one sample per seed) with the noise predictor `epsilon(x_t, t)`,
+/// where `t` is the 0-based step index of the schedule for each batch entry (what the UNet was
+/// trained on). `betas` is the training schedule.
+pub fn sample(
+    epsilon: &mut Epsilon<'_>,
+    betas: &[f64],
+    sampler: Sampler,
+    shape: &[usize],
+    seeds: &[u32],
+) -> Result<Tensor, NnError> {
     let mut x = noise(shape, seeds, 0)?;
-    for (k, &t) in timesteps.iter().enumerate() {
-        let level = vec![t as f32; seeds.len()];
-        let eps = epsilon(&x, &level)?;
+    for step in steps(betas, sampler)? {
+        let eps = epsilon(&x, &vec![step.t as f32; seeds.len()])?;
         if eps.shape != x.shape {
             return Err(NnError::Shape(format!(
                 "the noise prediction {:?} does not match the sample {:?}",
                 eps.shape, x.shape
             )));
         }
-        let bar = bars[t];
-        let prev_bar = timesteps.get(k + 1).map_or(1.0, |&p| bars[p]);
-        let z = noise(shape, seeds, k as u32 + 1)?;
-        for i in 0..x.len() {
-            let (xt, e) = (f64::from(x.data[i]), f64::from(eps.data[i]));
-            let x0 = (xt - (1.0 - bar).sqrt() * e) / bar.sqrt();
-            let next = match sampler {
-                Sampler::Ddpm => {
-                    let beta = betas[t];
-                    let mean = (xt - beta / (1.0 - bar).sqrt() * e) / (1.0 - beta).sqrt();
-                    // The last step adds no noise.
-                    mean + if t > 0 { beta.sqrt() * f64::from(z.data[i]) } else { 0.0 }
-                }
-                Sampler::Ddim { eta, .. } => {
-                    let sigma = eta
-                        * ((1.0 - prev_bar) / (1.0 - bar) * (1.0 - bar / prev_bar)).max(0.0).sqrt();
-                    let direction = (1.0 - prev_bar - sigma * sigma).max(0.0).sqrt() * e;
-                    prev_bar.sqrt() * x0 + direction + sigma * f64::from(z.data[i])
-                }
-            };
-            x.data[i] = next as f32;
+        let z = noise(shape, seeds, step.draw)?;
+        for ((x, e), z) in x.data.iter_mut().zip(&eps.data).zip(&z.data) {
+            *x = (step.a * f64::from(*x) + step.b * f64::from(*e) + step.sigma * f64::from(*z))
+                as f32;
         }
+    }
+    Ok(x)
+}
+
+const GPU_SOURCE: &str = include_str!("../../../shaders/nn/diffusion.wgsl");
+
+/// [`sample`] on the GPU with a recorded network: the sample lives in the network's input
+/// buffer, each step runs the network and updates the sample in place, nothing is read back.
+/// The batch is the recorded one, one seed per entry; returns the buffer holding `x_0`.
+pub fn sample_gpu<'m>(
+    model: &'m crate::GpuModel,
+    betas: &[f64],
+    sampler: Sampler,
+    seeds: &[u32],
+    cond: Option<&Tensor>,
+) -> Result<&'m crate::gpu::GpuTensor, NnError> {
+    use flowscope_gpu::{buffers, program};
+    let x = model.input();
+    if x.shape.first() != Some(&seeds.len()) {
+        return Err(NnError::Shape(format!(
+            "{} seeds for a recorded batch of shape {:?}",
+            seeds.len(),
+            x.shape
+        )));
+    }
+    let ctx = model.recorder().context();
+    let device = &ctx.device;
+    let mut kernels = program::Program::new(device, "nn/diffusion.wgsl", GPU_SOURCE);
+    let seeds_buffer = buffers::storage_from(device, "diffusion seeds", seeds);
+    let uniform = buffers::uniform_from(device, "diffusion step", &[0u32; 8]);
+    let (len, per_sample) = (x.len() as u32, (x.len() / seeds.len()) as u32);
+    let groups = len.div_ceil(64).max(1);
+    let size = [groups.min(65_535), groups.div_ceil(65_535), 1];
+    let out = model.output();
+    let initial =
+        kernels.op("initial_noise", &[(0, &uniform), (2, &seeds_buffer), (3, &x.buffer)], size);
+    let step_op = kernels.op(
+        "reverse_step",
+        &[(0, &uniform), (1, &out.buffer), (2, &seeds_buffer), (3, &x.buffer)],
+        size,
+    );
+    let write = |a: f64, b: f64, sigma: f64, draw: u32| {
+        let words: [u32; 8] = [
+            len,
+            per_sample,
+            draw,
+            0,
+            (a as f32).to_bits(),
+            (b as f32).to_bits(),
+            (sigma as f32).to_bits(),
+            0,
+        ];
+        ctx.queue.write_buffer(&uniform, 0, bytemuck::cast_slice(&words));
+    };
+    write(0.0, 0.0, 0.0, 0);
+    let mut encoder = device.create_command_encoder(&Default::default());
+    program::encode(&mut encoder, std::slice::from_ref(&initial));
+    ctx.queue.submit([encoder.finish()]);
+    for step in steps(betas, sampler)? {
+        model.set_conditions(Some(&vec![step.t as f32; seeds.len()]), cond)?;
+        model.recorder().run();
+        write(step.a, step.b, step.sigma, step.draw);
+        let mut encoder = device.create_command_encoder(&Default::default());
+        program::encode(&mut encoder, std::slice::from_ref(&step_op));
+        ctx.queue.submit([encoder.finish()]);
     }
     Ok(x)
 }

@@ -745,14 +745,21 @@ impl GpuModel {
         Ok(Self { rec, x, t, cond, out })
     }
 
-    /// Runs on new inputs; the output stays on the GPU.
-    pub fn run(
-        &self,
-        x: &Tensor,
-        t: Option<&[f32]>,
-        cond: Option<&Tensor>,
-    ) -> Result<&GpuTensor, NnError> {
-        self.rec.write(&self.x, x)?;
+    /// The recorded input `x` (a sampler writes the sample there) and the output.
+    pub fn input(&self) -> &GpuTensor {
+        &self.x
+    }
+
+    pub fn output(&self) -> &GpuTensor {
+        &self.out
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.rec
+    }
+
+    /// Writes the noise levels and the conditioning (as `run` does) without touching `x`.
+    pub fn set_conditions(&self, t: Option<&[f32]>, cond: Option<&Tensor>) -> Result<(), NnError> {
         match (&self.t, t) {
             (Some(buffer), Some(t)) => {
                 self.rec.write(buffer, &Tensor::new(vec![t.len()], t.to_vec())?)?
@@ -761,17 +768,26 @@ impl GpuModel {
             _ => {}
         }
         match (&self.cond, cond) {
-            (Some(buffer), Some(cond)) => self.rec.write(buffer, cond)?,
+            (Some(buffer), Some(cond)) => self.rec.write(buffer, cond),
             (Some(_), None) => {
-                return Err(NnError::Shape(
-                    "the model was recorded with conditioning; pass it".into(),
-                ))
+                Err(NnError::Shape("the model was recorded with conditioning; pass it".into()))
             }
             (None, Some(_)) => {
-                return Err(NnError::Shape("the model was recorded without conditioning".into()))
+                Err(NnError::Shape("the model was recorded without conditioning".into()))
             }
-            (None, None) => {}
+            (None, None) => Ok(()),
         }
+    }
+
+    /// Runs on new inputs; the output stays on the GPU.
+    pub fn run(
+        &self,
+        x: &Tensor,
+        t: Option<&[f32]>,
+        cond: Option<&Tensor>,
+    ) -> Result<&GpuTensor, NnError> {
+        self.rec.write(&self.x, x)?;
+        self.set_conditions(t, cond)?;
         self.rec.run();
         Ok(&self.out)
     }

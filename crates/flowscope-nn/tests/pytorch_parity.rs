@@ -332,3 +332,24 @@ fn every_family_on_the_gpu_matches_pytorch() {
         assert_eq!(again, got, "{name}: a rerun differs");
     }
 }
+
+#[test]
+fn diffusion_sampling_on_the_gpu_takes_the_cpu_steps() {
+    use flowscope_nn::diffusion::{sample, sample_gpu, Sampler, Schedule};
+    let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
+    let bytes = std::fs::read(fixtures("models").join("unet_small.safetensors")).unwrap();
+    let (_, model) = Model::from_bytes(&bytes).unwrap();
+    let mut io = load(&fixtures("models").join("unet_small.io.safetensors"));
+    let (x, cond) = (io.take_any("x").unwrap(), io.take_any("cond").unwrap());
+    let betas = Schedule::Cosine { s: 0.008 }.betas(12);
+    let seeds = [3, 4];
+    let gpu = flowscope_nn::GpuModel::new(&ctx, &model, &x.shape, Some(&cond.shape)).unwrap();
+    for sampler in [Sampler::Ddpm, Sampler::Ddim { steps: 4, eta: 0.5 }] {
+        let mut epsilon = |x: &Tensor, t: &[f32]| model.forward(x, Some(t), Some(&cond));
+        let on_cpu = sample(&mut epsilon, &betas, sampler, &x.shape, &seeds).unwrap();
+        let buffer = sample_gpu(&gpu, &betas, sampler, &seeds, Some(&cond)).unwrap().clone();
+        let on_gpu = gpu.recorder().download(&buffer).unwrap();
+        let error = on_gpu.max_relative_error(&on_cpu, FLOOR);
+        assert!(error < 1e-3, "{sampler:?}: GPU and CPU samples differ by {error:e}");
+    }
+}
