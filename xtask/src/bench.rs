@@ -5,6 +5,8 @@
 //! `cargo xtask bench sph`: dam-break particle-steps per second at 10k, 100k and 1M particles,
 //! native CPU and GPU, in headless Chromium, and SPlisHSPlasH (pysplishsplash) on a comparable
 //! 2D dam break.
+//! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
+//! our CPU and GPU backends against PyTorch on the CPU with the same weights.
 //! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
 //! both backends) and the size of what the browser downloads.
 
@@ -17,6 +19,7 @@ pub enum Suite {
     Heat,
     Grid,
     Sph,
+    Nn,
     Site,
 }
 
@@ -25,6 +28,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Heat => heat(browser),
         Suite::Grid => grid(browser),
         Suite::Sph => sph(browser),
+        Suite::Nn => nn(),
         Suite::Site => site(),
     }
 }
@@ -334,6 +338,63 @@ fn site() -> Result<()> {
             raw.len() as f64 / 1024.0,
             gzip as f64 / 1024.0
         );
+    }
+    Ok(())
+}
+
+/// The benchmark UNet's forward latency: PyTorch (training/bench_nn.py, which also writes the
+/// weights) and our release CLI's `model bench` on both native backends, same shapes.
+fn nn() -> Result<()> {
+    let root = project_root();
+    let cli = build_cli()?;
+    let file = root.join("target/bench-nn/unet.safetensors");
+    std::fs::create_dir_all(file.parent().expect("a folder"))?;
+    let out = Command::new(root.join("training/run"))
+        .arg("bench_nn.py")
+        .arg(&file)
+        .output()
+        .context("running training/run bench_nn.py")?;
+    if !out.status.success() {
+        bail!("PyTorch benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let torch: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    println!(
+        "UNet, {} weights; PyTorch {} on the CPU ({} threads)\n",
+        torch["parameters"], torch["torch"], torch["rows"][0]["threads"]
+    );
+    println!("| input (n, c, h, w) | PyTorch CPU ms | ours CPU ms | ratio | ours GPU ms (device) |\n|---|---|---|---|---|");
+    for row in torch["rows"].as_array().into_iter().flatten() {
+        let shape: Vec<String> =
+            row["shape"].as_array().into_iter().flatten().map(|v| v.to_string()).collect();
+        let shape = shape.join(",");
+        let run = |backend: &str, seconds: &str| -> Result<serde_json::Value> {
+            let out = Command::new(&cli)
+                .args(["model", "bench"])
+                .arg(&file)
+                .args(["--shape", &shape, "--backend", backend, "--seconds", seconds])
+                .output()?;
+            if !out.status.success() {
+                bail!(
+                    "flowscope model bench failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            Ok(serde_json::from_slice(&out.stdout)?)
+        };
+        let cpu = run("cpu", "2")?;
+        let gpu = run("gpu", "1").ok();
+        let torch_ms = row["ms"].as_f64().unwrap_or(f64::NAN);
+        let ours = cpu["ms"].as_f64().unwrap_or(f64::NAN);
+        let gpu_text = gpu
+            .map(|g| {
+                format!(
+                    "{:.1} ({})",
+                    g["ms"].as_f64().unwrap_or(f64::NAN),
+                    g["device"].as_str().unwrap_or("?")
+                )
+            })
+            .unwrap_or_else(|| "—".into());
+        println!("| {shape} | {torch_ms:.1} | {ours:.1} | {:.2}× | {gpu_text} |", ours / torch_ms);
     }
     Ok(())
 }

@@ -14,6 +14,18 @@ pub enum ModelCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time a model's forward pass on inputs of a given shape; prints JSON.
+    Bench {
+        file: PathBuf,
+        /// Input shape, e.g. 1,3,64,32.
+        #[arg(long, value_delimiter = ',', required = true)]
+        shape: Vec<usize>,
+        #[arg(long, value_enum, default_value_t = crate::BackendArg::Cpu)]
+        backend: crate::BackendArg,
+        /// Minimum measured time.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// Run a model on an input array and write the output array.
     Run {
         file: PathBuf,
@@ -35,9 +47,71 @@ pub enum ModelCommand {
     },
 }
 
+/// Forward latency of a model on random inputs of `shape` (conditioning, for a UNet, of the
+/// channels its config declares); prints JSON.
+fn bench(file: &Path, shape: &[usize], backend: crate::BackendArg, seconds: f64) -> Result<()> {
+    let bytes = read(file)?;
+    let (config, model) = Model::from_bytes(&bytes).with_context(|| file.display().to_string())?;
+    let len: usize = shape.iter().product();
+    let values = |len: usize| (0..len).map(|k| ((k as f32) * 0.618_034).fract() - 0.5).collect();
+    let x = Tensor::new(shape.to_vec(), values(len))?;
+    let cond = match &config {
+        flowscope_nn::Config::Unet { cond_channels, .. } if *cond_channels > 0 => {
+            let cond_shape = [shape[0], *cond_channels, shape[2], shape[3]];
+            Some(Tensor::new(cond_shape.to_vec(), values(cond_shape.iter().product()))?)
+        }
+        _ => None,
+    };
+    let t = vec![10.0f32; shape[0]];
+    let t = matches!(config, flowscope_nn::Config::Unet { .. }).then_some(t.as_slice());
+    let gpu = match backend {
+        crate::BackendArg::Cpu => None,
+        crate::BackendArg::Gpu => {
+            let ctx = flowscope_gpu::GpuContext::new_blocking()
+                .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu"))?;
+            let cond_shape = cond.as_ref().map(|c| c.shape.as_slice());
+            Some((GpuModel::new(&ctx, &model, shape, cond_shape)?, ctx))
+        }
+    };
+    let once = || -> Result<()> {
+        match &gpu {
+            None => drop(model.forward(&x, t, cond.as_ref())?),
+            Some((gpu, ctx)) => {
+                gpu.run(&x, t, cond.as_ref())?;
+                flowscope_gpu::buffers::wait_idle(&ctx.device).map_err(anyhow::Error::msg)?;
+            }
+        }
+        Ok(())
+    };
+    once()?;
+    let started = std::time::Instant::now();
+    let mut runs = 0u32;
+    while runs < 3 || started.elapsed().as_secs_f64() < seconds {
+        once()?;
+        runs += 1;
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
+    let device = gpu.as_ref().map(|(_, ctx)| ctx.describe()).unwrap_or_else(|| {
+        format!("native, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()))
+    });
+    let report = serde_json::json!({
+        "parameters": Model::parameters(&config),
+        "shape": shape,
+        "backend": if gpu.is_some() { "gpu" } else { "cpu" },
+        "device": device,
+        "runs": runs,
+        "ms": ms,
+    });
+    println!("{report}");
+    Ok(())
+}
+
 pub fn run(command: ModelCommand) -> Result<()> {
     match command {
         ModelCommand::Info { file, json } => info(&file, json),
+        ModelCommand::Bench { file, shape, backend, seconds } => {
+            bench(&file, &shape, backend, seconds)
+        }
         ModelCommand::Run { file, input, t, cond, backend, out } => {
             let bytes = read(&file)?;
             let (_, model) =

@@ -92,33 +92,106 @@ pub fn conv2d(
     }
     let rows = taps(ho, kh, h, conv.stride[0], conv.padding[0], conv.dilation[0], conv.mode);
     let cols = taps(wo, kw, w, conv.stride[1], conv.padding[1], conv.dilation[1], conv.mode);
+    // im2col: the taps of every output pixel as a [ci·kh·kw, ho·wo] matrix, then one matrix
+    // product with the [co, ci·kh·kw] weights per batch entry.
+    let (taps_per_output, pixels) = (ci * kh * kw, ho * wo);
+    let mut col = vec![0.0f32; taps_per_output * pixels];
     let mut out = Tensor::zeros(&[n, co, ho, wo]);
     for b in 0..n {
-        for o in 0..co {
-            let plane = &mut out.data[(b * co + o) * ho * wo..][..ho * wo];
-            plane.fill(bias.map_or(0.0, |bias| bias.data[o]));
-            for c in 0..ci {
-                let input = &x.data[(b * ci + c) * h * w..][..h * w];
-                let kernel = &weight.data[(o * ci + c) * kh * kw..][..kh * kw];
-                for oy in 0..ho {
-                    let out_row = &mut plane[oy * wo..][..wo];
-                    for ky in 0..kh {
-                        let Some(sy) = rows[oy * kh + ky] else { continue };
+        for c in 0..ci {
+            let input = &x.data[(b * ci + c) * h * w..][..h * w];
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let row = &mut col[((c * kh + ky) * kw + kx) * pixels..][..pixels];
+                    for oy in 0..ho {
+                        let dst = &mut row[oy * wo..][..wo];
+                        let Some(sy) = rows[oy * kh + ky] else {
+                            dst.fill(0.0);
+                            continue;
+                        };
                         let in_row = &input[sy * w..][..w];
-                        for kx in 0..kw {
-                            let k = kernel[ky * kw + kx];
-                            for (ox, value) in out_row.iter_mut().enumerate() {
-                                if let Some(sx) = cols[ox * kw + kx] {
-                                    *value += k * in_row[sx];
-                                }
-                            }
+                        // With stride 1 the taps inside the input are one contiguous run.
+                        let (lo, hi) = if conv.stride[1] == 1 {
+                            let offset =
+                                (kx * conv.dilation[1]) as isize - conv.padding[1] as isize;
+                            let lo = (-offset).clamp(0, wo as isize) as usize;
+                            let hi = (w as isize - offset).clamp(lo as isize, wo as isize) as usize;
+                            let start = (lo as isize + offset) as usize;
+                            dst[lo..hi].copy_from_slice(&in_row[start..start + hi - lo]);
+                            (lo, hi)
+                        } else {
+                            (0, 0)
+                        };
+                        for ox in (0..lo).chain(hi..wo) {
+                            dst[ox] = cols[ox * kw + kx].map_or(0.0, |sx| in_row[sx]);
                         }
                     }
                 }
             }
         }
+        let plane = &mut out.data[b * co * pixels..][..co * pixels];
+        for (o, channel) in plane.chunks_mut(pixels).enumerate() {
+            channel.fill(bias.map_or(0.0, |bias| bias.data[o]));
+        }
+        matmul_add(&weight.data, &col, plane, co, taps_per_output, pixels);
     }
     Ok(out)
+}
+
+/// `c += a · b` for row-major `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, with matrixmultiply's
+/// blocked kernels; natively the columns of `c` (the pixels) are split over the cores, so that
+/// each core packs only its part of the large `b`.
+pub fn matmul_add(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    /// `c`'s address, shared by tasks that write disjoint columns.
+    #[derive(Clone, Copy)]
+    struct Columns(*mut f32);
+    // SAFETY: every task writes only its own columns of `c` (see below).
+    unsafe impl Send for Columns {}
+    unsafe impl Sync for Columns {}
+    impl Columns {
+        fn at(self, column: usize) -> *mut f32 {
+            self.0.wrapping_add(column)
+        }
+    }
+    let target = Columns(c.as_mut_ptr());
+    let part = move |first: usize, width: usize| {
+        // SAFETY: columns `first..first + width` of `a · b` go to the same columns of `c`;
+        // the extents and strides match the asserted lengths, and tasks' columns are disjoint.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                width,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr().add(first),
+                n as isize,
+                1,
+                1.0,
+                target.at(first),
+                n as isize,
+                1,
+            );
+        }
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        let threads = rayon::current_num_threads();
+        // Small products stay on one core; parts are multiples of 16 columns.
+        let width = n.div_ceil(threads).div_ceil(16) * 16;
+        if m * k * n > 1 << 18 && width < n {
+            (0..n.div_ceil(width)).into_par_iter().for_each(|p| {
+                let first = p * width;
+                part(first, width.min(n - first));
+            });
+            return;
+        }
+    }
+    part(0, n);
 }
 
 /// `F.conv1d`: `x` `[n, ci, l]`, `weight` `[co, ci, k]`; the 1D settings are the x entries.
@@ -194,12 +267,19 @@ pub fn group_norm(
     let spatial = x.len() / (n * c).max(1);
     let per_group = c / groups * spatial;
     let mut out = x.clone();
-    for chunk in out.data.chunks_mut(per_group) {
-        normalise(chunk, eps);
-    }
-    for (k, v) in out.data.iter_mut().enumerate() {
-        let channel = k / spatial % c;
-        *v = *v * weight.data[channel] + bias.data[channel];
+    for (g, chunk) in out.data.chunks_mut(per_group).enumerate() {
+        // Mean and variance in f64 (sums of squares about the mean: no cancellation).
+        let count = chunk.len() as f64;
+        let mean = chunk.iter().map(|&v| f64::from(v)).sum::<f64>() / count;
+        let var = chunk.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / count;
+        let scale = 1.0 / (var + eps).sqrt();
+        for (k, channel) in chunk.chunks_mut(spatial).enumerate() {
+            let ch = (g % groups) * (c / groups) + k;
+            // One multiply-add per value: v·a + b with the statistics folded in.
+            let a = (scale * f64::from(weight.data[ch])) as f32;
+            let b = (f64::from(bias.data[ch]) - mean * scale * f64::from(weight.data[ch])) as f32;
+            channel.iter_mut().for_each(|v| *v = *v * a + b);
+        }
     }
     Ok(out)
 }
@@ -390,29 +470,66 @@ pub fn attention(qkv: &Tensor, heads: usize) -> Result<Tensor, NnError> {
     let (d, p) = (c / heads, h * w);
     let scale = 1.0 / (d as f32).sqrt();
     let mut out = Tensor::zeros(&[n, c, h, w]);
-    let mut scores = vec![0.0f32; p];
+    let mut scores = vec![0.0f32; p * p];
     for b in 0..n {
         for head in 0..heads {
-            // Channel `ch` of q, k or v (0, 1, 2) for this batch and head, at pixel `i`.
-            let at = |which: usize, ch: usize, i: usize| {
-                qkv.data[((b * 3 + which) * c + head * d + ch) * p + i]
-            };
-            for i in 0..p {
-                for (j, score) in scores.iter_mut().enumerate() {
-                    *score = (0..d).map(|ch| at(0, ch, i) * at(1, ch, j)).sum::<f32>() * scale;
-                }
-                let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+            // [d, p] blocks of q, k and v for this batch entry and head.
+            let block = |which: usize| &qkv.data[((b * 3 + which) * c + head * d) * p..][..d * p];
+            let (q, k, v) = (block(0), block(1), block(2));
+            // scores[i, j] = Σ_ch q[ch, i] k[ch, j] · scale
+            scores.fill(0.0);
+            gemm(p, d, p, scale, (q, 1, p), (k, p, 1), &mut scores);
+            for row in scores.chunks_mut(p) {
+                let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
                 let mut total = 0.0;
-                for s in scores.iter_mut() {
+                for s in row.iter_mut() {
                     *s = (*s - max).exp();
                     total += *s;
                 }
-                for ch in 0..d {
-                    let value: f32 = scores.iter().enumerate().map(|(j, s)| s * at(2, ch, j)).sum();
-                    out.data[((b * c) + head * d + ch) * p + i] = value / total;
-                }
+                row.iter_mut().for_each(|s| *s /= total);
             }
+            // out[ch, i] = Σ_j v[ch, j] scores[i, j]
+            let target = &mut out.data[(b * c + head * d) * p..][..d * p];
+            gemm(d, p, p, 1.0, (v, p, 1), (&scores, 1, p), target);
         }
     }
     Ok(out)
+}
+
+/// `c += alpha · a · b` for `a` `[m, k]` and `b` `[k, n]` given as (values, row stride, column
+/// stride), `c` row-major `[m, n]`; one thread.
+fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: (&[f32], usize, usize),
+    b: (&[f32], usize, usize),
+    c: &mut [f32],
+) {
+    assert!(
+        a.0.len() >= (m - 1) * a.1 + (k - 1) * a.2 + 1
+            && b.0.len() >= (k - 1) * b.1 + (n - 1) * b.2 + 1
+    );
+    assert!(c.len() >= m * n);
+    // SAFETY: the asserts above bound every index the strides reach; `c` is distinct from `a`
+    // and `b`.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.0.as_ptr(),
+            a.1 as isize,
+            a.2 as isize,
+            b.0.as_ptr(),
+            b.1 as isize,
+            b.2 as isize,
+            1.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
 }
