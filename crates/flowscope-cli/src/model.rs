@@ -14,6 +14,8 @@ pub enum ModelCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write DIR/manifest.json for the .safetensors files in DIR (size, sha256, config).
+    Manifest { dir: PathBuf },
     /// Time a model's forward pass on inputs of a given shape; prints JSON.
     Bench {
         file: PathBuf,
@@ -109,6 +111,7 @@ fn bench(file: &Path, shape: &[usize], backend: crate::BackendArg, seconds: f64)
 pub fn run(command: ModelCommand) -> Result<()> {
     match command {
         ModelCommand::Info { file, json } => info(&file, json),
+        ModelCommand::Manifest { dir } => manifest(&dir),
         ModelCommand::Bench { file, shape, backend, seconds } => {
             bench(&file, &shape, backend, seconds)
         }
@@ -133,6 +136,27 @@ pub fn run(command: ModelCommand) -> Result<()> {
             write_npy(&out, &y)
         }
     }
+}
+
+fn manifest(dir: &Path) -> Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    let mut manifest = flowscope_nn::weights::Manifest::default();
+    for path in &files {
+        let name = path.file_name().expect("a file").to_string_lossy().to_string();
+        let entry = flowscope_nn::weights::Manifest::entry(&name, &read(path)?)
+            .with_context(|| path.display().to_string())?;
+        manifest.models.push(entry);
+    }
+    let target = dir.join("manifest.json");
+    std::fs::write(&target, serde_json::to_string_pretty(&manifest)? + "\n")
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    eprintln!("{}: {} models", target.display(), manifest.models.len());
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

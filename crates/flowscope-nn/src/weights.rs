@@ -89,6 +89,42 @@ impl Weights {
     }
 }
 
+/// One shipped model in `public/models/manifest.json` (contract).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ManifestEntry {
+    /// The file, relative to the manifest.
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The model's config, as stored in the file.
+    pub config: crate::Config,
+    pub parameters: usize,
+}
+
+/// `public/models/manifest.json`: `{"models": [entry, …]}`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub models: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    pub fn parse(text: &str) -> Result<Self, NnError> {
+        serde_json::from_str(text).map_err(|e| NnError::File(format!("manifest.json: {e}")))
+    }
+
+    /// The entry for a model file, built from its bytes (what `flowscope model manifest` writes).
+    pub fn entry(file: &str, bytes: &[u8]) -> Result<ManifestEntry, NnError> {
+        let (config, _) = crate::Model::from_bytes(bytes)?;
+        Ok(ManifestEntry {
+            file: file.to_string(),
+            bytes: bytes.len() as u64,
+            sha256: Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect(),
+            parameters: crate::Model::parameters(&config),
+            config,
+        })
+    }
+}
+
 /// Checks a downloaded model file against its manifest entry.
 pub fn check_manifest_entry(bytes: &[u8], size: u64, sha256: &str) -> Result<(), NnError> {
     if bytes.len() as u64 != size {

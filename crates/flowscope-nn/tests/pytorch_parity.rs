@@ -353,3 +353,28 @@ fn diffusion_sampling_on_the_gpu_takes_the_cpu_steps() {
         assert!(error < 1e-3, "{sampler:?}: GPU and CPU samples differ by {error:e}");
     }
 }
+
+#[test]
+fn every_shipped_model_matches_its_manifest_entry_and_loads() {
+    use flowscope_nn::weights::{check_manifest_entry, Manifest};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../public/models");
+    let manifest =
+        Manifest::parse(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    for entry in &manifest.models {
+        let bytes =
+            std::fs::read(dir.join(&entry.file)).unwrap_or_else(|e| panic!("{}: {e}", entry.file));
+        check_manifest_entry(&bytes, entry.bytes, &entry.sha256)
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.file));
+        assert_eq!(
+            Manifest::entry(&entry.file, &bytes).unwrap(),
+            *entry,
+            "{}: stale entry",
+            entry.file
+        );
+    }
+    // An entry is what the files say: the fixtures' UNet makes a consistent one.
+    let bytes = std::fs::read(fixtures("models").join("unet_small.safetensors")).unwrap();
+    let entry = Manifest::entry("unet_small.safetensors", &bytes).unwrap();
+    assert_eq!((entry.bytes as usize, entry.parameters), (bytes.len(), 33258));
+    assert!(check_manifest_entry(&bytes, entry.bytes, &entry.sha256).is_ok());
+}
