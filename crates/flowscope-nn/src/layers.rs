@@ -507,10 +507,7 @@ fn gemm(
     b: (&[f32], usize, usize),
     c: &mut [f32],
 ) {
-    assert!(
-        a.0.len() >= (m - 1) * a.1 + (k - 1) * a.2 + 1
-            && b.0.len() >= (k - 1) * b.1 + (n - 1) * b.2 + 1
-    );
+    assert!(a.0.len() > (m - 1) * a.1 + (k - 1) * a.2 && b.0.len() > (k - 1) * b.1 + (n - 1) * b.2);
     assert!(c.len() >= m * n);
     // SAFETY: the asserts above bound every index the strides reach; `c` is distinct from `a`
     // and `b`.
