@@ -247,8 +247,13 @@ test('playground', async (t) => {
     assert.equal((await state(page)).view, 'vorticity');
     assert.match(await page.getByTestId('colorbar').innerText(), /Vorticity/);
     assert.ok(differingPixels(before, await canvasPixels(page)) > 500, 'another field drawn');
+    const gradient = () => page.locator('[data-testid="colorbar"] .bar').getAttribute('style');
+    const coolwarm = await gradient();
     await page.getByTestId('colormap-select').selectOption('inferno');
     assert.equal((await state(page)).colormap, 'inferno');
+    await page.waitForFunction((before) => document.querySelector('[data-testid="colorbar"] .bar')
+      .getAttribute('style') !== before, coolwarm);
+    assert.notEqual(await gradient(), coolwarm, 'the colorbar shows the chosen colormap');
     await page.getByTestId('range-min').fill('-2');
     await page.getByTestId('range-min').dispatchEvent('change');
     await page.getByTestId('range-max').fill('2');

@@ -403,6 +403,11 @@ impl Engine {
         self.scale
     }
 
+    /// The colormap drawn (the user's choice, else the view's own).
+    pub fn colormap(&self) -> &'static str {
+        self.colormap
+    }
+
     /// Domain coordinates of a pointer position in client pixels, if it is over the canvas.
     pub fn domain_point(&self, client_x: f64, client_y: f64) -> Option<(f64, f64)> {
         let rect = self.canvas.get_bounding_client_rect();

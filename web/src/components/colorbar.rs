@@ -7,8 +7,8 @@ use leptos::prelude::*;
 pub fn Colorbar(signals: Signals) -> impl IntoView {
     move || {
         signals.hud.track();
-        let (view, scale) = engine::with_engine(|e| (e.view(), e.scale()))?;
-        let gradient = flowscope_core::colormap::css_gradient(view.colormap, "to top");
+        let (view, scale, colormap) = engine::with_engine(|e| (e.view(), e.scale(), e.colormap()))?;
+        let gradient = flowscope_core::colormap::css_gradient(colormap, "to top");
         let label = if view.unit.is_empty() {
             view.label.to_string()
         } else {

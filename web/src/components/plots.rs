@@ -27,6 +27,9 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
 
 /// A tick label with as many decimals as the tick spacing `step` needs.
 fn label(value: f64, step: f64) -> String {
+    if value.abs() < 1e-9 * step {
+        return "0".into();
+    }
     let magnitude = value.abs().max(step);
     if value != 0.0 && !(1e-3..1e5).contains(&magnitude) {
         let digits = ((magnitude / step).log10().ceil() as usize).clamp(1, 8);
@@ -213,5 +216,7 @@ mod tests {
         assert_eq!(distinct.len(), labels.len(), "{labels:?}");
         assert_eq!(label(0.5, 0.5), "0.5");
         assert_eq!(label(20.0, 10.0), "20");
+        assert_eq!(label(0.0, 2e-7), "0");
+        assert_eq!(label(4e-7, 2e-7), "4.0e-7");
     }
 }
