@@ -116,16 +116,7 @@ impl Recorder {
                 "conv2d: input has {ci} channels, the weight expects {wci}"
             )));
         }
-        let extent = |size: usize, k: usize, a: usize| {
-            let span =
-                (size + 2 * conv.padding[a]) as isize - (conv.dilation[a] * (k - 1) + 1) as isize;
-            (span >= 0).then(|| span as usize / conv.stride[a] + 1)
-        };
-        let (Some(ho), Some(wo)) = (extent(h, kh, 0), extent(w, kw, 1)) else {
-            return Err(NnError::Shape(format!(
-                "conv2d: a {kh}×{kw} kernel does not fit a {h}×{w} input"
-            )));
-        };
+        let [ho, wo] = conv.output_size([h, w], [kh, kw])?;
         let mode = match conv.mode {
             PaddingMode::Zeros => 0,
             PaddingMode::Replicate => 1,

@@ -22,6 +22,32 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    /// The output's `[height, width]` for an input `[h, w]` and a kernel `[kh, kw]`, or why
+    /// the convolution cannot run on it.
+    pub fn output_size(
+        &self,
+        input: [usize; 2],
+        kernel: [usize; 2],
+    ) -> Result<[usize; 2], NnError> {
+        let extent = |a: usize| {
+            let span = (input[a] + 2 * self.padding[a]) as isize
+                - (self.dilation[a] * (kernel[a].max(1) - 1) + 1) as isize;
+            (span >= 0).then(|| span as usize / self.stride[a].max(1) + 1)
+        };
+        let (Some(ho), Some(wo)) = (extent(0), extent(1)) else {
+            let ([h, w], [kh, kw]) = (input, kernel);
+            return Err(NnError::Shape(format!(
+                "conv2d: a {kh}×{kw} kernel does not fit a {h}×{w} input"
+            )));
+        };
+        if self.mode == PaddingMode::Circular
+            && (self.padding[0] > input[0] || self.padding[1] > input[1])
+        {
+            return Err(NnError::Shape("conv2d: circular padding larger than the input".into()));
+        }
+        Ok([ho, wo])
+    }
+
     /// Stride 1, dilation 1, "same" zero padding for an odd kernel `k`.
     pub fn same(k: usize) -> Self {
         Self { stride: [1, 1], padding: [k / 2; 2], dilation: [1, 1], mode: PaddingMode::Zeros }
@@ -77,19 +103,7 @@ pub fn conv2d(
             )));
         }
     }
-    let extent = |size: usize, k: usize, a: usize| {
-        let span =
-            (size + 2 * conv.padding[a]) as isize - (conv.dilation[a] * (k - 1) + 1) as isize;
-        (span >= 0).then(|| span as usize / conv.stride[a] + 1)
-    };
-    let (Some(ho), Some(wo)) = (extent(h, kh, 0), extent(w, kw, 1)) else {
-        return Err(NnError::Shape(format!(
-            "conv2d: a {kh}×{kw} kernel does not fit a {h}×{w} input"
-        )));
-    };
-    if conv.mode == PaddingMode::Circular && (conv.padding[0] > h || conv.padding[1] > w) {
-        return Err(NnError::Shape("conv2d: circular padding larger than the input".into()));
-    }
+    let [ho, wo] = conv.output_size([h, w], [kh, kw])?;
     let rows = taps(ho, kh, h, conv.stride[0], conv.padding[0], conv.dilation[0], conv.mode);
     let cols = taps(wo, kw, w, conv.stride[1], conv.padding[1], conv.dilation[1], conv.mode);
     // im2col: the taps of every output pixel as a [ci·kh·kw, ho·wo] matrix, then one matrix
