@@ -111,12 +111,7 @@ impl Recorder {
     ) -> Result<GpuTensor, NnError> {
         let [n, ci, h, w] = x.dims4("conv2d")?;
         let [co, wci, kh, kw] = weight.dims4("conv2d weight")?;
-        if wci != ci {
-            return Err(NnError::Shape(format!(
-                "conv2d: input has {ci} channels, the weight expects {wci}"
-            )));
-        }
-        let [ho, wo] = conv.output_size([h, w], [kh, kw])?;
+        let [ho, wo] = conv.output_size([ci, h, w], [wci, kh, kw])?;
         let mode = match conv.mode {
             PaddingMode::Zeros => 0,
             PaddingMode::Replicate => 1,

@@ -26,23 +26,26 @@ impl Conv2d {
     /// the convolution cannot run on it.
     pub fn output_size(
         &self,
-        input: [usize; 2],
-        kernel: [usize; 2],
+        [ci, h, w]: [usize; 3],
+        [wci, kh, kw]: [usize; 3],
     ) -> Result<[usize; 2], NnError> {
+        if wci != ci {
+            return Err(NnError::Shape(format!(
+                "conv2d: input has {ci} channels, the weight expects {wci}"
+            )));
+        }
+        let (input, kernel) = ([h, w], [kh, kw]);
         let extent = |a: usize| {
             let span = (input[a] + 2 * self.padding[a]) as isize
                 - (self.dilation[a] * (kernel[a].max(1) - 1) + 1) as isize;
             (span >= 0).then(|| span as usize / self.stride[a].max(1) + 1)
         };
         let (Some(ho), Some(wo)) = (extent(0), extent(1)) else {
-            let ([h, w], [kh, kw]) = (input, kernel);
             return Err(NnError::Shape(format!(
                 "conv2d: a {kh}×{kw} kernel does not fit a {h}×{w} input"
             )));
         };
-        if self.mode == PaddingMode::Circular
-            && (self.padding[0] > input[0] || self.padding[1] > input[1])
-        {
+        if self.mode == PaddingMode::Circular && (self.padding[0] > h || self.padding[1] > w) {
             return Err(NnError::Shape("conv2d: circular padding larger than the input".into()));
         }
         Ok([ho, wo])
@@ -90,11 +93,6 @@ pub fn conv2d(
 ) -> Result<Tensor, NnError> {
     let [n, ci, h, w] = x.dims4("conv2d")?;
     let [co, wci, kh, kw] = weight.dims4("conv2d weight")?;
-    if wci != ci {
-        return Err(NnError::Shape(format!(
-            "conv2d: input has {ci} channels, the weight expects {wci}"
-        )));
-    }
     if let Some(b) = bias {
         if b.shape != [co] {
             return Err(NnError::Shape(format!(
@@ -103,7 +101,7 @@ pub fn conv2d(
             )));
         }
     }
-    let [ho, wo] = conv.output_size([h, w], [kh, kw])?;
+    let [ho, wo] = conv.output_size([ci, h, w], [wci, kh, kw])?;
     let rows = taps(ho, kh, h, conv.stride[0], conv.padding[0], conv.dilation[0], conv.mode);
     let cols = taps(wo, kw, w, conv.stride[1], conv.padding[1], conv.dilation[1], conv.mode);
     // im2col: the taps of every output pixel as a [ci·kh·kw, ho·wo] matrix, then one matrix

@@ -20,15 +20,25 @@ fn load(path: &std::path::Path) -> Weights {
     Weights::from_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A whole-number setting of a fixture's layer (1 where it has none).
+fn setting(op: &serde_json::Value, key: &str) -> usize {
+    op[key].as_u64().unwrap_or(1) as usize
+}
+
+/// The convolution settings a fixture's layer records.
+fn conv_settings(op: &serde_json::Value) -> Conv2d {
+    Conv2d {
+        stride: [setting(op, "stride"); 2],
+        padding: [setting(op, "padding"); 2],
+        dilation: [setting(op, "dilation"); 2],
+        mode: serde_json::from_value::<PaddingMode>(op["padding_mode"].clone()).unwrap(),
+    }
+}
+
 fn run_layer(w: &mut Weights, op: &serde_json::Value) -> Result<Tensor, NnError> {
     let x = w.take_any("x")?;
-    let int = |key: &str| op[key].as_u64().unwrap_or(1) as usize;
-    let conv = || Conv2d {
-        stride: [int("stride"); 2],
-        padding: [int("padding"); 2],
-        dilation: [int("dilation"); 2],
-        mode: serde_json::from_value::<PaddingMode>(op["padding_mode"].clone()).unwrap(),
-    };
+    let int = |key: &str| setting(op, key);
+    let conv = || conv_settings(op);
     let name = op["op"].as_str().unwrap();
     match name {
         "conv2d" => layers::conv2d(&x, &w.take_any("weight")?, Some(&w.take_any("bias")?), conv()),
@@ -214,13 +224,8 @@ fn run_layer_gpu(
     let mut rec = Recorder::new(ctx);
     let x = rec.upload(&w.take_any("x")?);
     let mut param = |rec: &Recorder, name: &str| w.take_any(name).map(|t| rec.upload(&t));
-    let int = |key: &str| op[key].as_u64().unwrap_or(1) as usize;
-    let conv = || Conv2d {
-        stride: [int("stride"); 2],
-        padding: [int("padding"); 2],
-        dilation: [int("dilation"); 2],
-        mode: serde_json::from_value::<PaddingMode>(op["padding_mode"].clone()).unwrap(),
-    };
+    let int = |key: &str| setting(op, key);
+    let conv = || conv_settings(op);
     let out = match op["op"].as_str().unwrap() {
         "conv2d" => {
             let (weight, bias) = (param(&rec, "weight")?, param(&rec, "bias")?);
