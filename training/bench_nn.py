@@ -1,5 +1,6 @@
 """PyTorch's side of `cargo xtask bench nn`: writes the benchmark UNet (random, seeded) as a
-Flowscope model file and times PyTorch's CPU forward pass on the same shapes. Prints JSON.
+Flowscope model file and as ONNX (for onnxruntime-web in the browser run, beside it with the
+suffix .onnx), and times PyTorch's CPU forward pass on the same shapes. Prints JSON.
 
     training/run bench_nn.py OUT.safetensors
 """
@@ -21,11 +22,26 @@ CONFIG = {"family": "unet", "in_channels": 3, "out_channels": 3, "cond_channels"
 SHAPES = [(1, 32, 64), (8, 32, 64), (1, 64, 128), (8, 64, 128)]
 
 
+def export_onnx(model, path):
+    """One file for every batch size and any height and width divisible by 2^(levels - 1)."""
+    x = torch.randn(1, 3, 32, 64)
+    batch = torch.export.Dim("batch")
+    stride = 2 ** (len(CONFIG["mults"]) - 1)
+    h, w = torch.export.Dim("h", max=1024), torch.export.Dim("w", max=1024)
+    image = {0: batch, 2: stride * h, 3: stride * w}
+    with torch.no_grad():
+        torch.onnx.export(model, (x, torch.full((1,), 10.0), x.clone()), path,
+                          input_names=["x", "t", "cond"], output_names=["y"],
+                          dynamic_shapes={"x": image, "t": {0: batch}, "cond": image},
+                          dynamo=True, external_data=False, verbose=False)
+
+
 def main(path):
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count())
     model = fnn.build(CONFIG).eval()
     fnn.export(model, CONFIG, path)
+    export_onnx(model, os.path.splitext(path)[0] + ".onnx")
     rows = []
     with torch.no_grad():
         for n, h, w in SHAPES:

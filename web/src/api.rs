@@ -247,6 +247,7 @@ pub fn install(signals: Signals) {
         })
         .into_js_value(),
     );
+    set_key(&api, "nn", crate::models::api(signals));
     let _ = Reflect::set(&crate::ui::window(), &"flowscope".into(), &api);
     let listener =
         Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event| on_message(signals, event));

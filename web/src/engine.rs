@@ -76,6 +76,8 @@ pub struct Signals {
     pub arrow_segments: RwSignal<Vec<[f32; 4]>>,
     /// Milliseconds from navigation start to the first drawn frame.
     pub first_frame_ms: RwSignal<Option<f64>>,
+    /// A model download under way (`models::DownloadBar`).
+    pub download: RwSignal<Option<crate::models::Download>>,
 }
 
 /// The observables recorded since the last reset, for plots and the CSV export.
@@ -164,6 +166,7 @@ impl Signals {
             prefer_cpu: RwSignal::new(false),
             gpu_available: RwSignal::new(false),
             first_frame_ms: RwSignal::new(None),
+            download: RwSignal::new(None),
             arrow_segments: RwSignal::new(Vec::new()),
             url_notices: RwSignal::new(Vec::new()),
         }

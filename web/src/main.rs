@@ -5,6 +5,7 @@ mod api;
 mod components;
 mod engine;
 mod gpu_status;
+mod models;
 mod render;
 mod ui;
 mod url;

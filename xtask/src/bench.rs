@@ -6,7 +6,8 @@
 //! native CPU and GPU, in headless Chromium, and SPlisHSPlasH (pysplishsplash) on a comparable
 //! 2D dam break.
 //! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
-//! our CPU and GPU backends against PyTorch on the CPU with the same weights.
+//! our CPU and GPU backends against PyTorch on the CPU with the same weights, and in headless
+//! Chromium against onnxruntime-web (wasm and WebGPU) on the same weights in ONNX.
 //! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
 //! both backends) and the size of what the browser downloads.
 
@@ -28,7 +29,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Heat => heat(browser),
         Suite::Grid => grid(browser),
         Suite::Sph => sph(browser),
-        Suite::Nn => nn(),
+        Suite::Nn => nn(browser),
         Suite::Site => site(),
     }
 }
@@ -343,8 +344,9 @@ fn site() -> Result<()> {
 }
 
 /// The benchmark UNet's forward latency: PyTorch (training/bench_nn.py, which also writes the
-/// weights) and our release CLI's `model bench` on both native backends, same shapes.
-fn nn() -> Result<()> {
+/// weights and the ONNX file) and our release CLI's `model bench` on both native backends, same
+/// shapes; then the browser's runtimes.
+fn nn(browser: bool) -> Result<()> {
     let root = project_root();
     let cli = build_cli()?;
     let file = root.join("target/bench-nn/unet.safetensors");
@@ -395,6 +397,70 @@ fn nn() -> Result<()> {
             })
             .unwrap_or_else(|| "—".into());
         println!("| {shape} | {torch_ms:.1} | {ours:.1} | {:.2}× | {gpu_text} |", ours / torch_ms);
+    }
+    if browser {
+        let shapes: Vec<serde_json::Value> =
+            torch["rows"].as_array().into_iter().flatten().map(|r| r["shape"].clone()).collect();
+        nn_browser(&file, &shapes)?;
+    }
+    Ok(())
+}
+
+/// The UNet in headless Chromium (tests/e2e/bench_nn.mjs): our runtime on the CPU (wasm) and on
+/// WebGPU against onnxruntime-web's wasm and WebGPU providers, served cross-origin isolated so
+/// that onnxruntime-web may use threads.
+fn nn_browser(model: &std::path::Path, shapes: &[serde_json::Value]) -> Result<()> {
+    let root = project_root();
+    let chromium = setup::chromium()?;
+    setup::playwright()?;
+    let ort = setup::onnxruntime_web()?;
+    let site = dist::build(&root.join("dist"))?;
+    let bench = site.join("bench-nn");
+    std::fs::create_dir_all(bench.join("ort"))?;
+    std::fs::copy(model, bench.join("unet.safetensors"))?;
+    std::fs::copy(model.with_extension("onnx"), bench.join("unet.onnx"))?;
+    for entry in std::fs::read_dir(&ort)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let needed = name == "ort.all.min.js"
+            || (name.starts_with("ort-wasm-simd-threaded") && !name.ends_with(".map"));
+        if needed {
+            std::fs::copy(ort.join(&name), bench.join("ort").join(&name))?;
+        }
+    }
+    let server = serve::start_isolated(&site)?;
+    let plan = serde_json::json!({ "shapes": shapes, "seconds": 2, "slow_s": 30 });
+    eprintln!("xtask: the UNet in headless Chromium (software WebGPU can take minutes)");
+    let out = Command::new("node")
+        .current_dir(root.join("tests/e2e"))
+        .arg("bench_nn.mjs")
+        .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
+        .env("FLOWSCOPE_BENCH_NN", plan.to_string())
+        .env("CHROMIUM", chromium)
+        .output()
+        .context("running the browser benchmark")?;
+    if !out.status.success() {
+        bail!("browser benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    println!(
+        "\nIn headless Chromium (onnxruntime-web with {} wasm thread(s), cross-origin isolated: {})\n",
+        report["ort_threads"], report["isolated"]
+    );
+    println!("| input (n, c, h, w) | runtime | ms | runs | max deviation from ours (CPU), relative |\n|---|---|---|---|---|");
+    for row in report["rows"].as_array().into_iter().flatten() {
+        let shape: Vec<String> =
+            row["shape"].as_array().into_iter().flatten().map(|v| v.to_string()).collect();
+        let result = match (row["ms"].as_f64(), row["error"].as_str(), row["skipped"].as_str()) {
+            (Some(ms), _, _) => format!(
+                "{ms:.1} | {} | {:.1e}",
+                row["runs"],
+                row["rel_diff"].as_f64().unwrap_or(f64::NAN)
+            ),
+            (_, Some(error), _) => format!("failed: {error} | — | —"),
+            (_, _, Some(why)) => format!("skipped: {why} | — | —"),
+            _ => "— | — | —".into(),
+        };
+        println!("| {} | {} | {result} |", shape.join(","), row["runtime"].as_str().unwrap_or("?"));
     }
     Ok(())
 }

@@ -18,7 +18,9 @@ pub fn build(out: &Path) -> Result<PathBuf> {
         .args(["build", "-p", "flowscope-web", "--target", "wasm32-unknown-unknown"])
         .args(["--profile", "wasm-release"])
         .args(&toolchain.args)
-        .env("RUSTFLAGS", "-D warnings")
+        // SIMD128 (every WebGPU-era browser has it) lets the networks' matrix products use
+        // matrixmultiply's vector kernel.
+        .env("RUSTFLAGS", "-D warnings -C target-feature=+simd128")
         .envs(toolchain.env.iter().map(|(k, v)| (*k, v.as_str())));
     if !cargo.status().context("running cargo")?.success() {
         bail!("the wasm build failed (see the compiler output above)");

@@ -21,13 +21,33 @@ pub struct Server {
 
 /// Serves `site` on 127.0.0.1:`port` (0 picks a free port) from a background thread.
 pub fn start(site: &Path, port: u16) -> Result<Server> {
+    start_with(site, port, false)
+}
+
+/// The same, cross-origin isolated (COOP and COEP headers), so that pages may use
+/// SharedArrayBuffer: onnxruntime-web's threads in the browser benchmark need it.
+pub fn start_isolated(site: &Path) -> Result<Server> {
+    start_with(site, 0, true)
+}
+
+fn start_with(site: &Path, port: u16, isolated: bool) -> Result<Server> {
     let server = tiny_http::Server::http(("127.0.0.1", port))
         .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{port}: {e} (try --port)"))?;
     let port = server.server_addr().to_ip().map(|a| a.port()).context("no local address")?;
     let site = site.to_path_buf();
     let handle = std::thread::spawn(move || {
         for request in server.incoming_requests() {
-            let response = respond(&site, request.url());
+            let mut response = respond(&site, request.url());
+            if isolated {
+                for (name, value) in [
+                    ("Cross-Origin-Opener-Policy", "same-origin"),
+                    ("Cross-Origin-Embedder-Policy", "require-corp"),
+                ] {
+                    response.add_header(
+                        tiny_http::Header::from_bytes(name, value).expect("valid header"),
+                    );
+                }
+            }
             let _ = request.respond(response);
         }
     });
@@ -67,7 +87,7 @@ fn resolve(site: &Path, path: &str) -> Option<PathBuf> {
 fn mime(file: &Path) -> &'static str {
     match file.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("wasm") => "application/wasm",
         Some("json") => "application/json",

@@ -146,21 +146,33 @@ pub fn playwright() -> Result<()> {
     if !succeeds("node", &["--version"]) || !succeeds("npm", &["--version"]) {
         apt_install(&["nodejs", "npm"], "the browser tests")?;
     }
-    let dir = project_root().join("tests/e2e");
-    let installed = ["playwright-core", "pngjs"]
+    npm_ci("tests/e2e", &["playwright-core", "pngjs"])
+}
+
+/// onnxruntime-web for the browser benchmark of the networks (tests/bench/web; not needed by the
+/// test suite). Returns its `dist` folder.
+pub fn onnxruntime_web() -> Result<std::path::PathBuf> {
+    npm_ci("tests/bench/web", &["onnxruntime-web"])?;
+    Ok(project_root().join("tests/bench/web/node_modules/onnxruntime-web/dist"))
+}
+
+/// `npm ci` in `folder` (relative to the root) unless `packages` are installed there already.
+fn npm_ci(folder: &str, packages: &[&str]) -> Result<()> {
+    let dir = project_root().join(folder);
+    let installed = packages
         .iter()
         .all(|name| dir.join("node_modules").join(name).join("package.json").exists());
     if installed {
         return Ok(());
     }
-    eprintln!("xtask: npm ci in tests/e2e");
+    eprintln!("xtask: npm ci in {folder}");
     let status = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&dir)
         .status()
         .context("running npm")?;
     if !status.success() {
-        bail!("npm could not install playwright-core; run: (cd tests/e2e && npm ci)");
+        bail!("npm could not install {}; run: (cd {folder} && npm ci)", packages.join(", "));
     }
     Ok(())
 }

@@ -51,6 +51,16 @@ pub fn read_blocking<T: bytemuck::Pod>(
     queue: &wgpu::Queue,
     source: &wgpu::Buffer,
 ) -> Result<Vec<T>, String> {
+    pollster::block_on(read_async(device, queue, source))
+}
+
+/// Copies `source` to the CPU once the GPU has written it, without blocking the browser's
+/// thread (natively it waits for the device).
+pub async fn read_async<T: bytemuck::Pod>(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    source: &wgpu::Buffer,
+) -> Result<Vec<T>, String> {
     let size = source.size();
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("read-back staging"),
@@ -61,14 +71,15 @@ pub fn read_blocking<T: bytemuck::Pod>(
     let mut encoder = device.create_command_encoder(&Default::default());
     encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
     queue.submit([encoder.finish()]);
-    let (sender, receiver) = std::sync::mpsc::channel();
+    let (sender, receiver) = futures_channel::oneshot::channel();
     staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
         let _ = sender.send(result);
     });
+    #[cfg(not(target_arch = "wasm32"))]
     device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| e.to_string())?;
     receiver
-        .recv()
-        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|_| "the GPU device went away during a read-back".to_string())?
         .map_err(|e| format!("mapping the read-back buffer failed: {e}"))?;
     let data = {
         let view = staging

@@ -388,9 +388,19 @@ impl Recorder {
     /// Reads a tensor back, waiting for the GPU (native only: the browser must not block).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn download(&self, tensor: &GpuTensor) -> Result<Tensor, NnError> {
-        let mut data: Vec<f32> =
-            buffers::read_blocking(&self.ctx.device, &self.ctx.queue, &tensor.buffer)
-                .map_err(NnError::File)?;
+        let data = buffers::read_blocking(&self.ctx.device, &self.ctx.queue, &tensor.buffer);
+        Self::as_tensor(tensor, data)
+    }
+
+    /// Reads a tensor back once the GPU has computed it, without blocking (the browser's way).
+    pub async fn download_async(&self, tensor: &GpuTensor) -> Result<Tensor, NnError> {
+        let data = buffers::read_async(&self.ctx.device, &self.ctx.queue, &tensor.buffer).await;
+        Self::as_tensor(tensor, data)
+    }
+
+    /// The buffer's values (it may be padded beyond the tensor) as `tensor`'s shape.
+    fn as_tensor(tensor: &GpuTensor, data: Result<Vec<f32>, String>) -> Result<Tensor, NnError> {
+        let mut data = data.map_err(NnError::File)?;
         data.truncate(tensor.len());
         Tensor::new(tensor.shape.clone(), data)
     }

@@ -792,6 +792,17 @@ impl GpuModel {
         Ok(&self.out)
     }
 
+    /// Runs and reads the output back without blocking (the browser's way).
+    pub async fn forward(
+        &self,
+        x: &Tensor,
+        t: Option<&[f32]>,
+        cond: Option<&Tensor>,
+    ) -> Result<Tensor, NnError> {
+        let out = self.run(x, t, cond)?.clone();
+        self.rec.download_async(&out).await
+    }
+
     /// Runs and reads the output back (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn forward_blocking(

@@ -12,6 +12,7 @@ use super::{
     viewport::Viewport,
 };
 use crate::engine::{self, Signals};
+use crate::models::DownloadBar;
 use crate::{ui, url};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -41,6 +42,7 @@ pub fn App() -> impl IntoView {
             <main class="embed-layout" data-testid="embed">
                 <ControlBar signals shown />
                 <Notices signals />
+                <DownloadBar signals />
                 {display.then(|| view! { <DisplayBar signals /> })}
                 <Viewport signals />
                 {params.then(|| view! { <ParamPanel signals /> })}
@@ -71,6 +73,7 @@ pub fn App() -> impl IntoView {
             <section class="stage" aria-label="Simulation">
                 <ControlBar signals shown=Shown(None) />
                 <Notices signals />
+                <DownloadBar signals />
                 <DisplayBar signals />
                 <div class="view-row">
                     <Viewport signals />

@@ -1,0 +1,91 @@
+// Browser side of `cargo xtask bench nn`: forward latency of the benchmark UNet in headless
+// Chromium, our runtime (window.flowscope.nn, CPU and WebGPU) against onnxruntime-web (wasm and
+// WebGPU execution providers) on the same weights exported to ONNX, same inputs. The site must
+// hold bench-nn/unet.safetensors, bench-nn/unet.onnx and onnxruntime-web's dist in bench-nn/ort/.
+// FLOWSCOPE_BENCH_NN: {"shapes": [[1, 3, 32, 64], ...], "seconds": 2, "slow_s": 30}.
+// Prints JSON rows {runtime, shape, ms, runs, rel_diff} (rel_diff: max |y - ours CPU| / max |y|).
+import { launch, openApp } from './browser.mjs';
+
+const plan = JSON.parse(process.env.FLOWSCOPE_BENCH_NN ?? '{"shapes":[[1,3,32,64]],"seconds":2,"slow_s":30}');
+const browser = await launch({ webgpu: true });
+const { page, errors } = await openApp(browser, '?backend=webgpu&display=readback');
+page.setDefaultTimeout(0);
+await page.evaluate(() => window.flowscope.pause());
+await page.addScriptTag({ url: 'bench-nn/ort/ort.all.min.js' });
+
+const rows = await page.evaluate(async (plan) => {
+  const ort = window.ort;
+  ort.env.wasm.wasmPaths = new URL('bench-nn/ort/', location.href).href;
+  // Threads need a cross-origin isolated page (SharedArrayBuffer); the bench server makes it so.
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+  const ours = await window.flowscope.nn.load('bench-nn/unet.safetensors');
+  const sessions = {};
+  for (const provider of ['wasm', 'webgpu']) {
+    try {
+      sessions[provider] = await ort.InferenceSession.create('bench-nn/unet.onnx', { executionProviders: [provider] });
+    } catch (e) {
+      sessions[provider] = String(e);
+    }
+  }
+  const random = (n, seed) => {
+    const out = new Float32Array(n);
+    let s = seed >>> 0;
+    for (let k = 0; k < n; k++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      out[k] = s / 2 ** 31 - 1;
+    }
+    return out;
+  };
+  const runtimes = {
+    'flowscope cpu': (x, cond, t, shape) => ours.run(x, shape, { t, cond, backend: 'cpu' }),
+    'flowscope webgpu': (x, cond, t, shape) => ours.run(x, shape, { t, cond, backend: 'webgpu' }),
+    'onnxruntime-web wasm': async (x, cond, t, shape) => ort_run('wasm', x, cond, t, shape),
+    'onnxruntime-web webgpu': async (x, cond, t, shape) => ort_run('webgpu', x, cond, t, shape),
+  };
+  async function ort_run(provider, x, cond, t, shape) {
+    const session = sessions[provider];
+    if (typeof session === 'string') throw new Error(session);
+    const out = await session.run({
+      x: new ort.Tensor('float32', x, shape),
+      t: new ort.Tensor('float32', new Float32Array(shape[0]).fill(t), [shape[0]]),
+      cond: new ort.Tensor('float32', cond, shape),
+    });
+    return out.y.data;
+  }
+  const rows = [];
+  const tooSlow = new Set();
+  for (const shape of plan.shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = random(n, 1), cond = random(n, 2), t = 10;
+    const reference = await runtimes['flowscope cpu'](x, cond, t, shape);
+    const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (const [name, run] of Object.entries(runtimes)) {
+      if (tooSlow.has(name)) {
+        rows.push({ runtime: name, shape, skipped: `a smaller input took over ${plan.slow_s} s` });
+        continue;
+      }
+      try {
+        let t0 = performance.now();
+        const y = await run(x, cond, t, shape);
+        const first = (performance.now() - t0) / 1000;
+        let diff = 0;
+        for (let k = 0; k < y.length; k++) diff = Math.max(diff, Math.abs(y[k] - reference[k]));
+        let runs = 0;
+        t0 = performance.now();
+        const budget = first > plan.slow_s / 4 ? 0 : plan.seconds * 1000;
+        while (runs < 1 || (performance.now() - t0 < budget) || (runs < 3 && first < 1)) {
+          await run(x, cond, t, shape);
+          runs++;
+        }
+        rows.push({ runtime: name, shape, ms: (performance.now() - t0) / runs, runs, rel_diff: diff / scale });
+        if ((performance.now() - t0) / runs > plan.slow_s * 1000) tooSlow.add(name);
+      } catch (e) {
+        rows.push({ runtime: name, shape, error: String(e.message ?? e) });
+      }
+    }
+  }
+  return { rows, ort_threads: ort.env.wasm.numThreads, isolated: self.crossOriginIsolated, parameters: ours.parameters };
+}, plan);
+await browser.close();
+if (errors.length) console.error(errors.join('\n'));
+console.log(JSON.stringify(rows));
