@@ -88,7 +88,11 @@ fn bench(file: &Path, shape: &[usize], backend: crate::BackendArg, seconds: f64)
     once()?;
     let started = std::time::Instant::now();
     let mut runs = 0u32;
-    while runs < 3 || started.elapsed().as_secs_f64() < seconds {
+    // At least one timed run; three when they fit in three times the time asked for.
+    let more = |runs: u32, elapsed: f64| {
+        runs == 0 || elapsed < seconds || (runs < 3 && elapsed < 3.0 * seconds)
+    };
+    while more(runs, started.elapsed().as_secs_f64()) {
         once()?;
         runs += 1;
     }

@@ -136,6 +136,12 @@ impl GroupNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor, NnError> {
         layers::group_norm(x, self.groups, &self.weight, &self.bias, 1e-5)
     }
+
+    /// The norm and then SiLU, as every residual block and the output head do.
+    fn forward_silu(&self, x: &Tensor) -> Result<Tensor, NnError> {
+        let silu = Some(Activation::Silu);
+        layers::group_norm_then(x, self.groups, &self.weight, &self.bias, 1e-5, silu)
+    }
 }
 
 pub struct Mlp {
@@ -182,7 +188,7 @@ impl ResBlock {
 
     /// `temb_act` is SiLU of the time embedding, shared by every block.
     fn forward(&self, x: &Tensor, temb_act: &Tensor) -> Result<Tensor, NnError> {
-        let mut h = self.conv1.forward(&Activation::Silu.on(self.norm1.forward(x)?))?;
+        let mut h = self.conv1.forward(&self.norm1.forward_silu(x)?)?;
         let shift = self.time.forward(temb_act)?;
         let [n, c, hh, ww] = h.dims4("resblock")?;
         if shift.shape != [n, c] {
@@ -192,10 +198,10 @@ impl ResBlock {
             )));
         }
         // Broadcast over the pixels, as `[:, :, None, None]` does.
-        for (k, v) in h.data.iter_mut().enumerate() {
-            *v += shift.data[k / (hh * ww)];
+        for (plane, s) in h.data.chunks_mut(hh * ww).zip(&shift.data) {
+            plane.iter_mut().for_each(|v| *v += s);
         }
-        let h = self.conv2.forward(&Activation::Silu.on(self.norm2.forward(&h)?))?;
+        let h = self.conv2.forward(&self.norm2.forward_silu(&h)?)?;
         match &self.skip {
             Some(skip) => layers::add(&h, &skip.forward(x)?),
             None => layers::add(&h, x),
@@ -520,7 +526,7 @@ impl Unet {
                 h = up.forward(&layers::upsample2x(&h, self.upsample)?)?;
             }
         }
-        self.out_conv.forward(&Activation::Silu.on(self.out_norm.forward(&h)?))
+        self.out_conv.forward(&self.out_norm.forward_silu(&h)?)
     }
 }
 
