@@ -127,34 +127,51 @@ struct Taps<'a> {
     out: [usize; 2],
 }
 
-/// Any convolution: the taps of every output pixel as a `[ci·kh·kw, ho·wo]` matrix (im2col),
-/// then one matrix product with the `[co, ci·kh·kw]` weights per batch entry, added to `out`.
+/// Output pixels per im2col block: the block (`ci·kh·kw` rows) should stay in the cache.
+fn block_pixels(taps_per_output: usize) -> usize {
+    (131_072 / taps_per_output).clamp(256, 4096)
+}
+
+/// Any convolution, by blocks of output rows: the taps of the block's pixels as a
+/// `[ci·kh·kw, pixels]` matrix (im2col), then its product with the `[co, ci·kh·kw]` weights added
+/// to those columns of `out`. Blocks of a few hundred pixels keep the matrix in the cache, and
+/// natively they spread over the cores. A 1×1 convolution without stride or padding multiplies
+/// the input itself.
 fn conv_im2col(x: &Tensor, weight: &Tensor, taps: &Taps, conv: Conv2d, out: &mut [f32]) {
     let ([n, ci, h, w], co) = ([x.shape[0], x.shape[1], x.shape[2], x.shape[3]], weight.shape[0]);
     let ([kh, kw], [ho, wo]) = (taps.kernel, taps.out);
     let (taps_per_output, pixels) = (ci * kh * kw, ho * wo);
-    // A 1×1 convolution without stride or padding is the product with the input itself.
+    assert!(out.len() >= n * co * pixels && weight.len() >= co * taps_per_output);
     let pointwise = kh == 1 && kw == 1 && conv.stride == [1, 1] && conv.padding == [0, 0];
-    for b in 0..n {
-        let plane = &mut out[b * co * pixels..][..co * pixels];
+    let rows_per_block = (block_pixels(taps_per_output) / wo.max(1)).clamp(1, ho.max(1));
+    let blocks = ho.div_ceil(rows_per_block);
+    let target = SharedOut(out.as_mut_ptr());
+    let task = |t: usize| {
+        let (b, first_row) = (t / blocks, (t % blocks) * rows_per_block);
+        let rows = rows_per_block.min(ho - first_row);
+        let (first, width) = (first_row * wo, rows * wo);
         let input = &x.data[b * ci * h * w..][..ci * h * w];
+        // SAFETY (both products): `c` is columns `first..first + width` of batch entry `b`'s
+        // `[co, pixels]` plane of `out`, which no other task writes; the extents are asserted.
+        let c_block = target.at(b * co * pixels + first);
         if pointwise {
-            matmul_add(&weight.data, input, plane, co, ci, pixels);
-            continue;
+            let b_block = input[first..].as_ptr();
+            let a = weight.data.as_ptr();
+            unsafe { gemm_add(co, ci, width, a, b_block, pixels, c_block, pixels) };
+            return;
         }
-        // The matrix lives in a buffer kept between calls: every value is written, and a
-        // fresh zeroed one per call showed up in profiles.
+        // The matrix lives in a buffer kept between calls (one per thread): every value is
+        // written, and a fresh zeroed one per call showed up in profiles.
         SCRATCH.with_borrow_mut(|scratch| {
-            if scratch.len() < taps_per_output * pixels {
-                scratch.resize(taps_per_output * pixels, 0.0);
+            if scratch.len() < taps_per_output * width {
+                scratch.resize(taps_per_output * width, 0.0);
             }
-            let col = &mut scratch[..taps_per_output * pixels];
+            let col = &mut scratch[..taps_per_output * width];
             for (c, input) in input.chunks(h * w).enumerate() {
                 for ky in 0..kh {
                     for kx in 0..kw {
-                        let row = &mut col[((c * kh + ky) * kw + kx) * pixels..][..pixels];
-                        for oy in 0..ho {
-                            let dst = &mut row[oy * wo..][..wo];
+                        let row = &mut col[((c * kh + ky) * kw + kx) * width..][..width];
+                        for (oy, dst) in (first_row..first_row + rows).zip(row.chunks_mut(wo)) {
                             let Some(sy) = taps.rows[oy * kh + ky] else {
                                 dst.fill(0.0);
                                 continue;
@@ -180,70 +197,81 @@ fn conv_im2col(x: &Tensor, weight: &Tensor, taps: &Taps, conv: Conv2d, out: &mut
                     }
                 }
             }
-            matmul_add(&weight.data, col, plane, co, taps_per_output, pixels);
+            let (a, b) = (weight.data.as_ptr(), col.as_ptr());
+            unsafe { gemm_add(co, taps_per_output, width, a, b, width, c_block, pixels) };
         });
-    }
-}
-
-thread_local! {
-    /// The convolutions' work space, kept between calls.
-    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// `c += a · b` for row-major `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`, with matrixmultiply's
-/// blocked kernels; natively the columns of `c` (the pixels) are split over the cores, so that
-/// each core packs only its part of the large `b`.
-pub fn matmul_add(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    /// `c`'s address, shared by tasks that write disjoint columns.
-    #[derive(Clone, Copy)]
-    struct Columns(*mut f32);
-    // SAFETY: every task writes only its own columns of `c` (see below).
-    unsafe impl Send for Columns {}
-    unsafe impl Sync for Columns {}
-    impl Columns {
-        fn at(self, column: usize) -> *mut f32 {
-            self.0.wrapping_add(column)
-        }
-    }
-    let target = Columns(c.as_mut_ptr());
-    let part = move |first: usize, width: usize| {
-        // SAFETY: columns `first..first + width` of `a · b` go to the same columns of `c`;
-        // the extents and strides match the asserted lengths, and tasks' columns are disjoint.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                width,
-                1.0,
-                a.as_ptr(),
-                k as isize,
-                1,
-                b.as_ptr().add(first),
-                n as isize,
-                1,
-                1.0,
-                target.at(first),
-                n as isize,
-                1,
-            );
-        }
     };
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
-        let threads = rayon::current_num_threads();
-        // Small products stay on one core; parts are multiples of 16 columns.
-        let width = n.div_ceil(threads).div_ceil(16) * 16;
-        if m * k * n > 1 << 18 && width < n {
-            (0..n.div_ceil(width)).into_par_iter().for_each(|p| {
-                let first = p * width;
-                part(first, width.min(n - first));
-            });
-            return;
-        }
+        (0..n * blocks).into_par_iter().for_each(task);
     }
-    part(0, n);
+    #[cfg(target_arch = "wasm32")]
+    (0..n * blocks).for_each(task);
+}
+
+/// The output's address, shared by tasks that write disjoint parts of it.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: the tasks that share it write disjoint columns (see `conv_im2col`).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn at(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
+/// `c += a · b` with matrixmultiply's blocked kernels: `a` `[m, k]` row-major and contiguous,
+/// `b` `[k, n]` and `c` `[m, n]` with row strides `rsb` and `rsc`.
+///
+/// # Safety
+/// The pointers must cover those extents, and nothing else may touch `c`'s meanwhile.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_add(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    b: *const f32,
+    rsb: usize,
+    c: *mut f32,
+    rsc: usize,
+) {
+    matrixmultiply::sgemm(
+        m,
+        k,
+        n,
+        1.0,
+        a,
+        k as isize,
+        1,
+        b,
+        rsb as isize,
+        1,
+        1.0,
+        c,
+        rsc as isize,
+        1,
+    );
+}
+
+/// Calls `f(index, chunk)` for the consecutive chunks of `len` values of `data`: natively
+/// spread over the cores (batch entries, groups), in the browser's single-threaded wasm in turn.
+fn for_each_chunk(data: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        data.par_chunks_mut(len).enumerate().for_each(|(k, chunk)| f(k, chunk));
+    }
+    #[cfg(target_arch = "wasm32")]
+    data.chunks_mut(len).enumerate().for_each(|(k, chunk)| f(k, chunk));
+}
+
+thread_local! {
+    /// The convolutions' work space, kept between calls (one per thread).
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `F.conv1d`: `x` `[n, ci, l]`, `weight` `[co, ci, k]`; the 1D settings are the x entries.
@@ -293,12 +321,30 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     Tensor::new(shape, data)
 }
 
+/// The mean of `values` and `1 / √(variance + eps)` (biased variance, like PyTorch), in f64 and
+/// about the mean (no cancellation), summed in eight independent lanes so that the loops
+/// vectorise (one running sum is a chain of dependent additions).
+fn statistics(values: &[f32], eps: f64) -> (f64, f64) {
+    fn lane_sum(values: &[f32], term: impl Fn(f32) -> f64) -> f64 {
+        let mut lanes = [0.0f64; 8];
+        let chunks = values.chunks_exact(8);
+        let rest: f64 = chunks.remainder().iter().map(|&v| term(v)).sum();
+        for chunk in chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += term(v);
+            }
+        }
+        lanes.iter().sum::<f64>() + rest
+    }
+    let count = values.len() as f64;
+    let mean = lane_sum(values, f64::from) / count;
+    let var = lane_sum(values, |v| (f64::from(v) - mean) * (f64::from(v) - mean)) / count;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
 /// Normalises each group of `values` to zero mean and unit variance (biased, like PyTorch).
 fn normalise(values: &mut [f32], eps: f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
-    let scale = 1.0 / (var + eps).sqrt();
+    let (mean, scale) = statistics(values, eps);
     values.iter_mut().for_each(|v| *v = ((f64::from(*v) - mean) * scale) as f32);
 }
 
@@ -331,12 +377,8 @@ pub fn group_norm_then(
     let spatial = x.len() / (n * c).max(1);
     let per_group = c / groups * spatial;
     let mut out = x.clone();
-    for (g, chunk) in out.data.chunks_mut(per_group).enumerate() {
-        // Mean and variance in f64 (sums of squares about the mean: no cancellation).
-        let count = chunk.len() as f64;
-        let mean = chunk.iter().map(|&v| f64::from(v)).sum::<f64>() / count;
-        let var = chunk.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / count;
-        let scale = 1.0 / (var + eps).sqrt();
+    for_each_chunk(&mut out.data, per_group, |g, chunk| {
+        let (mean, scale) = statistics(chunk, eps);
         for (k, channel) in chunk.chunks_mut(spatial).enumerate() {
             let ch = (g % groups) * (c / groups) + k;
             // One multiply-add per value: v·a + b with the statistics folded in.
@@ -350,7 +392,7 @@ pub fn group_norm_then(
                 None => channel.iter_mut().for_each(|v| *v = *v * a + b),
             }
         }
-    }
+    });
     Ok(out)
 }
 
@@ -575,12 +617,9 @@ pub fn attention(qkv: &Tensor, heads: usize) -> Result<Tensor, NnError> {
             gemm(p, d, p, scale, (q, 1, p), (k, p, 1), &mut scores);
             for row in scores.chunks_mut(p) {
                 let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-                let mut total = 0.0;
-                for s in row.iter_mut() {
-                    *s = (*s - max).exp();
-                    total += *s;
-                }
-                row.iter_mut().for_each(|s| *s /= total);
+                row.iter_mut().for_each(|s| *s = exp(*s - max));
+                let inverse = 1.0 / row.iter().sum::<f32>();
+                row.iter_mut().for_each(|s| *s *= inverse);
             }
             // out[ch, i] = Σ_j v[ch, j] scores[i, j]
             let target = &mut out.data[(b * c + head * d) * p..][..d * p];
