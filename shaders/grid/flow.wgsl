@@ -41,6 +41,11 @@ struct Grid {
     nu: f32,
     // Vorticity confinement strength ε.
     confinement: f32,
+    // How advection traces back: 0 the midpoint rule, 1 Euler.
+    integrator: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct Stats {
@@ -158,9 +163,12 @@ fn velocity_at(x: f32, y: f32) -> vec2<f32> {
     return vec2<f32>(u, v);
 }
 
-// Where the fluid at p was dt ago (midpoint rule).
+// Where the fluid at p was dt ago (Euler, or the midpoint rule).
 fn trace_back(p: vec2<f32>) -> vec2<f32> {
     let u0 = velocity_at(p.x, p.y);
+    if grid.integrator == 1u {
+        return p - grid.dt * u0;
+    }
     let mid = p - 0.5 * grid.dt * u0;
     let um = velocity_at(mid.x, mid.y);
     return p - grid.dt * um;

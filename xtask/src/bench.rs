@@ -160,6 +160,36 @@ fn grid(browser: bool) -> Result<()> {
             ));
         }
     }
+    // PhiFlow's own schemes (the script's): semi-Lagrangian velocity, Euler trace-back.
+    for n in [64u64, 128] {
+        eprintln!("xtask: smoke plume at {n}² on the cpu backend with PhiFlow's schemes");
+        let size = format!("n={n}");
+        let report = cli_bench(
+            &cli,
+            &[
+                "smoke-plume",
+                "--set",
+                &size,
+                "--set",
+                "advection=semi-lagrangian",
+                "--set",
+                "integrator=euler",
+                "--backend",
+                "cpu",
+                "--warmup",
+                "30",
+                "--seconds",
+                "3",
+            ],
+        )?;
+        let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+        let (reference, speedup) = versus(n, ms);
+        rows.push(format!(
+            "| native cpu ({}), PhiFlow's schemes | {n}² | {ms:.2} | {} | {reference} | {speedup} |",
+            report["device"].as_str().unwrap_or("?"),
+            report["observables"]["pressure_iterations"]
+        ));
+    }
     if browser {
         for (backend, n, ms) in browser_bench("smoke-plume", &[(64, 40), (128, 20), (256, 10)])? {
             let (reference, speedup) = versus(n, ms);

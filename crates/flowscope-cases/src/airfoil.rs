@@ -1,6 +1,6 @@
 //! `airfoil` (contract id): flow past a NACA 4-digit airfoil at an angle of attack.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, VISCOSITY};
+use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
@@ -38,6 +38,7 @@ const PARAMS: &[ParamSpec] = &[
     flow_case::grid_size("Cells across the domain height (3 chords).", 32, 512, 96),
     flow_case::cfl(0.5),
     ADVECTION,
+    INTEGRATOR,
     VISCOSITY,
     flow_case::tolerance(1e-5),
 ];

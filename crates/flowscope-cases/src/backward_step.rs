@@ -1,7 +1,7 @@
 //! `backward-step` (contract id): channel flow over a backward-facing step; the flow separates
 //! at the step edge and reattaches downstream.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE, VISCOSITY};
+use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
@@ -37,6 +37,7 @@ const PARAMS: &[ParamSpec] = &[
     flow_case::grid_size("Cells across the channel height H.", 16, 128, 32),
     flow_case::cfl(0.5),
     ADVECTION,
+    INTEGRATOR,
     VISCOSITY,
     TOLERANCE,
 ];

@@ -1,7 +1,7 @@
 //! `cylinder-wake` (contract id): flow past a cylinder in a channel, shedding a von Kármán
 //! vortex street; defaults are the Schäfer–Turek 2D-2 benchmark.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, VISCOSITY};
+use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     CaseError, CaseSpec, ObservableSpec, ParamValues, Preset, ViewKind, ViewSpec,
@@ -69,6 +69,7 @@ const PARAMS: &[ParamSpec] = &[
     },
     flow_case::cfl(0.5),
     ADVECTION,
+    INTEGRATOR,
     VISCOSITY,
     flow_case::tolerance(1e-5),
 ];

@@ -14,7 +14,8 @@ use flowscope_gpu::GpuContext;
 use flowscope_grid::forces::obstacle_force;
 use flowscope_grid::gpu::FORCE_HISTORY;
 use flowscope_grid::{
-    Advection, FlowError, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Velocity, Viscosity,
+    Advection, FlowError, GpuFlow, Grid, IncompressibleFlow, Integrator, ScalarForcing, Velocity,
+    Viscosity,
 };
 use std::borrow::Cow;
 
@@ -39,6 +40,15 @@ pub const ADVECTION: ParamSpec = ParamSpec {
     unit: "",
     help: "maccormack: second order where the flow is smooth. semi-lagrangian: first order, more numerical viscosity.",
     kind: ParamKind::Enum { options: &["maccormack", "semi-lagrangian"], default: "maccormack" },
+    needs_reset: false,
+};
+
+pub const INTEGRATOR: ParamSpec = ParamSpec {
+    name: "integrator",
+    label: "Trace-back integrator",
+    unit: "",
+    help: "How advection finds where the fluid came from. midpoint: second order, two velocity lookups. euler: first order, one lookup (PhiFlow's default).",
+    kind: ParamKind::Enum { options: &["midpoint", "euler"], default: "midpoint" },
     needs_reset: false,
 };
 
@@ -215,6 +225,7 @@ pub fn new_flow(
         flow.confinement = *epsilon;
     }
     flow.viscosity = viscosity(params);
+    flow.integrator = integrator(params);
     flow
 }
 
@@ -222,6 +233,13 @@ pub fn viscosity(params: &ParamValues) -> Viscosity {
     match params.get("viscosity") {
         Some(ParamValue::Enum(choice)) if choice == "implicit" => Viscosity::Implicit,
         _ => Viscosity::Explicit,
+    }
+}
+
+pub fn integrator(params: &ParamValues) -> Integrator {
+    match params.choice("integrator") {
+        "euler" => Integrator::Euler,
+        _ => Integrator::Midpoint,
     }
 }
 
@@ -413,6 +431,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
         }
         match name {
             "advection" => self.flow.advection = advection(&params),
+            "integrator" => self.flow.integrator = integrator(&params),
             "viscosity" => self.flow.viscosity = viscosity(&params),
             "tolerance" => self.flow.set_tolerance(params.float("tolerance")),
             "confinement" => self.flow.confinement = params.float("confinement"),
@@ -435,6 +454,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
         }
         if let Some(gpu) = &mut self.gpu {
             gpu.advection = self.flow.advection;
+            gpu.integrator = self.flow.integrator;
             gpu.set_viscosity(self.flow.viscosity);
             gpu.tolerance = self.flow.tolerance();
             gpu.nu = self.flow.nu;

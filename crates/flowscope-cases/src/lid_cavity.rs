@@ -1,6 +1,6 @@
 //! `lid-cavity` (contract id): flow in a unit square driven by its sliding lid.
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE, VISCOSITY};
+use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ParamValues, Plot, Preset, Series};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
@@ -17,6 +17,7 @@ const PARAMS: &[ParamSpec] = &[
     flow_case::grid_size("Cells along each side.", 16, 512, 64),
     flow_case::cfl(0.5),
     ADVECTION,
+    INTEGRATOR,
     VISCOSITY,
     TOLERANCE,
 ];

@@ -1,7 +1,7 @@
 //! `smoke-plume` (contract id): hot smoke rising from a source in a closed box (PhiFlow's smoke
 //! demo): Boussinesq buoyancy, MacCormack smoke transport.
 
-use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION, CONFINEMENT, VISCOSITY};
+use crate::flow_case::{self, FlowSetup, Scalar, ADVECTION, CONFINEMENT, INTEGRATOR, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     CaseError, CaseSpec, ObservableSpec, ParamValues, Preset, ViewKind, ViewSpec,
@@ -54,6 +54,7 @@ const PARAMS: &[ParamSpec] = &[
         },
         ..ADVECTION
     },
+    INTEGRATOR,
     VISCOSITY,
     CONFINEMENT,
     flow_case::tolerance(1e-5),

@@ -1,7 +1,7 @@
 //! `taylor-green` (contract id): the decaying Taylor–Green vortex, an exact Navier–Stokes
 //! solution on the periodic box [0, 2π]².
 
-use crate::flow_case::{self, FlowSetup, ADVECTION, TOLERANCE, VISCOSITY};
+use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Sides, Velocity};
@@ -27,6 +27,7 @@ const PARAMS: &[ParamSpec] = &[
     flow_case::grid_size("Cells along each side of the 2π box.", 16, 512, 64),
     flow_case::cfl(0.25),
     ADVECTION,
+    INTEGRATOR,
     VISCOSITY,
     TOLERANCE,
 ];

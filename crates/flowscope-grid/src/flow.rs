@@ -1,6 +1,7 @@
 //! One incompressible Navier–Stokes step, ∂u/∂t + (u·∇)u = −∇p + ν∇²u, ∇·u = 0, by operator
 //! splitting: advect, diffuse, make incompressible.
 
+use crate::advect::Integrator;
 use crate::diffuse::{ImplicitViscosity, Viscosity};
 use crate::grid::{Grid, Velocity};
 use crate::pressure::{PressureSolver, SolveStats};
@@ -58,6 +59,8 @@ pub struct IncompressibleFlow {
     /// The implicit viscosity's solvers, built at its first step.
     implicit: Option<ImplicitViscosity>,
     pub advection: Advection,
+    /// How advection traces back (velocity and scalar).
+    pub integrator: Integrator,
     /// Vorticity confinement strength ε (0: none).
     pub confinement: f64,
     pub time: f64,
@@ -82,6 +85,7 @@ impl IncompressibleFlow {
             viscosity: Viscosity::Explicit,
             implicit: None,
             advection,
+            integrator: Integrator::Midpoint,
             confinement: 0.0,
             time: 0.0,
             last: StepStats::default(),
@@ -123,9 +127,10 @@ impl IncompressibleFlow {
     ) -> Result<StepStats, FlowError> {
         let h = self.grid.dx().min(self.grid.dy());
         let cfl = self.velocity.max_abs() * dt / h;
+        let (grid, velocity, by) = (&self.grid, &self.velocity, self.integrator);
         self.velocity = match self.advection {
-            Advection::SemiLagrangian => advect::semi_lagrangian(&self.grid, &self.velocity, dt),
-            Advection::MacCormack => advect::mac_cormack(&self.grid, &self.velocity, dt),
+            Advection::SemiLagrangian => advect::semi_lagrangian(grid, velocity, dt, by),
+            Advection::MacCormack => advect::mac_cormack(grid, velocity, dt, by),
         };
         let (mut diffusion_substeps, mut viscous) = (0, SolveStats::default());
         match self.viscosity {
@@ -168,7 +173,8 @@ impl IncompressibleFlow {
         source: &[f64],
         forcing: ScalarForcing,
     ) -> Result<StepStats, FlowError> {
-        *scalar = advect::scalar_mac_cormack(&self.grid, scalar, &self.velocity, dt);
+        *scalar =
+            advect::scalar_mac_cormack(&self.grid, scalar, &self.velocity, dt, self.integrator);
         for (s, coverage) in scalar.iter_mut().zip(source) {
             *s += forcing.rate * dt * coverage;
         }

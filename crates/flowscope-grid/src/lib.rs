@@ -2,7 +2,8 @@
 //! operation, the function is the scheme.
 //!
 //! - [`grid`]: the MAC grid, per-side boundary conditions, staggered velocity.
-//! - [`advect`]: `semi_lagrangian` and `mac_cormack` (velocity and cell-centred scalars).
+//! - [`advect`]: `semi_lagrangian` and `mac_cormack` (velocity and cell-centred scalars), traced
+//!   back by the midpoint rule or Euler ([`Integrator`]).
 //! - [`confine`]: vorticity confinement.
 //! - [`diffuse`]: `explicit` viscosity with sub-stepping at the stability limit, and
 //!   `ImplicitViscosity` (backward Euler, one Helmholtz solve per component with the same MGPCG).
@@ -27,6 +28,7 @@ pub mod grid;
 pub mod parallel;
 pub mod pressure;
 
+pub use advect::Integrator;
 pub use diffuse::Viscosity;
 pub use flow::{Advection, FlowError, IncompressibleFlow, ScalarForcing, StepStats};
 pub use gpu::GpuFlow;

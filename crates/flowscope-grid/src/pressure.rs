@@ -190,37 +190,50 @@ impl Level {
     fn apply(&self, p: &[f64], out: &mut [f64]) {
         let (nx, ny, wx, wy, shift) = (self.op.nx, self.op.ny, self.op.wx, self.op.wy, self.shift);
         let simple = self.op.solid.is_empty();
-        for j in 0..ny {
-            for i in 0..nx {
-                let k = j * nx + i;
-                let c = p[k];
-                let interior = i > 0 && i + 1 < nx && j > 0 && j + 1 < ny;
-                if simple && interior {
-                    out[k] = shift * c
-                        + wx * (2.0 * c - p[k - 1] - p[k + 1])
-                        + wy * (2.0 * c - p[k - nx] - p[k + nx]);
-                    continue;
+        for (j, target) in out.chunks_mut(nx).enumerate() {
+            if simple && j > 0 && j + 1 < ny && nx > 2 {
+                // Interior cells of an interior row: one loop over slices, which vectorises.
+                let row = |j: usize| &p[j * nx..][..nx];
+                let (down, here, up) = (row(j - 1), row(j), row(j + 1));
+                for i in 1..nx - 1 {
+                    let c = here[i];
+                    target[i] = shift * c
+                        + wx * (2.0 * c - here[i - 1] - here[i + 1])
+                        + wy * (2.0 * c - down[i] - up[i]);
                 }
-                if self.is_solid(k) {
-                    out[k] = (1.0 + shift) * c;
-                    continue;
+                for i in [0, nx - 1] {
+                    target[i] = self.apply_at(p, i, j);
                 }
-                let around: f64 = self
-                    .beyond(i, j)
-                    .iter()
-                    .map(|(b, w)| if let Beyond::Cell(n) = b { w * p[*n] } else { 0.0 })
-                    .sum();
-                out[k] = (self.diagonal[k] + shift) * c - around;
+                continue;
+            }
+            for (i, value) in target.iter_mut().enumerate() {
+                *value = self.apply_at(p, i, j);
             }
         }
+    }
+
+    /// `(A p)` at cell `(i, j)`, any cell.
+    #[inline]
+    fn apply_at(&self, p: &[f64], i: usize, j: usize) -> f64 {
+        let k = j * self.op.nx + i;
+        let c = p[k];
+        if self.is_solid(k) {
+            return (1.0 + self.shift) * c;
+        }
+        let around: f64 = self
+            .beyond(i, j)
+            .iter()
+            .map(|(b, w)| if let Beyond::Cell(n) = b { w * p[*n] } else { 0.0 })
+            .sum();
+        (self.diagonal[k] + self.shift) * c - around
     }
 
     /// Weighted Jacobi: x ← x + ω D⁻¹ (b − A x), using `ax` as scratch.
     fn jacobi(&self, x: &mut [f64], b: &[f64], ax: &mut [f64], sweeps: usize) {
         for _ in 0..sweeps {
             self.apply(x, ax);
-            for k in 0..x.len() {
-                x[k] += self.jacobi_weight[k] * (b[k] - ax[k]);
+            for (((x, weight), b), ax) in x.iter_mut().zip(&self.jacobi_weight).zip(b).zip(&*ax) {
+                *x += weight * (b - ax);
             }
         }
     }

@@ -4,7 +4,8 @@
 
 use flowscope_gpu::context_for_tests;
 use flowscope_grid::{
-    Advection, GpuFlow, Grid, IncompressibleFlow, ScalarForcing, Side, Sides, Velocity, Viscosity,
+    Advection, GpuFlow, Grid, IncompressibleFlow, Integrator, ScalarForcing, Side, Sides, Velocity,
+    Viscosity,
 };
 
 fn relative_l2(gpu: &[f64], cpu: &[f64]) -> f64 {
@@ -124,6 +125,21 @@ fn smoke_in_a_closed_box_matches_the_cpu() {
         "iterations differ by {}",
         outcome.worst_iteration_gap
     );
+}
+
+#[test]
+fn the_euler_trace_back_matches_the_cpu() {
+    let (mut flow, source) = smoke_box(64, 0.0);
+    flow.integrator = Integrator::Euler;
+    let cells = source.len();
+    let forcing = ScalarForcing { rate: 0.2, buoyancy: 0.1 };
+    let Some(outcome) =
+        run_both(flow, Some((vec![0.0; cells], source, forcing)), 40, 0.0, Some(1.0))
+    else {
+        return;
+    };
+    assert!(outcome.velocity < 1e-4, "velocity relative L2 {}", outcome.velocity);
+    assert!(outcome.scalar < 1e-4, "smoke relative L2 {}", outcome.scalar);
 }
 
 #[test]

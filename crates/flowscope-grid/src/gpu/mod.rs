@@ -8,6 +8,7 @@
 
 pub mod pressure;
 
+use crate::advect::Integrator;
 use crate::diffuse::{ImplicitViscosity, Viscosity};
 use crate::flow::{Advection, FlowError, IncompressibleFlow, ScalarForcing, StepStats};
 use crate::grid::{Grid, Side, Velocity};
@@ -54,9 +55,12 @@ struct GridParams {
     buoyancy: f32,
     nu: f32,
     confinement: f32,
+    /// 0: midpoint rule, 1: Euler.
+    integrator: u32,
+    _pad: [u32; 3],
 }
 
-const _: () = assert!(std::mem::size_of::<GridParams>() == 112);
+const _: () = assert!(std::mem::size_of::<GridParams>() == 128);
 
 /// Mirrors `Stats` in flow.wgsl.
 #[repr(C)]
@@ -122,6 +126,7 @@ pub struct GpuFlow {
     pub grid: Grid,
     pub nu: f64,
     pub advection: Advection,
+    pub integrator: Integrator,
     pub tolerance: f64,
     pub time: f64,
     /// Statistics of the last step, as far as the last [`GpuFlow::sync`] knows them.
@@ -474,6 +479,7 @@ impl GpuFlow {
             grid,
             nu: flow.nu,
             advection: flow.advection,
+            integrator: flow.integrator,
             tolerance: flow.tolerance(),
             time: flow.time,
             last: flow.last,
@@ -722,6 +728,7 @@ impl GpuFlow {
             viscous_y: (self.nu * h / (dy * dy)) as f32,
             nu: self.nu as f32,
             confinement: self.confinement as f32,
+            integrator: u32::from(self.integrator == Integrator::Euler),
             source_rate: forcing.map_or(0.0, |f| f.rate as f32),
             buoyancy: forcing.map_or(0.0, |f| f.buoyancy as f32),
             ..self.base
