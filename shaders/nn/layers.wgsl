@@ -84,30 +84,47 @@ fn tap(o: u32, t: u32, stride: u32, pad: u32, dil: u32, size: u32, mode: u32) ->
     return -1;
 }
 
+// Output channels per invocation: every input value loaded serves four of them.
+const CONV_CHANNELS: u32 = 4u;
+
+// One output pixel of CONV_CHANNELS consecutive output channels per invocation. The taps'
+// positions are worked out once per tap, then the input channels run innermost.
 @compute @workgroup_size(64)
 fn conv2d(@builtin(global_invocation_id) id: vec3<u32>) {
-    let total = conv.n * conv.co * conv.ho * conv.wo;
+    let groups = (conv.co + CONV_CHANNELS - 1u) / CONV_CHANNELS;
     let k = id.x + id.y * 65535u * 64u;
-    if (k >= total) { return; }
+    if (k >= conv.n * groups * conv.ho * conv.wo) { return; }
     let ox = k % conv.wo;
     let oy = (k / conv.wo) % conv.ho;
-    let o = (k / (conv.wo * conv.ho)) % conv.co;
-    let b = k / (conv.wo * conv.ho * conv.co);
-    var sum = bias[o];
-    for (var c = 0u; c < conv.ci; c++) {
-        let plane = (b * conv.ci + c) * conv.h * conv.w;
-        let kernel = (o * conv.ci + c) * conv.kh * conv.kw;
-        for (var ky = 0u; ky < conv.kh; ky++) {
-            let sy = tap(oy, ky, conv.stride_y, conv.pad_y, conv.dil_y, conv.h, conv.mode);
-            if (sy < 0) { continue; }
-            for (var kx = 0u; kx < conv.kw; kx++) {
-                let sx = tap(ox, kx, conv.stride_x, conv.pad_x, conv.dil_x, conv.w, conv.mode);
-                if (sx < 0) { continue; }
-                sum += weight[kernel + ky * conv.kw + kx] * src[plane + u32(sy) * conv.w + u32(sx)];
+    let g = (k / (conv.wo * conv.ho)) % groups;
+    let b = k / (conv.wo * conv.ho * groups);
+    let o0 = g * CONV_CHANNELS;
+    // The last group may run past co: its extra lanes read channel co − 1 and are not stored.
+    let o = min(vec4<u32>(o0, o0 + 1u, o0 + 2u, o0 + 3u), vec4<u32>(conv.co - 1u));
+    var sum = vec4<f32>(bias[o.x], bias[o.y], bias[o.z], bias[o.w]);
+    let taps = conv.kh * conv.kw;
+    let plane = conv.h * conv.w;
+    for (var ky = 0u; ky < conv.kh; ky++) {
+        let sy = tap(oy, ky, conv.stride_y, conv.pad_y, conv.dil_y, conv.h, conv.mode);
+        if (sy < 0) { continue; }
+        for (var kx = 0u; kx < conv.kw; kx++) {
+            let sx = tap(ox, kx, conv.stride_x, conv.pad_x, conv.dil_x, conv.w, conv.mode);
+            if (sx < 0) { continue; }
+            var s = b * conv.ci * plane + u32(sy) * conv.w + u32(sx);
+            var wi = o * conv.ci * taps + vec4<u32>(ky * conv.kw + kx);
+            for (var c = 0u; c < conv.ci; c++) {
+                sum += src[s] * vec4<f32>(weight[wi.x], weight[wi.y], weight[wi.z], weight[wi.w]);
+                s += plane;
+                wi += vec4<u32>(taps);
             }
         }
     }
-    dst[k] = sum;
+    let out_plane = conv.ho * conv.wo;
+    let out = ((b * conv.co + o0) * conv.ho + oy) * conv.wo + ox;
+    dst[out] = sum.x;
+    if (o0 + 1u < conv.co) { dst[out + out_plane] = sum.y; }
+    if (o0 + 2u < conv.co) { dst[out + 2u * out_plane] = sum.z; }
+    if (o0 + 3u < conv.co) { dst[out + 3u * out_plane] = sum.w; }
 }
 
 @compute @workgroup_size(64)

@@ -11,6 +11,8 @@ use flowscope_gpu::{wgpu, GpuContext};
 
 const SOURCE: &str = include_str!("../../../shaders/nn/layers.wgsl");
 const GROUP: u32 = 64;
+/// Output channels one invocation of the convolution computes (`CONV_CHANNELS` in the WGSL).
+const CONV_CHANNELS: usize = 4;
 /// Workgroups per dispatch dimension (WebGPU's limit); beyond it the kernels use y.
 const MAX_GROUPS: u32 = 65_535;
 
@@ -148,7 +150,8 @@ impl Recorder {
                 (3, &bias.buffer),
                 (4, &out.buffer),
             ],
-            out.len(),
+            // One invocation per pixel and group of CONV_CHANNELS output channels.
+            n * co.div_ceil(CONV_CHANNELS) * ho * wo,
         );
         Ok(out)
     }
