@@ -92,14 +92,22 @@ async fn check_with_manifest(file: &str, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{MODELS}{file}: {e}"))
 }
 
-/// A model ready to run: its CPU network and, once asked for, its GPU recording for one set of
-/// input shapes (a new shape records anew).
+/// A model recorded on one device for one input shape.
+struct Recording {
+    shape: Vec<usize>,
+    device: flowscope_gpu::wgpu::Device,
+    model: Rc<GpuModel>,
+}
+
+/// A model ready to run: its CPU network and, once asked for, its GPU recording for one input
+/// shape on the page's current device (a new shape, or a device that replaced a lost one,
+/// records anew).
 pub struct LoadedModel {
     pub url: String,
     pub config: Config,
     pub bytes: usize,
     model: Model,
-    gpu: RefCell<Option<(Vec<usize>, Rc<GpuModel>)>>,
+    gpu: RefCell<Option<Recording>>,
 }
 
 /// Fetches and checks a model file, with the progress bar up meanwhile.
@@ -131,19 +139,21 @@ impl LoadedModel {
     }
 
     fn gpu_model(&self, x_shape: &[usize]) -> Result<Rc<GpuModel>, String> {
-        if let Some((shape, gpu)) = self.gpu.borrow().as_ref() {
-            if shape == x_shape {
-                return Ok(gpu.clone());
+        let ctx = engine::gpu().ok_or("WebGPU is not available on this page; use backend 'cpu'")?;
+        if let Some(recording) = self.gpu.borrow().as_ref() {
+            if recording.shape == x_shape && recording.device == ctx.device {
+                return Ok(recording.model.clone());
             }
         }
-        let ctx = engine::gpu().ok_or("WebGPU is not available on this page; use backend 'cpu'")?;
         let cond_shape = self.cond_shape(x_shape);
-        let gpu = Rc::new(
+        let model = Rc::new(
             GpuModel::new(&ctx, &self.model, x_shape, cond_shape.as_deref())
                 .map_err(|e| e.to_string())?,
         );
-        *self.gpu.borrow_mut() = Some((x_shape.to_vec(), gpu.clone()));
-        Ok(gpu)
+        let device = ctx.device.clone();
+        *self.gpu.borrow_mut() =
+            Some(Recording { shape: x_shape.to_vec(), device, model: model.clone() });
+        Ok(model)
     }
 
     /// Runs the network on `x`; `t` (one per batch entry) and `cond` for the UNet.
@@ -163,7 +173,12 @@ impl LoadedModel {
         .transpose()
         .map_err(|e| format!("cond: {e}"))?;
         let result = if on_gpu {
-            self.gpu_model(&x.shape)?.forward(&x, t.as_deref(), cond.as_ref()).await
+            let result = self.gpu_model(&x.shape)?.forward(&x, t.as_deref(), cond.as_ref()).await;
+            if result.is_err() {
+                // The device may have gone (it is replaced after a loss): record anew next time.
+                self.gpu.borrow_mut().take();
+            }
+            result
         } else {
             self.model.forward(&x, t.as_deref(), cond.as_ref())
         };
