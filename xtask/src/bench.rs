@@ -76,6 +76,28 @@ fn bench_venv() -> Result<std::path::PathBuf> {
     Ok(python)
 }
 
+/// Runs a browser benchmark script of tests/e2e against `server` with its plan in the named
+/// environment variable; returns the JSON it prints.
+fn node_bench(
+    script: &str,
+    server: &serve::Server,
+    chromium: &str,
+    (variable, plan): (&str, &serde_json::Value),
+) -> Result<serde_json::Value> {
+    let out = Command::new("node")
+        .current_dir(project_root().join("tests/e2e"))
+        .arg(script)
+        .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
+        .env(variable, plan.to_string())
+        .env("CHROMIUM", chromium)
+        .output()
+        .context("running the browser benchmark")?;
+    if !out.status.success() {
+        bail!("browser benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
 /// ms/step of `case` in headless Chromium, both backends: `(backend, n, ms/step)` rows.
 fn browser_bench(case: &str, sizes: &[(u32, u32)]) -> Result<Vec<(String, u64, f64)>> {
     let root = project_root();
@@ -84,18 +106,7 @@ fn browser_bench(case: &str, sizes: &[(u32, u32)]) -> Result<Vec<(String, u64, f
     let site = dist::build(&root.join("dist"))?;
     let server = serve::start(&site, 0)?;
     let plan = serde_json::json!({ "case": case, "sizes": sizes, "params": {} });
-    let out = Command::new("node")
-        .current_dir(root.join("tests/e2e"))
-        .arg("bench.mjs")
-        .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
-        .env("FLOWSCOPE_BENCH", plan.to_string())
-        .env("CHROMIUM", chromium)
-        .output()
-        .context("running the browser benchmark")?;
-    if !out.status.success() {
-        bail!("browser benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
     Ok(report
         .as_array()
         .into_iter()
@@ -460,18 +471,7 @@ fn nn_browser(model: &std::path::Path, shapes: &[serde_json::Value]) -> Result<(
     let server = serve::start_isolated(&site)?;
     let plan = serde_json::json!({ "shapes": shapes, "seconds": 2, "slow_s": 30 });
     eprintln!("xtask: the UNet in headless Chromium (software WebGPU can take minutes)");
-    let out = Command::new("node")
-        .current_dir(root.join("tests/e2e"))
-        .arg("bench_nn.mjs")
-        .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
-        .env("FLOWSCOPE_BENCH_NN", plan.to_string())
-        .env("CHROMIUM", chromium)
-        .output()
-        .context("running the browser benchmark")?;
-    if !out.status.success() {
-        bail!("browser benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let report = node_bench("bench_nn.mjs", &server, &chromium, ("FLOWSCOPE_BENCH_NN", &plan))?;
     println!(
         "\nIn headless Chromium (onnxruntime-web with {} wasm thread(s), cross-origin isolated: {})\n",
         report["ort_threads"], report["isolated"]
