@@ -138,14 +138,14 @@ impl ParticleSetup for DamBreak {
         if let Some(sph) = engine.wcsph() {
             return vec![sph.fluid.front() / A, sph.time * scale, sph.density_error(), 0.0];
         }
-        match engine {
-            Engine::Dfsph(sph) => vec![
+        match engine.dfsph() {
+            Some(sph) => vec![
                 sph.fluid.front() / A,
                 sph.time * scale,
                 sph.density_error(),
                 sph.last.density_iterations as f64,
             ],
-            _ => vec![f64::NAN; 4],
+            None => vec![f64::NAN; 4],
         }
     }
 
@@ -158,6 +158,12 @@ impl ParticleSetup for DamBreak {
             }
             (Engine::Dfsph(sph), "viscosity") => sph.config.viscosity = params.float("viscosity"),
             (Engine::Dfsph(sph), "tolerance") => sph.config.tolerance = params.float("tolerance"),
+            (Engine::GpuDfsph { gpu, mirror }, "viscosity" | "tolerance") => {
+                mirror.config.viscosity = params.float("viscosity");
+                mirror.config.tolerance = params.float("tolerance");
+                let c = mirror.config;
+                gpu.configure(c.viscosity, c.tolerance, c.max_iterations);
+            }
             // A parameter of the other solver: kept for when it is chosen.
             (_, "alpha" | "viscosity" | "tolerance") => {}
             _ => return false,

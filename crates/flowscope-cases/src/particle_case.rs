@@ -17,8 +17,8 @@ use flowscope_core::{
 use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::Dfsph;
 use flowscope_sph::gas1d::{Ends, Gas1d};
-use flowscope_sph::gpu::{view_raster, GpuWcsph};
-use flowscope_sph::wcsph::Wcsph;
+use flowscope_sph::gpu::{view_raster, GpuDfsph, GpuWcsph};
+use flowscope_sph::wcsph::{SphError, Wcsph};
 use flowscope_sph::Shape;
 
 /// The solver of a particle case.
@@ -32,6 +32,11 @@ pub enum Engine {
         gpu: Box<GpuWcsph>,
         mirror: Box<Wcsph>,
     },
+    /// DFSPH on the GPU, mirrored likewise (with the last step's solver statistics).
+    GpuDfsph {
+        gpu: Box<GpuDfsph>,
+        mirror: Box<Dfsph>,
+    },
 }
 
 impl Engine {
@@ -40,6 +45,15 @@ impl Engine {
         match self {
             Engine::Wcsph(sph) => Some(sph),
             Engine::GpuWcsph { mirror, .. } => Some(mirror),
+            _ => None,
+        }
+    }
+
+    /// The DFSPH fluid, on the CPU or as mirrored from the GPU.
+    pub fn dfsph(&self) -> Option<&Dfsph> {
+        match self {
+            Engine::Dfsph(sph) => Some(sph),
+            Engine::GpuDfsph { mirror, .. } => Some(mirror),
             _ => None,
         }
     }
@@ -142,8 +156,8 @@ pub struct ParticleCase<S: ParticleSetup> {
 }
 
 impl<S: ParticleSetup> ParticleCase<S> {
-    /// The case on the GPU when `gpu` is given and its solver has a WGSL twin (WCSPH), else on
-    /// the CPU (with a notice when the GPU was asked for).
+    /// The case on the GPU when `gpu` is given and its solver has a WGSL twin (the 2D solvers
+    /// without a moving paddle), else on the CPU (with a notice when the GPU was asked for).
     pub fn new(
         mut setup: S,
         params: &ParamValues,
@@ -154,6 +168,9 @@ impl<S: ParticleSetup> ParticleCase<S> {
         let engine = match (setup.build(&checked)?, gpu) {
             (Engine::Wcsph(cpu), Some(ctx)) if cpu.paddle.is_none() => {
                 Engine::GpuWcsph { gpu: Box::new(GpuWcsph::new(ctx, &cpu)), mirror: cpu }
+            }
+            (Engine::Dfsph(cpu), Some(ctx)) => {
+                Engine::GpuDfsph { gpu: Box::new(GpuDfsph::new(ctx, &cpu)), mirror: cpu }
             }
             (engine, Some(_)) => {
                 notices.push(
@@ -183,7 +200,8 @@ impl<S: ParticleSetup> ParticleCase<S> {
         match &mut self.engine {
             Engine::Gas(gas) => gas.stable_dt(cfl),
             Engine::Wcsph(sph) => sph.stable_dt(cfl),
-            Engine::Dfsph(sph) => {
+            // The DFSPH step at the speed last read back (on the GPU a batch behind).
+            Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => {
                 sph.config.cfl = cfl;
                 sph.stable_dt()
             }
@@ -197,25 +215,45 @@ impl<S: ParticleSetup> ParticleCase<S> {
     /// Steps the GPU fluid `n` times and takes in the state read back since.
     fn step_gpu(&mut self, n: u32) -> Result<(), CaseError> {
         let dt = self.next_dt();
-        let Engine::GpuWcsph { gpu, mirror } = &mut self.engine else { return Ok(()) };
-        gpu.step(dt, n);
-        gpu.request_mirror();
-        #[cfg(not(target_arch = "wasm32"))]
-        flowscope_gpu::buffers::wait_idle(&gpu.context().device).map_err(CaseError::Gpu)?;
-        if let Some(state) = gpu.take_mirror() {
-            let bad =
-                state.x.iter().chain(&state.v).flatten().chain(&state.rho).find(|v| !v.is_finite());
-            if let Some(bad) = bad {
-                return Err(CaseError::Diverged(format!(
-                    "a particle's state became {bad} near t = {:.4}; reset with a smaller time step",
-                    gpu.time
-                )));
+        match &mut self.engine {
+            Engine::GpuWcsph { gpu, mirror } => {
+                gpu.step(dt, n);
+                gpu.request_mirror();
+                wait_on_native(gpu.context())?;
+                if let Some(state) = gpu.take_mirror() {
+                    refuse_non_finite(
+                        state.x.iter().chain(&state.v).flatten().chain(&state.rho),
+                        gpu.time,
+                    )?;
+                    mirror.fluid.x = state.x;
+                    mirror.fluid.v = state.v;
+                    mirror.rho = state.rho;
+                }
+                mirror.time = gpu.time;
             }
-            mirror.fluid.x = state.x;
-            mirror.fluid.v = state.v;
-            mirror.rho = state.rho;
+            Engine::GpuDfsph { gpu, mirror } => {
+                gpu.step(dt, n);
+                gpu.request_mirror();
+                wait_on_native(gpu.context())?;
+                if let Some(state) = gpu.take_mirror() {
+                    let values = state.x.iter().chain(&state.v).flatten();
+                    refuse_non_finite(values.chain(&state.rho).chain(&state.kappa), gpu.time)?;
+                    mirror.fluid.x = state.x;
+                    mirror.fluid.v = state.v;
+                    mirror.rho = state.rho;
+                    mirror.kappa = state.kappa;
+                    mirror.neighbours = state.neighbours;
+                    mirror.last = state.stats;
+                    let escaped = mirror.fluid.escaped(&mirror.tank);
+                    if escaped > 0 {
+                        let error = SphError::Escaped(escaped, gpu.time);
+                        return Err(CaseError::Diverged(error.to_string()));
+                    }
+                }
+                mirror.time = gpu.time;
+            }
+            _ => return Ok(()),
         }
-        mirror.time = gpu.time;
         self.last_dt = dt;
         self.steps += u64::from(n);
         Ok(())
@@ -230,6 +268,29 @@ impl<S: ParticleSetup> ParticleCase<S> {
             "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
             _ => return None,
         })
+    }
+}
+
+/// Waits for the GPU natively, so that the state read back is that of the steps just taken
+/// (the browser must not block: there it arrives a batch later).
+fn wait_on_native(ctx: &GpuContext) -> Result<(), CaseError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    flowscope_gpu::buffers::wait_idle(&ctx.device).map_err(CaseError::Gpu)?;
+    #[cfg(target_arch = "wasm32")]
+    let _ = ctx;
+    Ok(())
+}
+
+/// A diverged error if any of the `values` read back from the GPU is not finite.
+fn refuse_non_finite<'a>(
+    mut values: impl Iterator<Item = &'a f64>,
+    time: f64,
+) -> Result<(), CaseError> {
+    match values.find(|v| !v.is_finite()) {
+        Some(bad) => Err(CaseError::Diverged(format!(
+            "a particle's state became {bad} near t = {time:.4}; reset with a smaller time step"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -295,7 +356,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 
     fn backend(&self) -> Backend {
         match self.engine {
-            Engine::GpuWcsph { .. } => Backend::Gpu,
+            Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } => Backend::Gpu,
             _ => Backend::Cpu,
         }
     }
@@ -319,7 +380,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
     }
 
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
-        if let Engine::GpuWcsph { .. } = self.engine {
+        if let Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } = self.engine {
             return self.step_gpu(n);
         }
         for _ in 0..n {
@@ -328,7 +389,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 Engine::Gas(gas) => gas.step(dt).map_err(|e| e.to_string()),
                 Engine::Wcsph(sph) => sph.step(dt).map_err(|e| e.to_string()),
                 Engine::Dfsph(sph) => sph.step(dt).map(|_| ()).map_err(|e| e.to_string()),
-                Engine::GpuWcsph { .. } => Ok(()),
+                Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } => Ok(()),
             };
             outcome.map_err(CaseError::Diverged)?;
             self.last_dt = dt;
@@ -347,6 +408,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
             Engine::Wcsph(sph) => sph.time,
             Engine::Dfsph(sph) => sph.time,
             Engine::GpuWcsph { gpu, .. } => gpu.time,
+            Engine::GpuDfsph { gpu, .. } => gpu.time,
         }
     }
 
@@ -364,7 +426,9 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
             Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
                 [[0.0, sph.tank.width], [0.0, sph.tank.height]]
             }
-            Engine::Dfsph(sph) => [[0.0, sph.tank.width], [0.0, sph.tank.height]],
+            Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => {
+                [[0.0, sph.tank.width], [0.0, sph.tank.height]]
+            }
         }
     }
 
@@ -376,7 +440,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
         Some(match &self.engine {
             Engine::Gas(gas) => gas.x.len(),
             Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => sph.fluid.x.len(),
-            Engine::Dfsph(sph) => sph.fluid.x.len(),
+            Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => sph.fluid.x.len(),
         })
     }
 
@@ -410,7 +474,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 let size = (sph.tank.width, sph.tank.height);
                 Ok(splat(&points, &values, size, pixel, disc * self.particle_size))
             }
-            Engine::Dfsph(sph) => {
+            Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => {
                 let values: Vec<f64> = match name {
                     "density" => sph.rho.clone(),
                     "pressure" => sph.pressures(),
@@ -432,7 +496,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 let f = &sph.fluid;
                 vec![f.total_mass(), f.momentum()[0], f.kinetic_energy()]
             }
-            Engine::Dfsph(sph) => {
+            Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => {
                 let f = &sph.fluid;
                 vec![f.total_mass(), f.momentum()[0], f.kinetic_energy()]
             }
@@ -477,9 +541,12 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 
 impl<S: ParticleSetup> Simulation for ParticleCase<S> {
     fn gpu_view(&self, view: &str) -> Option<GpuView<'_>> {
-        let Engine::GpuWcsph { gpu, .. } = &self.engine else { return None };
-        let (nx, ny) = gpu.image;
-        Some(GpuView { buffer: gpu.view(view)?, nx, ny })
+        let ((nx, ny), buffer) = match &self.engine {
+            Engine::GpuWcsph { gpu, .. } => (gpu.image(), gpu.view(view)?),
+            Engine::GpuDfsph { gpu, .. } => (gpu.image(), gpu.view(view)?),
+            _ => return None,
+        };
+        Some(GpuView { buffer, nx, ny })
     }
 
     fn particle_size(&self) -> Option<f64> {
@@ -488,14 +555,19 @@ impl<S: ParticleSetup> Simulation for ParticleCase<S> {
 
     fn set_particle_size(&mut self, scale: f64) {
         self.particle_size = scale.clamp(0.25, 2.0);
-        if let Engine::GpuWcsph { gpu, .. } = &mut self.engine {
-            gpu.set_disc_scale(self.particle_size);
+        match &mut self.engine {
+            Engine::GpuWcsph { gpu, .. } => gpu.set_disc_scale(self.particle_size),
+            Engine::GpuDfsph { gpu, .. } => gpu.set_disc_scale(self.particle_size),
+            _ => {}
         }
     }
 
     /// On the GPU: the extent of the view's values in the state last read back.
     fn measured_range(&self, view: &str) -> Option<(f32, f32)> {
-        let Engine::GpuWcsph { gpu, .. } = &self.engine else { return None };
-        gpu.view_extent(view)
+        match &self.engine {
+            Engine::GpuWcsph { gpu, .. } => gpu.view_extent(view),
+            Engine::GpuDfsph { gpu, .. } => gpu.view_extent(view),
+            _ => None,
+        }
     }
 }

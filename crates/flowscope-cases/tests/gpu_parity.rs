@@ -4,6 +4,7 @@
 //! (the channels: 32 or 48 cells across, about as many cells in all).
 
 use flowscope_cases::{create, CATALOG};
+use flowscope_core::ParamValue;
 use flowscope_gpu::context_for_tests;
 
 fn relative_l2(gpu: &[f32], cpu: &[f32]) -> f64 {
@@ -74,13 +75,21 @@ fn every_gpu_grid_case_matches_the_cpu_after_100_steps() {
     assert_eq!(checked, [&grid_cases[..], &["cylinder-wake", "airfoil"]].concat());
 }
 
-/// The particle cases on the GPU step, stay conserved and draw their views on the device; the
-/// solver's parity with the CPU is tested in flowscope-sph.
+/// The particle cases on the GPU (the dam break with either solver) step, stay conserved and
+/// draw their views on the device; the solvers' parity with the CPU is tested in flowscope-sph.
 #[test]
 fn gpu_particle_cases_run_and_draw() {
     let Some(ctx) = context_for_tests() else { return };
+    let mut runs = Vec::new();
     for spec in CATALOG.iter().filter(|s| s.gpu && s.group == "particles") {
-        let params = spec.defaults();
+        runs.push((spec, spec.defaults(), false));
+        if spec.id == "dam-break" {
+            let mut dfsph = spec.defaults();
+            dfsph.set(spec.id, spec.params, "solver", ParamValue::Enum("dfsph".into())).unwrap();
+            runs.push((spec, dfsph, true));
+        }
+    }
+    for (spec, params, dfsph) in runs {
         let mut gpu = create(spec.id, &params, Some(&ctx)).unwrap();
         let cpu = create(spec.id, &params, None).unwrap();
         assert_eq!(gpu.backend(), flowscope_core::Backend::Gpu, "{}", spec.id);
@@ -88,6 +97,10 @@ fn gpu_particle_cases_run_and_draw() {
         let (before, after) = (cpu.observables().unwrap(), gpu.observables().unwrap());
         assert_eq!(before[0], after[0], "{}: mass changed", spec.id);
         assert!(after.iter().all(|v| v.is_finite()), "{}: {after:?}", spec.id);
+        if dfsph {
+            let k = spec.observables.iter().position(|o| o.name == "solver_iterations").unwrap();
+            assert!(after[k] >= 1.0, "the DFSPH solve reported {} iterations", after[k]);
+        }
         for view in spec.views {
             let image = gpu.gpu_view(view.name).expect("a GPU view");
             let pixels: Vec<f32> =

@@ -8,8 +8,24 @@ use std::collections::HashMap;
 /// One unit of recorded GPU work.
 #[derive(Clone, Debug)]
 pub enum Op {
-    Dispatch { pipeline: wgpu::ComputePipeline, group: wgpu::BindGroup, workgroups: [u32; 3] },
-    Copy { from: wgpu::Buffer, to: wgpu::Buffer, bytes: u64 },
+    Dispatch {
+        pipeline: wgpu::ComputePipeline,
+        group: wgpu::BindGroup,
+        workgroups: [u32; 3],
+    },
+    /// A dispatch whose workgroup counts a kernel wrote into `args` at `offset` (three u32):
+    /// how an iterative solver on the device stops without the host reading anything back.
+    Indirect {
+        pipeline: wgpu::ComputePipeline,
+        group: wgpu::BindGroup,
+        args: wgpu::Buffer,
+        offset: u64,
+    },
+    Copy {
+        from: wgpu::Buffer,
+        to: wgpu::Buffer,
+        bytes: u64,
+    },
 }
 
 impl Op {
@@ -30,10 +46,20 @@ pub fn encode(encoder: &mut wgpu::CommandEncoder, ops: &[Op]) {
             continue;
         }
         let mut pass = encoder.begin_compute_pass(&Default::default());
-        while let Some(Op::Dispatch { pipeline, group, workgroups }) = ops.get(k) {
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, group, &[]);
-            pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+        while let Some(op) = ops.get(k) {
+            match op {
+                Op::Dispatch { pipeline, group, workgroups } => {
+                    pass.set_pipeline(pipeline);
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
+                }
+                Op::Indirect { pipeline, group, args, offset } => {
+                    pass.set_pipeline(pipeline);
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups_indirect(args, *offset);
+                }
+                Op::Copy { .. } => break,
+            }
             k += 1;
         }
     }
@@ -76,6 +102,28 @@ impl Program {
         bindings: &[(u32, &wgpu::Buffer)],
         workgroups: [u32; 3],
     ) -> Op {
+        let (pipeline, group) = self.bind(entry, bindings);
+        Op::Dispatch { pipeline, group, workgroups }
+    }
+
+    /// A dispatch of `entry` over the workgroup counts at `offset` in `args` (a buffer with
+    /// `INDIRECT` usage), binding each `(binding, buffer)` in group 0.
+    pub fn op_indirect(
+        &mut self,
+        entry: &'static str,
+        bindings: &[(u32, &wgpu::Buffer)],
+        args: &wgpu::Buffer,
+        offset: u64,
+    ) -> Op {
+        let (pipeline, group) = self.bind(entry, bindings);
+        Op::Indirect { pipeline, group, args: args.clone(), offset }
+    }
+
+    fn bind(
+        &mut self,
+        entry: &'static str,
+        bindings: &[(u32, &wgpu::Buffer)],
+    ) -> (wgpu::ComputePipeline, wgpu::BindGroup) {
         let pipeline = self.pipeline(entry);
         let entries: Vec<_> = bindings
             .iter()
@@ -89,7 +137,7 @@ impl Program {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        Op::Dispatch { pipeline, group, workgroups }
+        (pipeline, group)
     }
 
     /// A dispatch of `entry` over `items` invocations in workgroups of `size` (one dimension).

@@ -10,8 +10,8 @@
 //! - [`wcsph`]: weakly compressible 2D SPH (Tait, δ-SPH, Adami walls).
 //! - [`dfsph`]: incompressible 2D SPH (divergence-free SPH, lattice walls).
 //!
-//! - [`gpu`]: the WGSL twin of the WCSPH step (`shaders/sph/`), with a counting-sort neighbour
-//!   grid on the device, in f32.
+//! - [`gpu`]: the WGSL twins of the WCSPH and DFSPH steps (`shaders/sph/`), with a
+//!   counting-sort neighbour grid on the device, in f32.
 //!
 //! The modules above the GPU twin are the CPU reference, in f64. Never depends on leptos, web-sys or the CLI.
 

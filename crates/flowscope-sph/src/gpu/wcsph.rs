@@ -1,16 +1,14 @@
-//! The WGSL twin of [`crate::wcsph::Wcsph`] (`shaders/sph/wcsph.wgsl`), in f32 on the shared
-//! device: the same midpoint step, with the neighbour grid rebuilt on the GPU by a counting sort
-//! at every evaluation. Nothing comes back per step; [`GpuWcsph::download`] reads the state for
-//! exports and tests.
+//! The WGSL twin of [`crate::wcsph::Wcsph`] (`shaders/sph/wcsph.wgsl`): the same midpoint
+//! step, with the neighbour grid rebuilt on the GPU at every evaluation. Nothing comes back per
+//! step; [`GpuWcsph::download`] reads the state for exports and tests.
 
-use crate::fluid2d::cell_list;
+use super::{extent, flat, grid_geometry, Grid, Views, GROUP, PARTICLES};
 use crate::kernel::Shape;
 use crate::wcsph::{Wcsph, GAMMA};
 use flowscope_gpu::program::{encode, Op, Program};
 use flowscope_gpu::{buffers, wgpu, GpuContext};
 
-const SOURCE: &str = include_str!("../../../shaders/sph/wcsph.wgsl");
-const GROUP: u32 = 64;
+const SOURCE: &str = include_str!("../../../../shaders/sph/wcsph.wgsl");
 /// Neighbour slots per particle for [`GpuWcsph::neighbour_lists`].
 const MAX_LISTED: u32 = 64;
 
@@ -41,21 +39,6 @@ struct Params {
     max_listed: u32,
     _pad: [u32; 3],
 }
-
-/// Mirrors `Image` in wcsph.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Image {
-    nx: u32,
-    ny: u32,
-    pixel: f32,
-    radius: f32,
-    quantity: u32,
-    _pad: [u32; 3],
-}
-
-/// The views the GPU draws, in the order of `Image::quantity`.
-pub const VIEWS: [&str; 4] = ["speed", "pressure", "density", "neighbours"];
 
 /// The fluid's state as last read back: positions, velocities, densities.
 #[derive(Clone, Debug, Default)]
@@ -96,29 +79,12 @@ pub struct GpuWcsph {
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     lister: Lister,
     step_ops: Vec<Op>,
-    /// Per view: the image it is drawn into and the dispatches (grid of the current positions,
-    /// then the splat).
-    views: Vec<Vec<Op>>,
-    /// Each view's image layout and the uniform holding it (the disc radius changes).
-    image_uniforms: Vec<(wgpu::Buffer, Image)>,
-    pixels: wgpu::Buffer,
-    /// Image size (columns, rows).
-    pub image: (u32, u32),
+    /// Drawn from the grid of the positions at the end of the last step.
+    views: Views,
     staging: wgpu::Buffer,
     mirror: std::sync::Arc<std::sync::Mutex<MirrorSlot>>,
     n_fluid: usize,
     pub time: f64,
-}
-
-/// Pixel size and particle disc radius of the views of a tank: two pixels per particle spacing
-/// and discs of 0.75 spacings, but at most 2048 pixels across (bigger fluids draw smaller).
-pub fn view_raster(tank: &crate::tank::Tank) -> (f64, f64) {
-    let pixel = (0.5 * tank.dx).max(tank.width / 2048.0);
-    (pixel, (0.75 * tank.dx).max(0.75 * pixel))
-}
-
-fn flat(points: &[[f64; 2]]) -> Vec<[f32; 2]> {
-    points.iter().map(|p| [p[0] as f32, p[1] as f32]).collect()
 }
 
 impl GpuWcsph {
@@ -129,17 +95,17 @@ impl GpuWcsph {
         let (n_fluid, n_walls) = (cpu.fluid.len(), cpu.walls.len());
         let n_all = n_fluid + n_walls;
         let radius = cpu.kernel.support(cpu.h);
-        let (lo, cell, dims) = cell_list(&cpu.tank, radius, &[]).geometry();
+        let (lo, cell, dims) = grid_geometry(&cpu.tank, radius);
         let config = cpu.config;
         let params = Params {
             n_fluid: n_fluid as u32,
             n_all: n_all as u32,
-            dims_x: dims[0] as u32,
-            dims_y: dims[1] as u32,
-            lo_x: lo[0] as f32,
-            lo_y: lo[1] as f32,
-            cell_x: cell[0] as f32,
-            cell_y: cell[1] as f32,
+            dims_x: dims[0],
+            dims_y: dims[1],
+            lo_x: lo[0],
+            lo_y: lo[1],
+            cell_x: cell[0],
+            cell_y: cell[1],
             h: cpu.h as f32,
             radius: radius as f32,
             mass: cpu.fluid.mass as f32,
@@ -166,39 +132,17 @@ impl GpuWcsph {
         let v0 = buffers::storage_from(device, "sph v0", &flat(&cpu.fluid.v));
         let rho_start = buffers::storage_from(device, "sph rho0", &rho);
         let out = buffers::storage_zeros(device, "sph rates", 4 * n_fluid);
-        let cells = dims[0] * dims[1];
-        let cell_of = buffers::storage_zeros(device, "sph cell", n_all);
-        let rank = buffers::storage_zeros(device, "sph rank", n_all);
-        let counts = buffers::storage_zeros(device, "sph counts", cells + 1);
-        let start = buffers::storage_zeros(device, "sph start", cells + 1);
-        let order = buffers::storage_zeros(device, "sph order", n_all);
+        let grid = Grid::new(device, n_all, dims);
+        let (start, order) = (&grid.start, &grid.order);
         let wall = buffers::storage_zeros(device, "sph wall", 2 * n_walls);
 
-        let mut program = Program::new(device, "wcsph.wgsl", SOURCE);
+        let mut program = Program::new(device, "wcsph.wgsl", &format!("{SOURCE}\n{PARTICLES}"));
         let u = &uniform;
-        let sort = |program: &mut Program| {
-            vec![
-                program.op_1d("clear_counts", &[(0, u), (11, &counts)], cells + 1, GROUP),
-                program.op_1d(
-                    "count_cells",
-                    &[(0, u), (1, &pos), (9, &cell_of), (10, &rank), (11, &counts)],
-                    n_all,
-                    GROUP,
-                ),
-                program.op("scan", &[(0, u), (11, &counts), (12, &start)], [1, 1, 1]),
-                program.op_1d(
-                    "scatter",
-                    &[(0, u), (9, &cell_of), (10, &rank), (12, &start), (13, &order)],
-                    n_all,
-                    GROUP,
-                ),
-            ]
-        };
         let evaluate = |program: &mut Program| {
-            let mut ops = sort(program);
+            let mut ops = grid.sort(program, u, &pos, n_all);
             ops.push(program.op_1d(
                 "wall_pressure",
-                &[(0, u), (1, &pos), (3, &rho_eval), (12, &start), (13, &order), (14, &wall)],
+                &[(0, u), (1, &pos), (3, &rho_eval), (12, start), (13, order), (14, &wall)],
                 n_walls,
                 GROUP,
             ));
@@ -210,8 +154,8 @@ impl GpuWcsph {
                     (2, &vel),
                     (3, &rho_eval),
                     (7, &out),
-                    (12, &start),
-                    (13, &order),
+                    (12, start),
+                    (13, order),
                     (14, &wall),
                 ],
                 n_fluid,
@@ -234,47 +178,14 @@ impl GpuWcsph {
         step_ops.push(program.op_1d("full_step", &full_bindings, n_fluid, GROUP));
 
         let mut sort_ops = vec![load.clone()];
-        sort_ops.extend(sort(&mut program));
-
-        let (pixel, disc) = view_raster(&cpu.tank);
-        let image = (
-            ((cpu.tank.width / pixel).ceil() as u32).max(1),
-            ((cpu.tank.height / pixel).ceil() as u32).max(1),
+        sort_ops.extend(grid.sort(&mut program, u, &pos, n_all));
+        let views = Views::new(
+            device,
+            &mut program,
+            &cpu.tank,
+            &sort_ops,
+            &[(0, u), (1, &pos), (2, &vel), (3, &rho_eval), (7, &out), (12, start), (13, order)],
         );
-        let cells_in_image = (image.0 * image.1) as usize;
-        let pixels = buffers::storage_zeros(device, "sph view", cells_in_image);
-        let (views, image_uniforms): (Vec<_>, Vec<_>) = (0..VIEWS.len() as u32)
-            .map(|quantity| {
-                let layout = Image {
-                    nx: image.0,
-                    ny: image.1,
-                    pixel: pixel as f32,
-                    radius: disc as f32,
-                    quantity,
-                    _pad: [0; 3],
-                };
-                let uniform_image = buffers::uniform_from(device, "sph image", &layout);
-                let mut ops = vec![load.clone()];
-                ops.extend(sort(&mut program));
-                ops.push(program.op_1d(
-                    "splat",
-                    &[
-                        (0, u),
-                        (1, &pos),
-                        (2, &vel),
-                        (3, &rho_eval),
-                        (7, &out),
-                        (12, &start),
-                        (13, &order),
-                        (18, &uniform_image),
-                        (19, &pixels),
-                    ],
-                    cells_in_image,
-                    GROUP,
-                ));
-                (ops, (uniform_image, layout))
-            })
-            .unzip();
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("sph mirror staging"),
             size: (20 * n_fluid) as u64,
@@ -288,12 +199,16 @@ impl GpuWcsph {
             x0,
             v0,
             rho_start,
-            lister: Lister { program, pos, out, start, order, sort_ops },
+            lister: Lister {
+                program,
+                pos,
+                out,
+                start: grid.start.clone(),
+                order: grid.order.clone(),
+                sort_ops,
+            },
             step_ops,
             views,
-            image_uniforms,
-            pixels,
-            image,
             staging,
             mirror: std::sync::Arc::default(),
             n_fluid,
@@ -301,23 +216,21 @@ impl GpuWcsph {
         }
     }
 
-    /// Draws view `name` (one of [`VIEWS`]) into the image buffer (`image.0 × image.1` f32,
+    /// Draws view `name` (one of [`super::VIEWS`]) into the image buffer (`image.0 × image.1` f32,
     /// NaN where there is no fluid) and returns it.
     pub fn view(&self, name: &str) -> Option<&wgpu::Buffer> {
-        let k = VIEWS.iter().position(|v| *v == name)?;
-        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        encode(&mut encoder, &self.views[k]);
-        self.ctx.queue.submit([encoder.finish()]);
-        Some(&self.pixels)
+        self.views.draw(&self.ctx, name)
+    }
+
+    /// Size (columns, rows) of the view images.
+    pub fn image(&self) -> (u32, u32) {
+        self.views.image
     }
 
     /// Draws particles as discs `scale` times the default size in the views (at most 2: the
     /// splat looks for particles in the neighbouring cells only).
     pub fn set_disc_scale(&mut self, scale: f64) {
-        for (buffer, layout) in &self.image_uniforms {
-            let scaled = Image { radius: layout.radius * scale.clamp(0.25, 2.0) as f32, ..*layout };
-            self.ctx.queue.write_buffer(buffer, 0, bytemuck::bytes_of(&scaled));
-        }
+        self.views.set_disc_scale(&self.ctx.queue, scale);
     }
 
     /// Starts copying the fluid's state back without waiting (at most one copy in flight);
@@ -358,18 +271,11 @@ impl GpuWcsph {
             if let Ok(mut slot) = slot.lock() {
                 slot.in_flight = false;
                 if let Some(state) = mirror {
-                    let extent = |values: &mut dyn Iterator<Item = f64>| {
-                        let (lo, hi) = values
-                            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                                (l.min(v), h.max(v))
-                            });
-                        (lo <= hi).then_some((lo as f32, hi as f32))
-                    };
                     let pressure = |rho: f64| stiffness * ((rho / rho0).powi(7) - 1.0);
                     slot.extents = [
-                        extent(&mut state.v.iter().map(|v| v[0].hypot(v[1]))),
-                        extent(&mut state.rho.iter().map(|&r| pressure(r))),
-                        extent(&mut state.rho.iter().copied()),
+                        extent(state.v.iter().map(|v| v[0].hypot(v[1]))),
+                        extent(state.rho.iter().map(|&r| pressure(r))),
+                        extent(state.rho.iter().copied()),
                     ];
                     slot.ready = Some(state);
                 }
@@ -379,7 +285,7 @@ impl GpuWcsph {
 
     /// The extent of view `name` (speed, pressure or density) in the latest state read back.
     pub fn view_extent(&self, name: &str) -> Option<(f32, f32)> {
-        let k = VIEWS.iter().position(|v| *v == name).filter(|&k| k < 3)?;
+        let k = super::VIEWS.iter().position(|v| *v == name).filter(|&k| k < 3)?;
         self.mirror.lock().ok()?.extents[k]
     }
 

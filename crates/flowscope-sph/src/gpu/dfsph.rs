@@ -1,0 +1,392 @@
+//! The WGSL twin of [`crate::dfsph::Dfsph`] (`shaders/sph/dfsph.wgsl`): the same step, both
+//! pressure solves iterating on the device until their tolerance (indirect dispatches that a
+//! converged solve sets to zero), so nothing comes back per step. [`GpuDfsph::request_mirror`]
+//! reads the state and the solver statistics back without blocking.
+
+use super::{extent, flat, grid_geometry, Grid, Views, GROUP, PARTICLES};
+use crate::dfsph::{Dfsph, DfsphStats};
+use crate::kernel::Shape;
+use flowscope_gpu::buffers::AsyncRead;
+use flowscope_gpu::program::{encode, Op, Program};
+use flowscope_gpu::{buffers, wgpu, GpuContext};
+use std::sync::Mutex;
+
+const SOURCE: &str = include_str!("../../../../shaders/sph/dfsph.wgsl");
+
+/// Mirrors `Params` in dfsph.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n_fluid: u32,
+    n_all: u32,
+    dims_x: u32,
+    dims_y: u32,
+    lo_x: f32,
+    lo_y: f32,
+    cell_x: f32,
+    cell_y: f32,
+    h: f32,
+    radius: f32,
+    mass: f32,
+    rho0: f32,
+    gx: f32,
+    gy: f32,
+    dt: f32,
+    viscosity: f32,
+    tolerance: f32,
+    max_iterations: u32,
+    shape: u32,
+    _pad: u32,
+}
+
+/// Bytes of `Solve` in dfsph.wgsl, and where its workgroup counts start.
+const SOLVE_BYTES: u64 = 32;
+const PARTICLE_ARGS: u64 = 16;
+
+/// The fluid's state as last read back, with the last step's solver statistics.
+#[derive(Clone, Debug, Default)]
+pub struct DfsphMirror {
+    pub x: Vec<[f64; 2]>,
+    pub v: Vec<[f64; 2]>,
+    pub rho: Vec<f64>,
+    /// κ summed over the constant-density solve (κ ρ is the pressure).
+    pub kappa: Vec<f64>,
+    pub neighbours: Vec<u32>,
+    pub stats: DfsphStats,
+}
+
+/// An incompressible (DFSPH) fluid on the GPU.
+pub struct GpuDfsph {
+    ctx: GpuContext,
+    params: Params,
+    uniform: wgpu::Buffer,
+    pos: wgpu::Buffer,
+    vel: wgpu::Buffer,
+    rho: wgpu::Buffer,
+    kappa_sum: wgpu::Buffer,
+    neighbours: wgpu::Buffer,
+    /// The `Solve` records of the constant-density and divergence-free solves.
+    solves: [wgpu::Buffer; 2],
+    /// The step's dispatches, for `params.max_iterations` iterations of each solve.
+    step_ops: Vec<Op>,
+    program: Program,
+    grid: Grid,
+    alpha: wgpu::Buffer,
+    pred: wgpu::Buffer,
+    source: wgpu::Buffer,
+    /// Drawn from the grid of the positions at the end of the last step.
+    views: Views,
+    read: AsyncRead,
+    /// Extents of the speed, pressure and density views in the latest state read back.
+    extents: Mutex<[Option<(f32, f32)>; 3]>,
+    n_fluid: usize,
+    pub time: f64,
+}
+
+fn solve_buffer(device: &wgpu::Device, label: &str) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: SOLVE_BYTES,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::INDIRECT
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+impl GpuDfsph {
+    /// Uploads a CPU fluid (particles at rest or moving, walls, parameters); the densities and
+    /// factors are computed on the device.
+    pub fn new(ctx: &GpuContext, cpu: &Dfsph) -> Self {
+        let device = &ctx.device;
+        let (n_fluid, n_walls) = (cpu.fluid.len(), cpu.walls.len());
+        let n_all = n_fluid + n_walls;
+        let radius = cpu.kernel.support(cpu.h);
+        let (lo, cell, dims) = grid_geometry(&cpu.tank, radius);
+        let config = cpu.config;
+        let params = Params {
+            n_fluid: n_fluid as u32,
+            n_all: n_all as u32,
+            dims_x: dims[0],
+            dims_y: dims[1],
+            lo_x: lo[0],
+            lo_y: lo[1],
+            cell_x: cell[0],
+            cell_y: cell[1],
+            h: cpu.h as f32,
+            radius: radius as f32,
+            mass: cpu.fluid.mass as f32,
+            rho0: config.rho0 as f32,
+            gx: config.gravity[0] as f32,
+            gy: config.gravity[1] as f32,
+            dt: 0.0,
+            viscosity: config.viscosity as f32,
+            tolerance: config.tolerance as f32,
+            max_iterations: config.max_iterations as u32,
+            shape: u32::from(config.shape == Shape::WendlandC2),
+            _pad: 0,
+        };
+        let uniform = buffers::uniform_from(device, "dfsph params", &params);
+        let mut all = cpu.fluid.x.clone();
+        all.extend_from_slice(&cpu.walls);
+        let pos = buffers::storage_from(device, "dfsph pos", &flat(&all));
+        let vel = buffers::storage_from(device, "dfsph vel", &flat(&cpu.fluid.v));
+        let field = |label| buffers::storage_zeros(device, label, n_fluid);
+        let (rho, alpha, source, kappa_sum, neighbours) = (
+            field("dfsph rho"),
+            field("dfsph alpha"),
+            field("dfsph source"),
+            field("dfsph kappa"),
+            field("dfsph neighbours"),
+        );
+        let pred = buffers::storage_zeros(device, "dfsph pred", 2 * n_fluid);
+        let solves =
+            [solve_buffer(device, "dfsph density solve"), solve_buffer(device, "divergence solve")];
+        let grid = Grid::new(device, n_all, dims);
+        let mut program = Program::new(device, "dfsph.wgsl", &format!("{SOURCE}\n{PARTICLES}"));
+
+        // The grid and factors of the initial positions.
+        let mut first = grid.sort(&mut program, &uniform, &pos, n_all);
+        first.push(program.op_1d(
+            "factors",
+            &[
+                (0, &uniform),
+                (1, &pos),
+                (3, &rho),
+                (4, &alpha),
+                (12, &grid.start),
+                (13, &grid.order),
+                (14, &neighbours),
+            ],
+            n_fluid,
+            GROUP,
+        ));
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encode(&mut encoder, &first);
+        ctx.queue.submit([encoder.finish()]);
+
+        let views = Views::new(
+            device,
+            &mut program,
+            &cpu.tank,
+            &[],
+            &[
+                (0, &uniform),
+                (1, &pos),
+                (2, &vel),
+                (3, &rho),
+                (7, &kappa_sum),
+                (12, &grid.start),
+                (13, &grid.order),
+                (14, &neighbours),
+            ],
+        );
+        let read = AsyncRead::new(
+            device,
+            "dfsph mirror",
+            &[2 * n_fluid, 2 * n_fluid, n_fluid, n_fluid, n_fluid, 8, 8],
+        );
+        let mut gpu = Self {
+            ctx: ctx.clone(),
+            params,
+            uniform,
+            pos,
+            vel,
+            rho,
+            kappa_sum,
+            neighbours,
+            solves,
+            step_ops: Vec::new(),
+            program,
+            grid,
+            alpha,
+            pred,
+            source,
+            views,
+            read,
+            extents: Mutex::default(),
+            n_fluid,
+            time: cpu.time,
+        };
+        gpu.step_ops = gpu.record_step();
+        gpu
+    }
+
+    /// The dispatches of one step.
+    fn record_step(&mut self) -> Vec<Op> {
+        let (n_fluid, n_all) = (self.n_fluid, self.params.n_all as usize);
+        let program = &mut self.program;
+        let u = &self.uniform;
+        let (pos, vel, rho, alpha, pred, source, kappa_sum, neighbours) = (
+            &self.pos,
+            &self.vel,
+            &self.rho,
+            &self.alpha,
+            &self.pred,
+            &self.source,
+            &self.kappa_sum,
+            &self.neighbours,
+        );
+        let (start, order) = (&self.grid.start, &self.grid.order);
+        let mut ops = vec![program.op_1d(
+            "accelerate",
+            &[
+                (0, u),
+                (1, pos),
+                (2, vel),
+                (3, rho),
+                (5, pred),
+                (7, kappa_sum),
+                (12, start),
+                (13, order),
+            ],
+            n_fluid,
+            GROUP,
+        )];
+        let solve = |program: &mut Program, ops: &mut Vec<Op>, k: usize| {
+            let record = &self.solves[k];
+            let (source_entry, apply_entry) =
+                [("density_source", "apply_density"), ("divergence_source", "apply_divergence")][k];
+            let mut source_bindings =
+                vec![(0, u), (1, pos), (5, pred), (6, source), (12, start), (13, order)];
+            let mut apply_bindings = vec![
+                (0, u),
+                (1, pos),
+                (3, rho),
+                (4, alpha),
+                (5, pred),
+                (6, source),
+                (12, start),
+                (13, order),
+            ];
+            if k == 0 {
+                source_bindings.push((3, rho));
+                apply_bindings.push((7, kappa_sum));
+            } else {
+                source_bindings.push((14, neighbours));
+            }
+            let sources =
+                program.op_indirect(source_entry, &source_bindings, record, PARTICLE_ARGS);
+            let reduce = program.op("reduce", &[(0, u), (6, source), (8, record)], [1, 1, 1]);
+            let apply = program.op_indirect(apply_entry, &apply_bindings, record, PARTICLE_ARGS);
+            ops.push(program.op("begin_solve", &[(0, u), (8, record)], [1, 1, 1]));
+            for _ in 0..self.params.max_iterations {
+                ops.extend([sources.clone(), reduce.clone(), apply.clone()]);
+            }
+        };
+        solve(program, &mut ops, 0);
+        ops.push(program.op_1d("advance", &[(0, u), (1, pos), (5, pred)], n_fluid, GROUP));
+        ops.extend(self.grid.sort(program, u, pos, n_all));
+        ops.push(program.op_1d(
+            "factors",
+            &[(0, u), (1, pos), (3, rho), (4, alpha), (12, start), (13, order), (14, neighbours)],
+            n_fluid,
+            GROUP,
+        ));
+        solve(program, &mut ops, 1);
+        ops.push(program.op_1d("finish", &[(0, u), (2, vel), (5, pred)], n_fluid, GROUP));
+        ops
+    }
+
+    /// Sets the viscosity, tolerance and iteration limit of the steps encoded next.
+    pub fn configure(&mut self, viscosity: f64, tolerance: f64, max_iterations: usize) {
+        self.params.viscosity = viscosity as f32;
+        self.params.tolerance = tolerance as f32;
+        let max_iterations = max_iterations.max(1) as u32;
+        if max_iterations != self.params.max_iterations {
+            self.params.max_iterations = max_iterations;
+            self.step_ops = self.record_step();
+        }
+    }
+
+    /// Encodes and submits `n` steps of `dt`.
+    pub fn step(&mut self, dt: f64, n: u32) {
+        self.params.dt = dt as f32;
+        self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&self.params));
+        for _ in 0..n {
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            encode(&mut encoder, &self.step_ops);
+            self.ctx.queue.submit([encoder.finish()]);
+        }
+        self.time += dt * f64::from(n);
+    }
+
+    /// Draws view `name` (one of [`super::VIEWS`]) and returns the image buffer.
+    pub fn view(&self, name: &str) -> Option<&wgpu::Buffer> {
+        self.views.draw(&self.ctx, name)
+    }
+
+    /// Size (columns, rows) of the view images.
+    pub fn image(&self) -> (u32, u32) {
+        self.views.image
+    }
+
+    /// Draws particles as discs `scale` times the default size in the views.
+    pub fn set_disc_scale(&mut self, scale: f64) {
+        self.views.set_disc_scale(&self.ctx.queue, scale);
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Starts reading the state back without waiting (at most one read in flight);
+    /// [`GpuDfsph::take_mirror`] returns it once it has arrived.
+    pub fn request_mirror(&self) {
+        let sources = [
+            &self.pos,
+            &self.vel,
+            &self.rho,
+            &self.kappa_sum,
+            &self.neighbours,
+            &self.solves[0],
+            &self.solves[1],
+        ];
+        self.read.request(&self.ctx.device, &self.ctx.queue, &sources);
+    }
+
+    /// The state a finished [`GpuDfsph::request_mirror`] delivered, if any.
+    pub fn take_mirror(&self) -> Option<DfsphMirror> {
+        let arrays = self.read.take()?;
+        let pairs = |values: &[f32]| -> Vec<[f64; 2]> {
+            values.chunks_exact(2).map(|p| [f64::from(p[0]), f64::from(p[1])]).collect()
+        };
+        let wide = |values: &[f32]| -> Vec<f64> { values.iter().map(|&v| f64::from(v)).collect() };
+        // `Solve`: done, k, iterations (u32), error (f32).
+        let iterations = |solve: &[f32]| solve[2].to_bits() as usize;
+        let mirror = DfsphMirror {
+            x: pairs(&arrays[0]),
+            v: pairs(&arrays[1]),
+            rho: wide(&arrays[2]),
+            kappa: wide(&arrays[3]),
+            neighbours: arrays[4].iter().map(|v| v.to_bits()).collect(),
+            stats: DfsphStats {
+                density_iterations: iterations(&arrays[5]),
+                divergence_iterations: iterations(&arrays[6]),
+                density_error: f64::from(arrays[5][3]),
+            },
+        };
+        if let Ok(mut extents) = self.extents.lock() {
+            *extents = [
+                extent(mirror.v.iter().map(|v| v[0].hypot(v[1]))),
+                extent(mirror.kappa.iter().zip(&mirror.rho).map(|(k, r)| k * r)),
+                extent(mirror.rho.iter().copied()),
+            ];
+        }
+        Some(mirror)
+    }
+
+    /// The extent of view `name` (speed, pressure or density) in the latest state read back.
+    pub fn view_extent(&self, name: &str) -> Option<(f32, f32)> {
+        let k = super::VIEWS.iter().position(|v| *v == name).filter(|&k| k < 3)?;
+        self.extents.lock().ok()?[k]
+    }
+
+    /// The state and statistics now (blocking; native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn download(&self) -> Result<DfsphMirror, String> {
+        self.request_mirror();
+        buffers::wait_idle(&self.ctx.device)?;
+        self.take_mirror().ok_or_else(|| "the GPU state could not be read back".to_string())
+    }
+}

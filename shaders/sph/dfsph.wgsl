@@ -1,0 +1,310 @@
+// Divergence-free SPH in 2D: the WGSL twin of crates/flowscope-sph/src/dfsph.rs. One step:
+// gravity and viscosity into the predicted velocity `pred`, the constant-density solve, the
+// move, the neighbour grid and DFSPH factors at the new positions (particles.wgsl, appended),
+// the divergence-free solve, `vel` = `pred`.
+//
+// Both solves iterate on the device without reading anything back: each iteration is a source
+// and an apply dispatch, indirect with workgroup counts from a `Solve` record, around a
+// one-workgroup `reduce`; once `reduce` finds the average error within the tolerance it sets the
+// counts to zero (and returns at once from then on), so the iterations recorded up to the limit
+// cost next to nothing after convergence. The two solves share
+// their arithmetic by measuring the divergence in density units (dt · Dρ/Dt):
+// error = Σ s / (ρ0 n), κ = s α / dt².
+
+struct Params {
+    n_fluid: u32,
+    n_all: u32,
+    dims_x: u32,
+    dims_y: u32,
+    lo_x: f32,
+    lo_y: f32,
+    cell_x: f32,
+    cell_y: f32,
+    h: f32,
+    radius: f32,
+    mass: f32,
+    rho0: f32,
+    gx: f32,
+    gy: f32,
+    dt: f32,
+    viscosity: f32,
+    tolerance: f32,
+    max_iterations: u32,
+    // 0: cubic spline, 1: Wendland C2.
+    shape: u32,
+    _pad0: u32,
+}
+
+// A solve's progress, and the indirect dispatch arguments of its kernels.
+struct Solve {
+    done: u32,
+    // Iterations evaluated so far.
+    k: u32,
+    // Iterations the solve took (max_iterations until it converges).
+    iterations: u32,
+    // Average error at the last evaluation.
+    error: f32,
+    // Workgroups of the per-particle kernels (x, y, z).
+    particles: vec3<u32>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// Fluid then wall particles.
+@group(0) @binding(1) var<storage, read_write> pos: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read_write> vel: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> rho: array<f32>;
+@group(0) @binding(4) var<storage, read_write> alpha: array<f32>;
+// The velocity the solves correct.
+@group(0) @binding(5) var<storage, read_write> pred: array<vec2<f32>>;
+// Each particle's compression (density units) in the current iteration.
+@group(0) @binding(6) var<storage, read_write> source: array<f32>;
+// κ summed over the constant-density solve: κ ρ is the pressure.
+@group(0) @binding(7) var<storage, read_write> kappa_sum: array<f32>;
+@group(0) @binding(8) var<storage, read_write> solve: Solve;
+@group(0) @binding(14) var<storage, read_write> neighbours: array<u32>;
+
+// Fewer neighbours than this mark a particle at the free surface (dfsph.rs).
+const SURFACE_NEIGHBOURS: u32 = 16u;
+const REDUCE: u32 = 256u;
+
+// ---- Densities and factors ----
+
+// ρ_i by summation, the DFSPH factor α_i (walls push with 2κ_i) and the neighbour count.
+@compute @workgroup_size(64)
+fn factors(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    let m = params.mass;
+    let p_i = pos[i];
+    var density = m * kernel_w(0.0);
+    var fluid = vec2<f32>(0.0, 0.0);
+    var wall = vec2<f32>(0.0, 0.0);
+    var squares = 0.0;
+    var count = 0u;
+    let range = cell_range(p_i);
+    for (var cy = range.z; cy <= range.w; cy++) {
+        for (var cx = range.x; cx <= range.y; cx++) {
+            let cell = cy * params.dims_x + cx;
+            for (var k = start[cell]; k < start[cell + 1u]; k++) {
+                let j = order[k];
+                if (j == i) { continue; }
+                let d = p_i - pos[j];
+                let r = length(d);
+                if (r >= params.radius) { continue; }
+                density += m * kernel_w(r);
+                let g = m * kernel_dw_dr(r) / r * d;
+                if (j < params.n_fluid) {
+                    fluid += g;
+                    squares += dot(g, g);
+                } else {
+                    wall += g;
+                }
+                count += 1u;
+            }
+        }
+    }
+    let denominator = dot(fluid + wall, fluid + 2.0 * wall) + squares;
+    var a = 0.0;
+    if (denominator > 1e-9 * density * density) { a = density / denominator; }
+    rho[i] = density;
+    alpha[i] = a;
+    neighbours[i] = count;
+}
+
+// ---- Non-pressure forces ----
+
+// pred = vel + dt (g + Morris viscosity, walls at rest: no-slip); clears κ's sum.
+@compute @workgroup_size(64)
+fn accelerate(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    let h = params.h;
+    let p_i = pos[i];
+    let v_i = vel[i];
+    var a = vec2<f32>(params.gx, params.gy);
+    let range = cell_range(p_i);
+    for (var cy = range.z; cy <= range.w; cy++) {
+        for (var cx = range.x; cx <= range.y; cx++) {
+            let cell = cy * params.dims_x + cx;
+            for (var k = start[cell]; k < start[cell + 1u]; k++) {
+                let j = order[k];
+                if (j == i) { continue; }
+                let d = p_i - pos[j];
+                let r = length(d);
+                if (r >= params.radius) { continue; }
+                var v_j = vec2<f32>(0.0, 0.0);
+                var rho_j = rho[i];
+                if (j < params.n_fluid) {
+                    v_j = vel[j];
+                    rho_j = rho[j];
+                }
+                let s = 8.0 * params.viscosity * params.mass / rho_j * dot(v_i - v_j, d)
+                    / (r * r + 0.01 * h * h);
+                a += s * kernel_dw_dr(r) / r * d;
+            }
+        }
+    }
+    pred[i] = v_i + params.dt * a;
+    kappa_sum[i] = 0.0;
+}
+
+// ---- The two solves ----
+
+// Resets the solve: nothing evaluated yet, every kernel dispatched.
+@compute @workgroup_size(1)
+fn begin_solve() {
+    solve.done = 0u;
+    solve.k = 0u;
+    solve.iterations = params.max_iterations;
+    solve.error = 0.0;
+    solve.particles = vec3<u32>((params.n_fluid + GROUP - 1u) / GROUP, 1u, 1u);
+}
+
+// Dρ/Dt of fluid particle i for the predicted velocities (walls at rest).
+fn density_change(i: u32) -> f32 {
+    let m = params.mass;
+    let p_i = pos[i];
+    let v_i = pred[i];
+    var change = 0.0;
+    let range = cell_range(p_i);
+    for (var cy = range.z; cy <= range.w; cy++) {
+        for (var cx = range.x; cx <= range.y; cx++) {
+            let cell = cy * params.dims_x + cx;
+            for (var k = start[cell]; k < start[cell + 1u]; k++) {
+                let j = order[k];
+                if (j == i) { continue; }
+                let d = p_i - pos[j];
+                let r = length(d);
+                if (r >= params.radius) { continue; }
+                var v_j = vec2<f32>(0.0, 0.0);
+                if (j < params.n_fluid) { v_j = pred[j]; }
+                change += m * dot(v_i - v_j, kernel_dw_dr(r) / r * d);
+            }
+        }
+    }
+    return change;
+}
+
+// Compression predicted one step ahead: max(ρ + dt Dρ/Dt − ρ0, 0).
+@compute @workgroup_size(64)
+fn density_source(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    source[i] = max(rho[i] + params.dt * density_change(i) - params.rho0, 0.0);
+}
+
+// Compressing divergence, dt max(Dρ/Dt, 0), left alone at the free surface.
+@compute @workgroup_size(64)
+fn divergence_source(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    var s = 0.0;
+    if (neighbours[i] >= SURFACE_NEIGHBOURS) {
+        s = params.dt * max(density_change(i), 0.0);
+    }
+    source[i] = s;
+}
+
+var<workgroup> sums: array<f32, REDUCE>;
+var<workgroup> finished: u32;
+
+// The average error; converged (after at least one correction) stops the solve.
+@compute @workgroup_size(256)
+fn reduce(@builtin(local_invocation_index) t: u32) {
+    if (t == 0u) { finished = solve.done; }
+    if (workgroupUniformLoad(&finished) == 1u) { return; }
+    var sum = 0.0;
+    for (var i = t; i < params.n_fluid; i += REDUCE) {
+        sum += source[i];
+    }
+    sums[t] = sum;
+    workgroupBarrier();
+    for (var stride = REDUCE / 2u; stride > 0u; stride /= 2u) {
+        if (t < stride) { sums[t] += sums[t + stride]; }
+        workgroupBarrier();
+    }
+    if (t == 0u) {
+        let error = sums[0] / (params.rho0 * f32(max(params.n_fluid, 1u)));
+        solve.error = error;
+        if (error <= params.tolerance && solve.k > 0u) {
+            solve.done = 1u;
+            solve.iterations = solve.k;
+            solve.particles = vec3<u32>(0u, 1u, 1u);
+        }
+        solve.k += 1u;
+    }
+}
+
+// κ/ρ of fluid particle j in this iteration.
+fn kappa_over_rho(j: u32) -> f32 {
+    return source[j] * alpha[j] / (params.dt * params.dt * rho[j]);
+}
+
+// pred_i −= dt ∑_j m (κ_i/ρ_i + κ_j/ρ_j) ∇W_ij, a wall particle mirroring κ_i/ρ_i.
+fn apply_kappa(i: u32) {
+    let m = params.mass;
+    let p_i = pos[i];
+    let k_i = kappa_over_rho(i);
+    var dv = vec2<f32>(0.0, 0.0);
+    let range = cell_range(p_i);
+    for (var cy = range.z; cy <= range.w; cy++) {
+        for (var cx = range.x; cx <= range.y; cx++) {
+            let cell = cy * params.dims_x + cx;
+            for (var k = start[cell]; k < start[cell + 1u]; k++) {
+                let j = order[k];
+                if (j == i) { continue; }
+                let d = p_i - pos[j];
+                let r = length(d);
+                if (r >= params.radius) { continue; }
+                var pair = 2.0 * k_i;
+                if (j < params.n_fluid) { pair = k_i + kappa_over_rho(j); }
+                dv += m * pair * kernel_dw_dr(r) / r * d;
+            }
+        }
+    }
+    pred[i] -= params.dt * dv;
+}
+
+@compute @workgroup_size(64)
+fn apply_density(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    apply_kappa(i);
+    kappa_sum[i] += source[i] * alpha[i] / (params.dt * params.dt);
+}
+
+@compute @workgroup_size(64)
+fn apply_divergence(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    apply_kappa(i);
+}
+
+// ---- Time stepping ----
+
+@compute @workgroup_size(64)
+fn advance(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    pos[i] += params.dt * pred[i];
+}
+
+@compute @workgroup_size(64)
+fn finish(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    vel[i] = pred[i];
+}
+
+// ---- Views ----
+
+// The value the views show for fluid particle i (Image.quantity: 0 speed, 1 pressure, 2 density,
+// 3 neighbour count).
+fn quantity_of(i: u32) -> f32 {
+    switch image.quantity {
+        case 0u: { return length(vel[i]); }
+        case 1u: { return kappa_sum[i] * rho[i]; }
+        case 2u: { return rho[i]; }
+        default: { return f32(neighbours[i]); }
+    }
+}
