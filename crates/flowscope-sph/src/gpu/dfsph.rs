@@ -2,6 +2,11 @@
 //! pressure solves iterating on the device until their tolerance (indirect dispatches that a
 //! converged solve sets to zero), so nothing comes back per step. [`GpuDfsph::request_mirror`]
 //! reads the state and the solver statistics back without blocking.
+//!
+//! A step records a budget of iterations per solve rather than the whole limit: each recorded
+//! iteration costs three dispatches even when empty, and solves mostly converge within a few.
+//! A solve that ran out of budget before its tolerance doubles the budget (up to the limit) for
+//! the steps recorded after its statistics come back.
 
 use super::{extent, flat, grid_geometry, Grid, Views, GROUP, PARTICLES};
 use crate::dfsph::{Dfsph, DfsphStats};
@@ -34,10 +39,14 @@ struct Params {
     dt: f32,
     viscosity: f32,
     tolerance: f32,
+    /// Iterations recorded per solve (the budget).
     max_iterations: u32,
     shape: u32,
     _pad: u32,
 }
+
+/// Iterations recorded per solve to begin with.
+const FIRST_BUDGET: usize = 16;
 
 /// Bytes of `Solve` in dfsph.wgsl, and where its workgroup counts start.
 const SOLVE_BYTES: u64 = 32;
@@ -67,6 +76,8 @@ pub struct GpuDfsph {
     neighbours: wgpu::Buffer,
     /// The `Solve` records of the constant-density and divergence-free solves.
     solves: [wgpu::Buffer; 2],
+    /// The iteration limit of the solves (`params.max_iterations` is the budget recorded).
+    max_iterations: usize,
     /// The step's dispatches, for `params.max_iterations` iterations of each solve.
     step_ops: Vec<Op>,
     program: Program,
@@ -77,10 +88,17 @@ pub struct GpuDfsph {
     /// Drawn from the grid of the positions at the end of the last step.
     views: Views,
     read: AsyncRead,
-    /// Extents of the speed, pressure and density views in the latest state read back.
-    extents: Mutex<[Option<(f32, f32)>; 3]>,
+    /// What the latest read-back says: the views' extents, and whether a solve ran out of budget.
+    latest: Mutex<Latest>,
     n_fluid: usize,
     pub time: f64,
+}
+
+#[derive(Default)]
+struct Latest {
+    /// Extents of the speed, pressure and density views.
+    extents: [Option<(f32, f32)>; 3],
+    out_of_budget: bool,
 }
 
 fn solve_buffer(device: &wgpu::Device, label: &str) -> wgpu::Buffer {
@@ -122,7 +140,7 @@ impl GpuDfsph {
             dt: 0.0,
             viscosity: config.viscosity as f32,
             tolerance: config.tolerance as f32,
-            max_iterations: config.max_iterations as u32,
+            max_iterations: config.max_iterations.clamp(1, FIRST_BUDGET) as u32,
             shape: u32::from(config.shape == Shape::WendlandC2),
             _pad: 0,
         };
@@ -204,7 +222,8 @@ impl GpuDfsph {
             source,
             views,
             read,
-            extents: Mutex::default(),
+            max_iterations: config.max_iterations.max(1),
+            latest: Mutex::default(),
             n_fluid,
             time: cpu.time,
         };
@@ -292,15 +311,32 @@ impl GpuDfsph {
     pub fn configure(&mut self, viscosity: f64, tolerance: f64, max_iterations: usize) {
         self.params.viscosity = viscosity as f32;
         self.params.tolerance = tolerance as f32;
-        let max_iterations = max_iterations.max(1) as u32;
-        if max_iterations != self.params.max_iterations {
-            self.params.max_iterations = max_iterations;
+        self.max_iterations = max_iterations.max(1);
+        self.set_budget(self.max_iterations.min(FIRST_BUDGET));
+    }
+
+    fn set_budget(&mut self, budget: usize) {
+        if budget as u32 != self.params.max_iterations {
+            self.params.max_iterations = budget as u32;
             self.step_ops = self.record_step();
         }
     }
 
+    /// Iterations recorded per solve in the steps encoded next.
+    pub fn budget(&self) -> usize {
+        self.params.max_iterations as usize
+    }
+
     /// Encodes and submits `n` steps of `dt`.
     pub fn step(&mut self, dt: f64, n: u32) {
+        let out_of_budget = self
+            .latest
+            .lock()
+            .map(|mut latest| std::mem::take(&mut latest.out_of_budget))
+            .unwrap_or(false);
+        if out_of_budget {
+            self.set_budget((2 * self.budget()).min(self.max_iterations));
+        }
         self.params.dt = dt as f32;
         self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&self.params));
         for _ in 0..n {
@@ -366,12 +402,17 @@ impl GpuDfsph {
                 density_error: f64::from(arrays[5][3]),
             },
         };
-        if let Ok(mut extents) = self.extents.lock() {
-            *extents = [
+        if let Ok(mut latest) = self.latest.lock() {
+            latest.extents = [
                 extent(mirror.v.iter().map(|v| v[0].hypot(v[1]))),
                 extent(mirror.kappa.iter().zip(&mirror.rho).map(|(k, r)| k * r)),
                 extent(mirror.rho.iter().copied()),
             ];
+            // Both solves stop at the budget without converging: `iterations` is the budget.
+            let stats = mirror.stats;
+            let budget = self.budget();
+            latest.out_of_budget |=
+                stats.density_iterations >= budget || stats.divergence_iterations >= budget;
         }
         Some(mirror)
     }
@@ -379,7 +420,7 @@ impl GpuDfsph {
     /// The extent of view `name` (speed, pressure or density) in the latest state read back.
     pub fn view_extent(&self, name: &str) -> Option<(f32, f32)> {
         let k = super::VIEWS.iter().position(|v| *v == name).filter(|&k| k < 3)?;
-        self.extents.lock().ok()?[k]
+        self.latest.lock().ok()?.extents[k]
     }
 
     /// The state and statistics now (blocking; native only).
