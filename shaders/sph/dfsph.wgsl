@@ -1,7 +1,7 @@
 // Divergence-free SPH in 2D: the WGSL twin of crates/flowscope-sph/src/dfsph.rs. One step:
 // gravity and viscosity into the predicted velocity `pred`, the constant-density solve, the
-// move, the neighbour grid and DFSPH factors at the new positions (particles.wgsl, appended),
-// the divergence-free solve, `vel` = `pred`.
+// move, the neighbour grid (sort.wgsl, appended with particles.wgsl) and DFSPH factors at the
+// new positions, the divergence-free solve, `vel` = `pred`.
 //
 // Both solves iterate on the device without reading anything back: each iteration is a source
 // and an apply dispatch, indirect with workgroup counts from a `Solve` record, around a

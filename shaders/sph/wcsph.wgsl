@@ -1,5 +1,6 @@
 // Weakly compressible SPH in 2D: the WGSL twin of crates/flowscope-sph/src/wcsph.rs, with the
-// neighbour grid rebuilt on the device at every evaluation (particles.wgsl, appended).
+// neighbour grid rebuilt on the device at every evaluation (sort.wgsl, appended with
+// particles.wgsl).
 //
 // Particles: fluid first (n_fluid), then the static wall particles; `pos` holds all of them.
 

@@ -137,8 +137,9 @@ for (const mode of ['webgpu', 'cpu']) {
         // SwiftShader takes a good fraction of a second per grid-solver step (hundreds of small
         // dispatches): the smallest grids and fewer steps there.
         // (The smoke plume keeps its 64²: on coarser grids its source is a few blurry cells.)
-        // Three particle cases have no GPU twin yet and run on the CPU in either mode.
-        const cpuOnly = ['sod-shock-tube', 'sph-1d-periodic', 'sph-playground'];
+        // The SPH playground (pouring, a moving paddle) has no GPU twin yet and runs on the CPU
+        // in either mode.
+        const cpuOnly = ['sph-playground'];
         const slow = mode === 'webgpu' && id !== 'heat' && !cpuOnly.includes(id);
         const small = {
           'lid-cavity': 16, 'taylor-green': 16, 'backward-step': 16, 'cylinder-wake': 16, airfoil: 32,
@@ -147,7 +148,7 @@ for (const mode of ['webgpu', 'cpu']) {
         if (slow && small[id]) await page.evaluate(({ id, n }) => window.flowscope.load(id, { n }), { id, n: small[id] });
         await page.evaluate(() => window.flowscope.pause());
         // The 1D gas's waves need a few hundred (cheap) steps to show.
-        const particles = ['dam-break', 'hydrostatic-tank'];
+        const particles = ['dam-break', 'hydrostatic-tank', 'sod-shock-tube'];
         const steps = id === 'sph-1d-periodic' ? 400 : slow && !particles.includes(id) ? 6 : 40;
         await page.evaluate((n) => window.flowscope.step(n), steps);
         const first = await settledPicture(page, (png) => distinctColours(png) > 10);

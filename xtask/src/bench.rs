@@ -2,9 +2,9 @@
 //! (release build of the CLI's `bench` command) and in headless Chromium (both backends).
 //! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024², native
 //! CPU and GPU, in headless Chromium (both backends), and PhiFlow 3.4 on the same setup.
-//! `cargo xtask bench sph`: dam-break particle-steps per second at 10k, 100k and 1M particles,
-//! native CPU and GPU, in headless Chromium, and SPlisHSPlasH (pysplishsplash) on a comparable
-//! 2D dam break.
+//! `cargo xtask bench sph`: dam-break particle-steps per second (WCSPH at 10k, 100k and 1M
+//! particles, DFSPH at 10k and 100k), native CPU and GPU, in headless Chromium, and
+//! SPlisHSPlasH (pysplishsplash) on a comparable 2D dam break.
 //! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
 //! our CPU and GPU backends against PyTorch on the CPU with the same weights, and in headless
 //! Chromium against onnxruntime-web (wasm and WebGPU) on the same weights in ONNX.
@@ -99,13 +99,17 @@ fn node_bench(
 }
 
 /// ms/step of `case` in headless Chromium, both backends: `(backend, n, ms/step)` rows.
-fn browser_bench(case: &str, sizes: &[(u32, u32)]) -> Result<Vec<(String, u64, f64)>> {
+fn browser_bench(
+    case: &str,
+    params: serde_json::Value,
+    sizes: &[(u32, u32)],
+) -> Result<Vec<(String, u64, f64)>> {
     let root = project_root();
     let chromium = setup::chromium()?;
     setup::playwright()?;
     let site = dist::build(&root.join("dist"))?;
     let server = serve::start(&site, 0)?;
-    let plan = serde_json::json!({ "case": case, "sizes": sizes, "params": {} });
+    let plan = serde_json::json!({ "case": case, "sizes": sizes, "params": params });
     let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
     Ok(report
         .as_array()
@@ -202,7 +206,9 @@ fn grid(browser: bool) -> Result<()> {
         ));
     }
     if browser {
-        for (backend, n, ms) in browser_bench("smoke-plume", &[(64, 40), (128, 20), (256, 10)])? {
+        for (backend, n, ms) in
+            browser_bench("smoke-plume", serde_json::json!({}), &[(64, 40), (128, 20), (256, 10)])?
+        {
             let (reference, speedup) = versus(n, ms);
             rows.push(format!(
                 "| browser {backend} | {n}² | {ms:.2} | — | {reference} | {speedup} |"
@@ -232,7 +238,9 @@ fn heat(browser: bool) -> Result<()> {
         }
     }
     if browser {
-        for (backend, n, ms) in browser_bench("heat", &[(256, 200), (1024, 40)])? {
+        for (backend, n, ms) in
+            browser_bench("heat", serde_json::json!({}), &[(256, 200), (1024, 40)])?
+        {
             rows.push(format!("| browser {backend} | {n}² | {ms:.3} |"));
         }
         let wasm = root.join("dist/pkg/flowscope_web_bg.wasm");
@@ -260,40 +268,49 @@ fn sph(browser: bool) -> Result<()> {
     let sizes = [(71u64, "10k"), (224, "100k"), (707, "1M")];
     let rate = |n: u64, ms: f64| (2 * n * n) as f64 * 1000.0 / ms;
     let mut rows = Vec::new();
-    for backend in ["cpu", "gpu"] {
-        for (n, label) in sizes {
-            eprintln!("xtask: dam break, {label} particles, {backend} backend");
-            let (warmup, seconds) = if n > 300 { ("1", "2") } else { ("5", "3") };
-            let report = cli_bench(
-                &cli,
-                &[
-                    "dam-break",
-                    "--set",
-                    &format!("n={n}"),
-                    "--backend",
-                    backend,
-                    "--warmup",
-                    warmup,
-                    "--seconds",
-                    seconds,
-                ],
-            )?;
-            let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
-            rows.push(format!(
-                "| Flowscope WCSPH, native {backend} ({}) | {} | {ms:.1} | {:.3} |",
-                report["device"].as_str().unwrap_or("?"),
-                2 * n * n,
-                rate(n, ms) / 1e6
-            ));
+    // DFSPH up to 100k: its pressure solves make a 1M step take several seconds on the CPU.
+    for (solver, largest) in [("wcsph", 3), ("dfsph", 2)] {
+        let name = solver.to_uppercase();
+        for backend in ["cpu", "gpu"] {
+            for (n, label) in &sizes[..largest] {
+                eprintln!("xtask: dam break, {name}, {label} particles, {backend} backend");
+                let (warmup, seconds) = if *n > 300 { ("1", "2") } else { ("5", "3") };
+                let report = cli_bench(
+                    &cli,
+                    &[
+                        "dam-break",
+                        "--set",
+                        &format!("n={n}"),
+                        "--set",
+                        &format!("solver={solver}"),
+                        "--backend",
+                        backend,
+                        "--warmup",
+                        warmup,
+                        "--seconds",
+                        seconds,
+                    ],
+                )?;
+                let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+                rows.push(format!(
+                    "| Flowscope {name}, native {backend} ({}) | {} | {ms:.1} | {:.3} |",
+                    report["device"].as_str().unwrap_or("?"),
+                    2 * n * n,
+                    rate(*n, ms) / 1e6
+                ));
+            }
         }
-    }
-    if browser {
-        for (backend, n, ms) in browser_bench("dam-break", &[(71, 20)])? {
-            rows.push(format!(
-                "| Flowscope WCSPH, browser {backend} | {} | {ms:.1} | {:.3} |",
-                2 * n * n,
-                rate(n, ms) / 1e6
-            ));
+        if browser {
+            let params = serde_json::json!({ "solver": solver });
+            // Fewer timed steps of DFSPH: SwiftShader takes seconds per step.
+            let steps = if solver == "dfsph" { 5 } else { 20 };
+            for (backend, n, ms) in browser_bench("dam-break", params, &[(71, steps)])? {
+                rows.push(format!(
+                    "| Flowscope {name}, browser {backend} | {} | {ms:.1} | {:.3} |",
+                    2 * n * n,
+                    rate(n, ms) / 1e6
+                ));
+            }
         }
     }
     let dispatch = "/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0";

@@ -214,7 +214,7 @@ pub fn run(suite: Option<Suite>) -> Result<()> {
     let mut report = String::from(
         "# Validation\n\nWritten by `cargo xtask validate [grid|sph]` (do not edit by hand; each suite \
          rewrites its part, docs/validation/<suite>.md, and this file is assembled from the parts); \
-         the quick versions of these checks run in `cargo xtask test`. CPU reference backends (f64).\n\n",
+         the quick versions of these checks run in `cargo xtask test`. CPU reference backends (f64) unless a row says GPU.\n\n",
     );
     for part in ["grid.md", "sph.md"] {
         if let Ok(text) = std::fs::read_to_string(plots.join(part)) {

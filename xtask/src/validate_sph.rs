@@ -4,9 +4,11 @@
 
 use crate::validate::{svg_plot, today};
 use anyhow::Result;
+use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::fluid2d::{hydrostatic_deviation, Particles};
 use flowscope_sph::gas1d::Gas1d;
+use flowscope_sph::gpu::GpuDfsph;
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
 use flowscope_sph::{sod, Kernel, Shape};
@@ -57,6 +59,28 @@ impl Stepper for Dfsph {
     }
     fn fluid(&self) -> &Particles {
         &self.fluid
+    }
+}
+
+/// The WGSL DFSPH (f32), stepped at the CFL step of the velocities it read back.
+struct DfsphOnGpu {
+    gpu: GpuDfsph,
+    mirror: Dfsph,
+}
+
+impl Stepper for DfsphOnGpu {
+    fn advance(&mut self) -> Result<()> {
+        self.gpu.step(self.mirror.stable_dt(), 1);
+        let state = self.gpu.download().map_err(anyhow::Error::msg)?;
+        (self.mirror.fluid.x, self.mirror.fluid.v) = (state.x, state.v);
+        self.mirror.time = self.gpu.time;
+        Ok(())
+    }
+    fn time(&self) -> f64 {
+        self.mirror.time
+    }
+    fn fluid(&self) -> &Particles {
+        &self.mirror.fluid
     }
 }
 
@@ -135,7 +159,7 @@ pub fn report(plots: &Path) -> Result<String> {
     )?;
     report.push_str("\n![Sod density](validation/sod_density.svg)\n");
 
-    report.push_str("\n## Dam break against Martin & Moyce (1952)\n\nColumn a × 2a (a = 2.25 in = 0.05715 m) at the left of a tank 6a wide, walls of three particle layers, Wendland C2 kernel, h = 1.3 dx. WCSPH: Tait γ = 7, c0 = 10 √(2g·2a), δ-SPH δ = 0.1, Adami walls, midpoint steps at CFL 0.25. DFSPH: density tolerance 0.1%, no-slip walls, CFL 0.4. Front Z = (largest particle x)/a at T = t √(2g/a), interpolated between steps; errors relative to Martin & Moyce. Gate (test suite, 20 particles across): within 10% over the series for both solvers.\n\n");
+    report.push_str("\n## Dam break against Martin & Moyce (1952)\n\nColumn a × 2a (a = 2.25 in = 0.05715 m) at the left of a tank 6a wide, walls of three particle layers, Wendland C2 kernel, h = 1.3 dx. WCSPH: Tait γ = 7, c0 = 10 √(2g·2a), δ-SPH δ = 0.1, Adami walls, midpoint steps at CFL 0.25. DFSPH: density tolerance 0.1%, no-slip walls, CFL 0.4; the GPU rows are its WGSL twin in f32 (on the first wgpu adapter: llvmpipe on the CI machine), read back every step for the front. Front Z = (largest particle x)/a at T = t √(2g/a), interpolated between steps; errors relative to Martin & Moyce. Gate (test suite, 20 particles across): within 10% over the series for both solvers, and for DFSPH on the GPU.\n\n");
     report.push_str("| solver | particles across | ");
     for (t, z) in MARTIN_MOYCE {
         let _ = write!(report, "Z at T = {t} (M&M {z}) | ");
@@ -144,7 +168,8 @@ pub fn report(plots: &Path) -> Result<String> {
     report.push_str(&"---|".repeat(MARTIN_MOYCE.len() + 2));
     report.push('\n');
     let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    let runs: [(&str, usize); 6] = [
+    let gpu = GpuContext::new_blocking().ok();
+    let mut runs = vec![
         ("WCSPH α = 0.1", 20),
         ("WCSPH α = 0.1", 40),
         ("WCSPH α = 0.05", 20),
@@ -152,10 +177,21 @@ pub fn report(plots: &Path) -> Result<String> {
         ("DFSPH ν = 3e-4", 40),
         ("DFSPH ν = 1e-5", 20),
     ];
+    if gpu.is_some() {
+        runs.extend([("DFSPH ν = 3e-4, GPU", 20), ("DFSPH ν = 3e-4, GPU", 40)]);
+    }
     for (label, n) in runs {
         let started = Instant::now();
         let (tank, column) = dam_tank(n);
-        let mut solver: Box<dyn Stepper> = if label.starts_with("WCSPH") {
+        let mut solver: Box<dyn Stepper> = if let (true, Some(ctx)) = (label.ends_with("GPU"), &gpu)
+        {
+            let mirror = Dfsph::new(
+                tank,
+                column,
+                DfsphConfig { viscosity: 3e-4, ..DfsphConfig::default() },
+            )?;
+            Box::new(DfsphOnGpu { gpu: GpuDfsph::new(ctx, &mirror), mirror })
+        } else if label.starts_with("WCSPH") {
             let alpha = if label.contains("0.05") { 0.05 } else { 0.1 };
             let config = WcsphConfig {
                 c0: 10.0 * (2.0 * G * 2.0 * A).sqrt(),
@@ -233,6 +269,6 @@ pub fn report(plots: &Path) -> Result<String> {
         gas.momentum(),
         (gas.momentum() - start).abs() / scale
     );
-    report.push_str("GPU parity (`cargo xtask test`, llvmpipe): the WGSL WCSPH after 200 steps of the dam break matches the CPU's positions to 1e-7 m (gate 1e-4 of the tank width) and its counting-sort neighbour lists equal the CPU cell lists as sets.\n");
+    report.push_str("GPU parity (`cargo xtask test`, llvmpipe): the WGSL WCSPH after 200 steps of the dam break matches the CPU's positions to 1e-7 m (gate 1e-4 of the tank width) and its counting-sort neighbour lists equal the CPU cell lists as sets. The WGSL DFSPH takes the CPU's iteration counts in both solves at every one of 20 steps and matches its positions to 1.5e-6 m (same gate), its neighbour counts exactly and its pressures to 0.7% of ρ g 2a (rms). Over 200 steps the two drift apart (7e-4 m rms): its pressures come from density deviations of order 1e-5, which f32 resolves to a few tenths of a percent, and each solve's stop at the tolerance amplifies the difference; the GPU front stays within the Martin & Moyce gate (table above).\n");
     Ok(report)
 }

@@ -16,8 +16,9 @@ use flowscope_core::{
 };
 use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::Dfsph;
+use flowscope_sph::gas1d::GasError;
 use flowscope_sph::gas1d::{Ends, Gas1d};
-use flowscope_sph::gpu::{view_raster, GpuDfsph, GpuWcsph};
+use flowscope_sph::gpu::{view_raster, GpuDfsph, GpuGas1d, GpuWcsph};
 use flowscope_sph::wcsph::{SphError, Wcsph};
 use flowscope_sph::Shape;
 
@@ -37,6 +38,11 @@ pub enum Engine {
         gpu: Box<GpuDfsph>,
         mirror: Box<Dfsph>,
     },
+    /// The 1D gas on the GPU, mirrored likewise.
+    GpuGas {
+        gpu: Box<GpuGas1d>,
+        mirror: Box<Gas1d>,
+    },
 }
 
 impl Engine {
@@ -45,6 +51,15 @@ impl Engine {
         match self {
             Engine::Wcsph(sph) => Some(sph),
             Engine::GpuWcsph { mirror, .. } => Some(mirror),
+            _ => None,
+        }
+    }
+
+    /// The 1D gas, on the CPU or as mirrored from the GPU.
+    pub fn gas(&self) -> Option<&Gas1d> {
+        match self {
+            Engine::Gas(gas) => Some(gas),
+            Engine::GpuGas { mirror, .. } => Some(mirror),
             _ => None,
         }
     }
@@ -156,8 +171,8 @@ pub struct ParticleCase<S: ParticleSetup> {
 }
 
 impl<S: ParticleSetup> ParticleCase<S> {
-    /// The case on the GPU when `gpu` is given and its solver has a WGSL twin (the 2D solvers
-    /// without a moving paddle), else on the CPU (with a notice when the GPU was asked for).
+    /// The case on the GPU when `gpu` is given and its solver has a WGSL twin (all but a fluid
+    /// with a moving paddle), else on the CPU (with a notice when the GPU was asked for).
     pub fn new(
         mut setup: S,
         params: &ParamValues,
@@ -171,6 +186,9 @@ impl<S: ParticleSetup> ParticleCase<S> {
             }
             (Engine::Dfsph(cpu), Some(ctx)) => {
                 Engine::GpuDfsph { gpu: Box::new(GpuDfsph::new(ctx, &cpu)), mirror: cpu }
+            }
+            (Engine::Gas(cpu), Some(ctx)) => {
+                Engine::GpuGas { gpu: Box::new(GpuGas1d::new(ctx, &cpu)), mirror: cpu }
             }
             (engine, Some(_)) => {
                 notices.push(
@@ -198,7 +216,8 @@ impl<S: ParticleSetup> ParticleCase<S> {
     fn next_dt(&mut self) -> f64 {
         let cfl = self.params.float("cfl");
         match &mut self.engine {
-            Engine::Gas(gas) => gas.stable_dt(cfl),
+            // On the GPU: the step of the state last read back (a batch behind in the browser).
+            Engine::Gas(gas) | Engine::GpuGas { mirror: gas, .. } => gas.stable_dt(cfl),
             Engine::Wcsph(sph) => sph.stable_dt(cfl),
             // The DFSPH step at the speed last read back (on the GPU a batch behind).
             Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => {
@@ -249,6 +268,22 @@ impl<S: ParticleSetup> ParticleCase<S> {
                         let error = SphError::Escaped(escaped, gpu.time);
                         return Err(CaseError::Diverged(error.to_string()));
                     }
+                }
+                mirror.time = gpu.time;
+            }
+            Engine::GpuGas { gpu, mirror } => {
+                gpu.step(dt, n);
+                gpu.request_mirror();
+                wait_on_native(gpu.context())?;
+                if let Some(state) = gpu.take_mirror() {
+                    let values = state.x.iter().chain(&state.v).chain(&state.e);
+                    refuse_non_finite(values.chain(&state.rho).chain(&state.p), gpu.time)?;
+                    let (a, b) = mirror.domain;
+                    if state.x.iter().any(|x| *x < a || *x > b) {
+                        return Err(CaseError::Diverged(GasError::Escaped(gpu.time).to_string()));
+                    }
+                    (mirror.x, mirror.v, mirror.e) = (state.x, state.v, state.e);
+                    (mirror.h, mirror.rho, mirror.p) = (state.h, state.rho, state.p);
                 }
                 mirror.time = gpu.time;
             }
@@ -317,8 +352,8 @@ fn splat(x: &[[f64; 2]], values: &[f64], (w, h): (f64, f64), pixel: f64, radius:
     field
 }
 
-/// Points along a 1D gas's strip.
-const STRIP: usize = 512;
+/// Points along a 1D gas's strip (as the GPU draws it).
+const STRIP: usize = flowscope_sph::gpu::STRIP_POINTS;
 
 /// The SPH interpolant of per-particle `values` at `STRIP` points across the gas's domain.
 fn strip(gas: &Gas1d, values: &[f64]) -> Field2 {
@@ -356,7 +391,9 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 
     fn backend(&self) -> Backend {
         match self.engine {
-            Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } => Backend::Gpu,
+            Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } | Engine::GpuGas { .. } => {
+                Backend::Gpu
+            }
             _ => Backend::Cpu,
         }
     }
@@ -380,7 +417,9 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
     }
 
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
-        if let Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } = self.engine {
+        if let Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } | Engine::GpuGas { .. } =
+            self.engine
+        {
             return self.step_gpu(n);
         }
         for _ in 0..n {
@@ -389,7 +428,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 Engine::Gas(gas) => gas.step(dt).map_err(|e| e.to_string()),
                 Engine::Wcsph(sph) => sph.step(dt).map_err(|e| e.to_string()),
                 Engine::Dfsph(sph) => sph.step(dt).map(|_| ()).map_err(|e| e.to_string()),
-                Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } => Ok(()),
+                Engine::GpuWcsph { .. } | Engine::GpuDfsph { .. } | Engine::GpuGas { .. } => Ok(()),
             };
             outcome.map_err(CaseError::Diverged)?;
             self.last_dt = dt;
@@ -409,6 +448,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
             Engine::Dfsph(sph) => sph.time,
             Engine::GpuWcsph { gpu, .. } => gpu.time,
             Engine::GpuDfsph { gpu, .. } => gpu.time,
+            Engine::GpuGas { gpu, .. } => gpu.time,
         }
     }
 
@@ -419,7 +459,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
     fn domain(&self) -> Domain {
         match &self.engine {
             // A strip an eighth as tall as it is long.
-            Engine::Gas(gas) => {
+            Engine::Gas(gas) | Engine::GpuGas { mirror: gas, .. } => {
                 let (a, b) = gas.domain;
                 [[a, b], [0.0, (b - a) / 8.0]]
             }
@@ -438,7 +478,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 
     fn particles(&self) -> Option<usize> {
         Some(match &self.engine {
-            Engine::Gas(gas) => gas.x.len(),
+            Engine::Gas(gas) | Engine::GpuGas { mirror: gas, .. } => gas.x.len(),
             Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => sph.fluid.x.len(),
             Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => sph.fluid.x.len(),
         })
@@ -450,7 +490,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
             return Err(unknown());
         }
         match &self.engine {
-            Engine::Gas(gas) => {
+            Engine::Gas(gas) | Engine::GpuGas { mirror: gas, .. } => {
                 let values: Vec<f64> = match name {
                     "density" => gas.rho.clone(),
                     "velocity" => gas.v.clone(),
@@ -491,7 +531,9 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
 
     fn observables(&self) -> Result<Vec<f64>, CaseError> {
         let mut values = match &self.engine {
-            Engine::Gas(gas) => vec![gas.total_mass(), gas.momentum(), gas.kinetic_energy()],
+            Engine::Gas(gas) | Engine::GpuGas { mirror: gas, .. } => {
+                vec![gas.total_mass(), gas.momentum(), gas.kinetic_energy()]
+            }
             Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
                 let f = &sph.fluid;
                 vec![f.total_mass(), f.momentum()[0], f.kinetic_energy()]
@@ -544,13 +586,15 @@ impl<S: ParticleSetup> Simulation for ParticleCase<S> {
         let ((nx, ny), buffer) = match &self.engine {
             Engine::GpuWcsph { gpu, .. } => (gpu.image(), gpu.view(view)?),
             Engine::GpuDfsph { gpu, .. } => (gpu.image(), gpu.view(view)?),
+            Engine::GpuGas { gpu, .. } => ((STRIP as u32, 1), gpu.view(view)?),
             _ => return None,
         };
         Some(GpuView { buffer, nx, ny })
     }
 
     fn particle_size(&self) -> Option<f64> {
-        (!matches!(self.engine, Engine::Gas(_))).then_some(self.particle_size)
+        (!matches!(self.engine, Engine::Gas(_) | Engine::GpuGas { .. }))
+            .then_some(self.particle_size)
     }
 
     fn set_particle_size(&mut self, scale: f64) {
@@ -567,6 +611,7 @@ impl<S: ParticleSetup> Simulation for ParticleCase<S> {
         match &self.engine {
             Engine::GpuWcsph { gpu, .. } => gpu.view_extent(view),
             Engine::GpuDfsph { gpu, .. } => gpu.view_extent(view),
+            Engine::GpuGas { gpu, .. } => gpu.view_extent(view),
             _ => None,
         }
     }

@@ -73,7 +73,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "fine", label: "1600 particles", params: &[("n", "1600")] },
     ],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
@@ -92,14 +92,14 @@ impl ParticleSetup for SodShockTube {
     }
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
-        let Engine::Gas(gas) = engine else { return vec![f64::NAN; 3] };
+        let Some(gas) = engine.gas() else { return vec![f64::NAN; 3] };
         let exact = sod::exact();
         let shock = sod::shock_position(gas, &exact).map_or(0.5, |(x, _)| x);
         vec![gas.total_energy(), sod::l1_density_error(gas, &exact), shock]
     }
 
     fn plots(&self, engine: &Engine) -> Vec<Plot> {
-        let Engine::Gas(gas) = engine else { return Vec::new() };
+        let Some(gas) = engine.gas() else { return Vec::new() };
         let exact = sod::exact();
         let (x0, x1) = gas.domain;
         let at = |x: f64| {

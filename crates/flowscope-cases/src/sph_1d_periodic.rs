@@ -79,7 +79,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "seed-42", label: "Another draw (seed 42)", params: &[("seed", "42")] },
     ],
-    gpu: false,
+    gpu: true,
 };
 
 #[derive(Default)]
@@ -104,13 +104,13 @@ impl ParticleSetup for SphPeriodic {
     }
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
-        let Engine::Gas(gas) = engine else { return vec![f64::NAN] };
+        let Some(gas) = engine.gas() else { return vec![f64::NAN] };
         let rho0 = 1000.0;
         vec![gas.rho.iter().map(|r| (r - rho0).abs() / rho0).fold(0.0, f64::max)]
     }
 
     fn plots(&self, engine: &Engine) -> Vec<Plot> {
-        let Engine::Gas(gas) = engine else { return Vec::new() };
+        let Some(gas) = engine.gas() else { return Vec::new() };
         let profile = |name, symbol, values: &[f64]| Plot {
             name,
             title: format!("{name} {symbol}(x) at t = {:.3}", gas.time),

@@ -132,6 +132,18 @@ impl AsyncRead {
 
     /// Starts reading the first `lengths[k]` values of `sources[k]`, unless a read is in flight.
     pub fn request(&self, device: &wgpu::Device, queue: &wgpu::Queue, sources: &[&wgpu::Buffer]) {
+        self.request_with(device, queue, sources, |_| {});
+    }
+
+    /// [`AsyncRead::request`], calling `on_arrival` with the arrays as soon as they arrive (for
+    /// what must not wait until they are taken, such as a view's colour range while paused).
+    pub fn request_with(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        sources: &[&wgpu::Buffer],
+        on_arrival: impl FnOnce(&[Vec<f32>]) + Send + 'static,
+    ) {
         assert_eq!(sources.len(), self.lengths.len(), "one source per declared length");
         let Ok(mut slot) = self.slot.lock() else { return };
         if slot.in_flight {
@@ -149,7 +161,7 @@ impl AsyncRead {
         let (staging, slot, lengths) =
             (self.staging.clone(), self.slot.clone(), self.lengths.clone());
         self.staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
-            let arrays = result.ok().and_then(|()| {
+            let arrays: Option<Vec<Vec<f32>>> = result.ok().and_then(|()| {
                 let bytes = staging.slice(..).get_mapped_range().ok()?;
                 let floats: &[f32] = bytemuck::cast_slice(&bytes);
                 let mut start = 0;
@@ -164,6 +176,9 @@ impl AsyncRead {
                 )
             });
             staging.unmap();
+            if let Some(arrays) = &arrays {
+                on_arrival(arrays);
+            }
             if let Ok(mut slot) = slot.lock() {
                 slot.in_flight = false;
                 if arrays.is_some() {

@@ -83,7 +83,7 @@ impl Gas1d {
         self.domain.1 - self.domain.0
     }
 
-    fn sound_speed(&self, rho: f64, p: f64) -> f64 {
+    pub(crate) fn sound_speed(&self, rho: f64, p: f64) -> f64 {
         match self.eos {
             Eos::IdealGas { gamma } => (gamma * p.max(0.0) / rho).sqrt(),
             Eos::Barotropic { c0, .. } => c0,

@@ -1,14 +1,17 @@
-//! The WGSL twins against the CPU reference on the dam break: 200 steps of the same dt, then
+//! The WGSL twins against the CPU reference. The dam break: 200 steps of the same dt, then
 //! positions within 1e-4 of the domain size; for WCSPH the GPU's counting-sort neighbour lists
 //! identical as sets to the CPU's cell lists on the same positions, for DFSPH the solves'
-//! iteration counts.
+//! iteration counts. The 1D gas: the shock tube and the periodic gas step for step, and the
+//! shock tube against its exact solution.
 
 use flowscope_gpu::context_for_tests;
 use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::fluid2d::cell_list;
-use flowscope_sph::gpu::{GpuDfsph, GpuWcsph};
+use flowscope_sph::gas1d::Gas1d;
+use flowscope_sph::gpu::{GpuDfsph, GpuGas1d, GpuWcsph};
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
+use flowscope_sph::{sod, Kernel, Shape};
 
 #[test]
 fn the_dam_break_on_the_gpu_matches_the_cpu() {
@@ -125,26 +128,34 @@ fn the_dfsph_dam_break_on_the_gpu_matches_the_cpu() {
     assert!(pressure_gap <= 0.01 * hydrostatic, "pressures differ by {pressure_gap} Pa rms");
 }
 
-/// A solve that runs out of its recorded iterations before the tolerance says so, and the
-/// steps after record twice as many, up to the limit.
+/// The iterations recorded per solve shrink to what the solves need, and a solve that runs
+/// out of them short of its tolerance gets twice as many in the steps after, up to the limit.
 #[test]
-fn a_gpu_dfsph_solve_short_of_its_tolerance_gets_more_iterations() {
+fn the_gpu_dfsph_iteration_budget_follows_the_solves() {
     let Some(ctx) = context_for_tests() else { return };
     let a = 0.05715;
     let tank = Tank { width: 4.0 * a, height: 3.0 * a, dx: a / 10.0, layers: 3 };
-    let config = DfsphConfig { tolerance: 1e-7, max_iterations: 40, ..DfsphConfig::default() };
+    let config = DfsphConfig { max_iterations: 100, ..DfsphConfig::default() };
     let cpu = Dfsph::new(tank, tank.block(0.0, a, 0.0, 2.0 * a), config).unwrap();
     let mut gpu = GpuDfsph::new(&ctx, &cpu);
+    assert_eq!(gpu.budget(), 100);
+    for _ in 0..3 {
+        gpu.step(2e-3, 1);
+        gpu.download().unwrap();
+    }
+    let relaxed = gpu.budget();
+    assert!(relaxed < 50, "budget {relaxed} after three easy steps");
+    // A tolerance no solve meets (the error is never negative): each step runs out, and the
+    // next records twice as many.
+    gpu.configure(config.viscosity, -1.0, 100);
     let mut budgets = Vec::new();
     for _ in 0..4 {
         gpu.step(2e-3, 1);
         budgets.push(gpu.budget());
         let stats = gpu.download().unwrap().stats;
         assert_eq!(stats.density_iterations, gpu.budget(), "{stats:?}");
-        assert!(stats.density_error > config.tolerance, "{stats:?}");
     }
-    // The first step's statistics arrive after it: the second step records the doubled budget.
-    assert_eq!(budgets, [16, 32, 40, 40]);
+    assert_eq!(budgets, [relaxed, 2 * relaxed, (4 * relaxed).min(100), (8 * relaxed).min(100)]);
 }
 
 /// The GPU DFSPH dam break against Martin & Moyce, as the CPU's is in tests/dam_break.rs.
@@ -163,16 +174,16 @@ fn the_gpu_dfsph_dam_break_follows_martin_and_moyce() {
     let mut worst: f64 = 0.0;
     let mut previous = (0.0, 1.0);
     let mut now = previous;
-    let (mut steps, mut short_steps, mut budget) = (0, 0, gpu.budget());
+    let (mut steps, mut short_steps) = (0, 0);
     for &(t_ref, z_ref) in &MARTIN_MOYCE {
         while gpu.time * scale < t_ref {
             previous = now;
             gpu.step(mirror.stable_dt(), 1);
+            let budget = gpu.budget();
             let state = gpu.download().unwrap();
-            let short = state.stats.density_iterations == budget;
+            let short = state.stats.density_iterations >= budget;
             assert!(state.stats.density_error <= config.tolerance || short, "{:?}", state.stats);
             (steps, short_steps) = (steps + 1, short_steps + usize::from(short));
-            budget = gpu.budget();
             mirror.fluid.v = state.v;
             now = (gpu.time * scale, front(&state.x));
         }
@@ -198,3 +209,77 @@ const MARTIN_MOYCE: [(f64, f64); 6] = [
     (3.345, 4.134),
     (4.034, 4.944),
 ];
+
+/// The WGSL 1D gas against the CPU reference, 100 RK4 steps of the same dt: Sod's shock tube
+/// (reflective ends, variable smoothing length, ideal gas) and the periodic barotropic gas.
+#[test]
+fn the_1d_gas_on_the_gpu_matches_the_cpu() {
+    let Some(ctx) = context_for_tests() else { return };
+    let kernel = Kernel::new(Shape::WendlandC2, 1);
+    let gases = [
+        ("shock tube", Gas1d::sod(400, kernel).unwrap()),
+        ("periodic gas", Gas1d::barotropic_periodic(512, 0.25, 0.5, 7, kernel).unwrap()),
+    ];
+    for (name, mut cpu) in gases {
+        let mut gpu = GpuGas1d::new(&ctx, &cpu);
+        let dt = cpu.stable_dt(0.3);
+        let steps = 100;
+        for _ in 0..steps {
+            cpu.step(dt).unwrap();
+        }
+        gpu.step(dt, steps);
+        let state = gpu.download().unwrap();
+        let length = cpu.domain.1 - cpu.domain.0;
+        let gap =
+            |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let worst = state
+            .x
+            .iter()
+            .zip(&cpu.x)
+            .map(|(g, c)| {
+                let d = (g - c).abs();
+                d.min(length - d)
+            })
+            .fold(0.0, f64::max);
+        let moved = cpu.v.iter().map(|v| v.abs()).fold(0.0, f64::max) * cpu.time;
+        let rho_scale = cpu.rho.iter().cloned().fold(0.0, f64::max);
+        let (v_gap, rho_gap) = (gap(&state.v, &cpu.v), gap(&state.rho, &cpu.rho) / rho_scale);
+        eprintln!(
+            "{name} after {steps} steps (t = {:.4}): position gap {worst:.2e} (moved ~{moved:.2e}), \
+             velocity gap {v_gap:.2e}, density gap {rho_gap:.2e} of the largest",
+            cpu.time
+        );
+        assert!(worst <= 1e-4 * length, "{name}: positions differ by {worst}");
+        assert!(moved > 10.0 * worst, "{name}: the gas moved ({moved}) more than the gap");
+        assert!(rho_gap <= 1e-3, "{name}: densities differ by {rho_gap} of the largest");
+        if name == "shock tube" {
+            assert!(gap(&state.e, &cpu.e) <= 1e-3 * 2.5, "energies differ");
+            assert!(gap(&state.h, &cpu.h) <= 1e-3 * cpu.h[0], "smoothing lengths differ");
+        }
+    }
+}
+
+/// The GPU shock tube at t = 0.2 against the exact Riemann solution, with the CPU's gates
+/// (tests/sod.rs): L1 density error ≤ 0.02, the shock within two smoothing lengths.
+#[test]
+fn the_gpu_shock_tube_matches_the_exact_solution() {
+    let Some(ctx) = context_for_tests() else { return };
+    let mut gas = Gas1d::sod(400, Kernel::new(Shape::WendlandC2, 1)).unwrap();
+    let mut gpu = GpuGas1d::new(&ctx, &gas);
+    let t_end = 0.2;
+    while gpu.time < t_end - 1e-9 {
+        // The CFL step of the state read back, as the cases take it.
+        let dt = gas.stable_dt(0.3).min(t_end - gpu.time);
+        gpu.step(dt, 1);
+        let state = gpu.download().unwrap();
+        (gas.x, gas.v, gas.e, gas.h, gas.rho, gas.p) =
+            (state.x, state.v, state.e, state.h, state.rho, state.p);
+        gas.time = gpu.time;
+    }
+    let exact = sod::exact();
+    let l1 = sod::l1_density_error(&gas, &exact);
+    let (shock, h) = sod::shock_position(&gas, &exact).expect("a shock");
+    eprintln!("GPU shock tube: L1 {l1:.4}, shock at {shock:.4} (exact 0.8504), h there {h:.4}");
+    assert!(l1 <= 0.02, "L1 density error {l1}");
+    assert!((shock - (0.5 + 0.2 * 1.752_15)).abs() <= 2.0 * h, "shock at {shock}");
+}

@@ -3,18 +3,20 @@
 //! converged solve sets to zero), so nothing comes back per step. [`GpuDfsph::request_mirror`]
 //! reads the state and the solver statistics back without blocking.
 //!
-//! A step records a budget of iterations per solve rather than the whole limit: each recorded
-//! iteration costs three dispatches even when empty, and solves mostly converge within a few.
-//! A solve that ran out of budget before its tolerance doubles the budget (up to the limit) for
-//! the steps recorded after its statistics come back.
+//! A step records a budget of iterations per solve rather than always the whole limit: each
+//! recorded iteration costs three dispatches even when empty, and solves mostly converge within
+//! a few. The budget starts at the limit; as statistics come back it halves while it exceeds
+//! twice what the solves need (four times their iterations plus eight, at least 16), and a
+//! solve that ran out of budget before its tolerance doubles it again (up to the limit) for the
+//! steps recorded after.
 
-use super::{extent, flat, grid_geometry, Grid, Views, GROUP, PARTICLES};
+use super::{extent, flat, grid_geometry, source_2d, Grid, Views, GROUP};
 use crate::dfsph::{Dfsph, DfsphStats};
 use crate::kernel::Shape;
 use flowscope_gpu::buffers::AsyncRead;
 use flowscope_gpu::program::{encode, Op, Program};
 use flowscope_gpu::{buffers, wgpu, GpuContext};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const SOURCE: &str = include_str!("../../../../shaders/sph/dfsph.wgsl");
 
@@ -45,8 +47,8 @@ struct Params {
     _pad: u32,
 }
 
-/// Iterations recorded per solve to begin with.
-const FIRST_BUDGET: usize = 16;
+/// The smallest budget of iterations per solve.
+const LEAST_BUDGET: usize = 16;
 
 /// Bytes of `Solve` in dfsph.wgsl, and where its workgroup counts start.
 const SOLVE_BYTES: u64 = 32;
@@ -88,17 +90,18 @@ pub struct GpuDfsph {
     /// Drawn from the grid of the positions at the end of the last step.
     views: Views,
     read: AsyncRead,
-    /// What the latest read-back says: the views' extents, and whether a solve ran out of budget.
-    latest: Mutex<Latest>,
+    /// What the latest read-back says: the views' extents, and the budget the solves suggest.
+    latest: Arc<Mutex<Latest>>,
     n_fluid: usize,
     pub time: f64,
 }
 
 #[derive(Default)]
 struct Latest {
-    /// Extents of the speed, pressure and density views.
+    /// Extents of the speed, pressure and density views (set as a read-back arrives).
     extents: [Option<(f32, f32)>; 3],
-    out_of_budget: bool,
+    /// The budget for the steps recorded next, if it should change.
+    budget: Option<usize>,
 }
 
 fn solve_buffer(device: &wgpu::Device, label: &str) -> wgpu::Buffer {
@@ -140,7 +143,7 @@ impl GpuDfsph {
             dt: 0.0,
             viscosity: config.viscosity as f32,
             tolerance: config.tolerance as f32,
-            max_iterations: config.max_iterations.clamp(1, FIRST_BUDGET) as u32,
+            max_iterations: config.max_iterations.max(1) as u32,
             shape: u32::from(config.shape == Shape::WendlandC2),
             _pad: 0,
         };
@@ -161,7 +164,7 @@ impl GpuDfsph {
         let solves =
             [solve_buffer(device, "dfsph density solve"), solve_buffer(device, "divergence solve")];
         let grid = Grid::new(device, n_all, dims);
-        let mut program = Program::new(device, "dfsph.wgsl", &format!("{SOURCE}\n{PARTICLES}"));
+        let mut program = Program::new(device, "dfsph.wgsl", &source_2d(SOURCE));
 
         // The grid and factors of the initial positions.
         let mut first = grid.sort(&mut program, &uniform, &pos, n_all);
@@ -223,7 +226,7 @@ impl GpuDfsph {
             views,
             read,
             max_iterations: config.max_iterations.max(1),
-            latest: Mutex::default(),
+            latest: Arc::default(),
             n_fluid,
             time: cpu.time,
         };
@@ -312,7 +315,7 @@ impl GpuDfsph {
         self.params.viscosity = viscosity as f32;
         self.params.tolerance = tolerance as f32;
         self.max_iterations = max_iterations.max(1);
-        self.set_budget(self.max_iterations.min(FIRST_BUDGET));
+        self.set_budget(self.budget().min(self.max_iterations));
     }
 
     fn set_budget(&mut self, budget: usize) {
@@ -329,13 +332,9 @@ impl GpuDfsph {
 
     /// Encodes and submits `n` steps of `dt`.
     pub fn step(&mut self, dt: f64, n: u32) {
-        let out_of_budget = self
-            .latest
-            .lock()
-            .map(|mut latest| std::mem::take(&mut latest.out_of_budget))
-            .unwrap_or(false);
-        if out_of_budget {
-            self.set_budget((2 * self.budget()).min(self.max_iterations));
+        let budget = self.latest.lock().ok().and_then(|mut latest| latest.budget.take());
+        if let Some(budget) = budget {
+            self.set_budget(budget.clamp(1, self.max_iterations));
         }
         self.params.dt = dt as f32;
         self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&self.params));
@@ -378,7 +377,18 @@ impl GpuDfsph {
             &self.solves[0],
             &self.solves[1],
         ];
-        self.read.request(&self.ctx.device, &self.ctx.queue, &sources);
+        let latest = self.latest.clone();
+        self.read.request_with(&self.ctx.device, &self.ctx.queue, &sources, move |arrays| {
+            let (v, rho, kappa) = (&arrays[1], &arrays[2], &arrays[3]);
+            let found = [
+                extent(v.chunks_exact(2).map(|v| f64::from(v[0].hypot(v[1])))),
+                extent(kappa.iter().zip(rho).map(|(k, r)| f64::from(k * r))),
+                extent(rho.iter().map(|&r| f64::from(r))),
+            ];
+            if let Ok(mut latest) = latest.lock() {
+                latest.extents = found;
+            }
+        });
     }
 
     /// The state a finished [`GpuDfsph::request_mirror`] delivered, if any.
@@ -403,16 +413,17 @@ impl GpuDfsph {
             },
         };
         if let Ok(mut latest) = self.latest.lock() {
-            latest.extents = [
-                extent(mirror.v.iter().map(|v| v[0].hypot(v[1]))),
-                extent(mirror.kappa.iter().zip(&mirror.rho).map(|(k, r)| k * r)),
-                extent(mirror.rho.iter().copied()),
-            ];
-            // Both solves stop at the budget without converging: `iterations` is the budget.
+            // A solve stopped by the budget reports the budget as its iterations.
             let stats = mirror.stats;
-            let budget = self.budget();
-            latest.out_of_budget |=
-                stats.density_iterations >= budget || stats.divergence_iterations >= budget;
+            let (budget, needed) =
+                (self.budget(), stats.density_iterations.max(stats.divergence_iterations));
+            let ample = (4 * needed + 8).max(LEAST_BUDGET);
+            if needed >= budget {
+                latest.budget = Some(2 * budget);
+            } else if ample < budget / 2 {
+                // Halving at most: a solve's needs grow quickly as a fluid starts to move.
+                latest.budget = Some(budget / 2);
+            }
         }
         Some(mirror)
     }

@@ -1,12 +1,15 @@
-//! The WGSL twins of the 2D solvers, in f32 on the shared device: [`GpuWcsph`]
-//! (`shaders/sph/wcsph.wgsl`) and [`GpuDfsph`] (`shaders/sph/dfsph.wgsl`). Both rebuild the
-//! neighbour grid on the device by a counting sort and draw their views there
-//! (`shaders/sph/particles.wgsl`, appended to each); nothing comes back per step.
+//! The WGSL twins of the particle solvers, in f32 on the shared device: [`GpuWcsph`]
+//! (`shaders/sph/wcsph.wgsl`), [`GpuDfsph`] (`shaders/sph/dfsph.wgsl`) and [`GpuGas1d`]
+//! (`shaders/sph/gas1d.wgsl`). All rebuild the neighbour grid on the device by a counting sort
+//! (`shaders/sph/sort.wgsl`, appended to each); the 2D ones also draw their views there
+//! (`shaders/sph/particles.wgsl`). Nothing comes back per step.
 
 mod dfsph;
+mod gas1d;
 mod wcsph;
 
 pub use dfsph::{DfsphMirror, GpuDfsph};
+pub use gas1d::{Gas1dMirror, GpuGas1d, GAS_VIEWS, STRIP_POINTS};
 pub use wcsph::{GpuWcsph, Mirror};
 
 use crate::fluid2d::cell_list;
@@ -14,8 +17,15 @@ use crate::tank::Tank;
 use flowscope_gpu::program::{encode, Op, Program};
 use flowscope_gpu::{buffers, wgpu, GpuContext};
 
-/// The shared part of both solvers' shaders.
+/// The counting sort every particle solver's shader appends.
+const SORT: &str = include_str!("../../../../shaders/sph/sort.wgsl");
+/// The 2D kernels and views the 2D solvers' shaders append.
 const PARTICLES: &str = include_str!("../../../../shaders/sph/particles.wgsl");
+
+/// A 2D solver's shader with the parts it shares.
+fn source_2d(solver: &str) -> String {
+    format!("{solver}\n{SORT}\n{PARTICLES}")
+}
 const GROUP: u32 = 64;
 
 /// The views the GPU draws, in the order of `Image::quantity`.
@@ -43,7 +53,7 @@ fn grid_geometry(tank: &Tank, radius: f64) -> ([f32; 2], [f32; 2], [u32; 2]) {
     )
 }
 
-/// The counting sort's buffers (particles.wgsl, bindings 9 to 13).
+/// The counting sort's buffers (sort.wgsl, bindings 9 to 13).
 struct Grid {
     cells: usize,
     cell_of: wgpu::Buffer,

@@ -2,7 +2,7 @@
 //! step, with the neighbour grid rebuilt on the GPU at every evaluation. Nothing comes back per
 //! step; [`GpuWcsph::download`] reads the state for exports and tests.
 
-use super::{extent, flat, grid_geometry, Grid, Views, GROUP, PARTICLES};
+use super::{extent, flat, grid_geometry, source_2d, Grid, Views, GROUP};
 use crate::kernel::Shape;
 use crate::wcsph::{Wcsph, GAMMA};
 use flowscope_gpu::program::{encode, Op, Program};
@@ -136,7 +136,7 @@ impl GpuWcsph {
         let (start, order) = (&grid.start, &grid.order);
         let wall = buffers::storage_zeros(device, "sph wall", 2 * n_walls);
 
-        let mut program = Program::new(device, "wcsph.wgsl", &format!("{SOURCE}\n{PARTICLES}"));
+        let mut program = Program::new(device, "wcsph.wgsl", &source_2d(SOURCE));
         let u = &uniform;
         let evaluate = |program: &mut Program| {
             let mut ops = grid.sort(program, u, &pos, n_all);
