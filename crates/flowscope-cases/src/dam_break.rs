@@ -8,10 +8,6 @@ use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
 
-/// Column width a (2.25 in, Martin & Moyce's smaller series) and gravity.
-const A: f64 = 0.05715;
-const G: f64 = 9.81;
-
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "solver",
@@ -53,6 +49,22 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 1e-4, max: 1e-2, default: 1e-3, log: true },
         needs_reset: false,
     },
+    ParamSpec {
+        name: "a",
+        label: "Column width a",
+        unit: "m",
+        help: "The column is a wide and 2a tall, the tank 6a wide and 3a tall; 0.05715 m (2.25 in) is Martin & Moyce's smaller series.",
+        kind: ParamKind::Float { min: 0.01, max: 2.0, default: 0.05715, log: true },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "g",
+        label: "Gravity g",
+        unit: "m/s²",
+        help: "Acceleration of gravity, downwards.",
+        kind: ParamKind::Float { min: 0.1, max: 100.0, default: 9.81, log: true },
+        needs_reset: true,
+    },
     KERNEL,
     particle_case::cfl(0.25),
 ];
@@ -61,8 +73,8 @@ pub static SPEC: CaseSpec = CaseSpec {
     id: "dam-break",
     title: "Dam break",
     summary: "A water column collapses and surges along the floor; particles against Martin & Moyce's experiment.",
-    explanation: "A column of water a wide and 2a tall (a = 2.25 in) stands at the left of a \
-        tank and is released at t = 0. Gravity drives a surge along the floor; the front \
+    explanation: "A column of water a wide and 2a tall (by default a = 2.25 in) stands at the \
+        left of a tank 6a wide and is released at t = 0. Gravity drives a surge along the floor; the front \
         position Z = x/a against the time T = t √(2g/a) is the classic check, measured by \
         Martin & Moyce (1952). WCSPH treats water as slightly compressible (Tait equation, \
         δ-SPH density diffusion, walls of particles whose pressure is extrapolated from the \
@@ -83,7 +95,8 @@ pub static SPEC: CaseSpec = CaseSpec {
         particle_case::NEIGHBOURS,
     ],
     observables: particle_observables!(
-        ObservableSpec { name: "front", label: "Surge front Z = x/a", unit: "" },
+        ObservableSpec { name: "front", label: "Surge front from the left wall", unit: "m" },
+        ObservableSpec { name: "front_scaled", label: "Surge front Z = x/a", unit: "" },
         ObservableSpec { name: "scaled_time", label: "Time T = t √(2g/a)", unit: "" },
         ObservableSpec { name: "density_error", label: "Mean |ρ − ρ0| / ρ0", unit: "" },
         ObservableSpec { name: "solver_iterations", label: "Pressure iterations (DFSPH)", unit: "" },
@@ -97,8 +110,12 @@ pub static SPEC: CaseSpec = CaseSpec {
     gpu: true,
 };
 
+/// The column width and gravity of the built fluid (for the scaled observables).
 #[derive(Default)]
-pub struct DamBreak;
+pub struct DamBreak {
+    a: f64,
+    g: f64,
+}
 
 impl ParticleSetup for DamBreak {
     fn spec(&self) -> &'static CaseSpec {
@@ -106,14 +123,17 @@ impl ParticleSetup for DamBreak {
     }
 
     fn build(&mut self, params: &ParamValues) -> Result<Engine, CaseError> {
-        let dx = A / params.int("n") as f64;
-        let tank = Tank { width: 6.0 * A, height: 3.0 * A, dx, layers: 3 };
-        let column = tank.block(0.0, A, 0.0, 2.0 * A);
+        let (a, g) = (params.float("a"), params.float("g"));
+        (self.a, self.g) = (a, g);
+        let dx = a / params.int("n") as f64;
+        let tank = Tank { width: 6.0 * a, height: 3.0 * a, dx, layers: 3 };
+        let column = tank.block(0.0, a, 0.0, 2.0 * a);
         let shape = particle_case::kernel_shape(params);
         let setup = |e: flowscope_sph::wcsph::SphError| CaseError::Diverged(e.to_string());
         Ok(match params.choice("solver") {
             "dfsph" => {
                 let config = DfsphConfig {
+                    gravity: [0.0, -g],
                     viscosity: params.float("viscosity"),
                     tolerance: params.float("tolerance"),
                     shape,
@@ -123,30 +143,29 @@ impl ParticleSetup for DamBreak {
             }
             _ => {
                 let config = WcsphConfig {
-                    c0: 10.0 * (2.0 * G * 2.0 * A).sqrt(),
+                    gravity: [0.0, -g],
+                    c0: 10.0 * (2.0 * g * 2.0 * a).sqrt(),
                     alpha: params.float("alpha"),
                     shape,
                     ..WcsphConfig::default()
                 };
-                Engine::Wcsph(Box::new(Wcsph::new(tank, column, 2.0 * A, config).map_err(setup)?))
+                Engine::Wcsph(Box::new(Wcsph::new(tank, column, 2.0 * a, config).map_err(setup)?))
             }
         })
     }
 
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
-        let scale = (2.0 * G / A).sqrt();
-        if let Some(sph) = engine.wcsph() {
-            return vec![sph.fluid.front() / A, sph.time * scale, sph.density_error(), 0.0];
-        }
-        match engine.dfsph() {
-            Some(sph) => vec![
-                sph.fluid.front() / A,
-                sph.time * scale,
-                sph.density_error(),
-                sph.last.density_iterations as f64,
-            ],
-            None => vec![f64::NAN; 4],
-        }
+        let (a, g) = (self.a, self.g);
+        let scale = (2.0 * g / a).sqrt();
+        let (front, time, error, iterations) = if let Some(sph) = engine.wcsph() {
+            (sph.fluid.front(), sph.time, sph.density_error(), 0.0)
+        } else if let Some(sph) = engine.dfsph() {
+            let iterations = sph.last.density_iterations as f64;
+            (sph.fluid.front(), sph.time, sph.density_error(), iterations)
+        } else {
+            return vec![f64::NAN; 5];
+        };
+        vec![front, front / a, time * scale, error, iterations]
     }
 
     fn apply_live(&self, engine: &mut Engine, params: &ParamValues, name: &str) -> bool {

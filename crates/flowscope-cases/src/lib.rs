@@ -99,12 +99,14 @@ pub fn create(
             Ok(Box::new(FlowCase::new(taylor_green::TaylorGreen::default(), params, gpu)?))
         }
         "sod-shock-tube" => {
-            Ok(Box::new(ParticleCase::new(sod_shock_tube::SodShockTube, params, gpu)?))
+            Ok(Box::new(ParticleCase::new(sod_shock_tube::SodShockTube::default(), params, gpu)?))
         }
         "sph-1d-periodic" => {
             Ok(Box::new(ParticleCase::new(sph_1d_periodic::SphPeriodic, params, gpu)?))
         }
-        "dam-break" => Ok(Box::new(ParticleCase::new(dam_break::DamBreak, params, gpu)?)),
+        "dam-break" => {
+            Ok(Box::new(ParticleCase::new(dam_break::DamBreak::default(), params, gpu)?))
+        }
         "hydrostatic-tank" => {
             Ok(Box::new(ParticleCase::new(hydrostatic_tank::HydrostaticTank, params, gpu)?))
         }

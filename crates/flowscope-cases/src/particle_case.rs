@@ -12,14 +12,14 @@ use flowscope_core::case::unknown_view;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, InteractionKind,
-    ObservableSpec, ParamValue, ParamValues, Plot, ViewKind, ViewSpec,
+    ObservableSpec, ParamValue, ParamValues, ParticleState, Plot, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::Dfsph;
-use flowscope_sph::gas1d::GasError;
 use flowscope_sph::gas1d::{Ends, Gas1d};
+use flowscope_sph::gas1d::{Eos, GasError};
 use flowscope_sph::gpu::{view_raster, GpuDfsph, GpuGas1d, GpuWcsph};
-use flowscope_sph::wcsph::{SphError, Wcsph};
+use flowscope_sph::wcsph::{SphError, Wcsph, GAMMA};
 use flowscope_sph::Shape;
 
 /// The solver of a particle case.
@@ -304,6 +304,28 @@ impl<S: ParticleSetup> ParticleCase<S> {
             _ => return None,
         })
     }
+
+    /// Per-particle values of a view of an incompressible 2D fluid.
+    fn values_dfsph(name: &str, sph: &Dfsph) -> Option<Vec<f64>> {
+        Some(match name {
+            "density" => sph.rho.clone(),
+            "pressure" => sph.pressures(),
+            "speed" => sph.fluid.v.iter().map(|v| v[0].hypot(v[1])).collect(),
+            "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
+            _ => return None,
+        })
+    }
+
+    /// Per-particle values of a view of a 1D gas.
+    fn values_gas(name: &str, gas: &Gas1d) -> Option<Vec<f64>> {
+        Some(match name {
+            "density" => gas.rho.clone(),
+            "velocity" => gas.v.clone(),
+            "pressure" => gas.p.clone(),
+            "energy" => gas.e.clone(),
+            _ => return None,
+        })
+    }
 }
 
 /// Waits for the GPU natively, so that the state read back is that of the steps just taken
@@ -491,13 +513,7 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
         }
         match &self.engine {
             Engine::Gas(gas) | Engine::GpuGas { mirror: gas, .. } => {
-                let values: Vec<f64> = match name {
-                    "density" => gas.rho.clone(),
-                    "velocity" => gas.v.clone(),
-                    "pressure" => gas.p.clone(),
-                    "energy" => gas.e.clone(),
-                    _ => return Err(unknown()),
-                };
+                let values = Self::values_gas(name, gas).ok_or_else(unknown)?;
                 Ok(strip(gas, &values))
             }
             Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
@@ -515,18 +531,71 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
                 Ok(splat(&points, &values, size, pixel, disc * self.particle_size))
             }
             Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => {
-                let values: Vec<f64> = match name {
-                    "density" => sph.rho.clone(),
-                    "pressure" => sph.pressures(),
-                    "speed" => sph.fluid.v.iter().map(|v| v[0].hypot(v[1])).collect(),
-                    "neighbours" => sph.neighbours.iter().map(|&c| f64::from(c)).collect(),
-                    _ => return Err(unknown()),
-                };
+                let values = Self::values_dfsph(name, sph).ok_or_else(unknown)?;
                 let (pixel, disc) = view_raster(&sph.tank);
                 let size = (sph.tank.width, sph.tank.height);
                 Ok(splat(&sph.fluid.x, &values, size, pixel, disc * self.particle_size))
             }
         }
+    }
+
+    fn particle_state(&self) -> Option<ParticleState> {
+        let narrow = |values: &[f64]| values.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        let names = self.setup.spec().views.iter().map(|v| v.name);
+        let (dim, positions, views, meta) = match &self.engine {
+            Engine::Gas(gas) | Engine::GpuGas { mirror: gas, .. } => {
+                let views = names.filter_map(|n| Some((n, narrow(&Self::values_gas(n, gas)?))));
+                let smoothing_length = match gas.eta {
+                    Some(eta) => {
+                        let (lo, hi) =
+                            gas.h.iter().fold((f64::MAX, 0f64), |(l, h), &v| (l.min(v), h.max(v)));
+                        serde_json::json!({ "variable": "h = eta m / rho", "eta": eta, "min": lo, "max": hi })
+                    }
+                    None => serde_json::json!(gas.h.first().copied().unwrap_or(0.0)),
+                };
+                let equation_of_state = match gas.eos {
+                    Eos::IdealGas { gamma } => {
+                        serde_json::json!({ "kind": "ideal gas, p = (gamma - 1) rho e", "gamma": gamma })
+                    }
+                    Eos::Barotropic { kappa, rho0, c0 } => serde_json::json!({
+                        "kind": "barotropic, p = kappa (rho - rho0)", "kappa": kappa, "rho0": rho0, "c0": c0
+                    }),
+                };
+                let meta = serde_json::json!({
+                    "particle_mass": gas.m.first().copied().unwrap_or(0.0),
+                    "smoothing_length": smoothing_length,
+                    "equation_of_state": equation_of_state,
+                });
+                (1, narrow(&gas.x), views.collect::<Vec<_>>(), meta)
+            }
+            Engine::Wcsph(sph) | Engine::GpuWcsph { mirror: sph, .. } => {
+                let views = names.filter_map(|n| Some((n, narrow(&Self::values_2d(n, sph)?))));
+                let c = sph.config;
+                let meta = serde_json::json!({
+                    "particle_mass": sph.fluid.mass,
+                    "smoothing_length": sph.h,
+                    "equation_of_state": {
+                        "kind": "Tait, p = B ((rho / rho0)^gamma - 1), B = c0^2 rho0 / gamma",
+                        "gamma": GAMMA, "rho0": c.rho0, "c0": c.c0,
+                    },
+                });
+                (2, narrow(&sph.fluid.x.concat()), views.collect(), meta)
+            }
+            Engine::Dfsph(sph) | Engine::GpuDfsph { mirror: sph, .. } => {
+                let views = names.filter_map(|n| Some((n, narrow(&Self::values_dfsph(n, sph)?))));
+                let c = sph.config;
+                let meta = serde_json::json!({
+                    "particle_mass": sph.fluid.mass,
+                    "smoothing_length": sph.h,
+                    "equation_of_state": {
+                        "kind": "incompressible (DFSPH), average density error within the tolerance",
+                        "rho0": c.rho0, "tolerance": c.tolerance,
+                    },
+                });
+                (2, narrow(&sph.fluid.x.concat()), views.collect(), meta)
+            }
+        };
+        Some(ParticleState { dim, positions, views, meta })
     }
 
     fn observables(&self) -> Result<Vec<f64>, CaseError> {

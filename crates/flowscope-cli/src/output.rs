@@ -1,8 +1,11 @@
-//! The run output folder (contract): `meta.json`, `observables.csv`, `fields/<view>_<step>.npy`.
+//! The run output folder (contract): `meta.json`, `observables.csv`, `fields/<view>_<step>.npy`;
+//! for particle cases `fields/position_<step>.npy` (f32 [N, d]) and each view per particle
+//! (f32 [N], same order), with the particles' mass, smoothing length and equation of state in
+//! `meta.json`.
 
 use anyhow::{Context, Result};
 use flowscope_cases::Simulation;
-use flowscope_core::{CaseSpec, Field2};
+use flowscope_core::{npy_f32, CaseSpec, Field2};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -36,6 +39,17 @@ impl Output {
     /// Writes every view of the current step as `fields/<view>_<step>.npy`, vector views as
     /// `<view>_x` and `<view>_y`.
     pub fn write_fields(&mut self, case: &dyn Simulation) -> Result<()> {
+        let fields = self.dir.join("fields");
+        if let Some(state) = case.particle_state() {
+            let n = (state.positions.len() / state.dim) as u64;
+            let path = fields.join(format!("position_{}.npy", case.steps()));
+            write_bytes(&path, &npy_f32(&[n, state.dim as u64], &state.positions))?;
+            for (name, values) in &state.views {
+                let path = fields.join(format!("{name}_{}.npy", case.steps()));
+                write_bytes(&path, &npy_f32(&[n], values))?;
+            }
+            return Ok(());
+        }
         for view in case.spec().views {
             for name in view.scalar_names() {
                 let field = case.read_view(&name)?;
@@ -48,7 +62,7 @@ impl Output {
 
     pub fn write_meta(mut self, case: &dyn Simulation, device: Option<String>) -> Result<()> {
         self.csv.flush()?;
-        let meta = serde_json::json!({
+        let mut meta = serde_json::json!({
             "case": case.spec().id,
             "params": case.params(),
             "backend": case.backend(),
@@ -63,6 +77,16 @@ impl Output {
             "layout": "[j, i], j along y from the bottom, cell centres ((i+0.5)dx, (j+0.5)dy)",
             "flowscope": env!("CARGO_PKG_VERSION"),
         });
+        if let (Some(state), Some(object)) = (case.particle_state(), meta.as_object_mut()) {
+            if let Some(particles) = state.meta.as_object() {
+                object.extend(particles.clone());
+            }
+            object.insert(
+                "layout".into(),
+                "particles: position_<step>.npy [N, d], <view>_<step>.npy [N] in the same order"
+                    .into(),
+            );
+        }
         let path = self.dir.join("meta.json");
         fs::write(&path, serde_json::to_string_pretty(&meta)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))
@@ -71,5 +95,9 @@ impl Output {
 
 /// The field as `.npy` ([`Field2::to_npy`]).
 pub fn write_npy(path: &Path, field: &Field2) -> Result<()> {
-    fs::write(path, field.to_npy()).with_context(|| format!("cannot write {}", path.display()))
+    write_bytes(path, &field.to_npy())
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -240,3 +240,78 @@ fn model_run_writes_what_pytorch_computed() {
     assert!(!result.status.success());
     assert!(String::from_utf8_lossy(&result.stderr).contains("model file"));
 }
+
+/// Particle cases (contract): positions as f32 [N, d], each view as f32 [N] in the same order,
+/// the particles in meta.json; the dam break's `a` and `g`, its front in metres; the shock
+/// tube's states.
+#[test]
+fn particle_cases_write_positions_views_and_their_particles() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let args = ["run", "dam-break", "--set", "n=8", "--set", "a=0.1", "--set", "g=5"];
+    let result =
+        flowscope(&[&args[..], &["--steps", "40", "--every", "20", "--out", out]].concat());
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap())
+            .unwrap();
+    let n = meta["particles"].as_u64().unwrap();
+    assert_eq!(n, 2 * 8 * 8);
+    assert_eq!(
+        meta["domain"],
+        serde_json::json!([[0.0, 0.6000000000000001], [0.0, 0.30000000000000004]])
+    );
+    assert!(meta["particle_mass"].as_f64().unwrap() > 0.0);
+    assert!((meta["smoothing_length"].as_f64().unwrap() - 1.3 * 0.1 / 8.0).abs() < 1e-9);
+    assert_eq!(meta["equation_of_state"]["gamma"], 7.0);
+    let (shape, positions) = read_npy(&dir.path().join("fields/position_40.npy"));
+    assert_eq!(shape, [n, 2]);
+    assert!(positions.chunks(2).all(|p| (-0.02..0.62).contains(&p[0]) && p[1] > -0.02));
+    for view in ["speed", "pressure", "density", "neighbours"] {
+        let (shape, values) = read_npy(&dir.path().join(format!("fields/{view}_40.npy")));
+        assert_eq!(shape, [n], "{view}");
+        assert!(values.iter().all(|v| v.is_finite()), "{view}");
+    }
+    // The front column, in metres: the largest x of the positions written at that step.
+    let csv = std::fs::read_to_string(dir.path().join("observables.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "front").expect("a front column");
+    let last: Vec<f64> =
+        csv.lines().last().unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    let largest = positions.chunks(2).map(|p| f64::from(p[0])).fold(0.0, f64::max);
+    assert!((last[column] - largest).abs() < 1e-6, "front {} vs {largest}", last[column]);
+    let scaled = header.iter().position(|h| *h == "front_scaled").expect("a scaled front");
+    assert!((last[scaled] - last[column] / 0.1).abs() < 1e-9, "Z = front / a");
+
+    // The shock tube with other states: 1D positions, the four views.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let states = ["rho_l=2", "u_l=0.5", "p_l=3", "rho_r=0.5", "u_r=0", "p_r=0.2"];
+    let mut args = vec!["run", "sod-shock-tube", "--set", "n=160"];
+    for state in &states {
+        args.extend(["--set", state]);
+    }
+    args.extend(["--steps", "10", "--every", "10", "--out", out]);
+    let result = flowscope(&args);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["params"]["rho_l"], 2.0);
+    assert_eq!(meta["particles"], 160 + 40);
+    assert_eq!(meta["equation_of_state"]["gamma"], 1.4);
+    let (shape, _) = read_npy(&dir.path().join("fields/position_10.npy"));
+    assert_eq!(shape, [200, 1]);
+    for view in ["density", "velocity", "pressure", "energy"] {
+        let (shape, values) = read_npy(&dir.path().join(format!("fields/{view}_10.npy")));
+        assert_eq!(shape, [200], "{view}");
+        let expected = match view {
+            "density" => 2.0,
+            "velocity" => 0.5,
+            "pressure" => 3.0,
+            _ => 3.0 / (0.4 * 2.0),
+        };
+        // Left of the diaphragm, away from it and the wall, the state given.
+        assert!((values[80] - expected).abs() < 0.02 * expected, "{view}: {}", values[80]);
+    }
+}

@@ -234,6 +234,21 @@ pub enum CaseError {
     NoGpu(&'static str),
 }
 
+/// The particles of a particle case as the CLI exports them (contract: `position_<step>.npy`
+/// as f32 [N, dim] and each view as `<view>_<step>.npy`, f32 [N], in the same particle order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticleState {
+    /// Coordinates per position: 1 or 2.
+    pub dim: usize,
+    /// N × dim coordinates, particle by particle.
+    pub positions: Vec<f32>,
+    /// Each view's per-particle values, in the spec's view order.
+    pub views: Vec<(&'static str, Vec<f32>)>,
+    /// What `meta.json` records of the particles: the particle mass (kg, or kg/m in 1D), the
+    /// smoothing length (m; a range where it varies) and the equation of state.
+    pub meta: serde_json::Value,
+}
+
 /// A running simulation of one case on one backend.
 pub trait Case {
     fn spec(&self) -> &'static CaseSpec;
@@ -253,6 +268,11 @@ pub trait Case {
     fn shape(&self) -> Option<[usize; 2]>;
     /// Number of fluid particles, where the case has particles.
     fn particles(&self) -> Option<usize> {
+        None
+    }
+    /// The particles' positions and per-particle views, where the case has particles (on the GPU
+    /// backend, as last read back).
+    fn particle_state(&self) -> Option<ParticleState> {
         None
     }
     /// Reads a view to the CPU. On the GPU backend this is a blocking read-back (native only).

@@ -45,17 +45,22 @@ impl Field2 {
     /// The field as a `.npy` file (contract, shared by the CLI and the browser export):
     /// little-endian f32, shape `[ny, nx]`, rows from the bottom.
     pub fn to_npy(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(128 + 4 * self.data.len());
-        let mut writer = npyz::WriteOptions::new()
-            .dtype(npyz::DType::new_scalar("<f4".parse().expect("valid type string")))
-            .shape(&[self.ny as u64, self.nx as u64])
-            .writer(&mut bytes)
-            .begin_nd()
-            .expect("writing to memory cannot fail");
-        writer.extend(self.data.iter().copied()).expect("writing to memory cannot fail");
-        writer.finish().expect("writing to memory cannot fail");
-        bytes
+        npy_f32(&[self.ny as u64, self.nx as u64], &self.data)
     }
+}
+
+/// `data` (row-major, C order) as a little-endian f32 `.npy` file of `shape`.
+pub fn npy_f32(shape: &[u64], data: &[f32]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(128 + 4 * data.len());
+    let mut writer = npyz::WriteOptions::new()
+        .dtype(npyz::DType::new_scalar("<f4".parse().expect("valid type string")))
+        .shape(shape)
+        .writer(&mut bytes)
+        .begin_nd()
+        .expect("writing to memory cannot fail");
+    writer.extend(data.iter().copied()).expect("writing to memory cannot fail");
+    writer.finish().expect("writing to memory cannot fail");
+    bytes
 }
 
 #[cfg(test)]

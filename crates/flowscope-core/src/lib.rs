@@ -13,8 +13,8 @@ pub mod field;
 pub mod params;
 
 pub use case::{
-    Backend, Case, CaseError, CaseSpec, Interaction, InteractionKind, ObservableSpec, Plot, Preset,
-    Series, SeriesStyle, ViewKind, ViewSpec,
+    Backend, Case, CaseError, CaseSpec, Interaction, InteractionKind, ObservableSpec,
+    ParticleState, Plot, Preset, Series, SeriesStyle, ViewKind, ViewSpec,
 };
-pub use field::{Domain, Field2};
+pub use field::{npy_f32, Domain, Field2};
 pub use params::{ParamError, ParamKind, ParamSpec, ParamValue, ParamValues};

@@ -8,6 +8,7 @@
 
 use crate::kernel::Kernel;
 use crate::neighbours::CellList;
+use crate::riemann::State;
 use rand::{Rng, SeedableRng};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -283,37 +284,48 @@ impl Gas1d {
     }
 
     /// The Sod shock tube on [0, 1]: (ρ, u, p) = (1, 0, 1) left of 0.5 and (0.125, 0, 0.1)
-    /// right, γ = 1.4, equal-mass particles (`left` of them on the left, an eighth as many on
-    /// the right), reflective ends, variable smoothing length.
+    /// right, γ = 1.4 ([`Gas1d::shock_tube`] with `left` particles on the left).
     pub fn sod(left: usize, kernel: Kernel) -> Result<Self, GasError> {
-        if left < 16 || !left.is_multiple_of(8) {
+        let (dense, thin) =
+            (State { rho: 1.0, u: 0.0, p: 1.0 }, State { rho: 0.125, u: 0.0, p: 0.1 });
+        Self::shock_tube(left, kernel, dense, thin, 1.4)
+    }
+
+    /// A shock tube on [0, 1], diaphragm at 0.5, ideal gas of `gamma`: `left` particles of
+    /// equal spacing on the left, as many on the right as give (nearly) the same particle mass
+    /// (for Sod's 8:1 densities, an eighth as many), reflective ends, variable smoothing length
+    /// h = 1.3 m/ρ, Monaghan's viscosity α = 1, β = 2.
+    pub fn shock_tube(
+        left: usize,
+        kernel: Kernel,
+        left_state: State,
+        right_state: State,
+        gamma: f64,
+    ) -> Result<Self, GasError> {
+        if left < 16 {
             return Err(GasError::Setup(format!(
-                "the shock tube needs a multiple of 8, at least 16, particles on the left; got {left}"
+                "the shock tube needs at least 16 particles on the left; got {left}"
             )));
         }
-        let right = left / 8;
+        let states = [left_state, right_state];
+        if !states.iter().all(|s| s.rho > 0.0 && s.p > 0.0 && s.u.is_finite()) || gamma <= 1.0 {
+            return Err(GasError::Setup(
+                "shock-tube densities and pressures must be positive and γ > 1".into(),
+            ));
+        }
+        let right =
+            ((left as f64 * right_state.rho / left_state.rho).round() as usize).clamp(4, 100_000);
         let (dx_left, dx_right) = (0.5 / left as f64, 0.5 / right as f64);
         let mut x: Vec<f64> = (0..left).map(|k| (k as f64 + 0.5) * dx_left).collect();
         x.extend((0..right).map(|k| 0.5 + (k as f64 + 0.5) * dx_right));
-        let gamma = 1.4;
-        let e =
-            x.iter()
-                .map(|&x| {
-                    if x < 0.5 {
-                        1.0 / ((gamma - 1.0) * 1.0)
-                    } else {
-                        0.1 / ((gamma - 1.0) * 0.125)
-                    }
-                })
-                .collect();
+        let side = |x: f64| if x < 0.5 { (left_state, dx_left) } else { (right_state, dx_right) };
         let eta = 1.3;
-        let h = x.iter().map(|&x| eta * if x < 0.5 { dx_left } else { dx_right }).collect();
         let n = x.len();
         let mut gas = Self {
-            v: vec![0.0; n],
-            e,
-            m: vec![dx_left; n],
-            h,
+            v: x.iter().map(|&x| side(x).0.u).collect(),
+            e: x.iter().map(|&x| side(x).0.p / ((gamma - 1.0) * side(x).0.rho)).collect(),
+            m: x.iter().map(|&x| side(x).0.rho * side(x).1).collect(),
+            h: x.iter().map(|&x| eta * side(x).1).collect(),
             rho: vec![0.0; n],
             p: vec![0.0; n],
             x,
