@@ -3,7 +3,7 @@
 //! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024², native
 //! CPU and GPU, in headless Chromium (both backends), and PhiFlow 3.4 on the same setup.
 //! `cargo xtask bench sph`: dam-break particle-steps per second (WCSPH at 10k, 100k and 1M
-//! particles, DFSPH at 10k and 100k), native CPU and GPU, in headless Chromium, and
+//! particles, DFSPH at 3.2k), native CPU and GPU, in headless Chromium, and
 //! SPlisHSPlasH (pysplishsplash) on a comparable 2D dam break.
 //! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
 //! our CPU and GPU backends against PyTorch on the CPU with the same weights, and in headless
@@ -268,11 +268,13 @@ fn sph(browser: bool) -> Result<()> {
     let sizes = [(71u64, "10k"), (224, "100k"), (707, "1M")];
     let rate = |n: u64, ms: f64| (2 * n * n) as f64 * 1000.0 / ms;
     let mut rows = Vec::new();
-    // DFSPH up to 100k: its pressure solves make a 1M step take several seconds on the CPU.
-    for (solver, largest) in [("wcsph", 3), ("dfsph", 2)] {
+    // DFSPH at 40 across only: beyond that its pressure solves (no warm start yet) stop at the
+    // iteration limit short of the tolerance, and in f32 on the GPU the floor then leaks.
+    let dfsph_sizes = [(40u64, "3.2k")];
+    for (solver, solver_sizes) in [("wcsph", &sizes[..]), ("dfsph", &dfsph_sizes[..])] {
         let name = solver.to_uppercase();
         for backend in ["cpu", "gpu"] {
-            for (n, label) in &sizes[..largest] {
+            for (n, label) in solver_sizes {
                 eprintln!("xtask: dam break, {name}, {label} particles, {backend} backend");
                 let (warmup, seconds) = if *n > 300 { ("1", "2") } else { ("5", "3") };
                 let report = cli_bench(
@@ -302,9 +304,9 @@ fn sph(browser: bool) -> Result<()> {
         }
         if browser {
             let params = serde_json::json!({ "solver": solver });
-            // Fewer timed steps of DFSPH: SwiftShader takes seconds per step.
-            let steps = if solver == "dfsph" { 5 } else { 20 };
-            for (backend, n, ms) in browser_bench("dam-break", params, &[(71, steps)])? {
+            // DFSPH at its benchmark size, fewer timed steps: SwiftShader takes seconds per step.
+            let size = if solver == "dfsph" { (40, 5) } else { (71, 20) };
+            for (backend, n, ms) in browser_bench("dam-break", params, &[size])? {
                 rows.push(format!(
                     "| Flowscope {name}, browser {backend} | {} | {ms:.1} | {:.3} |",
                     2 * n * n,

@@ -6,9 +6,9 @@
 //! A step records a budget of iterations per solve rather than always the whole limit: each
 //! recorded iteration costs three dispatches even when empty, and solves mostly converge within
 //! a few. The budget starts at the limit; as statistics come back it halves while it exceeds
-//! twice what the solves need (four times their iterations plus eight, at least 16), and a
-//! solve that ran out of budget before its tolerance doubles it again (up to the limit) for the
-//! steps recorded after.
+//! twice what the solves lately needed (four times the most iterations of recent steps, that
+//! peak decaying by 5% a step, plus eight; at least 16), and a solve that ran out of budget
+//! before its tolerance doubles it again (up to the limit) for the steps recorded after.
 
 use super::{extent, flat, grid_geometry, source_2d, Grid, Views, GROUP};
 use crate::dfsph::{Dfsph, DfsphStats};
@@ -102,6 +102,8 @@ struct Latest {
     extents: [Option<(f32, f32)>; 3],
     /// The budget for the steps recorded next, if it should change.
     budget: Option<usize>,
+    /// The most iterations a solve needed lately (decaying by 5% a read-back).
+    peak: f64,
 }
 
 fn solve_buffer(device: &wgpu::Device, label: &str) -> wgpu::Buffer {
@@ -417,11 +419,12 @@ impl GpuDfsph {
             let stats = mirror.stats;
             let (budget, needed) =
                 (self.budget(), stats.density_iterations.max(stats.divergence_iterations));
-            let ample = (4 * needed + 8).max(LEAST_BUDGET);
+            latest.peak = (needed as f64).max(0.95 * latest.peak);
+            let ample = (4.0 * latest.peak) as usize + 8;
             if needed >= budget {
                 latest.budget = Some(2 * budget);
-            } else if ample < budget / 2 {
-                // Halving at most: a solve's needs grow quickly as a fluid starts to move.
+            } else if ample.max(LEAST_BUDGET) < budget / 2 {
+                // Halving at most, and slowly: a solve's needs jump as a fluid starts to move.
                 latest.budget = Some(budget / 2);
             }
         }
