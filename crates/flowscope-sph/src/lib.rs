@@ -7,6 +7,7 @@
 //!   periodic or reflective ends, RK4 in time.
 //! - [`riemann`]: the exact Riemann solution, the reference of the shock tube ([`sod`]).
 //! - [`tank`]: fluid blocks and wall particles on a lattice (the 2D initial states).
+//! - [`martin_moyce`]: the dam break's reference data.
 //! - [`wcsph`]: weakly compressible 2D SPH (Tait, δ-SPH, Adami walls).
 //! - [`dfsph`]: incompressible 2D SPH (divergence-free SPH, lattice walls).
 //!
@@ -20,6 +21,7 @@ pub mod fluid2d;
 pub mod gas1d;
 pub mod gpu;
 pub mod kernel;
+pub mod martin_moyce;
 pub mod neighbours;
 mod parallel;
 pub mod riemann;

@@ -2,18 +2,9 @@
 
 use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::fluid2d::hydrostatic_deviation;
+use flowscope_sph::martin_moyce;
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
-
-/// Martin & Moyce's series a = 2.25 in: (T, Z) with T = t √(2g/a), Z = front / a.
-const MARTIN_MOYCE: [(f64, f64); 6] = [
-    (0.832, 1.217),
-    (1.219, 1.474),
-    (1.997, 2.292),
-    (2.547, 2.995),
-    (3.345, 4.134),
-    (4.034, 4.944),
-];
 
 #[test]
 fn wcsph_dam_break_front_follows_martin_and_moyce() {
@@ -31,7 +22,7 @@ fn wcsph_dam_break_front_follows_martin_and_moyce() {
     let scale = (2.0 * g / a).sqrt();
     let mut worst: f64 = 0.0;
     let mut previous = (0.0, 1.0);
-    for &(t_ref, z_ref) in &MARTIN_MOYCE {
+    for &(t_ref, z_ref) in &martin_moyce::SURGE_FRONT {
         while sph.time * scale < t_ref {
             let front = (sph.time * scale, sph.fluid.front() / a);
             let dt = sph.stable_dt(0.25);
@@ -95,7 +86,7 @@ fn dfsph_dam_break_front_follows_martin_and_moyce() {
     let mut worst: f64 = 0.0;
     let mut previous = (0.0, 1.0);
     let (mut steps, mut iterations) = (0, 0);
-    for &(t_ref, z_ref) in &MARTIN_MOYCE {
+    for &(t_ref, z_ref) in &martin_moyce::SURGE_FRONT {
         while sph.time * scale < t_ref {
             let front = (sph.time * scale, sph.fluid.front() / a);
             let stats = sph.step(sph.stable_dt()).unwrap();

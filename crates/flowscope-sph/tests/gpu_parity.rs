@@ -9,6 +9,7 @@ use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::fluid2d::cell_list;
 use flowscope_sph::gas1d::Gas1d;
 use flowscope_sph::gpu::{GpuDfsph, GpuGas1d, GpuWcsph};
+use flowscope_sph::martin_moyce;
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
 use flowscope_sph::{sod, Kernel, Shape};
@@ -175,7 +176,7 @@ fn the_gpu_dfsph_dam_break_follows_martin_and_moyce() {
     let mut previous = (0.0, 1.0);
     let mut now = previous;
     let (mut steps, mut short_steps) = (0, 0);
-    for &(t_ref, z_ref) in &MARTIN_MOYCE {
+    for &(t_ref, z_ref) in &martin_moyce::SURGE_FRONT {
         while gpu.time * scale < t_ref {
             previous = now;
             gpu.step(mirror.stable_dt(), 1);
@@ -199,16 +200,6 @@ fn the_gpu_dfsph_dam_break_follows_martin_and_moyce() {
     assert!(short_steps * 100 <= steps, "{short_steps} of {steps} steps ran out of iterations");
     assert!(worst <= 0.10, "front off by {:.1}% at worst", 100.0 * worst);
 }
-
-/// Martin & Moyce's series a = 2.25 in: (T, Z) with T = t √(2g/a), Z = front / a.
-const MARTIN_MOYCE: [(f64, f64); 6] = [
-    (0.832, 1.217),
-    (1.219, 1.474),
-    (1.997, 2.292),
-    (2.547, 2.995),
-    (3.345, 4.134),
-    (4.034, 4.944),
-];
 
 /// The WGSL 1D gas against the CPU reference, 100 RK4 steps of the same dt: Sod's shock tube
 /// (reflective ends, variable smoothing length, ideal gas) and the periodic barotropic gas.

@@ -10,7 +10,7 @@
 //! peak decaying by 5% a step, plus eight; at least 16), and a solve that ran out of budget
 //! before its tolerance doubles it again (up to the limit) for the steps recorded after.
 
-use super::{extent, flat, grid_geometry, source_2d, Grid, Views, GROUP};
+use super::{extent, flat, grid_geometry, source_2d, submit_steps, Grid, Views, GROUP};
 use crate::dfsph::{Dfsph, DfsphStats};
 use crate::kernel::Shape;
 use flowscope_gpu::buffers::AsyncRead;
@@ -339,12 +339,7 @@ impl GpuDfsph {
             self.set_budget(budget.clamp(1, self.max_iterations));
         }
         self.params.dt = dt as f32;
-        self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&self.params));
-        for _ in 0..n {
-            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            encode(&mut encoder, &self.step_ops);
-            self.ctx.queue.submit([encoder.finish()]);
-        }
+        submit_steps(&self.ctx, &self.uniform, &self.params, &self.step_ops, n);
         self.time += dt * f64::from(n);
     }
 

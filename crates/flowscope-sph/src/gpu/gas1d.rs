@@ -4,7 +4,7 @@
 //! (the SPH interpolant at [`STRIP_POINTS`] points). Nothing comes back per step;
 //! [`GpuGas1d::request_mirror`] reads the state back without blocking.
 
-use super::{extent, Grid, GROUP, SORT};
+use super::{extent, submit_steps, Grid, GROUP, SORT};
 use crate::gas1d::{Ends, Eos, Gas1d};
 use crate::kernel::Shape;
 use flowscope_gpu::buffers::AsyncRead;
@@ -111,6 +111,7 @@ impl GpuGas1d {
         let params = Params {
             n_all: n as u32,
             dims_x: dims,
+            // One row of cells, [-1, 1) across: the particles sit at y = 0.
             dims_y: 1,
             periodic: u32::from(periodic),
             lo_x: a as f32,
@@ -272,12 +273,7 @@ impl GpuGas1d {
     /// Encodes and submits `n` steps of `dt`.
     pub fn step(&mut self, dt: f64, n: u32) {
         self.params.dt = dt as f32;
-        self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&self.params));
-        for _ in 0..n {
-            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            encode(&mut encoder, &self.step_ops);
-            self.ctx.queue.submit([encoder.finish()]);
-        }
+        submit_steps(&self.ctx, &self.uniform, &self.params, &self.step_ops, n);
         self.time += dt * f64::from(n);
     }
 

@@ -191,6 +191,23 @@ impl Views {
     }
 }
 
+/// Writes a solver's `params` (with this batch's dt) and submits `n` steps of its dispatches,
+/// one command buffer each.
+fn submit_steps(
+    ctx: &GpuContext,
+    uniform: &wgpu::Buffer,
+    params: &impl bytemuck::Pod,
+    step_ops: &[Op],
+    n: u32,
+) {
+    ctx.queue.write_buffer(uniform, 0, bytemuck::bytes_of(params));
+    for _ in 0..n {
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        encode(&mut encoder, step_ops);
+        ctx.queue.submit([encoder.finish()]);
+    }
+}
+
 /// The smallest and largest of `values`, if any is finite.
 fn extent(values: impl Iterator<Item = f64>) -> Option<(f32, f32)> {
     let (lo, hi) = values

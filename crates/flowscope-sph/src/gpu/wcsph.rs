@@ -2,7 +2,7 @@
 //! step, with the neighbour grid rebuilt on the GPU at every evaluation. Nothing comes back per
 //! step; [`GpuWcsph::download`] reads the state for exports and tests.
 
-use super::{extent, flat, grid_geometry, source_2d, Grid, Views, GROUP};
+use super::{extent, flat, grid_geometry, source_2d, submit_steps, Grid, Views, GROUP};
 use crate::kernel::Shape;
 use crate::wcsph::{Wcsph, GAMMA};
 use flowscope_gpu::program::{encode, Op, Program};
@@ -306,12 +306,7 @@ impl GpuWcsph {
     /// Encodes and submits `n` steps of `dt`.
     pub fn step(&mut self, dt: f64, n: u32) {
         self.params.dt = dt as f32;
-        self.ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&self.params));
-        for _ in 0..n {
-            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            encode(&mut encoder, &self.step_ops);
-            self.ctx.queue.submit([encoder.finish()]);
-        }
+        submit_steps(&self.ctx, &self.uniform, &self.params, &self.step_ops, n);
         self.time += dt * f64::from(n);
     }
 
