@@ -5,7 +5,7 @@
 use super::{extent, flat, grid_geometry, source_2d, submit_steps, Grid, Views, GROUP};
 use crate::kernel::Shape;
 use crate::wcsph::{Wcsph, GAMMA};
-use flowscope_gpu::program::{encode, Op, Program};
+use flowscope_gpu::program::{Op, Program};
 use flowscope_gpu::{buffers, wgpu, GpuContext};
 
 const SOURCE: &str = include_str!("../../../../shaders/sph/wcsph.wgsl");
@@ -341,8 +341,8 @@ impl GpuWcsph {
         ];
         let list = l.program.op_1d("list_neighbours", &bindings, self.n_fluid, GROUP);
         let mut encoder = device.create_command_encoder(&Default::default());
-        encode(&mut encoder, &l.sort_ops);
-        encode(&mut encoder, std::slice::from_ref(&list));
+        flowscope_gpu::program::encode(&mut encoder, &l.sort_ops);
+        flowscope_gpu::program::encode(&mut encoder, std::slice::from_ref(&list));
         queue.submit([encoder.finish()]);
         let rates: Vec<[f32; 4]> = buffers::read_blocking(device, queue, &self.lister.out)?;
         let listing: Vec<u32> = buffers::read_blocking(device, queue, &listing)?;
