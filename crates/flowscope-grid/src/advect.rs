@@ -197,48 +197,47 @@ impl<'a> Carrier<'a> {
     }
 }
 
-/// Semi-Lagrangian transport of one component; returns new values and the clamp bounds.
-fn transport(
+/// Semi-Lagrangian transport of one component: each sample traced back, and `sample` of the
+/// four values around where it came from and the bilinear weights (what the caller keeps).
+fn transport<T: Copy + Default + Send>(
     data: &[f64],
     layout: &Layout,
     by: &Velocity,
     grid: &Grid,
     dt: f64,
     integrator: Integrator,
-) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    sample: impl Fn([f64; 4], f64, f64) -> T + Sync,
+) -> Vec<T> {
     let carrier = Carrier::new(grid, by, integrator);
     let (at_u, at_v) = (Stencil::new(layout, &carrier.u), Stencil::new(layout, &carrier.v));
-    let n = layout.w * layout.h;
-    let (mut out, mut lo, mut hi) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    let row = |l: usize, ((out, lo), hi): ((&mut [f64], &mut [f64]), &mut [f64])| {
-        for k in 0..layout.w {
+    let mut out = vec![T::default(); layout.w * layout.h];
+    let row = |(l, out): (usize, &mut [T])| {
+        for (k, out) in out.iter_mut().enumerate() {
             let (x, y) = layout.position(k, l);
             let here = (at_u.value(&by.u, k, l), at_v.value(&by.v, k, l));
             let (xb, yb) = carrier.trace_back_from(x, y, here, dt);
             let ([k00, k10, k01, k11], fx, fy) = layout.locate(xb, yb);
-            let (a, b, c, d) = (data[k00], data[k10], data[k01], data[k11]);
-            out[k] = mix(a, b, c, d, fx, fy);
-            lo[k] = a.min(b).min(c).min(d);
-            hi[k] = a.max(b).max(c).max(d);
+            *out = sample([data[k00], data[k10], data[k01], data[k11]], fx, fy);
         }
     };
-    let w = layout.w;
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
-        out.par_chunks_mut(w)
-            .zip(lo.par_chunks_mut(w))
-            .zip(hi.par_chunks_mut(w))
-            .enumerate()
-            .for_each(|(l, rows)| row(l, rows));
+        out.par_chunks_mut(layout.w).enumerate().for_each(row);
     }
     #[cfg(target_arch = "wasm32")]
-    out.chunks_mut(w)
-        .zip(lo.chunks_mut(w))
-        .zip(hi.chunks_mut(w))
-        .enumerate()
-        .for_each(|(l, rows)| row(l, rows));
-    (out, lo, hi)
+    out.chunks_mut(layout.w).enumerate().for_each(row);
+    out
+}
+
+/// The interpolated value.
+fn value([a, b, c, d]: [f64; 4], fx: f64, fy: f64) -> f64 {
+    mix(a, b, c, d, fx, fy)
+}
+
+/// The interpolated value and the least and greatest of the values it lies between.
+fn value_and_bounds([a, b, c, d]: [f64; 4], fx: f64, fy: f64) -> [f64; 3] {
+    [mix(a, b, c, d, fx, fy), a.min(b).min(c).min(d), a.max(b).max(c).max(d)]
 }
 
 fn mac_cormack_component(
@@ -249,22 +248,22 @@ fn mac_cormack_component(
     dt: f64,
     integrator: Integrator,
 ) -> Vec<f64> {
-    let (forward, lo, hi) = transport(data, layout, by, grid, dt, integrator);
-    let (backward, _, _) = transport(&forward, layout, by, grid, -dt, integrator);
+    let forward = transport(data, layout, by, grid, dt, integrator, value_and_bounds);
+    let moved: Vec<f64> = forward.iter().map(|[f, _, _]| *f).collect();
+    let backward = transport(&moved, layout, by, grid, -dt, integrator, value);
     forward
         .iter()
         .zip(&backward)
         .zip(data)
-        .enumerate()
-        .map(|(k, ((f, b), d))| (f + 0.5 * (d - b)).clamp(lo[k], hi[k]))
+        .map(|(([f, lo, hi], b), d)| (f + 0.5 * (d - b)).clamp(*lo, *hi))
         .collect()
 }
 
 /// Semi-Lagrangian self-advection of the velocity: u ← u(x − dt·u).
 pub fn semi_lagrangian(grid: &Grid, velocity: &Velocity, dt: f64, by: Integrator) -> Velocity {
     let mut out = Velocity {
-        u: transport(&velocity.u, &Layout::u(grid), velocity, grid, dt, by).0,
-        v: transport(&velocity.v, &Layout::v(grid), velocity, grid, dt, by).0,
+        u: transport(&velocity.u, &Layout::u(grid), velocity, grid, dt, by, value),
+        v: transport(&velocity.v, &Layout::v(grid), velocity, grid, dt, by, value),
     };
     apply_boundaries(grid, &mut out);
     out
@@ -288,7 +287,7 @@ pub fn scalar_semi_lagrangian(
     dt: f64,
     by: Integrator,
 ) -> Vec<f64> {
-    transport(scalar, &Layout::centred(grid), velocity, grid, dt, by).0
+    transport(scalar, &Layout::centred(grid), velocity, grid, dt, by, value)
 }
 
 /// MacCormack transport of a cell-centred scalar by `velocity`.

@@ -125,13 +125,30 @@ impl IncompressibleFlow {
         dt: f64,
         force: impl FnOnce(&Grid, &mut Velocity),
     ) -> Result<StepStats, FlowError> {
-        let h = self.grid.dx().min(self.grid.dy());
-        let cfl = self.velocity.max_abs() * dt / h;
+        let advected = self.advected(dt);
+        self.finish_step(dt, advected, force)
+    }
+
+    /// The velocity carried by itself for `dt`.
+    fn advected(&self, dt: f64) -> Velocity {
         let (grid, velocity, by) = (&self.grid, &self.velocity, self.integrator);
-        self.velocity = match self.advection {
+        match self.advection {
             Advection::SemiLagrangian => advect::semi_lagrangian(grid, velocity, dt, by),
             Advection::MacCormack => advect::mac_cormack(grid, velocity, dt, by),
-        };
+        }
+    }
+
+    /// The rest of a step once the velocity is `advected`: viscosity, confinement, `force`,
+    /// projection.
+    fn finish_step(
+        &mut self,
+        dt: f64,
+        advected: Velocity,
+        force: impl FnOnce(&Grid, &mut Velocity),
+    ) -> Result<StepStats, FlowError> {
+        let h = self.grid.dx().min(self.grid.dy());
+        let cfl = self.velocity.max_abs() * dt / h;
+        self.velocity = advected;
         let (mut diffusion_substeps, mut viscous) = (0, SolveStats::default());
         match self.viscosity {
             Viscosity::Explicit => {
@@ -173,13 +190,19 @@ impl IncompressibleFlow {
         source: &[f64],
         forcing: ScalarForcing,
     ) -> Result<StepStats, FlowError> {
-        *scalar =
-            advect::scalar_mac_cormack(&self.grid, scalar, &self.velocity, dt, self.integrator);
+        // Both transports read only the velocity at the start of the step: they run together,
+        // which also spares the thread pool a wake-up.
+        let (grid, velocity, by) = (&self.grid, &self.velocity, self.integrator);
+        let (transported, advected) = crate::parallel::join(
+            || advect::scalar_mac_cormack(grid, scalar, velocity, dt, by),
+            || self.advected(dt),
+        );
+        *scalar = transported;
         for (s, coverage) in scalar.iter_mut().zip(source) {
             *s += forcing.rate * dt * coverage;
         }
         let push = forcing.buoyancy * dt;
-        self.step_with_force(dt, |grid, velocity| {
+        self.finish_step(dt, advected, |grid, velocity| {
             let nx = grid.nx;
             for j in 1..grid.ny {
                 for i in 0..nx {

@@ -7,3 +7,14 @@ pub fn threads() -> usize {
     #[cfg(target_arch = "wasm32")]
     return 1;
 }
+
+/// Runs two independent pieces of work, side by side where there are threads.
+pub fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::join(a, b);
+    #[cfg(target_arch = "wasm32")]
+    return (a(), b());
+}

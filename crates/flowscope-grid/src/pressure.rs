@@ -253,6 +253,14 @@ impl Level {
         }
     }
 
+    /// `sweeps` weighted-Jacobi sweeps from x = 0, the first of which needs no A x.
+    fn jacobi_from_zero(&self, x: &mut [f64], b: &[f64], ax: &mut [f64], sweeps: usize) {
+        for ((x, weight), b) in x.iter_mut().zip(&self.jacobi_weight).zip(b) {
+            *x = weight * b;
+        }
+        self.jacobi(x, b, ax, sweeps - 1);
+    }
+
     /// Weighted Jacobi: x ← x + ω D⁻¹ (b − A x), using `ax` as scratch.
     fn jacobi(&self, x: &mut [f64], b: &[f64], ax: &mut [f64], sweeps: usize) {
         for _ in 0..sweeps {
@@ -463,12 +471,11 @@ impl PressureSolver {
         let (fine, coarse_levels) = self.scratch.split_at_mut(level + 1);
         let here = &mut fine[level];
         let grid = &self.levels[level];
-        here.x.iter_mut().for_each(|v| *v = 0.0);
         if last {
-            grid.jacobi(&mut here.x, &here.b, &mut here.ax, COARSEST_SWEEPS);
+            grid.jacobi_from_zero(&mut here.x, &here.b, &mut here.ax, COARSEST_SWEEPS);
             return;
         }
-        grid.jacobi(&mut here.x, &here.b, &mut here.ax, SMOOTHING);
+        grid.jacobi_from_zero(&mut here.x, &here.b, &mut here.ax, SMOOTHING);
         grid.apply(&here.x, &mut here.ax);
         let coarse = &self.levels[level + 1];
         let below = &mut coarse_levels[0];
