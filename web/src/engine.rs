@@ -94,7 +94,14 @@ const HISTORY_POINTS: usize = 2000;
 
 impl History {
     fn record(&mut self, step: u64, time: f64, values: Vec<f64>) {
-        if self.step.last() == Some(&step) {
+        // The same step again: a GPU case's read-back has caught up with it since (a paused
+        // case's last point would otherwise keep the values of the batch before).
+        if self.step.last() == Some(&step) && self.values.len() == values.len() {
+            for (series, value) in self.values.iter_mut().zip(values) {
+                if let Some(last) = series.last_mut() {
+                    *last = value;
+                }
+            }
             return;
         }
         if self.values.len() != values.len() {
@@ -889,4 +896,19 @@ fn frame(signals: Signals) {
         Err(message) => fail(signals, message),
     }
     request_animation_frame(move || frame(signals));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::History;
+
+    #[test]
+    fn a_step_recorded_again_takes_the_newer_values() {
+        let mut history = History::default();
+        history.record(10, 0.1, vec![1.0, 2.0]);
+        history.record(20, 0.2, vec![3.0, 4.0]);
+        history.record(20, 0.2, vec![5.0, 6.0]);
+        assert_eq!(history.step, [10, 20]);
+        assert_eq!(history.values, [vec![1.0, 5.0], vec![2.0, 6.0]]);
+    }
 }
