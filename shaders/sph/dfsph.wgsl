@@ -10,6 +10,11 @@
 // cost next to nothing after convergence. The two solves share
 // their arithmetic by measuring the divergence in density units (dt · Dρ/Dt):
 // error = Σ s / (ρ0 n), κ = s α / dt².
+//
+// The constant-density solve starts from the last step's κ (`kappa_sum`, applied by
+// `apply_warm`) and relaxes it both ways: its source is the relaxed step OMEGA (ρ* − ρ0), held
+// where it would take κ below zero, and it also stops only once no particle is compressed by
+// more than WORST_TOLERANCES tolerances (dfsph.rs says why).
 
 struct Params {
     n_fluid: u32,
@@ -65,6 +70,9 @@ struct Solve {
 
 // Fewer neighbours than this mark a particle at the free surface (dfsph.rs).
 const SURFACE_NEIGHBOURS: u32 = 16u;
+// The constant-density solve's relaxation and worst-compression limit (dfsph.rs).
+const OMEGA: f32 = 0.5;
+const WORST_TOLERANCES: f32 = 10.0;
 const REDUCE: u32 = 256u;
 
 // ---- Densities and factors ----
@@ -113,7 +121,7 @@ fn factors(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // ---- Non-pressure forces ----
 
-// pred = vel + dt (g + Morris viscosity, walls at rest: no-slip); clears κ's sum.
+// pred = vel + dt (g + Morris viscosity, walls at rest: no-slip).
 @compute @workgroup_size(64)
 fn accelerate(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
@@ -145,7 +153,6 @@ fn accelerate(@builtin(global_invocation_id) id: vec3<u32>) {
         }
     }
     pred[i] = v_i + params.dt * a;
-    kappa_sum[i] = 0.0;
 }
 
 // ---- The two solves ----
@@ -185,12 +192,16 @@ fn density_change(i: u32) -> f32 {
     return change;
 }
 
-// Compression predicted one step ahead: max(ρ + dt Dρ/Dt − ρ0, 0).
+// The relaxed step OMEGA (ρ + dt Dρ/Dt − ρ0), no lower than what takes κ to zero.
 @compute @workgroup_size(64)
 fn density_source(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.n_fluid) { return; }
-    source[i] = max(rho[i] + params.dt * density_change(i) - params.rho0, 0.0);
+    var s = OMEGA * (rho[i] + params.dt * density_change(i) - params.rho0);
+    if (alpha[i] > 0.0) {
+        s = max(s, -kappa_sum[i] * params.dt * params.dt / alpha[i]);
+    }
+    source[i] = s;
 }
 
 // Compressing divergence, dt max(Dρ/Dt, 0), left alone at the free surface.
@@ -206,27 +217,36 @@ fn divergence_source(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 
 var<workgroup> sums: array<f32, REDUCE>;
+var<workgroup> peaks: array<f32, REDUCE>;
 var<workgroup> finished: u32;
 
-// The average error; converged (after at least one correction) stops the solve.
-@compute @workgroup_size(256)
-fn reduce(@builtin(local_invocation_index) t: u32) {
+// The average of the sources' positive parts (over `scale`) and their largest; converged (after
+// at least one correction) stops the solve.
+fn reduce_solve(t: u32, scale: f32, worst_tolerances: f32) {
     if (t == 0u) { finished = solve.done; }
     if (workgroupUniformLoad(&finished) == 1u) { return; }
     var sum = 0.0;
+    var peak = 0.0;
     for (var i = t; i < params.n_fluid; i += REDUCE) {
-        sum += source[i];
+        sum += max(source[i], 0.0);
+        peak = max(peak, source[i]);
     }
     sums[t] = sum;
+    peaks[t] = peak;
     workgroupBarrier();
     for (var stride = REDUCE / 2u; stride > 0u; stride /= 2u) {
-        if (t < stride) { sums[t] += sums[t + stride]; }
+        if (t < stride) {
+            sums[t] += sums[t + stride];
+            peaks[t] = max(peaks[t], peaks[t + stride]);
+        }
         workgroupBarrier();
     }
     if (t == 0u) {
-        let error = sums[0] / (params.rho0 * f32(max(params.n_fluid, 1u)));
+        let error = sums[0] / (scale * params.rho0 * f32(max(params.n_fluid, 1u)));
+        let worst = peaks[0] / (scale * params.rho0);
         solve.error = error;
-        if (error <= params.tolerance && solve.k > 0u) {
+        if (error <= params.tolerance && worst <= worst_tolerances * params.tolerance
+            && solve.k > 0u) {
             solve.done = 1u;
             solve.iterations = solve.k;
             solve.particles = vec3<u32>(0u, 1u, 1u);
@@ -235,16 +255,28 @@ fn reduce(@builtin(local_invocation_index) t: u32) {
     }
 }
 
-// κ/ρ of fluid particle j in this iteration.
-fn kappa_over_rho(j: u32) -> f32 {
+@compute @workgroup_size(256)
+fn reduce_density(@builtin(local_invocation_index) t: u32) {
+    reduce_solve(t, OMEGA, WORST_TOLERANCES);
+}
+
+// The divergence-free solve stops on the average alone.
+@compute @workgroup_size(256)
+fn reduce_divergence(@builtin(local_invocation_index) t: u32) {
+    reduce_solve(t, 1.0, 3.4e38);
+}
+
+// κ/ρ of fluid particle j: this iteration's, or (`warm`) the last step's.
+fn kappa_over_rho(j: u32, warm: bool) -> f32 {
+    if (warm) { return kappa_sum[j] / rho[j]; }
     return source[j] * alpha[j] / (params.dt * params.dt * rho[j]);
 }
 
 // pred_i −= dt ∑_j m (κ_i/ρ_i + κ_j/ρ_j) ∇W_ij, a wall particle mirroring κ_i/ρ_i.
-fn apply_kappa(i: u32) {
+fn apply_kappa(i: u32, warm: bool) {
     let m = params.mass;
     let p_i = pos[i];
-    let k_i = kappa_over_rho(i);
+    let k_i = kappa_over_rho(i, warm);
     var dv = vec2<f32>(0.0, 0.0);
     let range = cell_range(p_i);
     for (var cy = range.z; cy <= range.w; cy++) {
@@ -257,7 +289,7 @@ fn apply_kappa(i: u32) {
                 let r = length(d);
                 if (r >= params.radius) { continue; }
                 var pair = 2.0 * k_i;
-                if (j < params.n_fluid) { pair = k_i + kappa_over_rho(j); }
+                if (j < params.n_fluid) { pair = k_i + kappa_over_rho(j, warm); }
                 dv += m * pair * kernel_dw_dr(r) / r * d;
             }
         }
@@ -265,19 +297,27 @@ fn apply_kappa(i: u32) {
     pred[i] -= params.dt * dv;
 }
 
+// The warm start: the last step's κ applied before the constant-density solve.
+@compute @workgroup_size(64)
+fn apply_warm(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    apply_kappa(i, true);
+}
+
 @compute @workgroup_size(64)
 fn apply_density(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.n_fluid) { return; }
-    apply_kappa(i);
-    kappa_sum[i] += source[i] * alpha[i] / (params.dt * params.dt);
+    apply_kappa(i, false);
+    kappa_sum[i] = max(kappa_sum[i] + source[i] * alpha[i] / (params.dt * params.dt), 0.0);
 }
 
 @compute @workgroup_size(64)
 fn apply_divergence(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.n_fluid) { return; }
-    apply_kappa(i);
+    apply_kappa(i, false);
 }
 
 // ---- Time stepping ----

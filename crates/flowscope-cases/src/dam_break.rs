@@ -21,7 +21,7 @@ const PARAMS: &[ParamSpec] = &[
         name: "n",
         label: "Particles across the column",
         unit: "",
-        help: "Resolution: particles across the column width a; the column holds 2n² particles (n = 71: 10k, 224: 100k, 710: 1M; large counts are for the GPU, and for WCSPH: DFSPH is validated up to 40 across, beyond which its pressure solves reach their iteration limit and the floor can leak).",
+        help: "Resolution: particles across the column width a; the column holds 2n² particles (n = 71: 10k, 224: 100k, 710: 1M; large counts are for the GPU; DFSPH is validated against Martin & Moyce up to 71 across).",
         kind: ParamKind::Int { min: 8, max: 710, default: 20 },
         needs_reset: true,
     },

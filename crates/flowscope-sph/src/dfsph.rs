@@ -1,9 +1,17 @@
 //! Divergence-free SPH in 2D (Bender & Koschier 2015, 2017): incompressible fluid by two
 //! pressure solvers per step. The constant-density solver corrects the predicted velocities
-//! until the average density error is below a tolerance; after the positions move, the
-//! divergence-free solver removes the velocity divergence. Walls are layers of particles on the
-//! fluid's lattice, with the fluid's particle mass, at rest, mirroring the fluid's pressure
-//! (Akinci et al. 2012, whose per-particle volumes reduce to the lattice's for such walls).
+//! until the average density error is below a tolerance (and no particle is compressed by more
+//! than ten times it); after the positions move, the divergence-free solver removes the
+//! velocity divergence. Walls are layers of particles on the fluid's lattice, with the fluid's
+//! particle mass, at rest, mirroring the fluid's pressure (Akinci et al. 2012, whose
+//! per-particle volumes reduce to the lattice's for such walls).
+//!
+//! The constant-density solve starts from the last step's pressure (a full warm start) and
+//! relaxes it both ways, kept non-negative: Jacobi sweeps carry a correction only a few
+//! particles per sweep, so a column many particles deep could never rebuild its hydrostatic
+//! pressure within one step, while the average error, diluted by the depth, would stop the
+//! sweeps with the bottom rows compressed. A fluid at rest starts with the pressure it has when
+//! released.
 
 use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
@@ -15,6 +23,14 @@ use crate::wcsph::SphError;
 /// Fewer neighbours than this mark a particle at the free surface (a full 2D neighbourhood at
 /// h = 1.3 dx has about 20).
 const SURFACE_NEIGHBOURS: u32 = 16;
+
+/// Relaxation of the constant-density solve's sweeps (unrelaxed, sweeps that may lower the
+/// pressure overshoot and diverge).
+pub const OMEGA: f64 = 0.5;
+
+/// The constant-density solve also stops only once no particle is compressed by more than this
+/// many tolerances.
+pub const WORST_TOLERANCES: f64 = 10.0;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DfsphConfig {
@@ -71,8 +87,12 @@ pub struct Dfsph {
     pub kernel: Kernel,
     pub time: f64,
     pub last: DfsphStats,
-    /// The pressure-like κ of the last constant-density solve (κ ρ is a pressure).
+    /// The pressure-like κ of the last constant-density solve (κ ρ is a pressure), where the
+    /// next one starts.
     pub kappa: Vec<f64>,
+    /// The fluid's initial depth along gravity: sqrt(g depth) bounds the speeds its free
+    /// surface develops, hence the step.
+    pub depth: f64,
 }
 
 /// The neighbour grid of one position set: fluid then walls.
@@ -113,9 +133,12 @@ impl Dfsph {
             time: 0.0,
             last: DfsphStats::default(),
             kappa: vec![0.0; n],
+            depth: 0.0,
         };
         let frame = sph.frame();
         sph.densities_and_factors(&frame);
+        sph.kappa = released_kappa(&sph.fluid.x, &sph.neighbours, config.gravity, sph.tank.dx);
+        sph.depth = depth(&sph.fluid.x, config.gravity, sph.tank.dx);
         Ok(sph)
     }
 
@@ -204,27 +227,36 @@ impl Dfsph {
         }
     }
 
-    /// Corrects `v` so that the densities predicted one step ahead stay at ρ0 (on average
-    /// within the tolerance), correcting compression only; returns the iterations and the
-    /// error reached, and keeps the summed κ (the pressure field).
+    /// Corrects `v` so that the densities predicted one step ahead stay at ρ0: on average within
+    /// the tolerance (compression counts, expansion does not), and nowhere compressed by more
+    /// than [`WORST_TOLERANCES`] tolerances. Starts from the last step's κ; returns the
+    /// iterations and the error reached, and keeps κ (the pressure field).
     fn correct_density(&mut self, frame: &Frame, v: &mut [[f64; 2]], dt: f64) -> (usize, f64) {
-        let rho0 = self.config.rho0;
-        let mut total = vec![0.0; self.fluid.len()];
+        let (rho0, tolerance) = (self.config.rho0, self.config.tolerance);
+        let mut total = self.kappa.clone();
+        self.apply_kappa(frame, &total, dt, v);
         let mut error = 0.0;
         let mut iterations = self.config.max_iterations;
         for iteration in 0..self.config.max_iterations {
             let change = self.density_change(frame, v);
-            let excess: Vec<f64> =
-                self.rho.iter().zip(&change).map(|(r, c)| (r + dt * c - rho0).max(0.0)).collect();
-            error = excess.iter().sum::<f64>() / (rho0 * excess.len() as f64);
-            if error <= self.config.tolerance && iteration > 0 {
+            let deviation: Vec<f64> =
+                self.rho.iter().zip(&change).map(|(r, c)| r + dt * c - rho0).collect();
+            error =
+                deviation.iter().map(|d| d.max(0.0)).sum::<f64>() / (rho0 * deviation.len() as f64);
+            let worst = deviation.iter().fold(0.0f64, |m, d| m.max(*d)) / rho0;
+            if error <= tolerance && worst <= WORST_TOLERANCES * tolerance && iteration > 0 {
                 iterations = iteration;
                 break;
             }
-            let kappa: Vec<f64> =
-                excess.iter().zip(&self.alpha).map(|(e, a)| e / (dt * dt) * a).collect();
-            total.iter_mut().zip(&kappa).for_each(|(t, k)| *t += k);
-            self.apply_kappa(frame, &kappa, dt, v);
+            // κ raised where compressed, lowered where expanded, never below zero.
+            let step: Vec<f64> = deviation
+                .iter()
+                .zip(&self.alpha)
+                .zip(&total)
+                .map(|((d, a), t)| (OMEGA * d / (dt * dt) * a).max(-t))
+                .collect();
+            total.iter_mut().zip(&step).for_each(|(t, k)| *t += k);
+            self.apply_kappa(frame, &step, dt, v);
         }
         self.kappa = total;
         (iterations, error)
@@ -251,10 +283,11 @@ impl Dfsph {
         self.config.max_iterations
     }
 
-    /// The CFL step for the current speeds (and gravity's pull from rest).
+    /// The CFL step for the current speeds, or for the speed sqrt(g depth) that a free
+    /// surface develops where that is more (a released column's toe accelerates at once).
     pub fn stable_dt(&self) -> f64 {
         let g = self.config.gravity[0].hypot(self.config.gravity[1]);
-        let speed = self.fluid.max_speed().max((g * self.h).sqrt());
+        let speed = self.fluid.max_speed().max((g * self.depth.max(self.h)).sqrt());
         (self.config.cfl * self.h / speed).min(self.config.max_dt)
     }
 
@@ -324,4 +357,54 @@ impl Dfsph {
     pub fn pressures(&self) -> Vec<f64> {
         self.kappa.iter().zip(&self.rho).map(|(k, r)| k * r).collect()
     }
+}
+
+/// Heights along −`gravity` and strips across it, one spacing wide.
+fn heights_and_strips(x: &[[f64; 2]], gravity: [f64; 2], dx: f64) -> Vec<(f64, i64)> {
+    let g = gravity[0].hypot(gravity[1]).max(f64::MIN_POSITIVE);
+    let up = [-gravity[0] / g, -gravity[1] / g];
+    x.iter()
+        .map(|p| (p[0] * up[0] + p[1] * up[1], ((p[0] * up[1] - p[1] * up[0]) / dx).floor() as i64))
+        .collect()
+}
+
+/// The fluid's extent along gravity, one spacing included.
+fn depth(x: &[[f64; 2]], gravity: [f64; 2], dx: f64) -> f64 {
+    let heights = heights_and_strips(x, gravity, dx);
+    let (lo, hi) = heights
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), (height, _)| (lo.min(*height), hi.max(*height)));
+    if heights.is_empty() {
+        0.0
+    } else {
+        hi - lo + dx
+    }
+}
+
+/// An estimate of κ = p/ρ in fluid just released at rest: hydrostatic, |g| times the depth below
+/// the top of its strip, but no more than |g| times the distance to the nearest free-surface
+/// particle (the pressure vanishes on every free side).
+fn released_kappa(x: &[[f64; 2]], neighbours: &[u32], gravity: [f64; 2], dx: f64) -> Vec<f64> {
+    let g = gravity[0].hypot(gravity[1]);
+    let heights = heights_and_strips(x, gravity, dx);
+    let mut top = std::collections::HashMap::new();
+    for (height, strip) in &heights {
+        let h = top.entry(*strip).or_insert(f64::MIN);
+        *h = height.max(*h);
+    }
+    let surface: Vec<[f64; 2]> = x
+        .iter()
+        .zip(neighbours)
+        .filter(|(_, &c)| c < SURFACE_NEIGHBOURS)
+        .map(|(p, _)| *p)
+        .collect();
+    x.iter()
+        .zip(&heights)
+        .map(|(p, (height, strip))| {
+            let depth = top[strip] - height + 0.5 * dx;
+            let side =
+                surface.iter().map(|s| (s[0] - p[0]).hypot(s[1] - p[1])).fold(f64::MAX, f64::min);
+            g * depth.min(side)
+        })
+        .collect()
 }

@@ -155,13 +155,14 @@ impl GpuDfsph {
         let pos = buffers::storage_from(device, "dfsph pos", &flat(&all));
         let vel = buffers::storage_from(device, "dfsph vel", &flat(&cpu.fluid.v));
         let field = |label| buffers::storage_zeros(device, label, n_fluid);
-        let (rho, alpha, source, kappa_sum, neighbours) = (
+        let (rho, alpha, source, neighbours) = (
             field("dfsph rho"),
             field("dfsph alpha"),
             field("dfsph source"),
-            field("dfsph kappa"),
             field("dfsph neighbours"),
         );
+        let kappa: Vec<f32> = cpu.kappa.iter().map(|k| *k as f32).collect();
+        let kappa_sum = buffers::storage_from(device, "dfsph kappa", &kappa);
         let pred = buffers::storage_zeros(device, "dfsph pred", 2 * n_fluid);
         let solves =
             [solve_buffer(device, "dfsph density solve"), solve_buffer(device, "divergence solve")];
@@ -254,44 +255,38 @@ impl GpuDfsph {
         let (start, order) = (&self.grid.start, &self.grid.order);
         let mut ops = vec![program.op_1d(
             "accelerate",
-            &[
-                (0, u),
-                (1, pos),
-                (2, vel),
-                (3, rho),
-                (5, pred),
-                (7, kappa_sum),
-                (12, start),
-                (13, order),
-            ],
+            &[(0, u), (1, pos), (2, vel), (3, rho), (5, pred), (12, start), (13, order)],
             n_fluid,
             GROUP,
         )];
         let solve = |program: &mut Program, ops: &mut Vec<Op>, k: usize| {
             let record = &self.solves[k];
-            let (source_entry, apply_entry) =
-                [("density_source", "apply_density"), ("divergence_source", "apply_divergence")][k];
+            let (source_entry, reduce_entry, apply_entry) = [
+                ("density_source", "reduce_density", "apply_density"),
+                ("divergence_source", "reduce_divergence", "apply_divergence"),
+            ][k];
             let mut source_bindings =
                 vec![(0, u), (1, pos), (5, pred), (6, source), (12, start), (13, order)];
-            let mut apply_bindings = vec![
+            let apply_bindings = [
                 (0, u),
                 (1, pos),
                 (3, rho),
                 (4, alpha),
                 (5, pred),
                 (6, source),
+                (7, kappa_sum),
                 (12, start),
                 (13, order),
             ];
             if k == 0 {
-                source_bindings.push((3, rho));
-                apply_bindings.push((7, kappa_sum));
+                source_bindings.extend([(3, rho), (4, alpha), (7, kappa_sum)]);
+                ops.push(program.op_1d("apply_warm", &apply_bindings, n_fluid, GROUP));
             } else {
                 source_bindings.push((14, neighbours));
             }
             let sources =
                 program.op_indirect(source_entry, &source_bindings, record, PARTICLE_ARGS);
-            let reduce = program.op("reduce", &[(0, u), (6, source), (8, record)], [1, 1, 1]);
+            let reduce = program.op(reduce_entry, &[(0, u), (6, source), (8, record)], [1, 1, 1]);
             let apply = program.op_indirect(apply_entry, &apply_bindings, record, PARTICLE_ARGS);
             ops.push(program.op("begin_solve", &[(0, u), (8, record)], [1, 1, 1]));
             for _ in 0..self.params.max_iterations {
