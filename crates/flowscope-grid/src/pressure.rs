@@ -343,17 +343,7 @@ pub struct LevelStencil {
 impl Level {
     fn stencil(&self) -> LevelStencil {
         let (nx, ny) = (self.op.nx, self.op.ny);
-        let mut weights = vec![[0.0; 4]; nx * ny];
-        for (k, weight) in weights.iter_mut().enumerate() {
-            if self.is_solid(k) {
-                continue;
-            }
-            for (side, (beyond, w)) in self.beyond(k % nx, k / nx).iter().enumerate() {
-                if let Beyond::Cell(_) = beyond {
-                    weight[side] = *w;
-                }
-            }
-        }
+        let weights = (0..nx * ny).map(|k| self.spelled_out(k).weights).collect();
         LevelStencil {
             nx,
             ny,

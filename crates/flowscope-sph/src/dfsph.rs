@@ -398,13 +398,12 @@ fn released_kappa(x: &[[f64; 2]], neighbours: &[u32], gravity: [f64; 2], dx: f64
         .filter(|(_, &c)| c < SURFACE_NEIGHBOURS)
         .map(|(p, _)| *p)
         .collect();
-    x.iter()
-        .zip(&heights)
-        .map(|(p, (height, strip))| {
-            let depth = top[strip] - height + 0.5 * dx;
-            let side =
-                surface.iter().map(|s| (s[0] - p[0]).hypot(s[1] - p[1])).fold(f64::MAX, f64::min);
-            g * depth.min(side)
-        })
-        .collect()
+    // Every particle against every surface particle: a one-off at set-up, spread over the cores.
+    map_particles(x.len(), |i| {
+        let (p, (height, strip)) = (x[i], heights[i]);
+        let depth = top[&strip] - height + 0.5 * dx;
+        let side =
+            surface.iter().map(|s| (s[0] - p[0]).hypot(s[1] - p[1])).fold(f64::MAX, f64::min);
+        g * depth.min(side)
+    })
 }
