@@ -2,25 +2,53 @@
 // Chromium, our runtime (window.flowscope.nn, CPU and WebGPU) against onnxruntime-web (wasm and
 // WebGPU execution providers) on the same weights exported to ONNX, same inputs. The site must
 // hold bench-nn/unet.safetensors, bench-nn/unet.onnx and onnxruntime-web's dist in bench-nn/ort/.
-// FLOWSCOPE_BENCH_NN: {"shapes": [[1, 3, 32, 64], ...], "seconds": 2, "slow_s": 30}.
-// Prints JSON rows {runtime, shape, ms, runs, rel_diff} (rel_diff: max |y - ours CPU| / max |y|).
+// FLOWSCOPE_BENCH_NN: {"shapes": [[1, 3, 32, 64], ...], "seconds": 2, "slow_s": 30}, optionally
+// "skip": [runtime names] (e.g. the WebGPU ones, minutes each on a software adapter).
+// Prints one JSON report {rows: [{runtime, shape, ms, runs, rel_diff}], isolated, our_threads,
+// ort_threads} (rel_diff: max |y - ours CPU| / max |y|).
 import { launch, openApp } from './browser.mjs';
 
 const plan = JSON.parse(process.env.FLOWSCOPE_BENCH_NN ?? '{"shapes":[[1,3,32,64]],"seconds":2,"slow_s":30}');
 const browser = await launch({ webgpu: true });
-const { page, errors } = await openApp(browser, '?backend=webgpu&display=readback');
-page.setDefaultTimeout(0);
-await page.evaluate(() => window.flowscope.pause());
-await page.addScriptTag({ url: 'bench-nn/ort/ort.all.min.js' });
+// One page per group of runtimes, opened and closed in turn, so that no runtime's threads share
+// the cores with another's runs. The pages are cross-origin isolated: ours run the threaded
+// build (one thread per core) except the one with ?threads=1, which times the single-threaded
+// build that non-isolated pages get; onnxruntime-web uses one thread per core too.
+const groups = [
+  { path: '?backend=webgpu&display=readback', runtimes: ['flowscope cpu', 'flowscope webgpu'] },
+  { path: '?backend=cpu&threads=1', runtimes: ['flowscope cpu'], label: 'flowscope cpu, 1 thread' },
+  { path: '?backend=webgpu&display=readback', runtimes: ['onnxruntime-web wasm', 'onnxruntime-web webgpu'], ort: true },
+];
+const report = { rows: [] };
+const errors = [];
+for (const group of groups) {
+  const opened = await openApp(browser, group.path);
+  opened.page.setDefaultTimeout(0);
+  await opened.page.evaluate(() => window.flowscope.pause());
+  if (group.ort) await opened.page.addScriptTag({ url: 'bench-nn/ort/ort.all.min.js' });
+  const result = await opened.page.evaluate(measure, { ...plan, ...group });
+  report.rows.push(...result.rows);
+  Object.assign(report, result.info);
+  errors.push(...opened.errors);
+  await opened.page.close();
+}
+const order = (row) => plan.shapes.findIndex((s) => String(s) === String(row.shape));
+report.rows.sort((a, b) => order(a) - order(b));
+await browser.close();
+if (errors.length) console.error(errors.join('\n'));
+console.log(JSON.stringify(report));
 
-const rows = await page.evaluate(async (plan) => {
+/** Times `plan.runtimes` on `plan.shapes`; every output is compared with ours on the CPU. */
+async function measure(plan) {
   const ort = window.ort;
-  ort.env.wasm.wasmPaths = new URL('bench-nn/ort/', location.href).href;
-  // Threads need a cross-origin isolated page (SharedArrayBuffer); the bench server makes it so.
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+  if (ort) {
+    ort.env.wasm.wasmPaths = new URL('bench-nn/ort/', location.href).href;
+    // Threads need a cross-origin isolated page (SharedArrayBuffer); the bench server makes it so.
+    ort.env.wasm.numThreads = self.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+  }
   const ours = await window.flowscope.nn.load('bench-nn/unet.safetensors');
   const sessions = {};
-  for (const provider of ['wasm', 'webgpu']) {
+  for (const provider of ort ? ['wasm', 'webgpu'] : []) {
     try {
       sessions[provider] = await ort.InferenceSession.create('bench-nn/unet.onnx', { executionProviders: [provider] });
     } catch (e) {
@@ -59,9 +87,10 @@ const rows = await page.evaluate(async (plan) => {
     const x = random(n, 1), cond = random(n, 2), t = 10;
     const reference = await runtimes['flowscope cpu'](x, cond, t, shape);
     const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    for (const [name, run] of Object.entries(runtimes)) {
+    const wanted = ([n]) => plan.runtimes.includes(n) && !(plan.skip ?? []).includes(n);
+    for (const [name, run] of Object.entries(runtimes).filter(wanted)) {
       if (tooSlow.has(name)) {
-        rows.push({ runtime: name, shape, skipped: `a smaller input took over ${plan.slow_s} s` });
+        rows.push({ runtime: plan.label ?? name, shape, skipped: `a smaller input took over ${plan.slow_s} s` });
         continue;
       }
       try {
@@ -77,15 +106,15 @@ const rows = await page.evaluate(async (plan) => {
           await run(x, cond, t, shape);
           runs++;
         }
-        rows.push({ runtime: name, shape, ms: (performance.now() - t0) / runs, runs, rel_diff: diff / scale });
+        rows.push({ runtime: plan.label ?? name, shape, ms: (performance.now() - t0) / runs, runs, rel_diff: diff / scale });
         if ((performance.now() - t0) / runs > plan.slow_s * 1000) tooSlow.add(name);
       } catch (e) {
-        rows.push({ runtime: name, shape, error: String(e.message ?? e) });
+        rows.push({ runtime: plan.label ?? name, shape, error: String(e.message ?? e) });
       }
     }
   }
-  return { rows, ort_threads: ort.env.wasm.numThreads, isolated: self.crossOriginIsolated, parameters: ours.parameters };
-}, plan);
-await browser.close();
-if (errors.length) console.error(errors.join('\n'));
-console.log(JSON.stringify(rows));
+  const info = { isolated: self.crossOriginIsolated, parameters: ours.parameters };
+  if (ort) info.ort_threads = ort.env.wasm.numThreads;
+  else if (!plan.label) info.our_threads = window.flowscope.state().threads;
+  return { rows, info };
+}

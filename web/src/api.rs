@@ -44,6 +44,7 @@ pub fn state(signals: Signals) -> JsValue {
         hud.backend.map(|b| if b == flowscope_core::Backend::Gpu { "webgpu" } else { "cpu" });
     set_key(&object, "backend", backend.into());
     set_key(&object, "display", engine::display().name().into());
+    set_key(&object, "threads", (flowscope_parallel::threads() as f64).into());
     set_key(&object, "view", signals.view.get_untracked().into());
     let colormap = signals.colormap.get_untracked();
     let colormap =

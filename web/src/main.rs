@@ -7,10 +7,15 @@ mod engine;
 mod gpu_status;
 mod models;
 mod render;
+mod threads;
 mod ui;
 mod url;
 
 fn main() {
+    // The threaded build's workers instantiate the same module; the app lives on the page only.
+    if web_sys::window().is_none() {
+        return;
+    }
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         ui::show_fatal(&format!("Flowscope crashed: {info}"));

@@ -107,7 +107,7 @@ fn browser_bench(
     let root = project_root();
     let chromium = setup::chromium()?;
     setup::playwright()?;
-    let site = dist::build(&root.join("dist"))?;
+    let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
     let server = serve::start(&site, 0)?;
     let plan = serde_json::json!({ "case": case, "sizes": sizes, "params": params });
     let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
@@ -357,7 +357,7 @@ fn site() -> Result<()> {
     let root = project_root();
     let chromium = setup::chromium()?;
     setup::playwright()?;
-    let site = dist::build(&root.join("dist"))?;
+    let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
     let server = serve::start(&site, 0)?;
     let out = Command::new("node")
         .current_dir(root.join("tests/e2e"))
@@ -472,7 +472,7 @@ fn nn_browser(model: &std::path::Path, shapes: &[serde_json::Value]) -> Result<(
     let chromium = setup::chromium()?;
     setup::playwright()?;
     let ort = setup::onnxruntime_web()?;
-    let site = dist::build(&root.join("dist"))?;
+    let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
     let bench = site.join("bench-nn");
     std::fs::create_dir_all(bench.join("ort"))?;
     std::fs::copy(model, bench.join("unet.safetensors"))?;
@@ -490,8 +490,8 @@ fn nn_browser(model: &std::path::Path, shapes: &[serde_json::Value]) -> Result<(
     eprintln!("xtask: the UNet in headless Chromium (software WebGPU can take minutes)");
     let report = node_bench("bench_nn.mjs", &server, &chromium, ("FLOWSCOPE_BENCH_NN", &plan))?;
     println!(
-        "\nIn headless Chromium (onnxruntime-web with {} wasm thread(s), cross-origin isolated: {})\n",
-        report["ort_threads"], report["isolated"]
+        "\nIn headless Chromium (cross-origin isolated: {}; our threaded build on {} thread(s), onnxruntime-web with {} wasm thread(s))\n",
+        report["isolated"], report["our_threads"], report["ort_threads"]
     );
     println!("| input (n, c, h, w) | runtime | ms | runs | max deviation from ours (CPU), relative |\n|---|---|---|---|---|");
     for row in report["rows"].as_array().into_iter().flatten() {

@@ -84,7 +84,9 @@ fn main() {
     let cli = Cli::parse();
     let result: Result<()> = match cli.command {
         Command::Serve { port, no_build } => serve::run(port, no_build),
-        Command::Dist { out } => dist::build(&project_root().join(out)).map(|_| ()),
+        Command::Dist { out } => {
+            dist::build(&project_root().join(out), dist::Threaded::IfAvailable).map(|_| ())
+        }
         Command::Test { no_browser } => test::run(!no_browser),
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
         Command::Validate { suite } => validate::run(suite),

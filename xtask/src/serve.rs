@@ -7,9 +7,11 @@ use std::path::{Component, Path, PathBuf};
 pub fn run(port: u16, no_build: bool) -> Result<()> {
     let site = project_root().join("dist");
     if !no_build || !site.join("index.html").exists() {
-        dist::build(&site)?;
+        dist::build(&site, dist::Threaded::IfAvailable)?;
     }
-    let server = start(&site, port)?;
+    // Cross-origin isolated, as a host that sends the two headers would serve it: the page then
+    // loads the threaded build.
+    let server = start_with(&site, port, true)?;
     println!("Flowscope is running at http://127.0.0.1:{}/  (Ctrl+C to stop)", server.port);
     server.handle.join().map_err(|_| anyhow!("the server thread panicked"))
 }
@@ -25,7 +27,7 @@ pub fn start(site: &Path, port: u16) -> Result<Server> {
 }
 
 /// The same, cross-origin isolated (COOP and COEP headers), so that pages may use
-/// SharedArrayBuffer: onnxruntime-web's threads in the browser benchmark need it.
+/// SharedArrayBuffer: the threaded build and onnxruntime-web's threads need it.
 pub fn start_isolated(site: &Path) -> Result<Server> {
     start_with(site, 0, true)
 }

@@ -86,6 +86,38 @@ pub fn wasm_toolchain() -> Result<WasmToolchain> {
     })
 }
 
+/// The toolchain for the threaded wasm build: std rebuilt with atomics (`-Z build-std`, allowed
+/// on a stable toolchain by `RUSTC_BOOTSTRAP`), so it needs std's sources — rustup's `rust-src`
+/// beside its wasm32 target, else Debian's rustc-web with rust-web-src.
+pub fn wasm_threads_toolchain() -> Result<WasmToolchain> {
+    let build_std = || ("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort".to_string());
+    let rustup_has_sources = || {
+        output("rustc", &["--print", "sysroot"]).is_some_and(|root| {
+            Path::new(root.trim()).join("lib/rustlib/src/rust/library").exists()
+        })
+    };
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed.lines().any(|t| t.trim() == "wasm32-unknown-unknown")
+        && (rustup_has_sources() || succeeds("rustup", &["component", "add", "rust-src"]))
+    {
+        return Ok(WasmToolchain {
+            env: vec![("RUSTC_BOOTSTRAP", "1".into()), build_std()],
+            args: vec![],
+        });
+    }
+    let std_sources = Path::new("/usr/lib/rustlib/src/rust/library");
+    if !Path::new("/usr/bin/rustc").exists() || !std_sources.exists() {
+        apt_install(
+            &["rustc-web", "cargo-web", "rust-web-src", "lld-22"],
+            "the threaded wasm build (std rebuilt with atomics; rustup has no rust-src here)",
+        )?;
+    }
+    Ok(WasmToolchain {
+        env: vec![("RUSTC", "/usr/bin/rustc".into()), ("RUSTC_BOOTSTRAP", "1".into()), build_std()],
+        args: vec![],
+    })
+}
+
 /// The wasm-bindgen version pinned in Cargo.lock.
 pub fn locked_wasm_bindgen_version() -> Result<String> {
     let lock =

@@ -40,7 +40,7 @@ pub fn run(browser: bool) -> Result<()> {
     if browser {
         let chromium = setup::chromium()?;
         setup::playwright()?;
-        let site = dist::build(&project_root().join("dist"))?;
+        let site = dist::build(&project_root().join("dist"), dist::Threaded::Required)?;
         let server = serve::start(&site, 0)?;
         // The same site two folders deep, as on a course page: proves the URLs are relative.
         let nested_root = project_root().join("target/e2e-site");
@@ -51,6 +51,8 @@ pub fn run(browser: bool) -> Result<()> {
         std::fs::create_dir_all(&nested)?;
         dist::copy_tree(&site, &nested)?;
         let nested_server = serve::start(&nested_root, 0)?;
+        // Cross-origin isolated: the page loads the threaded build.
+        let isolated = serve::start_isolated(&site)?;
         let mut e2e = Command::new("node");
         e2e.current_dir(project_root().join("tests/e2e"))
             .args(["--test", "--test-concurrency=1"])
@@ -59,9 +61,13 @@ pub fn run(browser: bool) -> Result<()> {
                 "FLOWSCOPE_NESTED_URL",
                 format!("http://127.0.0.1:{}/course/week-3/flowscope/", nested_server.port),
             )
+            .env("FLOWSCOPE_ISOLATED_URL", format!("http://127.0.0.1:{}/", isolated.port))
             .env("CHROMIUM", chromium)
             .env("E2E_OUT", project_root().join("target/e2e"));
-        step("browser end-to-end tests (headless Chromium, WebGPU and CPU fallback)", e2e)?;
+        step(
+            "browser end-to-end tests (headless Chromium: WebGPU, CPU fallback, threaded build)",
+            e2e,
+        )?;
     }
     eprintln!("xtask: all checks passed in {:.1} min", started.elapsed().as_secs_f64() / 60.0);
     Ok(())

@@ -11,6 +11,7 @@ mod tests {
         for krate in [
             "flowscope-core",
             "flowscope-gpu",
+            "flowscope-parallel",
             "flowscope-spectral",
             "flowscope-grid",
             "flowscope-sph",

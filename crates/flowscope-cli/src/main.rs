@@ -163,7 +163,7 @@ fn bench(args: BenchArgs) -> Result<()> {
     let ms = started.elapsed().as_secs_f64() * 1000.0 / steps as f64;
     let device = gpu.as_ref().map(|g| g.describe()).unwrap_or_else(|| {
         // Grid cases spread over the cores; the heat case's CPU kernel is single-threaded.
-        match (spec.id, flowscope_grid::parallel::threads()) {
+        match (spec.id, flowscope_parallel::threads()) {
             ("heat", _) | (_, 1) => "native, 1 thread".into(),
             (_, n) => format!("native, {n} threads"),
         }

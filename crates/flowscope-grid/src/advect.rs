@@ -220,13 +220,7 @@ fn transport<T: Copy + Default + Send>(
             *out = sample([data[k00], data[k10], data[k01], data[k11]], fx, fy);
         }
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(layout.w).enumerate().for_each(row);
-    }
-    #[cfg(target_arch = "wasm32")]
-    out.chunks_mut(layout.w).enumerate().for_each(row);
+    flowscope_parallel::for_each_chunk_mut(&mut out, layout.w, |l, out| row((l, out)));
     out
 }
 

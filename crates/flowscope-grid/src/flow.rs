@@ -193,7 +193,7 @@ impl IncompressibleFlow {
         // Both transports read only the velocity at the start of the step: they run together,
         // which also spares the thread pool a wake-up.
         let (grid, velocity, by) = (&self.grid, &self.velocity, self.integrator);
-        let (transported, advected) = crate::parallel::join(
+        let (transported, advected) = flowscope_parallel::join(
             || advect::scalar_mac_cormack(grid, scalar, velocity, dt, by),
             || self.advected(dt),
         );

@@ -25,7 +25,6 @@ pub mod fluid;
 pub mod forces;
 pub mod gpu;
 pub mod grid;
-pub mod parallel;
 pub mod pressure;
 
 pub use advect::Integrator;

@@ -58,7 +58,7 @@ impl Conv2d {
 }
 
 /// For each output position and kernel tap, the input index it reads (`None`: a zero).
-fn taps(
+pub(crate) fn taps(
     out: usize,
     k: usize,
     size: usize,
@@ -114,18 +114,29 @@ pub fn conv2d(
     }
     let mut out = Tensor::new(vec![n, co, ho, wo], out)?;
     let taps = Taps { rows: &rows, cols: &cols, kernel: [kh, kw], out: [ho, wo] };
-    conv_im2col(x, weight, &taps, conv, &mut out.data);
+    if crate::winograd::applies([n, ci, co], [ho, wo], &conv, [kh, kw]) {
+        crate::winograd::conv3x3(x, weight, &taps, &mut out.data);
+    } else {
+        conv_im2col(x, weight, &taps, conv, &mut out.data);
+    }
     Ok(out)
 }
 
 /// Where a convolution reads: the input index of every (output position, kernel tap) pair along
 /// y and x (`None`: a zero), from [`taps`].
-struct Taps<'a> {
-    rows: &'a [Option<usize>],
-    cols: &'a [Option<usize>],
-    kernel: [usize; 2],
-    out: [usize; 2],
+pub(crate) struct Taps<'a> {
+    pub rows: &'a [Option<usize>],
+    pub cols: &'a [Option<usize>],
+    pub kernel: [usize; 2],
+    pub out: [usize; 2],
 }
+
+/// Queries per attention task: a block of scores stays in the cache, and a few hundred tokens
+/// make several tasks per batch entry.
+const ATTENTION_QUERIES: usize = 64;
+
+/// The least number of values an elementwise pass spreads over threads.
+const PARALLEL_MIN_VALUES: usize = 1 << 16;
 
 /// Output pixels per im2col block: the block (`ci·kh·kw` rows) should stay in the cache.
 fn block_pixels(taps_per_output: usize) -> usize {
@@ -144,6 +155,11 @@ fn conv_im2col(x: &Tensor, weight: &Tensor, taps: &Taps, conv: Conv2d, out: &mut
     assert!(out.len() >= n * co * pixels && weight.len() >= co * taps_per_output);
     let pointwise = kh == 1 && kw == 1 && conv.stride == [1, 1] && conv.padding == [0, 0];
     let rows_per_block = (block_pixels(taps_per_output) / wo.max(1)).clamp(1, ho.max(1));
+    // At least a block per thread where the rows allow: a small batch at a coarse level would
+    // otherwise be one block on one core. The products' sums run in the same order whatever
+    // the blocks, so the output does not depend on the thread count.
+    let blocks_per_entry = flowscope_parallel::threads().div_ceil(n.max(1));
+    let rows_per_block = rows_per_block.min(ho.div_ceil(blocks_per_entry)).max(1);
     let blocks = ho.div_ceil(rows_per_block);
     let target = SharedOut(out.as_mut_ptr());
     let task = |t: usize| {
@@ -201,24 +217,18 @@ fn conv_im2col(x: &Tensor, weight: &Tensor, taps: &Taps, conv: Conv2d, out: &mut
             unsafe { gemm_add(co, taps_per_output, width, a, b, width, c_block, pixels) };
         });
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        (0..n * blocks).into_par_iter().for_each(task);
-    }
-    #[cfg(target_arch = "wasm32")]
-    (0..n * blocks).for_each(task);
+    flowscope_parallel::for_each(n * blocks, task);
 }
 
 /// The output's address, shared by tasks that write disjoint parts of it.
 #[derive(Clone, Copy)]
-struct SharedOut(*mut f32);
+pub(crate) struct SharedOut(pub *mut f32);
 // SAFETY: the tasks that share it write disjoint columns (see `conv_im2col`).
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
-    fn at(self, offset: usize) -> *mut f32 {
+    pub fn at(self, offset: usize) -> *mut f32 {
         self.0.wrapping_add(offset)
     }
 }
@@ -257,21 +267,9 @@ unsafe fn gemm_add(
     );
 }
 
-/// Calls `f(index, chunk)` for the consecutive chunks of `len` values of `data`: natively
-/// spread over the cores (batch entries, groups), in the browser's single-threaded wasm in turn.
-fn for_each_chunk(data: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        data.par_chunks_mut(len).enumerate().for_each(|(k, chunk)| f(k, chunk));
-    }
-    #[cfg(target_arch = "wasm32")]
-    data.chunks_mut(len).enumerate().for_each(|(k, chunk)| f(k, chunk));
-}
-
 thread_local! {
     /// The convolutions' work space, kept between calls (one per thread).
-    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    pub(crate) static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `F.conv1d`: `x` `[n, ci, l]`, `weight` `[co, ci, k]`; the 1D settings are the x entries.
@@ -377,7 +375,7 @@ pub fn group_norm_then(
     let spatial = x.len() / (n * c).max(1);
     let per_group = c / groups * spatial;
     let mut out = x.clone();
-    for_each_chunk(&mut out.data, per_group, |g, chunk| {
+    let normalise_group = |g: usize, chunk: &mut [f32]| {
         let (mean, scale) = statistics(chunk, eps);
         for (k, channel) in chunk.chunks_mut(spatial).enumerate() {
             let ch = (g % groups) * (c / groups) + k;
@@ -392,7 +390,13 @@ pub fn group_norm_then(
                 None => channel.iter_mut().for_each(|v| *v = *v * a + b),
             }
         }
-    });
+    };
+    // Spreading a small tensor over threads costs more than it saves.
+    if out.len() < PARALLEL_MIN_VALUES {
+        out.data.chunks_mut(per_group).enumerate().for_each(|(g, chunk)| normalise_group(g, chunk));
+    } else {
+        flowscope_parallel::for_each_chunk_mut(&mut out.data, per_group, normalise_group);
+    }
     Ok(out)
 }
 
@@ -606,26 +610,52 @@ pub fn attention(qkv: &Tensor, heads: usize) -> Result<Tensor, NnError> {
     let (d, p) = (c / heads, h * w);
     let scale = 1.0 / (d as f32).sqrt();
     let mut out = Tensor::zeros(&[n, c, h, w]);
-    let mut scores = vec![0.0f32; p * p];
-    for b in 0..n {
-        for head in 0..heads {
-            // [d, p] blocks of q, k and v for this batch entry and head.
-            let block = |which: usize| &qkv.data[((b * 3 + which) * c + head * d) * p..][..d * p];
-            let (q, k, v) = (block(0), block(1), block(2));
-            // scores[i, j] = Σ_ch q[ch, i] k[ch, j] · scale
-            scores.fill(0.0);
-            gemm(p, d, p, scale, (q, 1, p), (k, p, 1), &mut scores);
+    // Tasks of ATTENTION_QUERIES queries of one batch entry and head: each writes its own
+    // columns of `out`, and every sum runs over the same terms in the same order as for all
+    // queries at once.
+    let blocks = p.div_ceil(ATTENTION_QUERIES);
+    let target = SharedOut(out.data.as_mut_ptr());
+    flowscope_parallel::for_each(n * heads * blocks, |t| {
+        let (b, head, first) =
+            (t / (heads * blocks), t / blocks % heads, t % blocks * ATTENTION_QUERIES);
+        let queries = ATTENTION_QUERIES.min(p - first);
+        // [d, p] blocks of q, k and v for this batch entry and head.
+        let block = |which: usize| &qkv.data[((b * 3 + which) * c + head * d) * p..][..d * p];
+        let (q, k, v) = (block(0), block(1), block(2));
+        SCRATCH.with_borrow_mut(|scores| {
+            scores.clear();
+            scores.resize(queries * p, 0.0);
+            // scores[i, j] = Σ_ch q[ch, first + i] k[ch, j] · scale
+            gemm(queries, d, p, scale, (&q[first..], 1, p), (k, p, 1), scores);
             for row in scores.chunks_mut(p) {
                 let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
                 row.iter_mut().for_each(|s| *s = exp(*s - max));
                 let inverse = 1.0 / row.iter().sum::<f32>();
                 row.iter_mut().for_each(|s| *s *= inverse);
             }
-            // out[ch, i] = Σ_j v[ch, j] scores[i, j]
-            let target = &mut out.data[(b * c + head * d) * p..][..d * p];
-            gemm(d, p, p, 1.0, (v, p, 1), (&scores, 1, p), target);
-        }
-    }
+            // out[ch, first + i] = Σ_j v[ch, j] scores[i, j]
+            // SAFETY: columns first..first + queries of this entry's and head's [d, p] block of
+            // `out`, which no other task writes; `v` and `scores` hold d·p and queries·p values.
+            unsafe {
+                matrixmultiply::sgemm(
+                    d,
+                    p,
+                    queries,
+                    1.0,
+                    v.as_ptr(),
+                    p as isize,
+                    1,
+                    scores.as_ptr(),
+                    1,
+                    p as isize,
+                    1.0,
+                    target.at((b * c + head * d) * p + first),
+                    p as isize,
+                    1,
+                )
+            };
+        });
+    });
     Ok(out)
 }
 

@@ -22,6 +22,7 @@ pub mod layers;
 pub mod model;
 pub mod tensor;
 pub mod weights;
+mod winograd;
 
 pub use model::{Config, GpuModel, Model};
 pub use tensor::Tensor;

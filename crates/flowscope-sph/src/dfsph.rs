@@ -16,9 +16,9 @@
 use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
 use crate::neighbours::CellList;
-use crate::parallel::map_particles;
 use crate::tank::Tank;
 use crate::wcsph::SphError;
+use flowscope_parallel::map as map_particles;
 
 /// Fewer neighbours than this mark a particle at the free surface (a full 2D neighbourhood at
 /// h = 1.3 dx has about 20).

@@ -23,7 +23,6 @@ pub mod gpu;
 pub mod kernel;
 pub mod martin_moyce;
 pub mod neighbours;
-mod parallel;
 pub mod riemann;
 pub mod sod;
 pub mod tank;

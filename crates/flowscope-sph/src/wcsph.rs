@@ -6,8 +6,8 @@
 
 use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
-use crate::parallel::map_particles;
 use crate::tank::Tank;
+use flowscope_parallel::map as map_particles;
 
 pub const GAMMA: f64 = 7.0;
 

@@ -26,6 +26,9 @@ pub fn App() -> impl IntoView {
     if let Some(restored) = ui::window().location().hash().ok().as_deref().and_then(url::restore) {
         url::apply(signals, restored);
     }
+    if let Some(notice) = crate::threads::start() {
+        signals.url_notices.update(|notices| notices.push(notice));
+    }
     url::keep_in_sync(signals);
     listen_for_hash_changes(signals);
     install_shortcuts(signals);

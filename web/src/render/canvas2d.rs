@@ -3,7 +3,7 @@
 
 use super::ColorScale;
 use flowscope_core::Field2;
-use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 /// The colour of pixels without a value.
@@ -48,12 +48,12 @@ impl Canvas2dRenderer {
                 self.pixels[k..k + 4].copy_from_slice(&rgba);
             }
         }
-        let image = ImageData::new_with_u8_clamped_array_and_sh(
-            Clamped(&self.pixels),
-            nx as u32,
-            ny as u32,
-        )
-        .map_err(|e| format!("ImageData: {e:?}"))?;
+        // A copy out of the module's memory: ImageData refuses a view of the threaded build's
+        // shared memory.
+        let array = js_sys::Uint8ClampedArray::new_with_length(self.pixels.len() as u32);
+        array.copy_from(&self.pixels);
+        let image = ImageData::new_with_js_u8_clamped_array_and_sh(&array, nx as u32, ny as u32)
+            .map_err(|e| format!("ImageData: {e:?}"))?;
         self.context.put_image_data(&image, 0.0, 0.0).map_err(|e| format!("putImageData: {e:?}"))
     }
 }
