@@ -1,14 +1,26 @@
 // Browser benchmark for `cargo xtask bench`: ms/step of one case at several grid sizes, WebGPU
-// (SwiftShader here) and CPU (wasm), timed around window.flowscope.step(n), which resolves once
-// the GPU has finished. FLOWSCOPE_BENCH names the case, sizes and extra parameters as JSON:
+// (SwiftShader here) and CPU (wasm: the single-threaded build and the threaded one, which the
+// cross-origin isolated server lets the page load), timed around window.flowscope.step(n), which
+// resolves once the GPU has finished. FLOWSCOPE_BENCH names the case, sizes and extra parameters as JSON:
 // {"case": "heat", "sizes": [[256, 200], [1024, 40]], "params": {}}. Prints JSON.
 import { launch, openApp } from './browser.mjs';
 
 const plan = JSON.parse(process.env.FLOWSCOPE_BENCH ?? '{"case":"heat","sizes":[[256,200],[1024,40]],"params":{}}');
 const results = [];
-for (const backend of ['webgpu', 'cpu']) {
+const modes = [
+  { label: 'webgpu', backend: 'webgpu', path: '?backend=webgpu&display=readback' },
+  { label: 'cpu (wasm, 1 thread)', backend: 'cpu', path: '?backend=cpu&threads=1' },
+  { label: 'cpu (wasm, threaded)', backend: 'cpu', path: '?backend=cpu' },
+];
+for (const { label, backend, path } of modes) {
   const browser = await launch({ webgpu: backend === 'webgpu' });
-  const { page } = await openApp(browser, backend === 'webgpu' ? '?backend=webgpu&display=readback' : '?backend=cpu');
+  const { page } = await openApp(browser, path);
+  if (label.includes('threaded')) {
+    // The workers join as they come up.
+    await page.waitForFunction(() => window.flowscope.state().threads
+      >= Math.min(navigator.hardwareConcurrency, 8), null, { timeout: 30_000 });
+  }
+  const threads = await page.evaluate(() => window.flowscope.state().threads);
   for (const [n, steps] of plan.sizes) {
     const ms = await page.evaluate(async ({ plan, n, steps }) => {
       await window.flowscope.load(plan.case, { ...plan.params, n });
@@ -21,7 +33,7 @@ for (const backend of ['webgpu', 'cpu']) {
     const state = await page.evaluate(() => window.flowscope.state());
     if (state.backend !== backend) throw new Error(`expected ${backend}, ran on ${state.backend}`);
     if (state.error) throw new Error(`${plan.case} at ${n}: ${state.error}`);
-    results.push({ backend, n, steps, ms_per_step: ms });
+    results.push({ backend: label.replace('threaded', `${threads} threads`), n, steps, ms_per_step: ms });
   }
   await browser.close();
 }

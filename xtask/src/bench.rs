@@ -98,7 +98,8 @@ fn node_bench(
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-/// ms/step of `case` in headless Chromium, both backends: `(backend, n, ms/step)` rows.
+/// ms/step of `case` in headless Chromium, both backends (the CPU's in both builds):
+/// `(backend, n, ms/step)` rows.
 fn browser_bench(
     case: &str,
     params: serde_json::Value,
@@ -108,7 +109,7 @@ fn browser_bench(
     let chromium = setup::chromium()?;
     setup::playwright()?;
     let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
-    let server = serve::start(&site, 0)?;
+    let server = serve::start_isolated(&site)?;
     let plan = serde_json::json!({ "case": case, "sizes": sizes, "params": params });
     let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
     Ok(report
