@@ -3,7 +3,8 @@
 // WebGPU execution providers) on the same weights exported to ONNX, same inputs. The site must
 // hold bench-nn/unet.safetensors, bench-nn/unet.onnx and onnxruntime-web's dist in bench-nn/ort/.
 // FLOWSCOPE_BENCH_NN: {"shapes": [[1, 3, 32, 64], ...], "seconds": 2, "slow_s": 30}, optionally
-// "skip": [runtime names] (e.g. the WebGPU ones, minutes each on a software adapter).
+// "skip": [runtime names] (e.g. the WebGPU ones, minutes each on a software adapter), "rounds"
+// (3 unless given).
 // Prints one JSON report {rows: [{runtime, shape, ms, runs, rel_diff}], isolated, our_threads,
 // ort_threads} (rel_diff: max |y - ours CPU| / max |y|).
 import { launch, openApp } from './browser.mjs';
@@ -19,18 +20,45 @@ const groups = [
   { path: '?backend=cpu&threads=1', runtimes: ['flowscope cpu'], label: 'flowscope cpu, 1 thread' },
   { path: '?backend=webgpu&display=readback', runtimes: ['onnxruntime-web wasm', 'onnxruntime-web webgpu'], ort: true },
 ];
+// The machine's speed drifts by tens of percent over minutes, so the groups take turns over
+// `rounds` rounds and each row reports the median round (and the spread); the WebGPU runtimes,
+// seconds per run on a software adapter, run in the first round only.
+const rounds = plan.rounds ?? 3;
 const report = { rows: [] };
 const errors = [];
-for (const group of groups) {
-  const opened = await openApp(browser, group.path);
-  opened.page.setDefaultTimeout(0);
-  await opened.page.evaluate(() => window.flowscope.pause());
-  if (group.ort) await opened.page.addScriptTag({ url: 'bench-nn/ort/ort.all.min.js' });
-  const result = await opened.page.evaluate(measure, { ...plan, ...group });
-  report.rows.push(...result.rows);
-  Object.assign(report, result.info);
-  errors.push(...opened.errors);
-  await opened.page.close();
+const taken = new Map();
+for (let round = 0; round < rounds; round++) {
+  for (const group of groups) {
+    const skip = [...(plan.skip ?? []), ...(round > 0 ? group.runtimes.filter((r) => r.includes('webgpu')) : [])];
+    if (group.runtimes.every((r) => skip.includes(r))) continue;
+    const opened = await openApp(browser, group.path);
+    opened.page.setDefaultTimeout(0);
+    await opened.page.evaluate(() => window.flowscope.pause());
+    if (group.ort) await opened.page.addScriptTag({ url: 'bench-nn/ort/ort.all.min.js' });
+    const result = await opened.page.evaluate(measure, { ...plan, ...group, skip });
+    for (const row of result.rows) {
+      const key = `${row.runtime}|${row.shape}`;
+      if (!taken.has(key)) taken.set(key, []);
+      taken.get(key).push(row);
+    }
+    Object.assign(report, result.info);
+    errors.push(...opened.errors);
+    await opened.page.close();
+  }
+}
+for (const rows of taken.values()) {
+  const timed = rows.filter((r) => r.ms !== undefined).sort((a, b) => a.ms - b.ms);
+  if (!timed.length) {
+    report.rows.push(rows[0]);
+    continue;
+  }
+  const median = timed[(timed.length - 1) >> 1];
+  report.rows.push({
+    ...median,
+    runs: timed.reduce((sum, r) => sum + r.runs, 0),
+    rounds: timed.length,
+    spread: [timed[0].ms, timed.at(-1).ms],
+  });
 }
 const order = (row) => plan.shapes.findIndex((s) => String(s) === String(row.shape));
 report.rows.sort((a, b) => order(a) - order(b));

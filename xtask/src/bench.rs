@@ -494,19 +494,25 @@ fn nn_browser(model: &std::path::Path, shapes: &[serde_json::Value]) -> Result<(
         "\nIn headless Chromium (cross-origin isolated: {}; our threaded build on {} thread(s), onnxruntime-web with {} wasm thread(s))\n",
         report["isolated"], report["our_threads"], report["ort_threads"]
     );
-    println!("| input (n, c, h, w) | runtime | ms | runs | max deviation from ours (CPU), relative |\n|---|---|---|---|---|");
+    println!("| input (n, c, h, w) | runtime | ms (median round) | rounds: min–max ms | runs | max deviation from ours (CPU), relative |\n|---|---|---|---|---|---|");
     for row in report["rows"].as_array().into_iter().flatten() {
         let shape: Vec<String> =
             row["shape"].as_array().into_iter().flatten().map(|v| v.to_string()).collect();
         let result = match (row["ms"].as_f64(), row["error"].as_str(), row["skipped"].as_str()) {
-            (Some(ms), _, _) => format!(
-                "{ms:.1} | {} | {:.1e}",
-                row["runs"],
-                row["rel_diff"].as_f64().unwrap_or(f64::NAN)
-            ),
-            (_, Some(error), _) => format!("failed: {error} | — | —"),
-            (_, _, Some(why)) => format!("skipped: {why} | — | —"),
-            _ => "— | — | —".into(),
+            (Some(ms), _, _) => {
+                let spread = &row["spread"];
+                format!(
+                    "{ms:.1} | {}: {:.1}–{:.1} | {} | {:.1e}",
+                    row["rounds"],
+                    spread[0].as_f64().unwrap_or(f64::NAN),
+                    spread[1].as_f64().unwrap_or(f64::NAN),
+                    row["runs"],
+                    row["rel_diff"].as_f64().unwrap_or(f64::NAN)
+                )
+            }
+            (_, Some(error), _) => format!("failed: {error} | — | — | —"),
+            (_, _, Some(why)) => format!("skipped: {why} | — | — | —"),
+            _ => "— | — | — | —".into(),
         };
         println!("| {} | {} | {result} |", shape.join(","), row["runtime"].as_str().unwrap_or("?"));
     }

@@ -104,22 +104,21 @@ pub fn conv2d(
     let [ho, wo] = conv.output_size([ci, h, w], [wci, kh, kw])?;
     let rows = taps(ho, kh, h, conv.stride[0], conv.padding[0], conv.dilation[0], conv.mode);
     let cols = taps(wo, kw, w, conv.stride[1], conv.padding[1], conv.dilation[1], conv.mode);
-    // The output starts as the bias, which the products add to.
-    let mut out = Vec::with_capacity(n * co * ho * wo);
-    for _ in 0..n {
-        for o in 0..co {
-            let value = bias.map_or(0.0, |bias| bias.data[o]);
-            out.extend(std::iter::repeat_n(value, ho * wo));
-        }
-    }
-    let mut out = Tensor::new(vec![n, co, ho, wo], out)?;
+    // The tasks below write every output value once (the bias, to which the products are
+    // added, or the bias plus the products), so the output needs no initialising pass.
+    let len = n * co * ho * wo;
+    let mut out = Vec::with_capacity(len);
+    let target = SharedOut(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
+    let bias = bias.map(|b| b.data.as_slice());
     let taps = Taps { rows: &rows, cols: &cols, kernel: [kh, kw], out: [ho, wo] };
     if crate::winograd::applies([n, ci, co], [ho, wo], &conv, [kh, kw]) {
-        crate::winograd::conv3x3(x, weight, &taps, &mut out.data);
+        crate::winograd::conv3x3(x, weight, bias, &taps, target);
     } else {
-        conv_im2col(x, weight, &taps, conv, &mut out.data);
+        conv_im2col(x, weight, bias, &taps, conv, target);
     }
-    Ok(out)
+    // SAFETY: the convolution wrote all `len` values.
+    unsafe { out.set_len(len) };
+    Tensor::new(vec![n, co, ho, wo], out)
 }
 
 /// Where a convolution reads: the input index of every (output position, kernel tap) pair along
@@ -136,7 +135,7 @@ pub(crate) struct Taps<'a> {
 const ATTENTION_QUERIES: usize = 64;
 
 /// The least number of values an elementwise pass spreads over threads.
-const PARALLEL_MIN_VALUES: usize = 1 << 16;
+const PARALLEL_MIN_VALUES: usize = 1 << 13;
 
 /// Output pixels per im2col block: the block (`ci·kh·kw` rows) should stay in the cache.
 fn block_pixels(taps_per_output: usize) -> usize {
@@ -148,11 +147,19 @@ fn block_pixels(taps_per_output: usize) -> usize {
 /// to those columns of `out`. Blocks of a few hundred pixels keep the matrix in the cache, and
 /// natively they spread over the cores. A 1×1 convolution without stride or padding multiplies
 /// the input itself.
-fn conv_im2col(x: &Tensor, weight: &Tensor, taps: &Taps, conv: Conv2d, out: &mut [f32]) {
+/// `target` is an `[n, co, ho, wo]` output's room, which the tasks fill.
+fn conv_im2col(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&[f32]>,
+    taps: &Taps,
+    conv: Conv2d,
+    target: SharedOut,
+) {
     let ([n, ci, h, w], co) = ([x.shape[0], x.shape[1], x.shape[2], x.shape[3]], weight.shape[0]);
     let ([kh, kw], [ho, wo]) = (taps.kernel, taps.out);
     let (taps_per_output, pixels) = (ci * kh * kw, ho * wo);
-    assert!(out.len() >= n * co * pixels && weight.len() >= co * taps_per_output);
+    assert!(weight.len() >= co * taps_per_output);
     let pointwise = kh == 1 && kw == 1 && conv.stride == [1, 1] && conv.padding == [0, 0];
     let rows_per_block = (block_pixels(taps_per_output) / wo.max(1)).clamp(1, ho.max(1));
     // At least a block per thread where the rows allow: a small batch at a coarse level would
@@ -161,7 +168,6 @@ fn conv_im2col(x: &Tensor, weight: &Tensor, taps: &Taps, conv: Conv2d, out: &mut
     let blocks_per_entry = flowscope_parallel::threads().div_ceil(n.max(1));
     let rows_per_block = rows_per_block.min(ho.div_ceil(blocks_per_entry)).max(1);
     let blocks = ho.div_ceil(rows_per_block);
-    let target = SharedOut(out.as_mut_ptr());
     let task = |t: usize| {
         let (b, first_row) = (t / blocks, (t % blocks) * rows_per_block);
         let rows = rows_per_block.min(ho - first_row);
@@ -170,6 +176,11 @@ fn conv_im2col(x: &Tensor, weight: &Tensor, taps: &Taps, conv: Conv2d, out: &mut
         // SAFETY (both products): `c` is columns `first..first + width` of batch entry `b`'s
         // `[co, pixels]` plane of `out`, which no other task writes; the extents are asserted.
         let c_block = target.at(b * co * pixels + first);
+        for o in 0..co {
+            let value = bias.map_or(0.0, |bias| bias[o]);
+            // SAFETY: as below; the block's values are written here first.
+            unsafe { fill(c_block.wrapping_add(o * pixels), width, value) };
+        }
         if pointwise {
             let b_block = input[first..].as_ptr();
             let a = weight.data.as_ptr();
@@ -230,6 +241,16 @@ unsafe impl Sync for SharedOut {}
 impl SharedOut {
     pub fn at(self, offset: usize) -> *mut f32 {
         self.0.wrapping_add(offset)
+    }
+}
+
+/// Writes `value` to `len` consecutive floats from `at`.
+///
+/// # Safety
+/// They must be in one allocation, unborrowed.
+pub(crate) unsafe fn fill(at: *mut f32, len: usize, value: f32) {
+    for k in 0..len {
+        at.add(k).write(value);
     }
 }
 

@@ -37,12 +37,18 @@ pub(crate) fn applies(
 /// The fewest tiles in a batch for which [`conv3x3`] is the faster route.
 const MIN_TILES: usize = 64;
 
-/// Adds the convolution of `x` `[n, ci, h, w]` with `weight` `[co, ci, 3, 3]` to `out`
-/// `[n, co, ho, wo]`.
-pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor, taps: &Taps, out: &mut [f32]) {
+/// Writes the convolution of `x` `[n, ci, h, w]` with `weight` `[co, ci, 3, 3]` plus `bias`
+/// into `target`, the room of an `[n, co, ho, wo]` output.
+pub(crate) fn conv3x3(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&[f32]>,
+    taps: &Taps,
+    target: SharedOut,
+) {
     let ([n, ci, h, w], co) = ([x.shape[0], x.shape[1], x.shape[2], x.shape[3]], weight.shape[0]);
     let [ho, wo] = taps.out;
-    assert!(out.len() >= n * co * ho * wo && weight.len() >= co * ci * 9);
+    assert!(weight.len() >= co * ci * 9);
     let (tiles_y, tiles_x) = (ho.div_ceil(2), wo.div_ceil(2));
     let u = transformed_weights(weight, co, ci);
     // The input index of each of a tile's four rows (columns): padded position q = 2t + r is
@@ -58,7 +64,6 @@ pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor, taps: &Taps, out: &mut [f32])
     let all_rows = n * tiles_y;
     let rows_per_task = (TILES_PER_TASK / tiles_x).clamp(1, all_rows);
     let rows_per_task = rows_per_task.min(all_rows.div_ceil(flowscope_parallel::threads())).max(1);
-    let target = SharedOut(out.as_mut_ptr());
     flowscope_parallel::for_each(all_rows.div_ceil(rows_per_task), |task| {
         let first_row = task * rows_per_task;
         let rows = rows_per_task.min(all_rows - first_row);
@@ -120,7 +125,7 @@ pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor, taps: &Taps, out: &mut [f32])
                 }
             }
             for e in 0..16 {
-                // SAFETY: U_e is [co, ci], V_e [ci, tiles] and M_e [co, tiles], all contiguous
+                // SAFETY: U_e is [co, ci] (rows 16·ci apart), V_e [ci, tiles] and M_e [co, tiles]
                 // inside their buffers; M is this task's own.
                 unsafe {
                     matrixmultiply::sgemm(
@@ -128,8 +133,8 @@ pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor, taps: &Taps, out: &mut [f32])
                         ci,
                         tiles,
                         1.0,
-                        u[e * co * ci..].as_ptr(),
-                        ci as isize,
+                        u[e * ci..].as_ptr(),
+                        (16 * ci) as isize,
                         1,
                         v[e * ci * tiles..].as_ptr(),
                         tiles as isize,
@@ -172,19 +177,13 @@ pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor, taps: &Taps, out: &mut [f32])
                         if oy >= ho {
                             break;
                         }
-                        // SAFETY: output row oy of batch entry b, channel o: this task's rows.
-                        let row = unsafe {
-                            std::slice::from_raw_parts_mut(
-                                target.at(((b * co + o) * ho + oy) * wo),
-                                wo,
-                            )
-                        };
+                        let row = target.at(((b * co + o) * ho + oy) * wo);
+                        let bias = bias.map_or(0.0, |bias| bias[o]);
                         let (y0, y1) = (&y[lane(dy * 2)], &y[lane(dy * 2 + 1)]);
-                        for (pair, (left, right)) in row.chunks_mut(2).zip(y0.iter().zip(y1)) {
-                            pair[0] += left;
-                            if let Some(second) = pair.get_mut(1) {
-                                *second += right;
-                            }
+                        for (ox, value) in (0..wo).map(|ox| (ox, [y0, y1][ox % 2][ox / 2])) {
+                            // SAFETY: output row oy of batch entry b, channel o, in this task's
+                            // rows; each value written once.
+                            unsafe { row.add(ox).write(bias + value) };
                         }
                     }
                 }
@@ -200,26 +199,30 @@ fn combine(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
     }
 }
 
-/// `U = G g Gᵀ` for every (output, input) channel pair, as `[16, co, ci]`.
+/// `U = G g Gᵀ` for every (output, input) channel pair, as `[co, 16, ci]`: U_e is the
+/// `[co, ci]` matrix with rows 16·ci apart from offset e·ci. Worked out per output channel on
+/// all threads.
 fn transformed_weights(weight: &Tensor, co: usize, ci: usize) -> Vec<f32> {
     let mut u = vec![0.0f32; 16 * co * ci];
-    for (pair, g) in weight.data.chunks(9).take(co * ci).enumerate() {
-        // G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], on the rows then the columns.
-        let spread = |a: f32, b: f32, c: f32| [a, (a + b + c) * 0.5, (a - b + c) * 0.5, c];
-        let columns: [[f32; 4]; 3] = std::array::from_fn(|k| spread(g[k], g[3 + k], g[6 + k]));
-        for i in 0..4 {
-            let row = spread(columns[0][i], columns[1][i], columns[2][i]);
-            for (j, value) in row.into_iter().enumerate() {
-                u[(i * 4 + j) * co * ci + pair] = value;
+    flowscope_parallel::for_each_chunk_mut(&mut u, 16 * ci, |o, u| {
+        for (c, g) in weight.data[o * ci * 9..][..ci * 9].chunks(9).enumerate() {
+            // G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], on the rows then the columns.
+            let spread = |a: f32, b: f32, c: f32| [a, (a + b + c) * 0.5, (a - b + c) * 0.5, c];
+            let columns: [[f32; 4]; 3] = std::array::from_fn(|k| spread(g[k], g[3 + k], g[6 + k]));
+            for i in 0..4 {
+                let row = spread(columns[0][i], columns[1][i], columns[2][i]);
+                for (j, value) in row.into_iter().enumerate() {
+                    u[(i * 4 + j) * ci + c] = value;
+                }
             }
         }
-    }
+    });
     u
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::{taps, PaddingMode, Taps};
+    use crate::layers::{taps, PaddingMode, SharedOut, Taps};
     use crate::tensor::Tensor;
 
     fn random(shape: &[usize], seed: u64) -> Tensor {
@@ -293,14 +296,12 @@ mod tests {
             let rows = taps(ho, 3, h, 1, pad, 1, mode);
             let cols = taps(wo, 3, w, 1, pad, 1, mode);
             let taps = Taps { rows: &rows, cols: &cols, kernel: [3, 3], out: [ho, wo] };
-            let mut y = Tensor::zeros(&[n, co, ho, wo]);
+            // NaN where nothing is written.
+            let mut y = vec![f32::NAN; n * co * ho * wo];
+            super::conv3x3(&x, &weight, Some(&bias.data), &taps, SharedOut(y.as_mut_ptr()));
             let expected = by_definition(&x, &weight, pad, mode);
-            for (k, value) in y.data.iter_mut().enumerate() {
-                *value = bias.data[k / (ho * wo) % co];
-            }
-            super::conv3x3(&x, &weight, &taps, &mut y.data);
             let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            for (i, (&got, want)) in y.data.iter().zip(&expected).enumerate() {
+            for (i, (&got, want)) in y.iter().zip(&expected).enumerate() {
                 let want = want + f64::from(bias.data[i / (ho * wo) % co]);
                 let error = (f64::from(got) - want).abs() / scale;
                 assert!(error < 2e-6, "case {k}, output {i}: {got} against {want}");
