@@ -96,7 +96,6 @@ fn compile(variant: &Variant, toolchain: setup::WasmToolchain) -> Result<PathBuf
         .current_dir(&root)
         .args(["build", "-p", "flowscope-web", "--target", "wasm32-unknown-unknown"])
         .args(["--profile", "wasm-release", "--target-dir", variant.target_dir])
-        .args(&toolchain.args)
         .env("RUSTFLAGS", variant.rustflags)
         .envs(toolchain.env.iter().map(|(k, v)| (*k, v.as_str())));
     if !cargo.status().context("running cargo")?.success() {

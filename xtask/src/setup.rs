@@ -11,8 +11,6 @@ use std::sync::Once;
 pub struct WasmToolchain {
     /// Environment for cargo (empty on the normal rustup path).
     pub env: Vec<(&'static str, String)>,
-    /// Extra cargo arguments (`-Z build-std=…` on the Debian path).
-    pub args: Vec<String>,
 }
 
 fn succeeds(program: &str, args: &[&str]) -> bool {
@@ -62,19 +60,46 @@ pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
 
 /// The wasm32 toolchain: rustup's target where it is installed, else Debian's rustc-web.
 pub fn wasm_toolchain() -> Result<WasmToolchain> {
+    if rustup_has_wasm32() || succeeds("rustup", &["target", "add", "wasm32-unknown-unknown"]) {
+        return Ok(WasmToolchain { env: vec![] });
+    }
+    debian_toolchain("the wasm build (rustup has no wasm32 target here)")
+}
+
+/// The toolchain for the threaded wasm build: std rebuilt with atomics (`-Z build-std`, allowed
+/// on a stable toolchain by `RUSTC_BOOTSTRAP`), so it needs std's sources — rustup's `rust-src`
+/// beside its wasm32 target, else Debian's rustc-web with rust-web-src.
+pub fn wasm_threads_toolchain() -> Result<WasmToolchain> {
+    let rustup_has_sources = || {
+        output("rustc", &["--print", "sysroot"]).is_some_and(|root| {
+            Path::new(root.trim()).join("lib/rustlib/src/rust/library").exists()
+        })
+    };
+    if rustup_has_wasm32()
+        && (rustup_has_sources() || succeeds("rustup", &["component", "add", "rust-src"]))
+    {
+        return Ok(WasmToolchain {
+            env: vec![
+                ("RUSTC_BOOTSTRAP", "1".into()),
+                ("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort".into()),
+            ],
+        });
+    }
+    debian_toolchain(
+        "the threaded wasm build (std rebuilt with atomics; rustup has no rust-src here)",
+    )
+}
+
+fn rustup_has_wasm32() -> bool {
     let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
-        return Ok(WasmToolchain { env: vec![], args: vec![] });
-    }
-    if succeeds("rustup", &["target", "add", "wasm32-unknown-unknown"]) {
-        return Ok(WasmToolchain { env: vec![], args: vec![] });
-    }
+    installed.lines().any(|t| t.trim() == "wasm32-unknown-unknown")
+}
+
+/// Debian's rustc-web (installed if missing, for `why`), building std from its sources.
+fn debian_toolchain(why: &str) -> Result<WasmToolchain> {
     let std_sources = Path::new("/usr/lib/rustlib/src/rust/library");
     if !Path::new("/usr/bin/rustc").exists() || !std_sources.exists() {
-        apt_install(
-            &["rustc-web", "cargo-web", "rust-web-src", "lld-22"],
-            "the wasm build (rustup has no wasm32 target here)",
-        )?;
+        apt_install(&["rustc-web", "cargo-web", "rust-web-src", "lld-22"], why)?;
     }
     Ok(WasmToolchain {
         env: vec![
@@ -82,39 +107,6 @@ pub fn wasm_toolchain() -> Result<WasmToolchain> {
             ("RUSTC_BOOTSTRAP", "1".into()),
             ("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort".into()),
         ],
-        args: vec![],
-    })
-}
-
-/// The toolchain for the threaded wasm build: std rebuilt with atomics (`-Z build-std`, allowed
-/// on a stable toolchain by `RUSTC_BOOTSTRAP`), so it needs std's sources — rustup's `rust-src`
-/// beside its wasm32 target, else Debian's rustc-web with rust-web-src.
-pub fn wasm_threads_toolchain() -> Result<WasmToolchain> {
-    let build_std = || ("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort".to_string());
-    let rustup_has_sources = || {
-        output("rustc", &["--print", "sysroot"]).is_some_and(|root| {
-            Path::new(root.trim()).join("lib/rustlib/src/rust/library").exists()
-        })
-    };
-    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|t| t.trim() == "wasm32-unknown-unknown")
-        && (rustup_has_sources() || succeeds("rustup", &["component", "add", "rust-src"]))
-    {
-        return Ok(WasmToolchain {
-            env: vec![("RUSTC_BOOTSTRAP", "1".into()), build_std()],
-            args: vec![],
-        });
-    }
-    let std_sources = Path::new("/usr/lib/rustlib/src/rust/library");
-    if !Path::new("/usr/bin/rustc").exists() || !std_sources.exists() {
-        apt_install(
-            &["rustc-web", "cargo-web", "rust-web-src", "lld-22"],
-            "the threaded wasm build (std rebuilt with atomics; rustup has no rust-src here)",
-        )?;
-    }
-    Ok(WasmToolchain {
-        env: vec![("RUSTC", "/usr/bin/rustc".into()), ("RUSTC_BOOTSTRAP", "1".into()), build_std()],
-        args: vec![],
     })
 }
 
