@@ -146,8 +146,7 @@ fn block_pixels(taps_per_output: usize) -> usize {
 /// `[ci·kh·kw, pixels]` matrix (im2col), then its product with the `[co, ci·kh·kw]` weights added
 /// to those columns of `out`. Blocks of a few hundred pixels keep the matrix in the cache, and
 /// natively they spread over the cores. A 1×1 convolution without stride or padding multiplies
-/// the input itself.
-/// `target` is an `[n, co, ho, wo]` output's room, which the tasks fill.
+/// the input itself. `target` is an `[n, co, ho, wo]` output's room, which the tasks fill.
 fn conv_im2col(
     x: &Tensor,
     weight: &Tensor,
@@ -174,7 +173,8 @@ fn conv_im2col(
         let (first, width) = (first_row * wo, rows * wo);
         let input = &x.data[b * ci * h * w..][..ci * h * w];
         // SAFETY (both products): `c` is columns `first..first + width` of batch entry `b`'s
-        // `[co, pixels]` plane of `out`, which no other task writes; the extents are asserted.
+        // `[co, pixels]` plane of the output, which no other task writes; `target` holds
+        // conv2d's whole `[n, co, ho, wo]` output.
         let c_block = target.at(b * co * pixels + first);
         for o in 0..co {
             let value = bias.map_or(0.0, |bias| bias[o]);
@@ -234,7 +234,8 @@ fn conv_im2col(
 /// The output's address, shared by tasks that write disjoint parts of it.
 #[derive(Clone, Copy)]
 pub(crate) struct SharedOut(pub *mut f32);
-// SAFETY: the tasks that share it write disjoint columns (see `conv_im2col`).
+// SAFETY: the tasks that share it write disjoint parts (see `conv_im2col`, `attention` and
+// `winograd::conv3x3`).
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
@@ -248,7 +249,7 @@ impl SharedOut {
 ///
 /// # Safety
 /// They must be in one allocation, unborrowed.
-pub(crate) unsafe fn fill(at: *mut f32, len: usize, value: f32) {
+unsafe fn fill(at: *mut f32, len: usize, value: f32) {
     for k in 0..len {
         at.add(k).write(value);
     }
