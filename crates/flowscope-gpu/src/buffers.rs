@@ -1,21 +1,51 @@
 //! Buffer helpers: creation from slices, and read-back through a staging buffer.
+//!
+//! Buffers are never created `mapped_at_creation`: in the browser that call throws once the
+//! device is lost (which the browser reports only later, asynchronously), and wgpu turns the
+//! exception into a panic. Contents go in through `queue.write_buffer`, which a lost device
+//! ignores.
 
 use std::sync::{Arc, Mutex};
-use wgpu::util::DeviceExt;
+
+/// A buffer of `usage` holding `bytes` (padded to wgpu's 4-byte copy alignment, at least 4).
+fn buffer_with(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    label: &str,
+    bytes: &[u8],
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    let size = bytes.len().max(1).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT as usize);
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: size as u64,
+        usage: usage | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    if bytes.len() == size {
+        queue.write_buffer(&buffer, 0, bytes);
+    } else if !bytes.is_empty() {
+        let mut padded = bytes.to_vec();
+        padded.resize(size, 0);
+        queue.write_buffer(&buffer, 0, &padded);
+    }
+    buffer
+}
 
 /// A storage buffer initialised from `data`, usable as copy source and destination.
 pub fn storage_from<T: bytemuck::Pod>(
     device: &wgpu::Device,
+    queue: &wgpu::Queue,
     label: &str,
     data: &[T],
 ) -> wgpu::Buffer {
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: bytemuck::cast_slice(data),
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST,
-    })
+    buffer_with(
+        device,
+        queue,
+        label,
+        bytemuck::cast_slice(data),
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    )
 }
 
 /// A zero-filled storage buffer of `len` f32 values (at least one, as wgpu wants no empty
@@ -34,14 +64,11 @@ pub fn storage_zeros(device: &wgpu::Device, label: &str, len: usize) -> wgpu::Bu
 /// A uniform buffer holding one `Pod` struct, rewritable with `queue.write_buffer`.
 pub fn uniform_from<T: bytemuck::Pod>(
     device: &wgpu::Device,
+    queue: &wgpu::Queue,
     label: &str,
     value: &T,
 ) -> wgpu::Buffer {
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: bytemuck::bytes_of(value),
-        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-    })
+    buffer_with(device, queue, label, bytemuck::bytes_of(value), wgpu::BufferUsages::UNIFORM)
 }
 
 /// Copies `source` to the CPU, waiting for the GPU. Native only: the web must never block.

@@ -40,7 +40,7 @@ impl FieldRenderer {
     /// A renderer for targets of `format`; use a non-sRGB format, since the table already holds
     /// sRGB-encoded colours.
     pub fn new(ctx: &GpuContext, format: wgpu::TextureFormat) -> Self {
-        let device = &ctx.device;
+        let (device, queue) = (&ctx.device, &ctx.queue);
         let module = shader::module(device, "field.wgsl", SOURCE);
         let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("field view"),
@@ -67,8 +67,8 @@ impl FieldRenderer {
         Self {
             ctx: ctx.clone(),
             pipeline,
-            uniform: buffers::uniform_from(device, "field view", &view),
-            lut: buffers::storage_from(device, "colormap", &[0u32; 256]),
+            uniform: buffers::uniform_from(device, queue, "field view", &view),
+            lut: buffers::storage_from(device, queue, "colormap", &[0u32; 256]),
             lut_source: None,
         }
     }

@@ -25,7 +25,7 @@ fn field_pixels_match_the_cpu_colour_mapping() {
         (0..NX * NY).map(|k| -1.5 + 5.0 * k as f32 / (NX * NY - 1) as f32).collect();
     field[(2 * NX + 5) as usize] = f32::NAN;
     field[(NX + 1) as usize] = f32::INFINITY;
-    let buffer = buffers::storage_from(&ctx.device, "field", &field);
+    let buffer = buffers::storage_from(&ctx.device, &ctx.queue, "field", &field);
     let (width, height) = (NX * SCALE, NY * SCALE);
     let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
         label: Some("target"),

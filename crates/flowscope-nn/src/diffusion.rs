@@ -195,10 +195,10 @@ pub fn sample_gpu<'m>(
         )));
     }
     let ctx = model.recorder().context();
-    let device = &ctx.device;
+    let (device, queue) = (&ctx.device, &ctx.queue);
     let mut kernels = program::Program::new(device, "nn/diffusion.wgsl", GPU_SOURCE);
-    let seeds_buffer = buffers::storage_from(device, "diffusion seeds", seeds);
-    let uniform = buffers::uniform_from(device, "diffusion step", &[0u32; 8]);
+    let seeds_buffer = buffers::storage_from(device, queue, "diffusion seeds", seeds);
+    let uniform = buffers::uniform_from(device, queue, "diffusion step", &[0u32; 8]);
     let (len, per_sample) = (x.len() as u32, (x.len() / seeds.len()) as u32);
     let groups = len.div_ceil(64).max(1);
     let size = [groups.min(65_535), groups.div_ceil(65_535), 1];

@@ -76,7 +76,7 @@ impl Recorder {
     pub fn upload(&self, tensor: &Tensor) -> GpuTensor {
         let data = if tensor.is_empty() { vec![0.0] } else { tensor.data.clone() };
         GpuTensor {
-            buffer: buffers::storage_from(&self.ctx.device, "nn tensor", &data),
+            buffer: buffers::storage_from(&self.ctx.device, &self.ctx.queue, "nn tensor", &data),
             shape: tensor.shape.clone(),
         }
     }
@@ -93,7 +93,7 @@ impl Recorder {
     fn uniform(&self, words: &[u32]) -> wgpu::Buffer {
         let mut block = [0u32; 16];
         block[..words.len()].copy_from_slice(words);
-        buffers::uniform_from(&self.ctx.device, "nn layer", &block)
+        buffers::uniform_from(&self.ctx.device, &self.ctx.queue, "nn layer", &block)
     }
 
     /// A dispatch over `items` invocations, spilling into y beyond WebGPU's 65 535 groups.

@@ -321,17 +321,17 @@ pub struct Snapshot {
 impl GpuFlow {
     /// Uploads a CPU flow (grid, velocity, pressure, coefficients) to the GPU.
     pub fn new(ctx: &GpuContext, flow: &IncompressibleFlow) -> Self {
-        let device = &ctx.device;
+        let (device, queue) = (&ctx.device, &ctx.queue);
         let grid = flow.grid.clone();
         let (u_len, v_len, cells) = (grid.u_len(), grid.v_len(), grid.cells());
         let largest = u_len.max(v_len);
         let mut program = Program::new(device, "flow.wgsl", SOURCE);
         let base = GridParams::new(&grid);
-        let uniform = |label| buffers::uniform_from(device, label, &base);
+        let uniform = |label| buffers::uniform_from(device, queue, label, &base);
         let (forward, backward, walls) =
             (uniform("flow forward"), uniform("flow backward"), uniform("flow walls"));
-        let u = buffers::storage_from(device, "flow u", &to_f32(&flow.velocity.u));
-        let v = buffers::storage_from(device, "flow v", &to_f32(&flow.velocity.v));
+        let u = buffers::storage_from(device, queue, "flow u", &to_f32(&flow.velocity.u));
+        let v = buffers::storage_from(device, queue, "flow v", &to_f32(&flow.velocity.v));
         let zeros = |label, len| buffers::storage_zeros(device, label, len);
         let solid: Vec<u32> =
             (0..cells).map(|k| grid.is_solid(k % grid.nx, k / grid.nx).into()).collect();
@@ -344,14 +344,14 @@ impl GpuFlow {
             hi: zeros("advect hi", largest),
             lo2: zeros("advect lo'", largest),
             hi2: zeros("advect hi'", largest),
-            solid: buffers::storage_from(device, "flow solid", &solid),
+            solid: buffers::storage_from(device, queue, "flow solid", &solid),
             partials: zeros("flow partials", 2 * largest.div_ceil(REDUCE as usize)),
         };
         let speed = flow.velocity.max_abs() as f32;
         let initial = FlowStats { max_u: speed, max_v: speed, ..FlowStats::default() };
-        let stats = buffers::storage_from(device, "flow stats", &[initial]);
+        let stats = buffers::storage_from(device, queue, "flow stats", &[initial]);
         let view = zeros("flow view", cells);
-        let pressure = GpuPressure::new(device, &grid);
+        let pressure = GpuPressure::new(device, queue, &grid);
         ctx.queue.write_buffer(&pressure.phi, 0, bytemuck::cast_slice(&to_f32(&flow.phi)));
         let s = &scratch;
 
@@ -542,12 +542,12 @@ impl GpuFlow {
         if viscosity != Viscosity::Implicit || self.implicit.is_some() {
             return;
         }
-        let device = &self.ctx.device;
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         let cpu = ImplicitViscosity::new(&self.grid, self.tolerance);
-        let mut u = GpuPressure::from_solver(device, &cpu.u.solver);
-        let mut v = GpuPressure::from_solver(device, &cpu.v.solver);
-        let [setup_u, store_u] = u.helmholtz_ops(device, &cpu.u, &self.u);
-        let [setup_v, store_v] = v.helmholtz_ops(device, &cpu.v, &self.v);
+        let mut u = GpuPressure::from_solver(device, queue, &cpu.u.solver);
+        let mut v = GpuPressure::from_solver(device, queue, &cpu.v.solver);
+        let [setup_u, store_u] = u.helmholtz_ops(device, queue, &cpu.u, &self.u);
+        let [setup_v, store_v] = v.helmholtz_ops(device, queue, &cpu.v, &self.v);
         let solid = &self.scratch.solid;
         let enforce = vec![
             self.program.op_1d(
@@ -669,10 +669,10 @@ impl GpuFlow {
     /// Adds a passive scalar with initial values `initial`, a source of coverage `source`
     /// (per cell, 0 to 1) and its forcing.
     pub fn with_scalar(mut self, initial: &[f64], source: &[f64], forcing: ScalarForcing) -> Self {
-        let device = &self.ctx.device;
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         let cells = self.grid.cells();
-        let value = buffers::storage_from(device, "scalar", &to_f32(initial));
-        let source = buffers::storage_from(device, "scalar source", &to_f32(source));
+        let value = buffers::storage_from(device, queue, "scalar", &to_f32(initial));
+        let source = buffers::storage_from(device, queue, "scalar source", &to_f32(source));
         let next = buffers::storage_zeros(device, "scalar'", cells);
         let s = &self.scratch;
         let program = &mut self.program;

@@ -87,12 +87,12 @@ pub struct GpuPressure {
 
 impl GpuPressure {
     /// The pressure solve of `grid`.
-    pub fn new(device: &wgpu::Device, grid: &Grid) -> Self {
-        Self::from_solver(device, &PressureSolver::new(grid, 1e-6))
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, grid: &Grid) -> Self {
+        Self::from_solver(device, queue, &PressureSolver::new(grid, 1e-6))
     }
 
     /// The GPU twin of a CPU solver (its operator and level hierarchy).
-    pub fn from_solver(device: &wgpu::Device, cpu: &PressureSolver) -> Self {
+    pub fn from_solver(device: &wgpu::Device, queue: &wgpu::Queue, cpu: &PressureSolver) -> Self {
         let stencils = cpu.stencils();
         let singular = cpu.singular();
         let mut program = Program::new(device, "pressure.wgsl", SOURCE);
@@ -116,9 +116,9 @@ impl GpuPressure {
                 let diagonal: Vec<f32> = s.diagonal.iter().map(|&d| d as f32).collect();
                 let cells = s.nx * s.ny;
                 LevelBuffers {
-                    params: buffers::uniform_from(device, "pressure level", &params),
-                    stencil: buffers::storage_from(device, "pressure stencil", &weights),
-                    diagonal: buffers::storage_from(device, "pressure diagonal", &diagonal),
+                    params: buffers::uniform_from(device, queue, "pressure level", &params),
+                    stencil: buffers::storage_from(device, queue, "pressure stencil", &weights),
+                    diagonal: buffers::storage_from(device, queue, "pressure diagonal", &diagonal),
                     x: buffers::storage_zeros(device, "pressure x", cells),
                     y: buffers::storage_zeros(device, "pressure y", cells),
                     b: buffers::storage_zeros(device, "pressure b", cells),
@@ -141,9 +141,9 @@ impl GpuPressure {
             vector("cg d"),
             vector("cg Ad"),
         );
-        let solid = buffers::storage_from(device, "pressure solid", &solid);
+        let solid = buffers::storage_from(device, queue, "pressure solid", &solid);
         let partials = buffers::storage_zeros(device, "cg partials", n.div_ceil(REDUCE as usize));
-        let cg = buffers::storage_from(device, "cg state", &[CgState::default()]);
+        let cg = buffers::storage_from(device, queue, "cg state", &[CgState::default()]);
 
         let fine = &levels[0];
         let z = &fine.x;
@@ -225,15 +225,20 @@ impl GpuPressure {
     pub fn helmholtz_ops(
         &mut self,
         device: &wgpu::Device,
+        queue: &wgpu::Queue,
         component: &Component,
         data: &wgpu::Buffer,
     ) -> [Op; 2] {
         let known: Vec<[f32; 4]> = component.known.iter().map(|w| w.map(|x| x as f32)).collect();
         let constant: Vec<f32> = component.constant.iter().map(|&c| c as f32).collect();
-        let known = buffers::storage_from(device, "viscosity known", &known);
-        let constant = buffers::storage_from(device, "viscosity constant", &constant);
-        let layout =
-            buffers::uniform_from(device, "viscosity layout", &[component.stride as u32, 0, 0, 0]);
+        let known = buffers::storage_from(device, queue, "viscosity known", &known);
+        let constant = buffers::storage_from(device, queue, "viscosity constant", &constant);
+        let layout = buffers::uniform_from(
+            device,
+            queue,
+            "viscosity layout",
+            &[component.stride as u32, 0, 0, 0],
+        );
         let common = [(0, &self.params), (10, &self.solid), (11, data), (14, &layout)];
         let mut setup = common.to_vec();
         setup.extend([

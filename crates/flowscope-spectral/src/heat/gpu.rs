@@ -46,17 +46,18 @@ pub struct GpuHeat {
 impl GpuHeat {
     pub fn new(ctx: &GpuContext, config: HeatConfig, initial: &[f32]) -> Self {
         assert_eq!(initial.len(), config.nx * config.ny, "initial field has the wrong size");
-        let device = &ctx.device;
+        let (device, queue) = (&ctx.device, &ctx.queue);
         let module = shader::module(device, "heat.wgsl", SOURCE);
         let explicit = shader::compute_pipeline(device, "heat explicit", &module, "explicit_step");
         let jacobi = shader::compute_pipeline(device, "heat jacobi", &module, "jacobi_sweep");
         let paint = shader::compute_pipeline(device, "heat paint", &module, "paint");
-        let params = buffers::uniform_from(device, "heat params", &Self::params_for(&config, None));
+        let params =
+            buffers::uniform_from(device, queue, "heat params", &Self::params_for(&config, None));
         let fields = [
-            buffers::storage_from(device, "heat field 0", initial),
-            buffers::storage_from(device, "heat field 1", initial),
+            buffers::storage_from(device, queue, "heat field 0", initial),
+            buffers::storage_from(device, queue, "heat field 1", initial),
         ];
-        let rhs = buffers::storage_from(device, "heat rhs", initial);
+        let rhs = buffers::storage_from(device, queue, "heat rhs", initial);
 
         let group = |pipeline: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]| {
             let entries: Vec<_> = entries

@@ -121,7 +121,7 @@ impl GpuDfsph {
     /// Uploads a CPU fluid (particles at rest or moving, walls, parameters); the densities and
     /// factors are computed on the device.
     pub fn new(ctx: &GpuContext, cpu: &Dfsph) -> Self {
-        let device = &ctx.device;
+        let (device, queue) = (&ctx.device, &ctx.queue);
         let (n_fluid, n_walls) = (cpu.fluid.len(), cpu.walls.len());
         let n_all = n_fluid + n_walls;
         let radius = cpu.kernel.support(cpu.h);
@@ -149,11 +149,11 @@ impl GpuDfsph {
             shape: u32::from(config.shape == Shape::WendlandC2),
             _pad: 0,
         };
-        let uniform = buffers::uniform_from(device, "dfsph params", &params);
+        let uniform = buffers::uniform_from(device, queue, "dfsph params", &params);
         let mut all = cpu.fluid.x.clone();
         all.extend_from_slice(&cpu.walls);
-        let pos = buffers::storage_from(device, "dfsph pos", &flat(&all));
-        let vel = buffers::storage_from(device, "dfsph vel", &flat(&cpu.fluid.v));
+        let pos = buffers::storage_from(device, queue, "dfsph pos", &flat(&all));
+        let vel = buffers::storage_from(device, queue, "dfsph vel", &flat(&cpu.fluid.v));
         let field = |label| buffers::storage_zeros(device, label, n_fluid);
         let (rho, alpha, source, neighbours) = (
             field("dfsph rho"),
@@ -162,7 +162,7 @@ impl GpuDfsph {
             field("dfsph neighbours"),
         );
         let kappa: Vec<f32> = cpu.kappa.iter().map(|k| *k as f32).collect();
-        let kappa_sum = buffers::storage_from(device, "dfsph kappa", &kappa);
+        let kappa_sum = buffers::storage_from(device, queue, "dfsph kappa", &kappa);
         let pred = buffers::storage_zeros(device, "dfsph pred", 2 * n_fluid);
         let solves =
             [solve_buffer(device, "dfsph density solve"), solve_buffer(device, "divergence solve")];
@@ -191,6 +191,7 @@ impl GpuDfsph {
 
         let views = Views::new(
             device,
+            queue,
             &mut program,
             &cpu.tank,
             &[],

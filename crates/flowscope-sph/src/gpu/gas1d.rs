@@ -92,7 +92,7 @@ pub struct GpuGas1d {
 impl GpuGas1d {
     /// Uploads a CPU gas (state, masses, smoothing lengths, equation of state, ends).
     pub fn new(ctx: &GpuContext, cpu: &Gas1d) -> Self {
-        let device = &ctx.device;
+        let (device, queue) = (&ctx.device, &ctx.queue);
         let n = cpu.x.len();
         let (a, b) = cpu.domain;
         let h_max = cpu.h.iter().cloned().fold(0.0, f64::max);
@@ -133,7 +133,7 @@ impl GpuGas1d {
             dt: 0.0,
             _pad: [0; 3],
         };
-        let uniform = buffers::uniform_from(device, "gas params", &params);
+        let uniform = buffers::uniform_from(device, queue, "gas params", &params);
         let state: Vec<[f32; 4]> =
             (0..n).map(|i| [cpu.x[i] as f32, cpu.v[i] as f32, cpu.e[i] as f32, 0.0]).collect();
         let thermo: Vec<[f32; 4]> = (0..n)
@@ -143,9 +143,9 @@ impl GpuGas1d {
             })
             .collect();
         let masses: Vec<f32> = cpu.m.iter().map(|&m| m as f32).collect();
-        let base = buffers::storage_from(device, "gas base", &state);
-        let thermo = buffers::storage_from(device, "gas thermo", &thermo);
-        let mass = buffers::storage_from(device, "gas mass", &masses);
+        let base = buffers::storage_from(device, queue, "gas base", &state);
+        let thermo = buffers::storage_from(device, queue, "gas thermo", &thermo);
+        let mass = buffers::storage_from(device, queue, "gas mass", &masses);
         let pos = buffers::storage_zeros(device, "gas pos", 2 * n);
         let moving = buffers::storage_zeros(device, "gas moving", 2 * n);
         let rates = buffers::storage_zeros(device, "gas rates", 4 * n);
@@ -214,7 +214,7 @@ impl GpuGas1d {
         let views = (0..GAS_VIEWS.len() as u32)
             .map(|quantity| {
                 let layout = Strip { points: STRIP_POINTS as u32, quantity, _pad: [0; 2] };
-                let strip = buffers::uniform_from(device, "gas strip layout", &layout);
+                let strip = buffers::uniform_from(device, queue, "gas strip layout", &layout);
                 let bindings = [
                     (0, u),
                     (1, &pos),

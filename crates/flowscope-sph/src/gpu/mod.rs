@@ -138,6 +138,7 @@ impl Views {
     /// whatever its `quantity_of` reads).
     fn new(
         device: &wgpu::Device,
+        queue: &wgpu::Queue,
         program: &mut Program,
         tank: &Tank,
         before: &[Op],
@@ -160,7 +161,7 @@ impl Views {
                     quantity,
                     _pad: [0; 3],
                 };
-                let uniform = buffers::uniform_from(device, "sph image", &layout);
+                let uniform = buffers::uniform_from(device, queue, "sph image", &layout);
                 let mut all = bindings.to_vec();
                 all.extend([(18, &uniform), (19, &pixels)]);
                 let mut ops = before.to_vec();

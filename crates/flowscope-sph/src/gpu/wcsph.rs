@@ -91,7 +91,7 @@ impl GpuWcsph {
     /// Uploads a CPU fluid (particles, walls, parameters). A moving paddle has no GPU twin yet:
     /// a fluid with one runs on the CPU (the cases check).
     pub fn new(ctx: &GpuContext, cpu: &Wcsph) -> Self {
-        let device = &ctx.device;
+        let (device, queue) = (&ctx.device, &ctx.queue);
         let (n_fluid, n_walls) = (cpu.fluid.len(), cpu.walls.len());
         let n_all = n_fluid + n_walls;
         let radius = cpu.kernel.support(cpu.h);
@@ -121,16 +121,16 @@ impl GpuWcsph {
             max_listed: MAX_LISTED,
             _pad: [0; 3],
         };
-        let uniform = buffers::uniform_from(device, "sph params", &params);
+        let uniform = buffers::uniform_from(device, queue, "sph params", &params);
         let mut all = cpu.fluid.x.clone();
         all.extend_from_slice(&cpu.walls);
         let rho: Vec<f32> = cpu.rho.iter().map(|&r| r as f32).collect();
-        let pos = buffers::storage_from(device, "sph pos", &flat(&all));
+        let pos = buffers::storage_from(device, queue, "sph pos", &flat(&all));
         let vel = buffers::storage_zeros(device, "sph vel", 2 * n_fluid);
         let rho_eval = buffers::storage_zeros(device, "sph rho", n_fluid);
-        let x0 = buffers::storage_from(device, "sph x0", &flat(&cpu.fluid.x));
-        let v0 = buffers::storage_from(device, "sph v0", &flat(&cpu.fluid.v));
-        let rho_start = buffers::storage_from(device, "sph rho0", &rho);
+        let x0 = buffers::storage_from(device, queue, "sph x0", &flat(&cpu.fluid.x));
+        let v0 = buffers::storage_from(device, queue, "sph v0", &flat(&cpu.fluid.v));
+        let rho_start = buffers::storage_from(device, queue, "sph rho0", &rho);
         let out = buffers::storage_zeros(device, "sph rates", 4 * n_fluid);
         let grid = Grid::new(device, n_all, dims);
         let (start, order) = (&grid.start, &grid.order);
@@ -181,6 +181,7 @@ impl GpuWcsph {
         sort_ops.extend(grid.sort(&mut program, u, &pos, n_all));
         let views = Views::new(
             device,
+            queue,
             &mut program,
             &cpu.tank,
             &sort_ops,
