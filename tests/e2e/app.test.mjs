@@ -236,4 +236,17 @@ test('a wasm panic shows the error overlay, not a dead page', async (t) => {
   await page.getByTestId('fatal-message').waitFor();
   assert.match(await page.getByTestId('fatal-message').innerText(), /Flowscope crashed/);
   await page.screenshot({ path: `${OUT}/panic-overlay.png` });
+  // The panic struck while the app state was in use: later calls must not find it still taken.
+  const after = await page.evaluate(async () => {
+    const f = window.flowscope;
+    const loaded = await f.load('lid-cavity', { n: 32 });
+    const stepped = await f.step(3);
+    return { loaded, stepped };
+  });
+  assert.equal(after.loaded.case, 'lid-cavity');
+  assert.equal(after.loaded.backend, 'cpu');
+  assert.equal(after.stepped.step, 3);
+  assert.equal(after.stepped.error ?? null, null);
+  await page.getByTestId('fatal-dismiss').click();
+  assert.match(await page.getByTestId('gpu-status').innerText(), /internal error.*restarted on the CPU/);
 });

@@ -2,10 +2,13 @@
 //! same commands over `postMessage` for cross-origin iframes.
 //!
 //! Commands: `load(caseId, params)`, `set(name, value)`, `play()`, `pause()`, `step(n)`,
-//! `reset()`, `state()`, `observables()`, `snapshot()`. Bad input is an error with a message (a
-//! rejected promise, a thrown JS error or an error reply); it never panics the app.
+//! `reset()`, `state()`, `observables()`, `snapshot()`, and `ready` (a promise). Bad input is an
+//! error with a message (a rejected promise, a thrown JS error or an error reply); it never
+//! panics the app. The asynchronous commands (`load`, `set`, `step`, `reset`) run one after
+//! another in the order they were called, after start-up (see [`crate::gate`]).
 
 use crate::engine::{self, Signals};
+use crate::gate;
 use flowscope_core::ParamValue;
 use js_sys::{Array, Object, Promise, Reflect};
 use leptos::prelude::*;
@@ -44,6 +47,8 @@ pub fn state(signals: Signals) -> JsValue {
         hud.backend.map(|b| if b == flowscope_core::Backend::Gpu { "webgpu" } else { "cpu" });
     set_key(&object, "backend", backend.into());
     set_key(&object, "display", engine::display().name().into());
+    // Why the backend is not the one asked for, or how it displays (null when nothing to say).
+    set_key(&object, "backendNote", signals.backend_note.get_untracked().into());
     set_key(&object, "threads", (flowscope_parallel::threads() as f64).into());
     set_key(&object, "view", signals.view.get_untracked().into());
     let colormap = signals.colormap.get_untracked();
@@ -137,15 +142,33 @@ fn step(signals: Signals, n: &JsValue) -> Result<Promise, String> {
 }
 
 fn snapshot() -> Result<JsValue, String> {
-    engine::with_engine(|e| e.snapshot()).ok_or("no simulation is running")?.map(JsValue::from)
+    engine::with_engine(|e| e.snapshot())
+        .ok_or("no simulation is running yet (await window.flowscope.ready)")?
+        .map(JsValue::from)
+}
+
+/// An asynchronous command, queued behind start-up and earlier commands (see [`crate::gate`]):
+/// its promise settles with what `command` returns (a value or a promise of one) or rejects
+/// with its message.
+fn queued(
+    signals: Signals,
+    command: impl FnOnce() -> Result<JsValue, String> + 'static,
+) -> Result<JsValue, String> {
+    Ok(gate::queue(move || async move {
+        engine::recover_if_lost(signals).await;
+        command().map_err(JsValue::from)
+    })
+    .into())
 }
 
 /// Runs one command; the result is a value or a promise of one.
 pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, String> {
-    let arg = |k: u32| args.get(k);
+    let (first, second) = (args.get(0), args.get(1));
     match command {
-        "load" => load(signals, &arg(0), &arg(1)).map(|()| when_done(signals).into()),
-        "set" => set(signals, &arg(0), &arg(1)).map(|()| state(signals)),
+        "load" => queued(signals, move || {
+            load(signals, &first, &second).map(|()| when_done(signals).into())
+        }),
+        "set" => queued(signals, move || set(signals, &first, &second).map(|()| state(signals))),
         "play" => {
             signals.playing.set(true);
             Ok(JsValue::UNDEFINED)
@@ -154,11 +177,11 @@ pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, Str
             signals.playing.set(false);
             Ok(JsValue::UNDEFINED)
         }
-        "step" => step(signals, &arg(0)).map(JsValue::from),
-        "reset" => {
+        "step" => queued(signals, move || step(signals, &first).map(JsValue::from)),
+        "reset" => queued(signals, move || {
             engine::restart(signals);
             Ok(when_done(signals).into())
-        }
+        }),
         "state" => Ok(state(signals)),
         "observables" => Ok(observables(signals)),
         "snapshot" => snapshot(),
@@ -239,15 +262,16 @@ pub fn install(signals: Signals) {
     for name in ["play", "pause", "state", "observables", "snapshot"] {
         define(name, false);
     }
-    // Test hook: proves that a panic reaches the error overlay instead of killing the page.
+    // Test hook: proves that a panic (here while the app state is in use) reaches the error
+    // overlay instead of killing the page, and that the app works again after it.
+    set_key(&api, "__test_panic", Closure::<dyn Fn()>::new(engine::panic_in_use).into_js_value());
+    // Test hook: loses the GPU device as a driver reset would, to prove the app recovers.
     set_key(
         &api,
-        "__test_panic",
-        Closure::<dyn Fn()>::new(|| {
-            panic!("test panic requested through window.flowscope.__test_panic()")
-        })
-        .into_js_value(),
+        "__test_lose_device",
+        Closure::<dyn Fn()>::new(engine::lose_device).into_js_value(),
     );
+    set_key(&api, "ready", gate::ready().into());
     set_key(&api, "nn", crate::models::api(signals));
     let _ = Reflect::set(&crate::ui::window(), &"flowscope".into(), &api);
     let listener =

@@ -2,11 +2,11 @@
 //! threaded; a thread-local keeps non-`Send` GPU handles out of signals). Components and the JS
 //! API talk to it through the commands at the bottom of this file.
 
-use crate::gpu_status;
 use crate::render::{
     canvas2d::Canvas2dRenderer, readback::ReadbackRenderer, webgpu::WebGpuRenderer, ColorScale,
 };
 use crate::ui;
+use crate::{gate, gpu_status};
 use flowscope_cases::Simulation;
 use flowscope_core::{
     colormap, Backend, CaseSpec, Field2, Interaction, InteractionKind, ParamValue, ParamValues,
@@ -14,9 +14,11 @@ use flowscope_core::{
 };
 use flowscope_gpu::GpuContext;
 use leptos::prelude::*;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 use web_sys::{HtmlCanvasElement, HtmlElement};
 
 /// What the HUD shows; refreshed a few times a second.
@@ -461,8 +463,16 @@ struct App {
     gpu: Option<GpuContext>,
     /// Set once drawing into a WebGPU canvas has lost a device: display through read-back.
     readback_display: bool,
+    /// Devices requested to replace lost ones (bounded: a device that keeps getting lost is
+    /// given up for the CPU).
+    replacements: u32,
+    /// Set while the device is being replaced: nothing may start on the old one.
+    recovering: bool,
+    /// A replacement of the lost device waits in the command queue.
+    recovery_queued: bool,
+    /// The message of a panic that interrupted the app (see [`with_app`]).
+    crashed: Option<String>,
     engine: Option<Engine>,
-    host: Option<HtmlElement>,
     last_frame_ms: f64,
     fps: f64,
     ms_per_step: f64,
@@ -486,12 +496,49 @@ pub fn display() -> Display {
     with_app(|app| app.display())
 }
 
+/// Panics so far (counted by the panic hook).
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// Called by the panic hook: the app state taken at the time will never be put back.
+pub fn note_panic(message: String) {
+    PANICS.fetch_add(1, Ordering::SeqCst);
+    CRASH_MESSAGE.with(|m| *m.borrow_mut() = Some(message));
+    gate::abandon();
+}
+
 thread_local! {
-    static APP: RefCell<App> = RefCell::new(App::default());
+    /// The app state, taken out while in use. In the browser a panic aborts without unwinding:
+    /// what was taken is then never put back, and the next call starts from a fresh state
+    /// instead of finding it borrowed forever.
+    static APP: Cell<Option<Box<App>>> = Cell::new(Some(Box::default()));
+    /// The panic count when the state was taken, while it is out.
+    static TAKEN_AT: Cell<Option<usize>> = const { Cell::new(None) };
+    static CRASH_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The viewport element the engine draws in.
+    static HOST: RefCell<Option<HtmlElement>> = const { RefCell::new(None) };
 }
 
 fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> R {
-    APP.with(|app| f(&mut app.borrow_mut()))
+    let panics = PANICS.load(Ordering::SeqCst);
+    let mut app = match APP.take() {
+        Some(app) => app,
+        // Out, with no panic since it was taken: a call from inside another (a bug).
+        None if TAKEN_AT.get() == Some(panics) => panic!("the app state is already in use"),
+        // Out since a panic: the old state (and its GPU objects) is abandoned.
+        None => Box::new(App {
+            crashed: Some(
+                CRASH_MESSAGE
+                    .with(|m| m.borrow_mut().take())
+                    .unwrap_or_else(|| "an internal error".into()),
+            ),
+            ..App::default()
+        }),
+    };
+    TAKEN_AT.set(Some(panics));
+    let result = f(&mut app);
+    TAKEN_AT.set(None);
+    APP.set(Some(app));
+    result
 }
 
 /// Runs `f` on the engine, if one is running.
@@ -499,9 +546,32 @@ pub fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
     with_app(|app| app.engine.as_mut().map(f))
 }
 
-/// Detects the GPU, starts the current case in `host` and runs the frame loop.
+/// A future that resolves after `ms` milliseconds (a macrotask later at 0: promise callbacks
+/// queued before, such as a device-lost notification, have run by then).
+async fn sleep(ms: i32) {
+    let (sender, receiver) = futures_channel::oneshot::channel::<()>();
+    let callback = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = sender.send(());
+    });
+    let _ = ui::window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    let _ = receiver.await;
+}
+
+/// Resolves once the GPU has finished all work submitted so far (at once without a GPU).
+async fn gpu_idle(gpu: Option<GpuContext>) {
+    let Some(gpu) = gpu else { return };
+    let (sender, receiver) = futures_channel::oneshot::channel::<()>();
+    gpu.queue.on_submitted_work_done(move || {
+        let _ = sender.send(());
+    });
+    let _ = receiver.await;
+}
+
+/// Detects the GPU, starts the current case and runs the frame loop; then opens the command
+/// queue (`window.flowscope.ready`). Commands and clicks that arrive before take effect after.
 pub fn boot(signals: Signals, host: HtmlElement) {
-    with_app(|app| app.host = Some(host));
+    HOST.with(|h| *h.borrow_mut() = Some(host));
     leptos::task::spawn_local(async move {
         match gpu_status::detect().await {
             Ok(ctx) => {
@@ -522,18 +592,49 @@ pub fn boot(signals: Signals, host: HtmlElement) {
             }
             Err(reason) => signals.backend_note.set(Some(reason)),
         }
-        restart(signals);
+        start_case(signals);
+        if display() == Display::WebGpuCanvas {
+            // The first frame into the WebGPU canvas is the test of whether this browser can
+            // present one: some lose the device on the spot (headless Chromium does). Find out
+            // now, before any command runs, rather than on a page script's next load.
+            let _ = with_engine(|engine| engine.render());
+            gpu_idle(gpu()).await;
+            sleep(0).await;
+            let lost = with_app(|app| app.gpu.as_ref().and_then(|g| g.lost_reason()));
+            if let Some(reason) = lost {
+                replace_device(signals, reason).await;
+            }
+        }
         signals.ready.set(true);
+        with_app(|app| app.last_frame_ms = 0.0);
         request_animation_frame(move || frame(signals));
+        gate::open(&crate::api::state(signals));
     });
 }
 
-/// Rebuilds the simulation from the current case and parameters (the reset button).
+/// Rebuilds the simulation from the current case and parameters (the reset button). Before
+/// start-up is over, or while the device is being replaced, the current case starts when that
+/// is done.
 pub fn restart(signals: Signals) {
+    if with_app(|app| app.recovering) || !signals.ready.get_untracked() {
+        return;
+    }
+    start_case(signals);
+}
+
+fn start_case(signals: Signals) {
+    // After a panic the app state starts afresh without a GPU (see [`with_app`]): say why.
+    if let Some(message) = with_app(|app| app.crashed.take()) {
+        signals.gpu_available.set(false);
+        signals.ready.set(true);
+        signals.backend_note.set(Some(format!(
+            "Flowscope hit an internal error ({message}); the case restarted on the CPU backend"
+        )));
+    }
     let spec = signals.spec();
     let params = signals.params.get_untracked();
     let result = with_app(|app| {
-        let host = app.host.clone().ok_or("the viewport is not mounted")?;
+        let host = HOST.with(|h| h.borrow().clone()).ok_or("the viewport is not mounted")?;
         app.engine = None;
         let gpu = app.gpu.as_ref().filter(|_| !signals.prefer_cpu.get_untracked());
         let mut engine = Engine::start(spec, &params, gpu, app.display(), &host)?;
@@ -806,37 +907,98 @@ pub fn refresh_hud(signals: Signals) {
     }
 }
 
-/// A lost device while drawing into a WebGPU canvas gets one more device that displays through
-/// read-back; a second loss, or none to be had, falls back to the CPU.
-fn recover_from_device_loss(signals: Signals, reason: String) {
-    let retry = with_app(|app| {
-        let retry = app.display() == Display::WebGpuCanvas;
+/// Replacement devices a page may request before it gives the GPU up for the CPU.
+const MAX_REPLACEMENTS: u32 = 2;
+
+/// Replaces a lost device and restarts the current case on the new one. A device lost while
+/// drawing into a WebGPU canvas is replaced by one that displays through read-back; a device
+/// that keeps getting lost (or none to be had) leaves the CPU, with the reason shown.
+async fn replace_device(signals: Signals, reason: String) {
+    let (retry, was_canvas) = with_app(|app| {
+        let retry = app.replacements < MAX_REPLACEMENTS;
+        let was_canvas = app.display() == Display::WebGpuCanvas;
+        app.readback_display = true;
+        app.replacements += 1;
         app.gpu = None;
         app.engine = None;
-        app.readback_display = retry;
-        retry
+        app.recovering = true;
+        (retry, was_canvas)
     });
-    leptos::task::spawn_local(async move {
-        let replacement = if retry { GpuContext::new().await.ok() } else { None };
-        let note = match &replacement {
-            Some(_) => gpu_status::readback_message(&reason),
-            None => gpu_status::lost_message(&reason),
-        };
-        with_app(|app| app.gpu = replacement);
-        signals.backend_note.set(Some(note));
-        restart(signals);
-        request_animation_frame(move || frame(signals));
+    let replacement = if retry { GpuContext::new().await.ok() } else { None };
+    let note = match &replacement {
+        Some(_) if was_canvas => gpu_status::readback_message(&reason),
+        Some(_) => gpu_status::replaced_message(&reason),
+        None => gpu_status::lost_message(&reason),
+    };
+    with_app(|app| {
+        app.gpu = replacement;
+        app.recovering = false;
     });
+    signals.backend_note.set(Some(note));
+    start_case(signals);
+}
+
+/// Recovers from a lost device found by the frame loop: queued, so that commands wait for it
+/// (a command queued before replaces the device itself, see [`recover_if_lost`]).
+fn recover_from_device_loss(signals: Signals) {
+    if with_app(|app| std::mem::replace(&mut app.recovery_queued, true)) {
+        return;
+    }
+    let _ = gate::queue(move || async move {
+        with_app(|app| app.recovery_queued = false);
+        recover_if_lost(signals).await;
+        Ok(JsValue::UNDEFINED)
+    });
+}
+
+/// For queued work: replaces the device first if it has been lost.
+pub async fn recover_if_lost(signals: Signals) {
+    let lost = with_app(|app| app.gpu.as_ref().and_then(|g| g.lost_reason()));
+    if let Some(reason) = lost {
+        replace_device(signals, reason).await;
+    }
+}
+
+/// Test hook: panics while the app state is in use.
+pub fn panic_in_use() {
+    with_app(|_| panic!("test panic requested through window.flowscope.__test_panic()"));
+}
+
+/// Test hook: loses the GPU device as a driver reset would.
+pub fn lose_device() {
+    if let Some(gpu) = gpu() {
+        gpu.device.destroy();
+    }
 }
 
 /// Milliseconds of stepping per animation frame before the rest waits for the next frame.
 const FRAME_BUDGET_MS: f64 = 30.0;
 
 fn frame(signals: Signals) {
-    let lost = with_app(|app| app.gpu.as_ref().and_then(|g| g.lost_reason()));
-    if let Some(reason) = lost {
-        recover_from_device_loss(signals, reason);
+    // Asked first, so that the loop goes on even if this frame panics.
+    request_animation_frame(move || frame(signals));
+    let (crashed, recovering, lost, error) = with_app(|app| {
+        let gpu = app.gpu.as_ref();
+        (
+            app.crashed.is_some(),
+            app.recovering,
+            gpu.and_then(|g| g.lost_reason()).is_some(),
+            gpu.and_then(|g| g.take_error()),
+        )
+    });
+    if crashed {
+        start_case(signals);
         return;
+    }
+    if recovering {
+        return;
+    }
+    if lost {
+        recover_from_device_loss(signals);
+        return;
+    }
+    if let Some(error) = error {
+        fail(signals, error);
     }
     let mut playing = signals.playing.get_untracked();
     if playing {
@@ -895,7 +1057,6 @@ fn frame(signals: Signals) {
         Ok(false) => {}
         Err(message) => fail(signals, message),
     }
-    request_animation_frame(move || frame(signals));
 }
 
 #[cfg(test)]

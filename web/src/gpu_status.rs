@@ -15,7 +15,8 @@ pub async fn detect() -> Result<GpuContext, String> {
         GpuContext::new().await.map_err(|why: GpuUnavailable| capitalise(&why.to_string()))?;
     if ctx.is_software() && requested.as_deref() != Some("webgpu") {
         return Err(format!(
-            "WebGPU runs on a software renderer here ({}), slower than the CPU backend; running              on the CPU (add ?backend=webgpu to the URL to use it anyway)",
+            "WebGPU runs on a software renderer here ({}), slower than the CPU backend; running \
+             on the CPU (add ?backend=webgpu to the URL to use it anyway)",
             ctx.describe()
         ));
     }
@@ -27,6 +28,14 @@ pub fn readback_message(reason: &str) -> String {
     format!(
         "Drawing into a WebGPU canvas lost the GPU device ({reason}); the simulation still runs \
          on WebGPU and each frame is read back for display"
+    )
+}
+
+/// The message when a lost device (not one drawing into a canvas) was replaced by a new one.
+pub fn replaced_message(reason: &str) -> String {
+    format!(
+        "The GPU device was lost ({reason}); the case restarted on a new WebGPU device, each \
+         frame read back for display"
     )
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod components;
 mod engine;
+mod gate;
 mod gpu_status;
 mod models;
 mod render;
@@ -19,6 +20,13 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         ui::show_fatal(&format!("Flowscope crashed: {info}"));
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        engine::note_panic(message);
     }));
     leptos::mount::mount_to_body(components::app::App);
 }

@@ -57,6 +57,9 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub adapter_info: wgpu::AdapterInfo,
     lost: LostReason,
+    /// The first error the browser reported outside any error scope (a validation or
+    /// out-of-memory error: the device still works, the results that needed it do not).
+    error: LostReason,
 }
 
 impl GpuContext {
@@ -100,18 +103,19 @@ impl GpuContext {
                 *slot = Some(format!("{reason:?}: {message}"));
             }
         });
+        let error: LostReason = Arc::default();
         // In the browser a validation error would only reach the console; keep it for the app
         // to show. Natively wgpu's default handler panics, which is what tests want.
         #[cfg(target_arch = "wasm32")]
         {
-            let slot = lost.clone();
+            let slot = error.clone();
             device.on_uncaptured_error(Arc::new(move |error| {
                 if let Ok(mut slot) = slot.lock() {
                     slot.get_or_insert_with(|| format!("GPU error: {error}"));
                 }
             }));
         }
-        Ok(Self { adapter_info: adapter.get_info(), instance, adapter, device, queue, lost })
+        Ok(Self { adapter_info: adapter.get_info(), instance, adapter, device, queue, lost, error })
     }
 
     /// Blocking [`Self::new`] for native tools and tests.
@@ -120,10 +124,16 @@ impl GpuContext {
         pollster::block_on(Self::new())
     }
 
-    /// `Some(reason)` once the device has been lost (driver reset, tab in background too long…)
-    /// or, in the browser, has reported an error (the device is unusable either way).
+    /// `Some(reason)` once the device has been lost (driver reset, tab in background too long,
+    /// a browser that cannot present…). The browser says so asynchronously: work submitted just
+    /// before may still have met the lost device, which is why no buffer is created mapped.
     pub fn lost_reason(&self) -> Option<String> {
         self.lost.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// The first uncaptured GPU error since the last call, if any (browser only).
+    pub fn take_error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|mut slot| slot.take())
     }
 
     /// Whether the adapter is a software renderer (SwiftShader, llvmpipe): it runs WGSL

@@ -1,0 +1,160 @@
+// A course page's script, as embedders write it: open the site with ?backend=webgpu and, as soon
+// as `window.flowscope` exists (no waiting for anything else), load every case of the catalog in
+// turn. Headless Chromium loses a WebGPU device the moment a frame is presented to a WebGPU
+// canvas, so this is also the start-up path where the device goes away: it must never panic the
+// module, and every load must get the backend the URL asked for.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, URL_BASE } from './browser.mjs';
+
+const BUILDS = [['single-threaded', URL_BASE]];
+if (process.env.FLOWSCOPE_ISOLATED_URL) BUILDS.push(['threaded', process.env.FLOWSCOPE_ISOLATED_URL]);
+// Fresh pages per build: the first loads, where the crash struck, on many pages; the whole
+// catalog (about a minute a page on SwiftShader, which compiles every grid shader) on fewer.
+const FIRST_LOADS_PAGES = Number(process.env.FAST_LOAD_PAGES ?? 10);
+const CATALOG_PAGES = Number(process.env.CATALOG_PAGES ?? 2);
+
+/** A fresh page, returned as soon as `window.flowscope` exists; errors collected. */
+async function openRaw(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(url);
+  await page.waitForFunction(() => window.flowscope !== undefined, null, { polling: 'raf', timeout: 60_000 });
+  return { page, errors };
+}
+
+/** The catalog's ids in gallery order. */
+async function catalog(page) {
+  return page.$$eval('[data-testid^="case-card-"]', (cards) =>
+    cards.map((c) => c.dataset.testid.replace('case-card-', '')));
+}
+
+/** Each case in turn, every call awaited (not `ready`: a page script does not wait for it). */
+async function sequential(ids) {
+  const f = window.flowscope;
+  const seen = [];
+  for (const id of ids) {
+    await f.load(id, {});
+    await f.step(5);
+    const s = f.state();
+    const png = f.snapshot();
+    seen.push({ id, backend: s.backend, case: s.case, error: s.error ?? null, png: png.startsWith('data:image/png') });
+  }
+  return seen;
+}
+
+/** Each case in turn with nothing awaited between calls, then everything awaited at once. */
+async function unawaited(ids) {
+  const f = window.flowscope;
+  const pending = [];
+  for (const id of ids) {
+    pending.push(f.load(id, {}).then((s) => ({ id, backend: s.backend, case: s.case })));
+    pending.push(f.step(5));
+  }
+  const loads = (await Promise.all(pending)).filter((r) => r && r.id);
+  const s = f.state();
+  return { loads, last: { backend: s.backend, case: s.case, error: s.error ?? null } };
+}
+
+/** Checks what `sequential` saw on page `k`. */
+function checkSequence(k, seen) {
+  for (const s of seen) {
+    const expected = s.id === 'sph-playground' ? 'cpu' : 'webgpu';
+    assert.equal(s.case, s.id, `page ${k}: ${s.id} loaded`);
+    assert.equal(s.backend, expected, `page ${k}: ${s.id} ran on ${s.backend}`);
+    assert.equal(s.error, null, `page ${k}: ${s.id}: ${s.error}`);
+    assert.ok(s.png, `page ${k}: ${s.id} gave a PNG snapshot`);
+  }
+}
+
+for (const [build, url] of BUILDS) {
+  test(`${build} build: the first two loads on WebGPU, the moment the API exists (${FIRST_LOADS_PAGES} fresh pages)`, async () => {
+    const browser = await launch({ webgpu: true });
+    try {
+      for (let k = 0; k < FIRST_LOADS_PAGES; k++) {
+        const { page, errors } = await openRaw(browser, `${url}?backend=webgpu`);
+        const ids = (await catalog(page)).slice(0, 2);
+        assert.deepEqual(ids, ['heat', 'smoke-plume'], 'the catalog starts where the crash struck');
+        checkSequence(k, await page.evaluate(sequential, ids));
+        assert.equal(await page.locator('#fatal').isHidden(), true, `page ${k}: no fatal overlay`);
+        assert.deepEqual(errors, [], `page ${k}: console errors`);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test(`${build} build: the whole catalog in quick succession on WebGPU, awaited (${CATALOG_PAGES} fresh pages)`, async () => {
+    const browser = await launch({ webgpu: true });
+    try {
+      for (let k = 0; k < CATALOG_PAGES; k++) {
+        const { page, errors } = await openRaw(browser, `${url}?backend=webgpu`);
+        // Read the ids from the markup: it exists as soon as the app is mounted.
+        const ids = await catalog(page);
+        assert.ok(ids.length >= 12, `the gallery lists the catalog (${ids.length})`);
+        checkSequence(k, await page.evaluate(sequential, ids));
+        assert.equal(await page.locator('#fatal').isHidden(), true, `page ${k}: no fatal overlay`);
+        assert.deepEqual(errors, [], `page ${k}: console errors`);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test(`${build} build: the whole catalog fired without awaiting the previous load`, async () => {
+    const browser = await launch({ webgpu: true });
+    try {
+      for (let k = 0; k < Math.max(1, CATALOG_PAGES / 2); k++) {
+        const { page, errors } = await openRaw(browser, `${url}?backend=webgpu`);
+        const ids = await catalog(page);
+        const { loads, last } = await page.evaluate(unawaited, ids);
+        assert.deepEqual(loads.map((l) => l.id), ids, `page ${k}: every load answered, in order`);
+        for (const l of loads) {
+          const expected = l.id === 'sph-playground' ? 'cpu' : 'webgpu';
+          assert.equal(l.backend, expected, `page ${k}: ${l.id} ran on ${l.backend}`);
+          assert.equal(l.case, l.id, `page ${k}: the state answering load('${l.id}') is its own`);
+        }
+        assert.equal(last.case, ids.at(-1));
+        assert.equal(last.error, null);
+        assert.equal(await page.locator('#fatal').isHidden(), true, `page ${k}: no fatal overlay`);
+        assert.deepEqual(errors, [], `page ${k}: console errors`);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test('a device lost while the page script is loading cases: no panic, the same backend after', async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await openRaw(browser, `${URL_BASE}?backend=webgpu&display=readback`);
+    const result = await page.evaluate(async () => {
+      const f = window.flowscope;
+      await f.ready;
+      await f.load('heat', {});
+      // Lost now, and used at once: the loss is reported asynchronously by the browser, so the
+      // next load meets the lost device before anything has noticed.
+      f.__test_lose_device();
+      const first = await f.load('smoke-plume', { n: 64 });
+      const second = await f.load('lid-cavity', { n: 64 });
+      await f.step(5);
+      return { first: first.backend, second: second.backend, state: f.state() };
+    });
+    assert.equal(result.second, 'webgpu', 'recovered on a fresh WebGPU device');
+    assert.equal(result.state.backend, 'webgpu');
+    assert.equal(result.state.case, 'lid-cavity');
+    assert.equal(result.state.error ?? null, null);
+    assert.ok(result.state.step >= 5);
+    assert.match(await page.getByTestId('gpu-status').innerText(), /lost/);
+    assert.equal(await page.locator('#fatal').isHidden(), true, 'no fatal overlay');
+    assert.deepEqual(errors.filter((e) => !/lost|destroyed/i.test(e)), []);
+  } finally {
+    await browser.close();
+  }
+});
