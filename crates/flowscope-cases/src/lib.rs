@@ -7,6 +7,7 @@ pub mod airfoil;
 pub mod backward_step;
 pub mod cylinder_wake;
 pub mod dam_break;
+pub mod datasets;
 mod flow_case;
 pub mod heat;
 pub mod hydrostatic_tank;

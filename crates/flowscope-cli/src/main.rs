@@ -1,6 +1,7 @@
 //! `flowscope`: the headless front end. Lists cases and runs them, writing fields and
 //! observables in the documented formats (contract: see README, "CLI").
 
+mod generate;
 mod model;
 mod output;
 
@@ -31,6 +32,8 @@ enum Command {
     /// Inspect or run a network file (safetensors with its config).
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Write a training dataset from runs of the solvers (acdm-wake); see docs/MODELS.md.
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Parser)]
@@ -104,6 +107,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => run_case(args),
         Command::Bench(args) => bench(args),
         Command::Model(command) => model::run(command),
+        Command::Generate(args) => generate::run(args),
     }
 }
 

@@ -1,0 +1,213 @@
+//! Datasets for the learned models: runs of our own cases, sampled into arrays for training
+//! (`flowscope generate <dataset>`, the format in docs/MODELS.md).
+//!
+//! A dataset lists all its runs up front, from its options alone, so that shards (processes or
+//! machines) can split them by index, and simulates one run at a time, deterministically for a
+//! seed. It composes cases through their public contract; it never depends on the nn room or on
+//! training/.
+
+mod acdm_wake;
+
+use std::collections::BTreeMap;
+
+/// An option of a dataset, set with `--set name=value`.
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+/// Option values, as text, defaults filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options(BTreeMap<String, String>);
+
+impl Options {
+    pub fn float(&self, name: &str) -> Result<f64, String> {
+        let text = &self.0[name];
+        text.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("option '{name}' must be a number, got '{text}'"))
+    }
+
+    /// A whole number of at least `min`.
+    pub fn count(&self, name: &str, min: usize) -> Result<usize, String> {
+        let text = &self.0[name];
+        text.parse::<usize>()
+            .ok()
+            .filter(|&v| v >= min)
+            .ok_or_else(|| format!("option '{name}' must be a whole number ≥ {min}, got '{text}'"))
+    }
+
+    pub fn text(&self, name: &str) -> &str {
+        &self.0[name]
+    }
+
+    /// All values, for meta.json.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// One run of a dataset: a case started with one set of conditioning values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// Position in the dataset's run list (shards split by it).
+    pub index: usize,
+    pub split: &'static str,
+    /// File stem, unique in the dataset.
+    pub name: String,
+    /// Conditioning values, in the order of [`Dataset::conditions`].
+    pub condition: Vec<f64>,
+}
+
+/// What one run produced: frames `[frames, channels, height, width]`, row 0 at the bottom.
+pub struct Frames {
+    pub shape: [usize; 4],
+    pub data: Vec<f32>,
+    /// Simulated time of each frame.
+    pub times: Vec<f64>,
+    /// Solver steps taken.
+    pub steps: u64,
+}
+
+pub trait Dataset: Sync {
+    fn name(&self) -> &'static str;
+    fn summary(&self) -> &'static str;
+    fn options(&self) -> &'static [OptionSpec];
+    /// The stored channels, in order.
+    fn channels(&self) -> &'static [&'static str];
+    /// The conditioning values of a run, in order.
+    fn conditions(&self) -> &'static [&'static str];
+    /// The case the runs come from, and its parameters for `run`.
+    fn case(&self) -> &'static str;
+    fn case_params(
+        &self,
+        run: &Run,
+        options: &Options,
+        seed: u64,
+    ) -> Result<Vec<(String, String)>, String>;
+    /// Every run of the dataset, in a fixed order.
+    fn runs(&self, options: &Options) -> Result<Vec<Run>, String>;
+    /// Simulates `run`, calling `progress` with the fraction done now and then.
+    fn simulate(
+        &self,
+        run: &Run,
+        options: &Options,
+        seed: u64,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Frames, String>;
+}
+
+/// Every dataset `flowscope generate` knows.
+pub static DATASETS: &[&dyn Dataset] = &[&acdm_wake::AcdmWake];
+
+pub fn find(name: &str) -> Result<&'static dyn Dataset, String> {
+    DATASETS.iter().copied().find(|d| d.name() == name).ok_or_else(|| {
+        let known: Vec<_> = DATASETS.iter().map(|d| d.name()).collect();
+        format!("unknown dataset '{name}'; known datasets: {}", known.join(", "))
+    })
+}
+
+/// The dataset's options with `assignments` (`name=value`) applied over the defaults.
+pub fn options(dataset: &dyn Dataset, assignments: &[String]) -> Result<Options, String> {
+    let mut values: BTreeMap<String, String> =
+        dataset.options().iter().map(|o| (o.name.to_string(), o.default.to_string())).collect();
+    for assignment in assignments {
+        let (name, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| format!("--set expects NAME=VALUE, got '{assignment}'"))?;
+        let slot = values.get_mut(name.trim()).ok_or_else(|| {
+            let known: Vec<_> = dataset.options().iter().map(|o| o.name).collect();
+            format!(
+                "'{}' has no option '{}'; it has: {}",
+                dataset.name(),
+                name.trim(),
+                known.join(", ")
+            )
+        })?;
+        *slot = value.trim().to_string();
+    }
+    Ok(Options(values))
+}
+
+/// Values from a list of numbers and ranges: `100:180:10,920:1000:10` (start:end:step, end
+/// included) or `200,450`.
+pub fn parse_values(text: &str) -> Result<Vec<f64>, String> {
+    let mut values = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let numbers: Vec<f64> = part
+            .split(':')
+            .map(|n| n.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| format!("'{part}' is not a number or a start:end:step range"))?;
+        match numbers[..] {
+            [v] => values.push(v),
+            [start, end, step] if step > 0.0 && end >= start => {
+                let count = ((end - start) / step + 1e-9).floor() as usize;
+                values.extend((0..=count).map(|k| start + k as f64 * step));
+            }
+            _ => {
+                return Err(format!(
+                    "'{part}': a range is start:end:step with end ≥ start, step > 0"
+                ))
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// Averages `[ny, nx]` values (row 0 at the bottom) over `factor × factor` blocks; NaN cells
+/// (inside obstacles) are left out of a block's mean, and a block of only NaN becomes 0.
+pub fn pool(values: &[f32], nx: usize, ny: usize, factor: usize) -> Vec<f32> {
+    let (ox, oy) = (nx / factor, ny / factor);
+    let mut out = Vec::with_capacity(ox * oy);
+    for bj in 0..oy {
+        for bi in 0..ox {
+            let (mut sum, mut count) = (0.0f64, 0u32);
+            for j in bj * factor..(bj + 1) * factor {
+                for i in bi * factor..(bi + 1) * factor {
+                    let v = values[j * nx + i];
+                    if v.is_finite() {
+                        sum += f64::from(v);
+                        count += 1;
+                    }
+                }
+            }
+            out.push(if count == 0 { 0.0 } else { (sum / f64::from(count)) as f32 });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_include_their_end_and_lists_keep_their_order() {
+        assert_eq!(parse_values("100:140:20,920").unwrap(), [100.0, 120.0, 140.0, 920.0]);
+        assert_eq!(parse_values("200:900:10").unwrap().len(), 71);
+        assert!(parse_values("1:2").is_err());
+        assert!(parse_values("5:1:1").is_err());
+        assert!(parse_values("x").is_err());
+    }
+
+    #[test]
+    fn pooling_averages_blocks_and_skips_obstacle_cells() {
+        let values = [1.0, 3.0, 5.0, 5.0, f32::NAN, 2.0, 7.0, 9.0];
+        // 4 × 2 → 2 × 1.
+        assert_eq!(pool(&values, 4, 2, 2), [2.0, 6.5]);
+        assert_eq!(pool(&[f32::NAN; 4], 2, 2, 2), [0.0]);
+    }
+
+    #[test]
+    fn options_take_assignments_and_name_the_known_ones() {
+        let dataset = find("acdm-wake").unwrap();
+        let options = options(dataset, &["n=16".into()]).unwrap();
+        assert_eq!(options.count("n", 1).unwrap(), 16);
+        let error = super::options(dataset, &["bogus=1".into()]).unwrap_err();
+        assert!(error.contains("has no option 'bogus'") && error.contains("re_train"), "{error}");
+        assert!(find("nope").err().is_some_and(|e| e.contains("acdm-wake")));
+    }
+}
