@@ -195,12 +195,16 @@ def build(config: dict) -> nn.Module:
     raise ValueError(f"unknown family {family!r}")
 
 
-def export(model: nn.Module, config: dict, path: str, dtype=torch.float32) -> None:
-    """Writes the weights as safetensors with the config in the metadata."""
+def export(model: nn.Module, config: dict, path: str, dtype=torch.float32, extra: dict = None) -> None:
+    """Writes the weights as safetensors with the config in the metadata; `extra` (what a case
+    needs besides the network: diffusion schedule, normalisation, …) goes under "extra"."""
     import os
 
     from safetensors.torch import save_file
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, path, metadata={"config": json.dumps(config), "format": "flowscope-nn/1"})
+    metadata = {"config": json.dumps(config), "format": "flowscope-nn/1"}
+    if extra is not None:
+        metadata["extra"] = json.dumps(extra)
+    save_file(tensors, path, metadata=metadata)

@@ -1,0 +1,51 @@
+"""Checks the scale-out: a few steps of train_acdm.py under torchrun with 1 and with 2 CPU
+processes (gloo), the same global batch, give the same loss curve (to float reordering).
+
+    flowscope generate acdm-wake --out ../target/data/acdm-tiny --seed 1 --set n=64 --set out=16 \\
+        --set re_train=300,500,700 --set re_test=150 --set warmup=5 --set frames=20
+    training/run check_ddp.py --data ../target/data/acdm-tiny [--model acdm|unet]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def losses(processes: int, args, workdir: str) -> list:
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+        "train_acdm.py", "--data", *args.data, "--model", args.model, "--batch", "8", "--base", "16",
+        "--mults", "1,2", "--attention", "1", "--max-steps", str(args.steps), "--threads", "1",
+        "--workdir", workdir, "--seed", "5",
+    ]
+    subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    with open(os.path.join(workdir, "loss.jsonl")) as f:
+        return [json.loads(line)["loss"] for line in f]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--model", default="acdm", choices=["acdm", "unet"])
+    p.add_argument("--steps", type=int, default=6)
+    args = p.parse_args()
+    root = tempfile.mkdtemp()
+    try:
+        one = losses(1, args, os.path.join(root, "one"))
+        two = losses(2, args, os.path.join(root, "two"))
+    finally:
+        shutil.rmtree(root)
+    worst = max(abs(a - b) / abs(a) for a, b in zip(one, two))
+    for k, (a, b) in enumerate(zip(one, two)):
+        print(f"step {k + 1}: 1 process {a:.7f}   2 processes {b:.7f}")
+    print(f"largest relative difference: {worst:.2e}")
+    if len(one) != len(two) or worst > 1e-4:
+        raise SystemExit("the 2-process loss curve differs from the 1-process one")
+
+
+if __name__ == "__main__":
+    main()
