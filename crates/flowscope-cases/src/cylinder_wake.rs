@@ -76,14 +76,6 @@ const PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 0.0, max: 0.1, default: 0.0, log: false },
         needs_reset: false,
     },
-    ParamSpec {
-        name: "seed",
-        label: "Initial disturbance seed (0: none)",
-        unit: "",
-        help: "0 starts from rest. k > 0 adds a small random swirl (1% of the inflow) drawn from k, which starts the shedding in a symmetric set-up; the same seed gives the same run.",
-        kind: ParamKind::Int { min: 0, max: 1_000_000, default: 0 },
-        needs_reset: true,
-    },
     ADVECTION,
     INTEGRATOR,
     VISCOSITY,
@@ -150,36 +142,6 @@ pub static SPEC: CaseSpec = CaseSpec {
     gpu: true,
 };
 
-/// A smooth random divergence-free velocity of peak about `amplitude` drawn from `seed` (none
-/// for seed 0): a few Fourier modes of a stream function that vanishes on the channel sides.
-fn disturbance(seed: u64, amplitude: f64, grid: &Grid) -> impl Fn(f64, f64) -> (f64, f64) {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let (length, height) = (grid.lx, grid.ly);
-    let modes: Vec<(f64, f64, f64, f64)> = if seed == 0 {
-        Vec::new()
-    } else {
-        (1..=3)
-            .map(|k| {
-                let kx = 2.0 * std::f64::consts::PI * k as f64 / length;
-                let ky = std::f64::consts::PI * rng.random_range(1..=2) as f64 / height;
-                (kx, ky, rng.random_range(-1.0..1.0), rng.random_range(0.0..std::f64::consts::TAU))
-            })
-            .collect()
-    };
-    // ψ = Σ c sin(ky y) cos(kx x + φ): u = ∂ψ/∂y, v = −∂ψ/∂x, scaled so each mode peaks near
-    // `amplitude`.
-    move |x, y| {
-        modes.iter().fold((0.0, 0.0), |(u, v), &(kx, ky, c, phase)| {
-            let scale = amplitude * c / kx.max(ky);
-            (
-                u + scale * ky * (ky * y).cos() * (kx * x + phase).cos(),
-                v + scale * kx * (ky * y).sin() * (kx * x + phase).sin(),
-            )
-        })
-    }
-}
-
 #[derive(Default)]
 pub struct CylinderWake {
     diameter: f64,
@@ -241,8 +203,7 @@ impl FlowSetup for CylinderWake {
         self.crossings.clear();
         self.last_lift = None;
         let nu = self.mean_speed * diameter / params.float("Re");
-        let swirl = disturbance(params.int("seed") as u64, 0.01 * umax, &grid);
-        let velocity = Velocity::from_fn(&grid, |x, y| swirl(x, y).0, |x, y| swirl(x, y).1);
+        let velocity = Velocity::from_fn(&grid, |_, _| 0.0, |_, _| 0.0);
         let flow = flow_case::new_flow(grid, velocity, nu, params);
         Ok((flow, umax))
     }
