@@ -132,7 +132,7 @@ def main():
     extra = {
         "model": args.model,
         "normalisation": data.stats,
-        "dataset": {"command": data.meta["command"], "channels": data.channels, "conditions": data.meta["conditions"]},
+        "dataset": {"command": data.meta["command"], "options": data.meta["options"], "channels": data.channels, "conditions": data.meta["conditions"]},
     }
     if args.model == "acdm":
         extra["diffusion"] = {"steps": STEPS, "schedule": {"kind": "linear", "start": BETAS[0], "end": BETAS[1]}, "condition": "noised to the step"}

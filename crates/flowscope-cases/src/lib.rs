@@ -3,6 +3,7 @@
 //!
 //! Never depends on leptos, web-sys or the CLI.
 
+pub mod acdm_wake;
 pub mod airfoil;
 pub mod backward_step;
 pub mod cylinder_wake;

@@ -4,6 +4,7 @@
 mod generate;
 mod model;
 mod output;
+mod sample;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -34,6 +35,8 @@ enum Command {
     Model(model::ModelCommand),
     /// Write a training dataset from runs of the solvers (acdm-wake); see docs/MODELS.md.
     Generate(generate::GenerateArgs),
+    /// Roll out a learned model beside the solver (acdm-wake); see docs/MODELS.md.
+    Sample(sample::SampleArgs),
 }
 
 #[derive(Parser)]
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench(args),
         Command::Model(command) => model::run(command),
         Command::Generate(args) => generate::run(args),
+        Command::Sample(args) => sample::run(args),
     }
 }
 

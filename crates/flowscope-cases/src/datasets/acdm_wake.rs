@@ -146,57 +146,110 @@ impl Dataset for AcdmWake {
         seed: u64,
         progress: &mut dyn FnMut(f64),
     ) -> Result<Frames, String> {
+        let frames = options.count("frames", 1)?;
+        let mut solver = WakeSolver::new(options, run, seed)?;
+        let total = (solver.warmup_steps + (frames as u32 - 1) * solver.frame_steps).max(1);
+        solver.develop(&mut |done| progress(f64::from(done) / f64::from(total)))?;
+        let [channels, height, width] = solver.frame_shape();
+        let mut data = Vec::with_capacity(frames * channels * height * width);
+        let mut times = Vec::with_capacity(frames);
+        for frame in 0..frames {
+            if frame > 0 {
+                solver.advance()?;
+                let done = solver.warmup_steps + frame as u32 * solver.frame_steps;
+                progress(f64::from(done) / f64::from(total));
+            }
+            data.extend(solver.frame()?);
+            times.push(solver.case.time());
+        }
+        if let Some(bad) = data.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "Re {}: the run diverged (value {bad} not finite)",
+                run.condition[0]
+            ));
+        }
+        Ok(Frames {
+            shape: [frames, channels, height, width],
+            data,
+            times,
+            steps: solver.case.steps(),
+        })
+    }
+}
+
+/// The solver behind the dataset, frame by frame: a developed wake at one Re, read at the
+/// stored resolution — the data of a run, and the ground truth beside a learned rollout.
+pub struct WakeSolver {
+    pub case: Box<dyn crate::Simulation>,
+    /// Solver steps before the first stored frame, and between stored frames.
+    pub warmup_steps: u32,
+    pub frame_steps: u32,
+    factor: usize,
+    out: usize,
+    re: f64,
+}
+
+impl WakeSolver {
+    /// The case for `run`, at rest (see [`WakeSolver::develop`]).
+    pub fn new(options: &Options, run: &Run, seed: u64) -> Result<Self, String> {
         let (n, out) = (options.count("n", 8)?, options.count("out", 1)?);
         if n % out != 0 {
             return Err(format!("n = {n} is not a multiple of out = {out}"));
         }
         let substeps = options.count("substeps", 1)? as u32;
-        let (frames, stride) = (options.count("frames", 1)?, options.count("stride", 1)? as u32);
+        let stride = options.count("stride", 1)? as u32;
         let warmup = options.float("warmup")? + SHEDDING_PERIOD * unit_draw(seed, run.index);
         let warmup_steps = (warmup / options.float("frame_dt")?).round().max(0.0) as u32 * substeps;
-        let spec = crate::find(self.case())?;
+        let spec = crate::find(AcdmWake.case())?;
         let mut params = spec.defaults();
-        for (name, value) in self.case_params(run, options, seed)? {
+        for (name, value) in AcdmWake.case_params(run, options, seed)? {
             spec.set_text(&mut params, &name, &value).map_err(|e| e.to_string())?;
         }
-        let mut case = crate::create(self.case(), &params, None).map_err(|e| e.to_string())?;
-        let total = f64::from(warmup_steps + (frames as u32 - 1) * stride * substeps).max(1.0);
-        let describe = |e: CaseError| format!("Re {}: {e}", run.condition[0]);
-        let mut done = 0.0;
-        for _ in 0..warmup_steps.div_ceil(100) {
-            let batch = (warmup_steps - done as u32).min(100);
-            case.step(batch).map_err(describe)?;
-            done += f64::from(batch);
-            progress(done / total);
-        }
-        let factor = n / out;
-        let (height, width) = (out, 2 * out);
-        let mut data = Vec::with_capacity(frames * CHANNELS.len() * height * width);
-        let mut times = Vec::with_capacity(frames);
-        for frame in 0..frames {
-            if frame > 0 {
-                case.step(stride * substeps).map_err(describe)?;
-                done += f64::from(stride * substeps);
-                progress(done / total);
-            }
-            for view in ["velocity_x", "velocity_y", "pressure"] {
-                let field = case.read_view(view).map_err(describe)?;
-                data.extend(pool(&field.data, field.nx, field.ny, factor));
-            }
-            times.push(case.time());
-        }
-        if let Some(bad) = data.iter().position(|v| !v.is_finite()) {
-            return Err(format!(
-                "Re {}: the run diverged (value {} not finite)",
-                run.condition[0], bad
-            ));
-        }
-        Ok(Frames {
-            shape: [frames, CHANNELS.len(), height, width],
-            data,
-            times,
-            steps: case.steps(),
+        let case = crate::create(spec.id, &params, None).map_err(|e| e.to_string())?;
+        Ok(Self {
+            case,
+            warmup_steps,
+            frame_steps: stride * substeps,
+            factor: n / out,
+            out,
+            re: run.condition[0],
         })
+    }
+
+    fn describe(&self, error: CaseError) -> String {
+        format!("Re {}: {error}", self.re)
+    }
+
+    /// Runs the warm-up, calling `progress` with the steps done every 100 steps.
+    pub fn develop(&mut self, progress: &mut dyn FnMut(u32)) -> Result<(), String> {
+        let mut done = 0;
+        while done < self.warmup_steps {
+            let batch = (self.warmup_steps - done).min(100);
+            self.case.step(batch).map_err(|e| self.describe(e))?;
+            done += batch;
+            progress(done);
+        }
+        Ok(())
+    }
+
+    /// Steps to the next stored frame.
+    pub fn advance(&mut self) -> Result<(), String> {
+        self.case.step(self.frame_steps).map_err(|e| self.describe(e))
+    }
+
+    /// `[channels, height, width]` of a frame.
+    pub fn frame_shape(&self) -> [usize; 3] {
+        [CHANNELS.len(), self.out, 2 * self.out]
+    }
+
+    /// The current state at the stored resolution, `[channels, height, width]`.
+    pub fn frame(&self) -> Result<Vec<f32>, String> {
+        let mut data = Vec::new();
+        for view in ["velocity_x", "velocity_y", "pressure"] {
+            let field = self.case.read_view(view).map_err(|e| self.describe(e))?;
+            data.extend(pool(&field.data, field.nx, field.ny, self.factor));
+        }
+        Ok(data)
     }
 }
 

@@ -8,6 +8,8 @@
 
 mod acdm_wake;
 
+pub use acdm_wake::{AcdmWake, WakeSolver};
+
 use std::collections::BTreeMap;
 
 /// An option of a dataset, set with `--set name=value`.

@@ -1,0 +1,239 @@
+//! `flowscope sample acdm-wake --set Re=<value> --samples K --rollout N [--model acdm|unet]
+//! [--sampler ddpm|ddim] [--steps S] [--seed X] [--backend cpu] [--models DIR] --out DIR`
+//! (contract): from the solver's developed wake at that Re, K learned rollouts of N frames and
+//! the solver's own N frames on the same grid and frame stride.
+//!
+//! Writes `DIR/samples.npy` (f32 [K, N, C, H, W]; K = 1 for the deterministic `unet`),
+//! `DIR/truth.npy` (f32 [N, C, H, W]) and `DIR/meta.json`.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use flowscope_cases::acdm_wake::{developed_solver, Kind, WakeModel};
+use flowscope_core::npy_f32;
+use flowscope_nn::diffusion::Sampler;
+use flowscope_nn::weights::{check_manifest_entry, Manifest};
+use flowscope_nn::Tensor;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Copy, PartialEq)]
+enum ModelArg {
+    Acdm,
+    Unet,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum SamplerArg {
+    Ddpm,
+    Ddim,
+}
+
+// Parsed here rather than by clap, so that a bad value is one line like every other error.
+fn parse_model(text: &str) -> Result<ModelArg> {
+    match text {
+        "acdm" => Ok(ModelArg::Acdm),
+        "unet" => Ok(ModelArg::Unet),
+        other => bail!("unknown model '{other}'; known: acdm (diffusion), unet (deterministic)"),
+    }
+}
+
+fn parse_sampler(text: &str) -> Result<SamplerArg> {
+    match text {
+        "ddpm" => Ok(SamplerArg::Ddpm),
+        "ddim" => Ok(SamplerArg::Ddim),
+        other => bail!("unknown sampler '{other}'; known: ddpm, ddim"),
+    }
+}
+
+#[derive(Parser)]
+pub struct SampleArgs {
+    /// The learned case (acdm-wake).
+    case: String,
+    /// `Re=<value>`, and any option of the model's dataset to change (e.g. `warmup=60`).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Posterior samples per rollout (1 for the deterministic unet).
+    #[arg(long, default_value_t = 4)]
+    samples: usize,
+    /// Frames to roll out.
+    #[arg(long, default_value_t = 60)]
+    rollout: usize,
+    /// acdm (diffusion) or unet (the deterministic baseline).
+    #[arg(long, default_value = "acdm")]
+    model: String,
+    /// ddpm (every step of the schedule) or ddim (--steps of them).
+    #[arg(long, default_value = "ddpm")]
+    sampler: String,
+    /// DDIM steps (1 to the schedule's length; DDPM always takes every step).
+    #[arg(long)]
+    steps: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u32,
+    #[arg(long, value_enum, default_value_t = crate::BackendArg::Cpu)]
+    backend: crate::BackendArg,
+    /// The folder of shipped models and their manifest.json.
+    #[arg(long, default_value = "public/models")]
+    models: PathBuf,
+    /// Output folder (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// The model file for `model`, checked against the manifest in `dir`.
+fn load_model(dir: &Path, model: ModelArg) -> Result<(WakeModel, String, String)> {
+    let file = match model {
+        ModelArg::Acdm => "acdm-wake.safetensors",
+        ModelArg::Unet => "acdm-wake-unet.safetensors",
+    };
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).with_context(|| {
+        format!(
+            "cannot read {} (run from the repository, or give --models)",
+            manifest_path.display()
+        )
+    })?;
+    let manifest = Manifest::parse(&text)?;
+    let entry = manifest.models.iter().find(|m| m.file == file).ok_or_else(|| {
+        anyhow::anyhow!("{} lists no {file}: the model is not shipped", manifest_path.display())
+    })?;
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    check_manifest_entry(&bytes, entry.bytes, &entry.sha256)
+        .with_context(|| format!("{} does not match its manifest entry", path.display()))?;
+    let model = WakeModel::from_bytes(&bytes)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| path.display().to_string())?;
+    Ok((model, file.to_string(), entry.sha256.clone()))
+}
+
+pub fn run(args: SampleArgs) -> Result<()> {
+    if args.case != "acdm-wake" {
+        bail!("unknown learned case '{}'; known: acdm-wake", args.case);
+    }
+    if matches!(args.backend, crate::BackendArg::Gpu) {
+        bail!("--backend gpu: sampling runs on the CPU backend so far; use --backend cpu");
+    }
+    let (mut re, mut overrides) = (None, Vec::new());
+    for assignment in &args.set {
+        match assignment.split_once('=') {
+            Some(("Re", value)) => {
+                let value: f64 = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| anyhow::anyhow!("Re must be a number, got '{value}'"))?;
+                re = Some(value);
+            }
+            Some(_) => overrides.push(assignment.clone()),
+            None => bail!("--set expects NAME=VALUE, got '{assignment}'"),
+        }
+    }
+    let re = re.ok_or_else(|| anyhow::anyhow!("give the Reynolds number: --set Re=<value>"))?;
+    if re <= 0.0 {
+        bail!("Re must be positive, got {re}");
+    }
+    if args.samples == 0 || args.rollout == 0 {
+        bail!("--samples and --rollout must be at least 1");
+    }
+    let model_arg = parse_model(&args.model)?;
+    let sampler_arg = parse_sampler(&args.sampler)?;
+    let (model, file, sha256) = load_model(&args.models, model_arg)?;
+    let samples = match model.kind {
+        Kind::Deterministic => 1,
+        Kind::Diffusion { .. } => args.samples,
+    };
+    let sampler = match (sampler_arg, &model.kind) {
+        (SamplerArg::Ddpm, _) | (_, Kind::Deterministic) => Sampler::Ddpm,
+        (SamplerArg::Ddim, Kind::Diffusion { betas }) => {
+            Sampler::Ddim { steps: args.steps.unwrap_or(betas.len()), eta: 0.0 }
+        }
+    };
+    if let Kind::Diffusion { betas } = &model.kind {
+        flowscope_nn::diffusion::steps(betas, sampler)?;
+    }
+    let options = model.dataset_options(&overrides).map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+
+    let started = Instant::now();
+    let mut solver =
+        developed_solver(&options, re, u64::from(args.seed)).map_err(anyhow::Error::msg)?;
+    let [channels, height, width] = solver.frame_shape();
+    let frame = solver.frame().map_err(anyhow::Error::msg)?;
+    let start = Tensor::new(
+        vec![samples, channels, height, width],
+        frame.iter().copied().cycle().take(samples * frame.len()).collect(),
+    )?;
+    let seeds: Vec<u32> =
+        (0..samples as u32).map(|k| args.seed.wrapping_mul(1000).wrapping_add(k)).collect();
+    let progress = indicatif::ProgressBar::new(args.rollout as u64).with_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} frames, eta {eta}")
+            .expect("valid template"),
+    );
+    progress.set_message(format!("acdm-wake Re {re}"));
+    let plane = channels * height * width;
+    let (mut rollout, mut truth) =
+        (vec![0.0f32; samples * args.rollout * plane], Vec::with_capacity(args.rollout * plane));
+    let mut state = start;
+    for n in 0..args.rollout {
+        state = model.step(&state, re, sampler, &seeds, n as u32).map_err(anyhow::Error::msg)?;
+        if let Some(bad) = state.data.iter().position(|v| !v.is_finite()) {
+            bail!("frame {}: the rollout is no longer finite (value {bad})", n + 1);
+        }
+        for k in 0..samples {
+            let to = (k * args.rollout + n) * plane;
+            rollout[to..to + plane].copy_from_slice(&state.data[k * plane..(k + 1) * plane]);
+        }
+        solver.advance().map_err(anyhow::Error::msg)?;
+        truth.extend(solver.frame().map_err(anyhow::Error::msg)?);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+
+    let shape = |dims: &[usize]| dims.iter().map(|&d| d as u64).collect::<Vec<_>>();
+    let write = |name: &str, bytes: Vec<u8>| {
+        let path = args.out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(
+        "samples.npy",
+        npy_f32(&shape(&[samples, args.rollout, channels, height, width]), &rollout),
+    )?;
+    write("truth.npy", npy_f32(&shape(&[args.rollout, channels, height, width]), &truth))?;
+    let frame_dt = options.float("frame_dt").map_err(anyhow::Error::msg)?
+        * options.count("stride", 1).map_err(anyhow::Error::msg)? as f64;
+    let meta = json!({
+        "case": "acdm-wake",
+        "Re": re,
+        "channels": ["vx", "vy", "p"],
+        "layout": "samples [K, N, C, H, W], truth [N, C, H, W]; row 0 at the bottom; frame 1 is one stride after the start",
+        "model": match model_arg { ModelArg::Acdm => "acdm", ModelArg::Unet => "unet" },
+        "model_file": file,
+        "sha256": sha256,
+        "sampler": match sampler { Sampler::Ddpm => "ddpm".to_string(), Sampler::Ddim { .. } => "ddim".to_string() },
+        "steps": match (sampler, &model.kind) {
+            (Sampler::Ddim { steps, .. }, _) => Some(steps),
+            (Sampler::Ddpm, Kind::Diffusion { betas }) => Some(betas.len()),
+            (_, Kind::Deterministic) => None,
+        },
+        "seed": args.seed,
+        "samples": samples,
+        "rollout": args.rollout,
+        "frame_stride": options.count("stride", 1).map_err(anyhow::Error::msg)?,
+        "frame_dt": frame_dt,
+        "start_time": solver.case.time() - args.rollout as f64 * frame_dt,
+        "options": options.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(v))).collect::<serde_json::Map<_, _>>(),
+        "backend": "cpu",
+        "wall_s": started.elapsed().as_secs_f64(),
+    });
+    write("meta.json", (serde_json::to_string_pretty(&meta)? + "\n").into_bytes())?;
+    println!(
+        "acdm-wake: {samples} sample(s) × {} frames at Re {re} ({}), wrote {}",
+        args.rollout,
+        meta["model"].as_str().unwrap_or_default(),
+        args.out.display()
+    );
+    Ok(())
+}
