@@ -2,8 +2,9 @@
 //! SVG plots: Sod's shock tube against the exact Riemann solution, the dam break against Martin
 //! & Moyce (1952) for WCSPH and DFSPH, the hydrostatic tank, and momentum conservation.
 
-use crate::validate::{svg_plot, today};
+use crate::validate::today;
 use anyhow::Result;
+use flowscope_core::svg::line_chart as svg_plot;
 use flowscope_gpu::GpuContext;
 use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::fluid2d::{hydrostatic_deviation, Particles};

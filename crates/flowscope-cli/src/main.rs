@@ -1,6 +1,7 @@
 //! `flowscope`: the headless front end. Lists cases and runs them, writing fields and
 //! observables in the documented formats (contract: see README, "CLI").
 
+mod eval;
 mod generate;
 mod model;
 mod output;
@@ -37,6 +38,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Roll out a learned model beside the solver (acdm-wake); see docs/MODELS.md.
     Sample(sample::SampleArgs),
+    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm).
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Parser)]
@@ -112,6 +115,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Model(command) => model::run(command),
         Command::Generate(args) => generate::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Clone, Copy, PartialEq)]
-enum ModelArg {
+pub enum ModelArg {
     Acdm,
     Unet,
 }
@@ -81,7 +81,7 @@ pub struct SampleArgs {
 }
 
 /// The model file for `model`, checked against the manifest in `dir`.
-fn load_model(dir: &Path, model: ModelArg) -> Result<(WakeModel, String, String)> {
+pub fn load_model(dir: &Path, model: ModelArg) -> Result<(WakeModel, String, String)> {
     let file = match model {
         ModelArg::Acdm => "acdm-wake.safetensors",
         ModelArg::Unet => "acdm-wake-unet.safetensors",

@@ -147,3 +147,45 @@ fn bad_input_exits_non_zero_with_one_line() {
         .unwrap();
     assert!(String::from_utf8_lossy(&result.stderr).contains("known: acdm-wake"));
 }
+
+#[test]
+fn eval_writes_its_section_and_plots_and_replaces_them_on_a_rerun() {
+    let root = tempfile::tempdir().unwrap();
+    let doc = root.path().join("MODELS.md");
+    std::fs::write(&doc, "# Learned models\n\nText before.\n").unwrap();
+    let plots = root.path().join("models");
+    let eval = || {
+        let result = Command::new(env!("CARGO_BIN_EXE_flowscope"))
+            .args([
+                "eval",
+                "acdm",
+                "--re",
+                "150",
+                "--samples",
+                "2",
+                "--rollout",
+                "2",
+                "--long",
+                "8",
+            ])
+            .arg("--models")
+            .arg(fixtures())
+            .arg("--doc")
+            .arg(&doc)
+            .arg("--plots")
+            .arg(&plots)
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        std::fs::read_to_string(&doc).unwrap()
+    };
+    let first = eval();
+    assert!(first.starts_with("# Learned models\n\nText before.\n"));
+    assert!(first.contains("| 150 |") && first.contains("![rollout error](models/acdm-mse.svg)"));
+    for plot in ["acdm-mse.svg", "acdm-spread.svg"] {
+        assert!(std::fs::read_to_string(plots.join(plot)).unwrap().starts_with("<svg"));
+    }
+    let second = eval();
+    assert_eq!(second.matches("flowscope eval acdm: begin").count(), 1, "replaced, not appended");
+    assert_eq!(second.matches("## Evaluation: acdm-wake").count(), 1);
+}

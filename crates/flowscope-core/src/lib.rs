@@ -11,6 +11,7 @@ pub mod case;
 pub mod colormap;
 pub mod field;
 pub mod params;
+pub mod svg;
 
 pub use case::{
     Backend, Case, CaseError, CaseSpec, Interaction, InteractionKind, ObservableSpec,
