@@ -117,9 +117,47 @@ impl WakeModel {
         Tensor { shape: states.shape.clone(), data }
     }
 
-    /// The next states of a batch of wakes `states` ([K, C, H, W], physical units) at `re`.
-    /// Diffusion draws sample k's noise from `seeds[k]` and `frame` (so a rollout is
-    /// reproducible from its seeds); the deterministic model ignores both.
+    /// The conditioning at one diffusion level: the previous state `x0` (normalised) noised
+    /// to ᾱ = `bar` with `noise`, then the Re plane.
+    fn condition(x0: &Tensor, re_plane: f32, bar: f64, noise: &Tensor) -> Result<Tensor, String> {
+        let (a, b) = (bar.sqrt() as f32, (1.0 - bar).sqrt() as f32);
+        let batch = x0.shape[0];
+        let plane: usize = x0.shape[2..].iter().product();
+        let per_sample = x0.shape[1] * plane;
+        let mut cond = Vec::with_capacity(batch * (x0.shape[1] + 1) * plane);
+        for k in 0..batch {
+            let range = k * per_sample..(k + 1) * per_sample;
+            cond.extend(
+                x0.data[range.clone()].iter().zip(&noise.data[range]).map(|(&x, &z)| a * x + b * z),
+            );
+            cond.extend(std::iter::repeat_n(re_plane, plane));
+        }
+        let mut shape = x0.shape.clone();
+        shape[1] += 1;
+        Tensor::new(shape, cond).map_err(|e| e.to_string())
+    }
+
+    /// Records the network on `ctx` for batches of `shape` ([K, C, H, W]).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn record_gpu(
+        &self,
+        ctx: &flowscope_gpu::GpuContext,
+        shape: &[usize],
+    ) -> Result<WakeGpu, String> {
+        let mut cond_shape = shape.to_vec();
+        cond_shape[1] = match self.kind {
+            Kind::Diffusion { .. } => shape[1] + 1,
+            Kind::Deterministic => 1,
+        };
+        let model = flowscope_nn::GpuModel::new(ctx, &self.model, shape, Some(&cond_shape))
+            .map_err(|e| e.to_string())?;
+        Ok(WakeGpu { model })
+    }
+
+    /// The next states of a batch of wakes `states` ([K, C, H, W], physical units) at `re`, on
+    /// the CPU or, given one, on the recorded GPU model. Diffusion draws sample k's noise from
+    /// `seeds[k]` and `frame` (so a rollout is reproducible from its seeds, on either backend);
+    /// the deterministic model ignores both.
     pub fn step(
         &self,
         states: &Tensor,
@@ -127,6 +165,7 @@ impl WakeModel {
         sampler: Sampler,
         seeds: &[u32],
         frame: u32,
+        gpu: Option<&WakeGpu>,
     ) -> Result<Tensor, String> {
         let batch = states.shape[0];
         let plane: usize = states.shape[2..].iter().product();
@@ -135,46 +174,93 @@ impl WakeModel {
         plane_shape[1] = 1;
         let re_channel = Tensor { shape: plane_shape, data: vec![re_plane; batch * plane] };
         let x0 = self.normalise(states);
+        let text = |e: flowscope_nn::NnError| e.to_string();
         let next = match &self.kind {
-            Kind::Deterministic => self
-                .model
-                .forward(&x0, Some(&vec![0.0; batch]), Some(&re_channel))
-                .map_err(|e| e.to_string())?,
+            Kind::Deterministic => {
+                let t = vec![0.0; batch];
+                match gpu {
+                    None => self.model.forward(&x0, Some(&t), Some(&re_channel)).map_err(text)?,
+                    Some(gpu) => gpu.forward(&x0, &t, &re_channel)?,
+                }
+            }
             Kind::Diffusion { betas } => {
                 let bars = diffusion::alpha_bars(betas);
                 // Each frame its own noise: the samples' seeds mixed with the frame number, the
-                // condition's noise from seeds of its own.
+                // condition's noise from seeds of its own, one draw per step as the sample's.
                 let frame_seeds: Vec<u32> =
                     seeds.iter().map(|s| s.wrapping_mul(0x9E37_79B9) ^ frame).collect();
                 let cond_seeds: Vec<u32> = frame_seeds.iter().map(|s| s ^ 0x5BD1_E995).collect();
-                let mut draw = 0;
-                let mut epsilon = |x: &Tensor, t: &[f32]| {
-                    draw += 1;
-                    let noise = diffusion::noise(&x0.shape, &cond_seeds, draw)?;
-                    let bar = bars[t[0] as usize] as f32;
-                    let (a, b) = (bar.sqrt(), (1.0 - bar).sqrt());
-                    let mut cond = Vec::with_capacity(batch * (x0.shape[1] + 1) * plane);
-                    let per_sample = x0.shape[1] * plane;
-                    for k in 0..batch {
-                        let range = k * per_sample..(k + 1) * per_sample;
-                        cond.extend(
-                            x0.data[range.clone()]
-                                .iter()
-                                .zip(&noise.data[range])
-                                .map(|(&x, &z)| a * x + b * z),
-                        );
-                        cond.extend(std::iter::repeat_n(re_plane, plane));
-                    }
-                    let mut shape = x0.shape.clone();
-                    shape[1] += 1;
-                    let cond = Tensor::new(shape, cond)?;
-                    self.model.forward(x, Some(t), Some(&cond))
+                let cond_at = |t: usize, draw: u32| -> Result<Tensor, String> {
+                    let noise = diffusion::noise(&x0.shape, &cond_seeds, draw).map_err(text)?;
+                    Self::condition(&x0, re_plane, bars[t], &noise)
                 };
-                diffusion::sample(&mut epsilon, betas, sampler, &x0.shape, &frame_seeds)
-                    .map_err(|e| e.to_string())?
+                match gpu {
+                    None => {
+                        let mut draw = 0;
+                        let mut epsilon = |x: &Tensor, t: &[f32]| {
+                            draw += 1;
+                            let cond = cond_at(t[0] as usize, draw)
+                                .map_err(flowscope_nn::NnError::Shape)?;
+                            self.model.forward(x, Some(t), Some(&cond))
+                        };
+                        diffusion::sample(&mut epsilon, betas, sampler, &x0.shape, &frame_seeds)
+                            .map_err(text)?
+                    }
+                    Some(gpu) => {
+                        gpu.sample(betas, sampler, &frame_seeds, &mut |t, draw| cond_at(t, draw))?
+                    }
+                }
             }
         };
         Ok(self.denormalise(&next))
+    }
+}
+
+/// A wake model recorded on the GPU for one batch shape (native: the browser's rollouts will
+/// read back asynchronously, so there it cannot exist).
+#[cfg(not(target_arch = "wasm32"))]
+pub struct WakeGpu {
+    model: flowscope_nn::GpuModel,
+}
+
+#[cfg(target_arch = "wasm32")]
+pub enum WakeGpu {}
+
+impl WakeGpu {
+    #[cfg(not(target_arch = "wasm32"))]
+    fn forward(&self, x: &Tensor, t: &[f32], cond: &Tensor) -> Result<Tensor, String> {
+        self.model.forward_blocking(x, Some(t), Some(cond)).map_err(|e| e.to_string())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn sample(
+        &self,
+        betas: &[f64],
+        sampler: Sampler,
+        seeds: &[u32],
+        cond: &mut dyn FnMut(usize, u32) -> Result<Tensor, String>,
+    ) -> Result<Tensor, String> {
+        let x = diffusion::sample_gpu_with(&self.model, betas, sampler, seeds, &mut |step| {
+            cond(step.t, step.draw).map(Some).map_err(flowscope_nn::NnError::Shape)
+        })
+        .map_err(|e| e.to_string())?;
+        self.model.recorder().download(x).map_err(|e| e.to_string())
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn forward(&self, _: &Tensor, _: &[f32], _: &Tensor) -> Result<Tensor, String> {
+        match *self {}
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn sample(
+        &self,
+        _: &[f64],
+        _: Sampler,
+        _: &[u32],
+        _: &mut dyn FnMut(usize, u32) -> Result<Tensor, String>,
+    ) -> Result<Tensor, String> {
+        match *self {}
     }
 }
 

@@ -111,9 +111,6 @@ pub fn run(args: SampleArgs) -> Result<()> {
     if args.case != "acdm-wake" {
         bail!("unknown learned case '{}'; known: acdm-wake", args.case);
     }
-    if matches!(args.backend, crate::BackendArg::Gpu) {
-        bail!("--backend gpu: sampling runs on the CPU backend so far; use --backend cpu");
-    }
     let (mut re, mut overrides) = (None, Vec::new());
     for assignment in &args.set {
         match assignment.split_once('=') {
@@ -166,6 +163,15 @@ pub fn run(args: SampleArgs) -> Result<()> {
         vec![samples, channels, height, width],
         frame.iter().copied().cycle().take(samples * frame.len()).collect(),
     )?;
+    let (gpu, device) = match args.backend {
+        crate::BackendArg::Cpu => (None, None),
+        crate::BackendArg::Gpu => {
+            let ctx = flowscope_gpu::GpuContext::new_blocking()
+                .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu"))?;
+            let recorded = model.record_gpu(&ctx, &start.shape).map_err(anyhow::Error::msg)?;
+            (Some(recorded), Some(ctx.describe()))
+        }
+    };
     let seeds: Vec<u32> =
         (0..samples as u32).map(|k| args.seed.wrapping_mul(1000).wrapping_add(k)).collect();
     let progress = indicatif::ProgressBar::new(args.rollout as u64).with_style(
@@ -178,7 +184,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
         (vec![0.0f32; samples * args.rollout * plane], Vec::with_capacity(args.rollout * plane));
     let mut state = start;
     for n in 0..args.rollout {
-        state = model.step(&state, re, sampler, &seeds, n as u32).map_err(anyhow::Error::msg)?;
+        state = model
+            .step(&state, re, sampler, &seeds, n as u32, gpu.as_ref())
+            .map_err(anyhow::Error::msg)?;
         if let Some(bad) = state.data.iter().position(|v| !v.is_finite()) {
             bail!("frame {}: the rollout is no longer finite (value {bad})", n + 1);
         }
@@ -225,7 +233,8 @@ pub fn run(args: SampleArgs) -> Result<()> {
         "frame_dt": frame_dt,
         "start_time": solver.case.time() - args.rollout as f64 * frame_dt,
         "options": options.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(v))).collect::<serde_json::Map<_, _>>(),
-        "backend": "cpu",
+        "backend": if gpu.is_some() { "gpu" } else { "cpu" },
+        "device": device,
         "wall_s": started.elapsed().as_secs_f64(),
     });
     write("meta.json", (serde_json::to_string_pretty(&meta)? + "\n").into_bytes())?;

@@ -189,3 +189,30 @@ fn eval_writes_its_section_and_plots_and_replaces_them_on_a_rerun() {
     assert_eq!(second.matches("flowscope eval acdm: begin").count(), 1, "replaced, not appended");
     assert_eq!(second.matches("## Evaluation: acdm-wake").count(), 1);
 }
+
+#[test]
+fn the_gpu_draws_the_samples_the_cpu_draws() {
+    if flowscope_gpu::context_for_tests().is_none() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        for model in ["acdm", "unet"] {
+            let out = root.path().join(format!("{backend}-{model}"));
+            let result = sample(
+                &out,
+                &["--set", "Re=150", "--samples", "2", "--model", model, "--backend", backend],
+            );
+            assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+            outputs.push(read_npy(&out.join("samples.npy")).1);
+        }
+    }
+    for (k, model) in ["acdm", "unet"].iter().enumerate() {
+        let (cpu, gpu) = (&outputs[k], &outputs[k + 2]);
+        let scale = cpu.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = cpu.iter().zip(gpu).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        // Three frames of 20 noise-predictor calls each: the networks agree to 1e-4.
+        assert!(diff <= 1e-4 * scale, "{model}: cpu and gpu differ by {diff} (scale {scale})");
+    }
+}

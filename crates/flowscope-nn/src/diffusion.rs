@@ -185,6 +185,18 @@ pub fn sample_gpu<'m>(
     seeds: &[u32],
     cond: Option<&Tensor>,
 ) -> Result<&'m crate::gpu::GpuTensor, NnError> {
+    sample_gpu_with(model, betas, sampler, seeds, &mut |_| Ok(cond.cloned()))
+}
+
+/// [`sample_gpu`] with conditioning that changes from step to step (ACDM noises its condition
+/// to each step's level): `cond(step)` gives the conditioning the network sees at `step`.
+pub fn sample_gpu_with<'m>(
+    model: &'m crate::GpuModel,
+    betas: &[f64],
+    sampler: Sampler,
+    seeds: &[u32],
+    cond: &mut dyn FnMut(&Step) -> Result<Option<Tensor>, NnError>,
+) -> Result<&'m crate::gpu::GpuTensor, NnError> {
     use flowscope_gpu::{buffers, program};
     let x = model.input();
     if x.shape.first() != Some(&seeds.len()) {
@@ -228,7 +240,7 @@ pub fn sample_gpu<'m>(
     program::encode(&mut encoder, std::slice::from_ref(&initial));
     ctx.queue.submit([encoder.finish()]);
     for step in steps(betas, sampler)? {
-        model.set_conditions(Some(&vec![step.t as f32; seeds.len()]), cond)?;
+        model.set_conditions(Some(&vec![step.t as f32; seeds.len()]), cond(&step)?.as_ref())?;
         model.recorder().run();
         write(step.a, step.b, step.sigma, step.draw);
         let mut encoder = device.create_command_encoder(&Default::default());
