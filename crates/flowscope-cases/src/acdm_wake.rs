@@ -275,3 +275,42 @@ pub fn developed_solver(options: &Options, re: f64, seed: u64) -> Result<WakeSol
     solver.develop(&mut |_| {})?;
     Ok(solver)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/acdm").join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// One frame of the fixture ACDM, sampled as `flowscope sample` does, against what
+    /// training/make_acdm_fixture.py computed with PyTorch and train_acdm.py's conditioning.
+    #[test]
+    fn a_rollout_frame_matches_pytorch() {
+        let model = WakeModel::from_bytes(&fixture("acdm-wake.safetensors")).unwrap();
+        let mut io = Weights::from_bytes(&fixture("step.io.safetensors")).unwrap();
+        let (x0, expected) = (io.take_any("x0").unwrap(), io.take_any("next").unwrap());
+        let got = model.step(&x0, 150.0, Sampler::Ddpm, &[11, 12], 3, None).unwrap();
+        assert_eq!(got.shape, expected.shape);
+        let scale = expected.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let error =
+            got.data.iter().zip(&expected.data).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(error < 1e-4 * scale, "max difference {error} (scale {scale})");
+    }
+
+    #[test]
+    fn files_that_are_not_wake_models_are_refused_with_a_reason() {
+        let plain = std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/nn/models/unet_small.safetensors"),
+        )
+        .unwrap();
+        let error = WakeModel::from_bytes(&plain).err().unwrap();
+        assert!(error.contains("export it with training/train_acdm.py"), "{error}");
+        assert!(WakeModel::from_bytes(b"not a model").is_err());
+    }
+}
