@@ -9,7 +9,7 @@
 
 use crate::engine::{self, Signals};
 use crate::gate;
-use flowscope_core::ParamValue;
+use flowscope_core::{CaseSpec, ParamValue};
 use js_sys::{Array, Object, Promise, Reflect};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -98,7 +98,11 @@ fn as_text(name: &str, value: &JsValue) -> Result<String, String> {
         .ok_or_else(|| format!("parameter '{name}' must be a number or a string"))
 }
 
-fn load(signals: Signals, case_id: &JsValue, params: &JsValue) -> Result<(), String> {
+fn load(
+    signals: Signals,
+    case_id: &JsValue,
+    params: &JsValue,
+) -> Result<&'static CaseSpec, String> {
     let case_id = case_id.as_string().ok_or("load(caseId, params): caseId must be a string")?;
     let spec = flowscope_cases::find(&case_id)?;
     let mut values = spec.defaults();
@@ -114,7 +118,24 @@ fn load(signals: Signals, case_id: &JsValue, params: &JsValue) -> Result<(), Str
         return Err("load(caseId, params): params must be an object like {n: 64}".into());
     }
     engine::load_case(signals, spec, values);
-    signals.error.get_untracked().map_or(Ok(()), Err)
+    signals.error.get_untracked().map_or(Ok(spec), Err)
+}
+
+/// Settles once the loaded case runs: at once, or for a learned case once its model files are
+/// fetched (rejecting when they cannot be).
+fn when_loaded(signals: Signals, spec: &'static CaseSpec) -> Promise {
+    if spec.models.is_empty() {
+        return when_done(signals);
+    }
+    wasm_bindgen_futures::future_to_promise(async move {
+        crate::models::fetch_case_files(signals, spec)
+            .await
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
+        if let Some(error) = signals.error.get_untracked() {
+            return Err(js_sys::Error::new(&error).into());
+        }
+        wasm_bindgen_futures::JsFuture::from(when_done(signals)).await
+    })
 }
 
 fn set(signals: Signals, name: &JsValue, value: &JsValue) -> Result<(), String> {
@@ -166,7 +187,7 @@ pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, Str
     let (first, second) = (args.get(0), args.get(1));
     match command {
         "load" => queued(signals, move || {
-            load(signals, &first, &second).map(|()| when_done(signals).into())
+            load(signals, &first, &second).map(|spec| when_loaded(signals, spec).into())
         }),
         "set" => queued(signals, move || set(signals, &first, &second).map(|()| state(signals))),
         "play" => {

@@ -252,9 +252,11 @@ impl Engine {
         gpu: Option<&GpuContext>,
         display: Display,
         host: &HtmlElement,
+        models: &flowscope_cases::ModelFiles,
     ) -> Result<Self, String> {
         let gpu = gpu.filter(|_| spec.gpu);
-        let sim = flowscope_cases::create(spec.id, params, gpu).map_err(|e| e.to_string())?;
+        let sim = flowscope_cases::create_with(spec.id, params, gpu, models)
+            .map_err(|e| e.to_string())?;
         // A case may choose the CPU for some parameters (a solver without a GPU twin).
         let gpu = gpu.filter(|_| sim.backend() == Backend::Gpu);
         let canvas = ui::create_canvas();
@@ -316,6 +318,13 @@ impl Engine {
             });
         }
         Ok((ui::now_ms() - started) / n as f64)
+    }
+
+    /// The case's smallest piece of work (see `Simulation::step_slice`), on the CPU.
+    fn step_slice(&mut self) -> Result<f64, String> {
+        let started = ui::now_ms();
+        self.sim.step_slice().map_err(|e| e.to_string())?;
+        Ok(ui::now_ms() - started)
     }
 
     /// Whether the GPU is still working through earlier batches: submitting more would only
@@ -592,6 +601,9 @@ pub fn boot(signals: Signals, host: HtmlElement) {
             }
             Err(reason) => signals.backend_note.set(Some(reason)),
         }
+        // A learned case opened by a link starts (and the queue opens) once its model is here;
+        // a failed download shows when the case starts.
+        let _ = crate::models::fetch_case_files(signals, signals.spec()).await;
         start_case(signals);
         if display() == Display::WebGpuCanvas {
             // The first frame into the WebGPU canvas is the test of whether this browser can
@@ -632,12 +644,30 @@ fn start_case(signals: Signals) {
         )));
     }
     let spec = signals.spec();
+    let Some(models) = crate::models::case_files(spec) else {
+        // A learned case starts once its model files are here.
+        with_app(|app| app.engine = None);
+        leptos::task::spawn_local(async move {
+            let fetched = crate::models::fetch_case_files(signals, spec).await;
+            if signals.case_id.get_untracked() != spec.id {
+                return;
+            }
+            match fetched {
+                Ok(()) => start_case(signals),
+                Err(message) => {
+                    signals.playing.set(false);
+                    signals.error.set(Some(message));
+                }
+            }
+        });
+        return;
+    };
     let params = signals.params.get_untracked();
     let result = with_app(|app| {
         let host = HOST.with(|h| h.borrow().clone()).ok_or("the viewport is not mounted")?;
         app.engine = None;
         let gpu = app.gpu.as_ref().filter(|_| !signals.prefer_cpu.get_untracked());
-        let mut engine = Engine::start(spec, &params, gpu, app.display(), &host)?;
+        let mut engine = Engine::start(spec, &params, gpu, app.display(), &host, &models)?;
         engine.set_display(
             signals.view_spec(),
             &signals.colormap.get_untracked(),
@@ -1023,8 +1053,11 @@ fn frame(signals: Signals) {
             // (large grids on the CPU) keep the page responsive.
             let mut done = 0;
             while done < steps {
-                let batch = if gpu.is_some() { steps } else { 1 };
-                let ms = engine.step(batch, gpu.as_ref())?;
+                let (batch, ms) = match gpu.as_ref() {
+                    Some(ctx) => (steps, engine.step(steps, Some(ctx))?),
+                    // One slice: a step, or a learned rollout's denoising step.
+                    None => (1, engine.step_slice()?),
+                };
                 app.ms_per_step =
                     if app.ms_per_step == 0.0 { ms } else { 0.9 * app.ms_per_step + 0.1 * ms };
                 done += batch;

@@ -5,11 +5,14 @@
 
 use crate::engine::{self, Signals};
 use crate::ui;
+use flowscope_cases::ModelFiles;
+use flowscope_core::CaseSpec;
 use flowscope_nn::weights::{check_manifest_entry, Manifest};
 use flowscope_nn::{Config, GpuModel, Model, Tensor};
 use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint8Array};
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -110,11 +113,12 @@ pub struct LoadedModel {
     gpu: RefCell<Option<Recording>>,
 }
 
-/// Fetches and checks a model file, with the progress bar up meanwhile.
-pub async fn load(signals: Signals, url: String) -> Result<Rc<LoadedModel>, String> {
-    let label = url.rsplit('/').next().unwrap_or(&url).to_string();
+/// Fetches a model file with the progress bar up meanwhile; a file of the site's `models/` is
+/// checked against the manifest.
+async fn fetch_checked(signals: Signals, url: &str) -> Result<Vec<u8>, String> {
+    let label = url.rsplit('/').next().unwrap_or(url).to_string();
     signals.download.set(Some(Download { label: label.clone(), loaded: 0.0, total: None }));
-    let bytes = fetch_bytes(&url, |loaded, total| {
+    let bytes = fetch_bytes(url, |loaded, total| {
         signals.download.set(Some(Download { label: label.clone(), loaded, total }))
     })
     .await;
@@ -123,6 +127,87 @@ pub async fn load(signals: Signals, url: String) -> Result<Rc<LoadedModel>, Stri
     if let Some(file) = url.strip_prefix(MODELS) {
         check_with_manifest(file, &bytes).await?;
     }
+    Ok(bytes)
+}
+
+/// A learned case's model file: being fetched (with those waiting for it), or here.
+enum Slot {
+    Loading(Vec<futures_channel::oneshot::Sender<Result<(), String>>>),
+    Ready(Rc<Vec<u8>>),
+}
+
+thread_local! {
+    /// The learned cases' model files, fetched once per page.
+    static CASE_FILES: RefCell<BTreeMap<String, Slot>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// The model files `spec` runs, when all of them are here.
+pub fn case_files(spec: &CaseSpec) -> Option<ModelFiles> {
+    CASE_FILES.with(|files| {
+        let files = files.borrow();
+        spec.models
+            .iter()
+            .map(|file| match files.get(*file) {
+                Some(Slot::Ready(bytes)) => Some((file.to_string(), bytes.to_vec())),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Fetches (once per page, however often asked) and checks the model files `spec` runs.
+pub async fn fetch_case_files(signals: Signals, spec: &CaseSpec) -> Result<(), String> {
+    for file in spec.models {
+        let waiting = CASE_FILES.with(|files| {
+            let mut files = files.borrow_mut();
+            match files.get_mut(*file) {
+                Some(Slot::Ready(_)) => Some(None),
+                Some(Slot::Loading(waiters)) => {
+                    let (sender, receiver) = futures_channel::oneshot::channel();
+                    waiters.push(sender);
+                    Some(Some(receiver))
+                }
+                None => {
+                    files.insert(file.to_string(), Slot::Loading(Vec::new()));
+                    None
+                }
+            }
+        });
+        match waiting {
+            Some(None) => continue,
+            Some(Some(receiver)) => {
+                receiver.await.map_err(|_| format!("the download of {file} was abandoned"))??
+            }
+            None => {
+                let result = fetch_checked(signals, &format!("{MODELS}{file}")).await;
+                let waiters = CASE_FILES.with(|files| {
+                    let mut files = files.borrow_mut();
+                    let slot = match &result {
+                        Ok(bytes) => {
+                            files.insert(file.to_string(), Slot::Ready(Rc::new(bytes.clone())))
+                        }
+                        // A failed download is tried again the next time the case starts.
+                        Err(_) => files.remove(*file),
+                    };
+                    match slot {
+                        Some(Slot::Loading(waiters)) => waiters,
+                        _ => Vec::new(),
+                    }
+                });
+                let outcome = result.map(|_| ());
+                for waiter in waiters {
+                    let _ = waiter.send(outcome.clone());
+                }
+                outcome?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fetches and checks a model file, with the progress bar up meanwhile.
+pub async fn load(signals: Signals, url: String) -> Result<Rc<LoadedModel>, String> {
+    let bytes = fetch_checked(signals, &url).await?;
     let (config, model) = Model::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?;
     Ok(Rc::new(LoadedModel { url, config, bytes: bytes.len(), model, gpu: RefCell::new(None) }))
 }

@@ -18,7 +18,9 @@ pub fn run() -> Result<()> {
     let dir = project_root().join("public/thumbs");
     std::fs::create_dir_all(&dir)?;
     for spec in flowscope_cases::CATALOG {
-        let mut sim = flowscope_cases::create(spec.id, &spec.defaults(), None)
+        let models = flowscope_cases::read_models(spec, &project_root().join("public/models"))
+            .map_err(anyhow::Error::msg)?;
+        let mut sim = flowscope_cases::create_with(spec.id, &spec.defaults(), None, &models)
             .with_context(|| format!("starting {}", spec.id))?;
         let started = Instant::now();
         let mut steps = 0;

@@ -1,10 +1,16 @@
-//! The learned wake of ACDM (Kohl, Chen, Thuerey 2023): a network trained on `flowscope
-//! generate acdm-wake` steps the wake forward frame by frame — as a conditional diffusion model
-//! that draws many plausible next states, or as the deterministic UNet baseline — beside the
-//! solver that made its data ([`WakeSolver`]). Composes the nn room and the grid case; knows
-//! nothing of training/.
+//! `acdm-wake` (contract id): the learned wake of ACDM (Kohl, Chen, Thuerey 2023). A network
+//! trained on `flowscope generate acdm-wake` steps the wake forward frame by frame — as a
+//! conditional diffusion model that draws many plausible next states, or as the deterministic
+//! UNet baseline — beside the solver that made its data ([`WakeSolver`]), which runs live from
+//! the same state as the ground truth. Composes the nn room and the grid case; knows nothing of
+//! training/.
 
 use crate::datasets::{self, Dataset, Options, Run, WakeSolver};
+use flowscope_core::params::{ParamKind, ParamSpec};
+use flowscope_core::{
+    Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
+    ParamValues, Plot, Preset, Series, ViewKind, ViewSpec,
+};
 use flowscope_nn::diffusion::{self, Sampler};
 use flowscope_nn::{Model, Tensor, Weights};
 
@@ -167,52 +173,138 @@ impl WakeModel {
         frame: u32,
         gpu: Option<&WakeGpu>,
     ) -> Result<Tensor, String> {
+        let Some(gpu) = gpu else {
+            let mut frame = self.begin(states, re, sampler, seeds, frame)?;
+            while !self.advance(&mut frame)? {}
+            return Ok(self.finish(&frame));
+        };
         let batch = states.shape[0];
         let plane: usize = states.shape[2..].iter().product();
         let re_plane = ((re - self.re_mean) / self.re_std) as f32;
-        let mut plane_shape = states.shape.clone();
-        plane_shape[1] = 1;
-        let re_channel = Tensor { shape: plane_shape, data: vec![re_plane; batch * plane] };
         let x0 = self.normalise(states);
         let text = |e: flowscope_nn::NnError| e.to_string();
         let next = match &self.kind {
             Kind::Deterministic => {
-                let t = vec![0.0; batch];
-                match gpu {
-                    None => self.model.forward(&x0, Some(&t), Some(&re_channel)).map_err(text)?,
-                    Some(gpu) => gpu.forward(&x0, &t, &re_channel)?,
-                }
+                let mut plane_shape = states.shape.clone();
+                plane_shape[1] = 1;
+                let re_channel = Tensor { shape: plane_shape, data: vec![re_plane; batch * plane] };
+                gpu.forward(&x0, &vec![0.0; batch], &re_channel)?
             }
             Kind::Diffusion { betas } => {
+                let noises = self.noises(seeds, frame);
                 let bars = diffusion::alpha_bars(betas);
-                // Each frame its own noise: the samples' seeds mixed with the frame number, the
-                // condition's noise from seeds of its own, one draw per step as the sample's.
-                let frame_seeds: Vec<u32> =
-                    seeds.iter().map(|s| s.wrapping_mul(0x9E37_79B9) ^ frame).collect();
-                let cond_seeds: Vec<u32> = frame_seeds.iter().map(|s| s ^ 0x5BD1_E995).collect();
-                let cond_at = |t: usize, draw: u32| -> Result<Tensor, String> {
-                    let noise = diffusion::noise(&x0.shape, &cond_seeds, draw).map_err(text)?;
+                gpu.sample(betas, sampler, &noises.sample, &mut |t, draw| {
+                    let noise = diffusion::noise(&x0.shape, &noises.cond, draw).map_err(text)?;
                     Self::condition(&x0, re_plane, bars[t], &noise)
-                };
-                match gpu {
-                    None => {
-                        let mut draw = 0;
-                        let mut epsilon = |x: &Tensor, t: &[f32]| {
-                            draw += 1;
-                            let cond = cond_at(t[0] as usize, draw)
-                                .map_err(flowscope_nn::NnError::Shape)?;
-                            self.model.forward(x, Some(t), Some(&cond))
-                        };
-                        diffusion::sample(&mut epsilon, betas, sampler, &x0.shape, &frame_seeds)
-                            .map_err(text)?
-                    }
-                    Some(gpu) => {
-                        gpu.sample(betas, sampler, &frame_seeds, &mut |t, draw| cond_at(t, draw))?
-                    }
-                }
+                })?
             }
         };
         Ok(self.denormalise(&next))
+    }
+}
+
+/// The seeds of one rollout frame's noise.
+struct FrameNoise {
+    /// The sample's: each sample's seed mixed with the frame number.
+    sample: Vec<u32>,
+    /// The condition's, one draw per step as the sample's.
+    cond: Vec<u32>,
+}
+
+/// One rollout frame being sampled on the CPU, a denoising step at a time (the browser spreads
+/// a frame over animation frames); [`WakeModel::step`] runs the same steps in one go.
+pub struct FrameSampling {
+    /// The previous states, normalised.
+    x0: Tensor,
+    /// The sample being denoised (normalised).
+    x: Tensor,
+    re_plane: f32,
+    steps: Vec<diffusion::Step>,
+    done: usize,
+    noise: FrameNoise,
+}
+
+impl FrameSampling {
+    /// Network evaluations this frame takes, and those done.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.done, self.steps.len().max(1))
+    }
+}
+
+impl WakeModel {
+    fn noises(&self, seeds: &[u32], frame: u32) -> FrameNoise {
+        let sample: Vec<u32> = seeds.iter().map(|s| s.wrapping_mul(0x9E37_79B9) ^ frame).collect();
+        let cond = sample.iter().map(|s| s ^ 0x5BD1_E995).collect();
+        FrameNoise { sample, cond }
+    }
+
+    /// Starts sampling the frame after `states` (see [`WakeModel::step`]); the deterministic
+    /// model takes one evaluation.
+    pub fn begin(
+        &self,
+        states: &Tensor,
+        re: f64,
+        sampler: Sampler,
+        seeds: &[u32],
+        frame: u32,
+    ) -> Result<FrameSampling, String> {
+        let text = |e: flowscope_nn::NnError| e.to_string();
+        let x0 = self.normalise(states);
+        let noise = self.noises(seeds, frame);
+        let (x, steps) = match &self.kind {
+            Kind::Diffusion { betas } => (
+                diffusion::noise(&x0.shape, &noise.sample, 0).map_err(text)?,
+                diffusion::steps(betas, sampler).map_err(text)?,
+            ),
+            Kind::Deterministic => (x0.clone(), Vec::new()),
+        };
+        let re_plane = ((re - self.re_mean) / self.re_std) as f32;
+        Ok(FrameSampling { x0, x, re_plane, steps, done: 0, noise })
+    }
+
+    /// One network evaluation of `frame`; true once the frame is sampled.
+    pub fn advance(&self, frame: &mut FrameSampling) -> Result<bool, String> {
+        let text = |e: flowscope_nn::NnError| e.to_string();
+        let batch = frame.x0.shape[0];
+        match &self.kind {
+            Kind::Deterministic => {
+                if frame.done == 0 {
+                    let mut shape = frame.x0.shape.clone();
+                    shape[1] = 1;
+                    let plane: usize = shape[2..].iter().product();
+                    let re = Tensor { shape, data: vec![frame.re_plane; batch * plane] };
+                    frame.x = self
+                        .model
+                        .forward(&frame.x0, Some(&vec![0.0; batch]), Some(&re))
+                        .map_err(text)?;
+                    frame.done = 1;
+                }
+                Ok(true)
+            }
+            Kind::Diffusion { betas } => {
+                let Some(step) = frame.steps.get(frame.done).copied() else { return Ok(true) };
+                let bar = diffusion::alpha_bars(betas)[step.t];
+                let cond_noise = diffusion::noise(&frame.x0.shape, &frame.noise.cond, step.draw)
+                    .map_err(text)?;
+                let cond = Self::condition(&frame.x0, frame.re_plane, bar, &cond_noise)?;
+                let t = vec![step.t as f32; batch];
+                let eps = self.model.forward(&frame.x, Some(&t), Some(&cond)).map_err(text)?;
+                let z = diffusion::noise(&frame.x.shape, &frame.noise.sample, step.draw)
+                    .map_err(text)?;
+                for ((x, e), z) in frame.x.data.iter_mut().zip(&eps.data).zip(&z.data) {
+                    *x = (step.a * f64::from(*x)
+                        + step.b * f64::from(*e)
+                        + step.sigma * f64::from(*z)) as f32;
+                }
+                frame.done += 1;
+                Ok(frame.done == frame.steps.len())
+            }
+        }
+    }
+
+    /// The sampled frame in physical units.
+    pub fn finish(&self, frame: &FrameSampling) -> Tensor {
+        self.denormalise(&frame.x)
     }
 }
 
@@ -276,6 +368,564 @@ pub fn developed_solver(options: &Options, re: f64, seed: u64) -> Result<WakeSol
     Ok(solver)
 }
 
+/// The model file the case runs (in the site's `models/`, or the CLI's `--models` folder).
+pub const MODEL_FILE: &str = "acdm-wake.safetensors";
+
+const fn reset_param(
+    name: &'static str,
+    label: &'static str,
+    help: &'static str,
+    kind: ParamKind,
+) -> ParamSpec {
+    ParamSpec { name, label, unit: "", help, kind, needs_reset: true }
+}
+
+const PARAMS: &[ParamSpec] = &[
+    reset_param(
+        "Re",
+        "Reynolds number Re = Ū D / ν",
+        "The model learned Re 200–900; 100–180 and 920–1000 were held out to test it, so there \
+        it extrapolates.",
+        ParamKind::Float { min: 100.0, max: 1000.0, default: 500.0, log: false },
+    ),
+    reset_param(
+        "samples",
+        "Posterior samples",
+        "Rollouts drawn side by side from the same start, each with its own noise.",
+        ParamKind::Int { min: 1, max: 16, default: 4 },
+    ),
+    reset_param(
+        "sampler",
+        "Sampler",
+        "DDPM takes the 20 steps the model was trained on; DDIM takes 'steps' of them.",
+        ParamKind::Enum { options: &["ddpm", "ddim"], default: "ddpm" },
+    ),
+    reset_param(
+        "steps",
+        "DDIM steps",
+        "Denoising steps per frame with DDIM (fewer: faster, rougher).",
+        ParamKind::Int { min: 5, max: 20, default: 20 },
+    ),
+    reset_param(
+        "seed",
+        "Seed",
+        "Chooses the samples' noise and the start's shedding phase; the same seed gives the same \
+        rollouts as `flowscope sample`.",
+        ParamKind::Int { min: 0, max: 999_999, default: 0 },
+    ),
+    reset_param(
+        "warmup",
+        "Solver warm-up",
+        "Flow time the solver runs from rest before the model takes over (plus a seed-chosen \
+        phase). The training data starts 40 s in; shorter starts sooner, from a less developed \
+        wake the model has not seen.",
+        ParamKind::Float { min: 5.0, max: 60.0, default: 40.0, log: false },
+    ),
+    ParamSpec {
+        name: "field",
+        label: "Field shown",
+        unit: "",
+        help: "Vorticity (from the velocities), a velocity component or the pressure.",
+        kind: ParamKind::Enum { options: &["vorticity", "vx", "vy", "p"], default: "vorticity" },
+        needs_reset: false,
+    },
+    ParamSpec {
+        name: "show",
+        label: "Sample shown",
+        unit: "",
+        help: "Which sample the 'One sample' view shows.",
+        kind: ParamKind::Int { min: 1, max: 16, default: 1 },
+        needs_reset: false,
+    },
+];
+
+const fn view(name: &'static str, label: &'static str, colormap: &'static str) -> ViewSpec {
+    ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: None, colormap }
+}
+
+pub static SPEC: CaseSpec = CaseSpec {
+    id: "acdm-wake",
+    title: "Diffusion wake (ACDM)",
+    summary: "A diffusion model rolls a cylinder wake forward: many plausible futures beside the \
+        solver's one.",
+    explanation: "A conditional diffusion model, trained on this site's own cylinder-wake \
+        solver, predicts each next frame of the wake by denoising pure noise, conditioned on the \
+        previous frame and Re. Each sample draws its own noise, so the samples spread where the \
+        future is uncertain; the solver runs live beside them from the same state. Compare the \
+        ensemble mean and spread with the error against the solver, and try a Re outside the \
+        training range (200–900) to see the model extrapolate. The solver first develops the \
+        wake from rest; the model takes over from there.",
+    reference: "G. Kohl, L. Chen, N. Thuerey, Benchmarking autoregressive conditional diffusion \
+        models for turbulent flow simulation (ACDM), 2023.",
+    group: "learned",
+    params: PARAMS,
+    views: &[
+        view("sample", "One sample", "coolwarm"),
+        view("mean", "Ensemble mean", "coolwarm"),
+        view("std", "Ensemble standard deviation", "viridis"),
+        view("error", "Error of the mean against the solver |mean − truth|", "viridis"),
+        view("truth", "Solver (ground truth)", "coolwarm"),
+        view("strip", "All samples (small multiples)", "coolwarm"),
+    ],
+    observables: &[
+        ObservableSpec {
+            name: "mse",
+            label: "MSE of the ensemble mean against the solver (vx, vy, p averaged)",
+            unit: "",
+        },
+        ObservableSpec {
+            name: "spread",
+            label: "Ensemble standard deviation (vx, vy, p averaged)",
+            unit: "",
+        },
+    ],
+    interactions: &[],
+    presets: &[
+        Preset { name: "trained", label: "Re 500, inside the training range", params: &[] },
+        Preset {
+            name: "held-out-low",
+            label: "Re 150, held out (below the training range)",
+            params: &[("Re", "150")],
+        },
+        Preset {
+            name: "held-out-high",
+            label: "Re 960, held out (above the training range)",
+            params: &[("Re", "960")],
+        },
+        Preset {
+            name: "fast",
+            label: "DDIM, 5 steps: faster, rougher",
+            params: &[("sampler", "ddim"), ("steps", "5")],
+        },
+    ],
+    models: &[MODEL_FILE],
+    gpu: false,
+};
+
+/// Solver steps per slice while the wake develops.
+const WARMUP_SLICE: u32 = 20;
+
+/// The case: K learned rollouts and the live solver, on the CPU.
+pub struct AcdmWakeCase {
+    params: ParamValues,
+    model: WakeModel,
+    solver: WakeSolver,
+    sampler: Sampler,
+    re: f64,
+    seeds: Vec<u32>,
+    /// Warm-up solver steps done.
+    developed: u32,
+    /// The samples' current frames, `[K, C, H, W]`, once the wake has developed.
+    states: Option<Tensor>,
+    /// The solver's current frame, `[C, H, W]`.
+    truth: Vec<f32>,
+    sampling: Option<FrameSampling>,
+    frames: u64,
+    frame_time: f64,
+    /// Per frame, per field: the ensemble mean's MSE and the mean standard deviation.
+    errors: Vec<[f64; 3]>,
+    spreads: Vec<[f64; 3]>,
+    notices: Vec<String>,
+}
+
+fn model_error(error: String) -> CaseError {
+    CaseError::Model(error)
+}
+
+impl AcdmWakeCase {
+    pub fn new(params: &ParamValues, models: &crate::ModelFiles) -> Result<Self, CaseError> {
+        let params = SPEC.complete(params)?;
+        let bytes = models
+            .get(MODEL_FILE)
+            .ok_or(CaseError::MissingModel { case: SPEC.id, file: MODEL_FILE })?;
+        let model = WakeModel::from_bytes(bytes).map_err(model_error)?;
+        let re = params.float("Re");
+        let samples = params.int("samples") as usize;
+        let seed = params.int("seed") as u32;
+        let mut notices = Vec::new();
+        let sampler = match (&model.kind, params.choice("sampler")) {
+            (Kind::Diffusion { .. }, "ddim") => {
+                Sampler::Ddim { steps: params.int("steps") as usize, eta: 0.0 }
+            }
+            (Kind::Diffusion { betas }, _) => {
+                if params.int("steps") as usize != betas.len() {
+                    notices.push(format!(
+                        "DDPM takes all {} steps it was trained with; 'steps' applies to DDIM",
+                        betas.len()
+                    ));
+                }
+                Sampler::Ddpm
+            }
+            (Kind::Deterministic, _) => Sampler::Ddpm,
+        };
+        let options = model
+            .dataset_options(&[format!("warmup={}", params.float("warmup"))])
+            .map_err(model_error)?;
+        let trained: Vec<f64> = datasets::AcdmWake
+            .runs(&options)
+            .map_err(model_error)?
+            .iter()
+            .filter(|r| r.split == "train")
+            .map(|r| r.condition[0])
+            .collect();
+        let (low, high) = trained
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &r| (l.min(r), h.max(r)));
+        if re < low || re > high {
+            notices.push(format!(
+                "Re {re} lies outside the training range {low}–{high}: the model extrapolates"
+            ));
+        }
+        let run = Run { index: 0, split: "test", name: String::new(), condition: vec![re] };
+        let solver = WakeSolver::new(&options, &run, u64::from(seed)).map_err(model_error)?;
+        let frame_time = options.float("frame_dt").map_err(model_error)?
+            * options.count("stride", 1).map_err(model_error)? as f64;
+        notices.push(format!(
+            "The solver first develops the wake from rest ({} solver steps); the model takes over \
+             from there",
+            solver.warmup_steps
+        ));
+        let truth = solver.frame().map_err(model_error)?;
+        Ok(Self {
+            params,
+            model,
+            solver,
+            sampler,
+            re,
+            // As `flowscope sample` seeds its samples.
+            seeds: (0..samples as u32).map(|k| seed.wrapping_mul(1000).wrapping_add(k)).collect(),
+            developed: 0,
+            states: None,
+            truth,
+            sampling: None,
+            frames: 0,
+            frame_time,
+            errors: Vec::new(),
+            spreads: Vec::new(),
+            notices,
+        })
+    }
+
+    /// The solver's frame shape `[C, H, W]`.
+    fn frame_shape(&self) -> [usize; 3] {
+        self.solver.frame_shape()
+    }
+
+    /// Whether the learned rollout has started (the warm-up is over).
+    pub fn rolling(&self) -> bool {
+        self.states.is_some()
+    }
+
+    /// The samples' current frames, `[K, C, H, W]`, once rolling.
+    pub fn samples(&self) -> Option<&Tensor> {
+        self.states.as_ref()
+    }
+
+    /// The solver's current frame, `[C, H, W]`.
+    pub fn truth(&self) -> &[f32] {
+        &self.truth
+    }
+
+    /// One piece of work: a batch of warm-up solver steps, or one denoising step of all samples
+    /// (finishing a frame advances the solver to it).
+    fn slice(&mut self) -> Result<(), CaseError> {
+        let Some(states) = &self.states else {
+            let batch = (self.solver.warmup_steps - self.developed).min(WARMUP_SLICE);
+            self.solver.case.step(batch)?;
+            self.developed += batch;
+            self.truth = self.solver.frame().map_err(model_error)?;
+            if self.developed >= self.solver.warmup_steps {
+                let [c, h, w] = self.frame_shape();
+                let data = self.truth.repeat(self.seeds.len());
+                self.states = Some(Tensor { shape: vec![self.seeds.len(), c, h, w], data });
+            }
+            return Ok(());
+        };
+        let frame = match &mut self.sampling {
+            Some(frame) => frame,
+            None => {
+                let frame = self
+                    .model
+                    .begin(states, self.re, self.sampler, &self.seeds, self.frames as u32)
+                    .map_err(model_error)?;
+                self.sampling.insert(frame)
+            }
+        };
+        if !self.model.advance(frame).map_err(model_error)? {
+            return Ok(());
+        }
+        let next = self.model.finish(frame);
+        self.sampling = None;
+        if let Some(bad) = next.data.iter().find(|v| !v.is_finite()) {
+            return Err(CaseError::Diverged(format!(
+                "the learned rollout is no longer finite at frame {} (value {bad})",
+                self.frames + 1
+            )));
+        }
+        self.solver.advance().map_err(model_error)?;
+        self.truth = self.solver.frame().map_err(model_error)?;
+        self.states = Some(next);
+        self.frames += 1;
+        let (error, spread) = self.statistics();
+        self.errors.push(error);
+        self.spreads.push(spread);
+        Ok(())
+    }
+
+    /// Per field: the ensemble mean's MSE against the solver and the mean standard deviation.
+    fn statistics(&self) -> ([f64; 3], [f64; 3]) {
+        let [c, h, w] = self.frame_shape();
+        let plane = h * w;
+        let (mut error, mut spread) = ([0.0; 3], [0.0; 3]);
+        for field in 0..c.min(3) {
+            let (mean, std) = self.moments(|sample| {
+                sample[field * plane..(field + 1) * plane].iter().map(|&v| f64::from(v)).collect()
+            });
+            let truth = &self.truth[field * plane..(field + 1) * plane];
+            error[field] =
+                mean.iter().zip(truth).map(|(m, &t)| (m - f64::from(t)).powi(2)).sum::<f64>()
+                    / plane as f64;
+            spread[field] = std.iter().sum::<f64>() / plane as f64;
+        }
+        (error, spread)
+    }
+
+    /// Pixelwise mean and standard deviation over the samples of `pick(sample)`.
+    fn moments(&self, pick: impl Fn(&[f32]) -> Vec<f64>) -> (Vec<f64>, Vec<f64>) {
+        let per_sample = self.truth.len();
+        let picked: Vec<Vec<f64>> = match &self.states {
+            Some(states) => states.data.chunks(per_sample).map(&pick).collect(),
+            None => vec![pick(&self.truth)],
+        };
+        let n = picked.len() as f64;
+        let len = picked[0].len();
+        let mean: Vec<f64> =
+            (0..len).map(|i| picked.iter().map(|p| p[i]).sum::<f64>() / n).collect();
+        let std = (0..len)
+            .map(|i| (picked.iter().map(|p| (p[i] - mean[i]).powi(2)).sum::<f64>() / n).sqrt())
+            .collect();
+        (mean, std)
+    }
+
+    /// The chosen field of one frame `[C, H, W]`, as `H × W` values (row 0 at the bottom).
+    fn field_of(&self, frame: &[f32]) -> Vec<f64> {
+        let [_, h, w] = self.frame_shape();
+        let plane = h * w;
+        let channel = |c: usize| &frame[c * plane..(c + 1) * plane];
+        match self.params.choice("field") {
+            "vx" => channel(0).iter().map(|&v| f64::from(v)).collect(),
+            "vy" => channel(1).iter().map(|&v| f64::from(v)).collect(),
+            "p" => channel(2).iter().map(|&v| f64::from(v)).collect(),
+            _ => {
+                let [[x0, x1], _] = self.solver.case.domain();
+                let dx = (x1 - x0) / w as f64;
+                let (vx, vy) = (channel(0), channel(1));
+                let at = |f: &[f32], i: usize, j: usize| f64::from(f[j * w + i]);
+                let mut vorticity = vec![0.0; plane];
+                for j in 0..h {
+                    for i in 0..w {
+                        // One-sided at the edges.
+                        let (il, ir) = (i.saturating_sub(1), (i + 1).min(w - 1));
+                        let (jd, ju) = (j.saturating_sub(1), (j + 1).min(h - 1));
+                        let dvy = (at(vy, ir, j) - at(vy, il, j)) / ((ir - il) as f64 * dx);
+                        let dvx = (at(vx, i, ju) - at(vx, i, jd)) / ((ju - jd) as f64 * dx);
+                        vorticity[j * w + i] = dvy - dvx;
+                    }
+                }
+                vorticity
+            }
+        }
+    }
+
+    fn field(&self, values: Vec<f64>) -> Field2 {
+        let [_, h, w] = self.frame_shape();
+        Field2 { nx: w, ny: h, data: values.into_iter().map(|v| v as f32).collect() }
+    }
+
+    /// All samples tiled in a √K × √K grid (the first at the top left), so the tiles keep the
+    /// domain's shape.
+    fn strip(&self) -> Field2 {
+        let [_, h, w] = self.frame_shape();
+        let per_sample = self.truth.len();
+        let tiles: Vec<Vec<f64>> = match &self.states {
+            Some(states) => states.data.chunks(per_sample).map(|s| self.field_of(s)).collect(),
+            None => vec![self.field_of(&self.truth)],
+        };
+        let side = (tiles.len() as f64).sqrt().ceil() as usize;
+        let mut field = Field2::zeros(side * w, side * h);
+        for (k, tile) in tiles.iter().enumerate() {
+            let (col, row) = (k % side, side - 1 - k / side);
+            for j in 0..h {
+                for i in 0..w {
+                    let index = field.index(col * w + i, row * h + j);
+                    field.data[index] = tile[j * w + i] as f32;
+                }
+            }
+        }
+        field
+    }
+}
+
+impl Case for AcdmWakeCase {
+    fn spec(&self) -> &'static CaseSpec {
+        &SPEC
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Cpu
+    }
+
+    fn params(&self) -> &ParamValues {
+        &self.params
+    }
+
+    fn set_param(&mut self, name: &str, value: ParamValue) -> Result<(), CaseError> {
+        match name {
+            "field" | "show" => {
+                let param = SPEC.param(name).expect("declared");
+                self.params.set(SPEC.id, SPEC.params, name, param.clamp(&value))?;
+                Ok(())
+            }
+            _ => {
+                SPEC.param(name)
+                    .ok_or_else(|| CaseError::UnknownCase(format!("no parameter '{name}'")))?;
+                Err(CaseError::NeedsReset(name.into()))
+            }
+        }
+    }
+
+    /// `n` rollout frames (after the warm-up, which the first call finishes).
+    fn step(&mut self, n: u32) -> Result<(), CaseError> {
+        while !self.rolling() {
+            self.slice()?;
+        }
+        let target = self.frames + u64::from(n);
+        while self.frames < target {
+            self.slice()?;
+        }
+        Ok(())
+    }
+
+    fn steps(&self) -> u64 {
+        self.frames
+    }
+
+    fn time(&self) -> f64 {
+        self.solver.case.time()
+    }
+
+    fn dt(&self) -> f64 {
+        self.frame_time
+    }
+
+    fn domain(&self) -> Domain {
+        self.solver.case.domain()
+    }
+
+    fn shape(&self) -> Option<[usize; 2]> {
+        let [_, h, w] = self.frame_shape();
+        Some([h, w])
+    }
+
+    fn read_view(&self, name: &str) -> Result<Field2, CaseError> {
+        let per_sample = self.truth.len();
+        let chosen = |k: usize| -> Vec<f64> {
+            match &self.states {
+                Some(states) => {
+                    let k = k.min(self.seeds.len() - 1);
+                    self.field_of(&states.data[k * per_sample..(k + 1) * per_sample])
+                }
+                None => self.field_of(&self.truth),
+            }
+        };
+        let moments = || self.moments(|sample| self.field_of(sample));
+        Ok(match name {
+            "sample" => self.field(chosen(self.params.int("show").max(1) as usize - 1)),
+            "mean" => self.field(moments().0),
+            "std" => self.field(moments().1),
+            "error" => {
+                let truth = self.field_of(&self.truth);
+                self.field(moments().0.iter().zip(truth).map(|(m, t)| (m - t).abs()).collect())
+            }
+            "truth" => self.field(self.field_of(&self.truth)),
+            "strip" => self.strip(),
+            _ => return Err(flowscope_core::case::unknown_view(&SPEC, name)),
+        })
+    }
+
+    fn observables(&self) -> Result<Vec<f64>, CaseError> {
+        let mean = |rows: &[[f64; 3]]| rows.last().map_or(0.0, |r| r.iter().sum::<f64>() / 3.0);
+        Ok(vec![mean(&self.errors), mean(&self.spreads)])
+    }
+
+    fn interact(&mut self, _: &Interaction) -> Result<(), CaseError> {
+        Err(CaseError::BadInteraction("the learned wake takes no pointer input".into()))
+    }
+
+    fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// The samples, their mean and the solver share the solver's colour range, so that they
+    /// compare at a glance.
+    fn view_range(&self, view: &str) -> Option<(f32, f32)> {
+        if !matches!(view, "sample" | "mean" | "truth" | "strip") {
+            return None;
+        }
+        let truth = self.field_of(&self.truth);
+        let (low, high) = truth
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let (low, high) = if self.params.choice("field") == "vorticity" {
+            let m = low.abs().max(high.abs());
+            (-m, m)
+        } else {
+            (low, high)
+        };
+        (high > low).then_some((low as f32, high as f32))
+    }
+
+    fn plots(&self) -> Result<Vec<Plot>, CaseError> {
+        let series = |rows: &[[f64; 3]]| -> Vec<Series> {
+            ["vx", "vy", "p"]
+                .iter()
+                .enumerate()
+                .map(|(c, name)| {
+                    let points =
+                        rows.iter().enumerate().map(|(k, r)| [(k + 1) as f64, r[c]]).collect();
+                    Series::line(*name, points)
+                })
+                .collect()
+        };
+        Ok(vec![
+            Plot {
+                name: "error",
+                title: "Ensemble mean against the solver".into(),
+                x_label: "rollout frame",
+                y_label: "MSE",
+                series: series(&self.errors),
+            },
+            Plot {
+                name: "spread",
+                title: "Ensemble spread".into(),
+                x_label: "rollout frame",
+                y_label: "mean standard deviation",
+                series: series(&self.spreads),
+            },
+        ])
+    }
+}
+
+impl crate::Simulation for AcdmWakeCase {
+    fn gpu_view(&self, _: &str) -> Option<crate::GpuView<'_>> {
+        None
+    }
+
+    fn step_slice(&mut self) -> Result<(), CaseError> {
+        self.slice()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,5 +962,52 @@ mod tests {
         let error = WakeModel::from_bytes(&plain).err().unwrap();
         assert!(error.contains("export it with training/train_acdm.py"), "{error}");
         assert!(WakeModel::from_bytes(b"not a model").is_err());
+    }
+
+    /// The browser's rollout, a denoising step at a time, is `flowscope sample`'s, frame by frame.
+    #[test]
+    fn the_case_rolls_out_what_flowscope_sample_draws() {
+        let models = crate::ModelFiles::from([(MODEL_FILE.to_string(), fixture(MODEL_FILE))]);
+        let mut params = SPEC.defaults();
+        for (name, value) in [("samples", "3"), ("Re", "450"), ("warmup", "5"), ("seed", "7")] {
+            SPEC.set_text(&mut params, name, value).unwrap();
+        }
+        let mut case = AcdmWakeCase::new(&params, &models).unwrap();
+        assert!(!case.rolling());
+        case.step(2).unwrap();
+        assert_eq!(case.steps(), 2);
+
+        let model = WakeModel::from_bytes(&fixture(MODEL_FILE)).unwrap();
+        let options = model.dataset_options(&["warmup=5".into()]).unwrap();
+        let mut solver = developed_solver(&options, 450.0, 7).unwrap();
+        let [c, h, w] = solver.frame_shape();
+        let mut states =
+            Tensor { shape: vec![3, c, h, w], data: solver.frame().unwrap().repeat(3) };
+        for frame in 0..2 {
+            states = model
+                .step(&states, 450.0, Sampler::Ddpm, &[7000, 7001, 7002], frame, None)
+                .unwrap();
+            solver.advance().unwrap();
+        }
+        assert_eq!(case.samples().unwrap().data, states.data);
+        assert_eq!(case.truth(), solver.frame().unwrap().as_slice());
+
+        let plane = c * h * w;
+        assert_ne!(states.data[..plane], states.data[plane..2 * plane], "samples must differ");
+        for view in SPEC.views {
+            let field = case.read_view(view.name).unwrap();
+            assert!(field.all_finite(), "{}", view.name);
+        }
+        let strip = case.read_view("strip").unwrap();
+        assert_eq!((strip.nx, strip.ny), (2 * w, 2 * h), "3 samples tile a 2 × 2 grid");
+        let [mse, spread] = case.observables().unwrap()[..] else { panic!() };
+        assert!(mse > 0.0 && spread > 0.0, "mse {mse}, spread {spread}");
+        assert_eq!(case.plots().unwrap()[0].series[0].points.len(), 2);
+    }
+
+    #[test]
+    fn the_case_says_which_model_file_it_lacks() {
+        let error = AcdmWakeCase::new(&SPEC.defaults(), &crate::ModelFiles::new()).err().unwrap();
+        assert!(error.to_string().contains("acdm-wake.safetensors"), "{error}");
     }
 }

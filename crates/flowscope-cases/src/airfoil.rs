@@ -94,6 +94,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("naca", "4412"), ("alpha", "18")],
         },
     ],
+    models: &[],
     gpu: true,
 };
 

@@ -78,6 +78,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("Re", "800"), ("n", "48")],
         },
     ],
+    models: &[],
     gpu: true,
 };
 

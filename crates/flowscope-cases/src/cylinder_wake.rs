@@ -139,6 +139,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "square", label: "Square cylinder", params: &[("shape", "square")] },
     ],
+    models: &[],
     gpu: true,
 };
 

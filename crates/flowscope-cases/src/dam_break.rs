@@ -107,6 +107,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         Preset { name: "dfsph", label: "DFSPH against Martin & Moyce", params: &[("solver", "dfsph")] },
         Preset { name: "fine", label: "WCSPH, 40 particles across", params: &[("solver", "wcsph"), ("n", "40")] },
     ],
+    models: &[],
     gpu: true,
 };
 

@@ -104,6 +104,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("scheme", "implicit"), ("dt", "0.5"), ("diffusivity", "0.0001")],
         },
     ],
+    models: &[],
     gpu: true,
 };
 

@@ -39,7 +39,11 @@ pub static CATALOG: &[&CaseSpec] = &[
     &dam_break::SPEC,
     &hydrostatic_tank::SPEC,
     &sph_playground::SPEC,
+    &acdm_wake::SPEC,
 ];
+
+/// The model files a learned case needs, by name (see [`CaseSpec::models`]).
+pub type ModelFiles = std::collections::BTreeMap<String, Vec<u8>>;
 
 /// The spec of a case id, or a one-line error listing the known ids.
 pub fn find(id: &str) -> Result<&'static CaseSpec, String> {
@@ -72,13 +76,63 @@ pub trait Simulation: Case {
     fn particle_size(&self) -> Option<f64> {
         None
     }
+    /// The smallest piece of work, for front ends that keep a page responsive: a step, or for a
+    /// learned rollout one denoising step of all samples (a frame completes over several).
+    fn step_slice(&mut self) -> Result<(), CaseError> {
+        self.step(1)
+    }
 }
 
-/// Starts case `id` with `params` on the GPU when `gpu` is given, else on the CPU.
+/// The model files `spec` lists, read from `dir` and checked against `dir/manifest.json` (size
+/// and sha256); empty for a case without models.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_models(spec: &CaseSpec, dir: &std::path::Path) -> Result<ModelFiles, String> {
+    use flowscope_nn::weights::{check_manifest_entry, Manifest};
+    if spec.models.is_empty() {
+        return Ok(ModelFiles::new());
+    }
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+        format!(
+            "cannot read {} ({e}): run from the repository, or give --models",
+            manifest_path.display()
+        )
+    })?;
+    let manifest =
+        Manifest::parse(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    spec.models
+        .iter()
+        .map(|file| {
+            let entry = manifest.models.iter().find(|m| m.file == *file).ok_or_else(|| {
+                format!("{} lists no {file}: the model is not shipped", manifest_path.display())
+            })?;
+            let path = dir.join(file);
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            check_manifest_entry(&bytes, entry.bytes, &entry.sha256).map_err(|e| {
+                format!("{} does not match its manifest entry: {e}", path.display())
+            })?;
+            Ok((file.to_string(), bytes))
+        })
+        .collect()
+}
+
+/// Starts case `id` with `params` on the GPU when `gpu` is given, else on the CPU (a learned
+/// case needs [`create_with`]).
 pub fn create(
     id: &str,
     params: &ParamValues,
     gpu: Option<&GpuContext>,
+) -> Result<Box<dyn Simulation>, CaseError> {
+    create_with(id, params, gpu, &ModelFiles::new())
+}
+
+/// [`create`] with the model files the case's spec lists.
+pub fn create_with(
+    id: &str,
+    params: &ParamValues,
+    gpu: Option<&GpuContext>,
+    models: &ModelFiles,
 ) -> Result<Box<dyn Simulation>, CaseError> {
     let spec = find(id).map_err(CaseError::UnknownCase)?;
     if gpu.is_some() && !spec.gpu {
@@ -115,6 +169,7 @@ pub fn create(
         "sph-playground" => {
             Ok(Box::new(ParticleCase::new(sph_playground::SphPlayground, params, gpu)?))
         }
+        "acdm-wake" => Ok(Box::new(acdm_wake::AcdmWakeCase::new(params, models)?)),
         // The catalog test runs every case, so this only guards a half-added one.
         other => {
             Err(CaseError::UnknownCase(format!("case '{other}' is listed but has no constructor")))
@@ -127,6 +182,18 @@ mod tests {
     use super::*;
     use flowscope_core::ViewKind;
     use std::collections::HashSet;
+
+    /// The learned cases' model files: the small fixture models (their datasets are tiny too,
+    /// so the learned cases start in a moment).
+    fn fixture_models() -> ModelFiles {
+        let folder =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/acdm");
+        CATALOG
+            .iter()
+            .flat_map(|s| s.models)
+            .map(|file| (file.to_string(), std::fs::read(folder.join(file)).expect(file)))
+            .collect()
+    }
 
     #[test]
     fn case_ids_are_unique_and_url_safe() {
@@ -143,7 +210,8 @@ mod tests {
     #[test]
     fn every_case_runs_from_its_defaults_on_the_cpu() {
         for spec in CATALOG {
-            let mut case = create(spec.id, &spec.defaults(), None).expect(spec.id);
+            let mut case =
+                create_with(spec.id, &spec.defaults(), None, &fixture_models()).expect(spec.id);
             case.step(3).expect(spec.id);
             assert_eq!(case.steps(), 3);
             assert_eq!(case.observables().unwrap().len(), spec.observables.len());
@@ -171,7 +239,7 @@ mod tests {
             for preset in spec.presets {
                 let params =
                     spec.preset(preset.name).unwrap_or_else(|e| panic!("{}: {e}", spec.id));
-                create(spec.id, &params, None)
+                create_with(spec.id, &params, None, &fixture_models())
                     .unwrap_or_else(|e| panic!("{} preset {}: {e}", spec.id, preset.name));
             }
         }

@@ -64,6 +64,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("Re", "1000"), ("n", "128")],
         },
     ],
+    models: &[],
     gpu: true,
 };
 

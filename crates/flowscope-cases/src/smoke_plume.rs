@@ -97,6 +97,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         Preset { name: "fine", label: "Fine grid (128 cells)", params: &[("n", "128")] },
         Preset { name: "buoyant", label: "Strong buoyancy", params: &[("buoyancy", "0.4")] },
     ],
+    models: &[],
     gpu: true,
 };
 

@@ -113,6 +113,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "fine", label: "1600 particles", params: &[("n", "1600")] },
     ],
+    models: &[],
     gpu: true,
 };
 

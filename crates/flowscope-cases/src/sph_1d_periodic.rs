@@ -79,6 +79,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "seed-42", label: "Another draw (seed 42)", params: &[("seed", "42")] },
     ],
+    models: &[],
     gpu: true,
 };
 

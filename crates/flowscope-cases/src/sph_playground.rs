@@ -112,6 +112,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("paddle", "0"), ("tilt", "20")],
         },
     ],
+    models: &[],
     gpu: false,
 };
 

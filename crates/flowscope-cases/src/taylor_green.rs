@@ -70,6 +70,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "inviscid", label: "Nearly inviscid: ν 0.001", params: &[("nu", "0.001")] },
     ],
+    models: &[],
     gpu: true,
 };
 

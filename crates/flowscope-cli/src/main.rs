@@ -78,6 +78,9 @@ struct RunArgs {
     /// Also write fields every K steps (and record observables at the same steps).
     #[arg(long, value_name = "K")]
     every: Option<u64>,
+    /// The folder of model files a learned case runs, with their manifest.json.
+    #[arg(long, default_value = "public/models")]
+    models: PathBuf,
     /// Output folder (created if missing).
     #[arg(long, default_value = "flowscope-out")]
     out: PathBuf,
@@ -232,7 +235,8 @@ fn run_case(args: RunArgs) -> Result<()> {
         bail!("--every must be at least 1");
     }
     let gpu = gpu_context(spec, args.backend)?;
-    let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
+    let models = flowscope_cases::read_models(spec, &args.models).map_err(anyhow::Error::msg)?;
+    let mut case = flowscope_cases::create_with(spec.id, &params, gpu.as_ref(), &models)?;
     for notice in case.notices() {
         eprintln!("note: {notice}");
     }

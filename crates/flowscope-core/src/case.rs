@@ -160,6 +160,9 @@ pub struct CaseSpec {
     pub observables: &'static [ObservableSpec],
     pub interactions: &'static [InteractionKind],
     pub presets: &'static [Preset],
+    /// The model files a learned case runs (names in the site's `models/` folder, checked against
+    /// its `manifest.json`); the front end fetches them before it starts the case.
+    pub models: &'static [&'static str],
     /// Whether the case has WGSL kernels; without them it runs on the CPU backend only.
     pub gpu: bool,
 }
@@ -230,6 +233,12 @@ pub enum CaseError {
     UnknownView { view: String, known: String },
     #[error("GPU error: {0}")]
     Gpu(String),
+    /// A model file that cannot run the case.
+    #[error("model: {0}")]
+    Model(String),
+    /// A learned case was started without a model file it runs.
+    #[error("case '{case}' needs the model file {file} (see public/models/manifest.json)")]
+    MissingModel { case: &'static str, file: &'static str },
     #[error("case '{0}' has no GPU implementation yet; use the CPU backend")]
     NoGpu(&'static str),
 }
