@@ -40,7 +40,7 @@ def parse():
     p.add_argument("--base", type=int, default=32, help="UNet base channels")
     p.add_argument("--mults", default="1,2,4", help="channel multipliers per level")
     p.add_argument("--attention", default="2", help="levels with attention (comma list, may be empty)")
-    p.add_argument("--epochs", type=int, default=12, help="about 5 min each on two CPU cores at the defaults")
+    p.add_argument("--epochs", type=int, default=6, help="about 5 min each on two CPU cores at the defaults")
     p.add_argument("--batch", type=int, default=32, help="global batch, split over the processes")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)

@@ -647,6 +647,7 @@ fn start_case(signals: Signals) {
     let Some(models) = crate::models::case_files(spec) else {
         // A learned case starts once its model files are here.
         with_app(|app| app.engine = None);
+        signals.error.set(None);
         leptos::task::spawn_local(async move {
             let fetched = crate::models::fetch_case_files(signals, spec).await;
             if signals.case_id.get_untracked() != spec.id {

@@ -8,6 +8,8 @@
 //! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
 //! our CPU and GPU backends against PyTorch on the CPU with the same weights, and in headless
 //! Chromium against onnxruntime-web (wasm and WebGPU) on the same weights in ONNX.
+//! `cargo xtask bench acdm`: learned-wake rollout frames per second (4 and 8 posterior samples,
+//! DDPM's 20 steps and DDIM's 5), native CPU and in headless Chromium (both wasm builds).
 //! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
 //! both backends) and the size of what the browser downloads.
 
@@ -21,6 +23,7 @@ pub enum Suite {
     Grid,
     Sph,
     Nn,
+    Acdm,
     Site,
 }
 
@@ -30,6 +33,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Grid => grid(browser),
         Suite::Sph => sph(browser),
         Suite::Nn => nn(browser),
+        Suite::Acdm => acdm(browser),
         Suite::Site => site(),
     }
 }
@@ -124,6 +128,59 @@ fn browser_bench(
             )
         })
         .collect())
+}
+
+/// Rollout frames per second of the acdm-wake case with the shipped model: native CPU (the
+/// CLI's `bench`) and the browser's CPU backend in both builds (the case has no WebGPU kernels).
+fn acdm(browser: bool) -> Result<()> {
+    let cli = build_cli()?;
+    let variants = [(4, "ddpm", 20), (8, "ddpm", 20), (4, "ddim", 5), (8, "ddim", 5)];
+    let name = |k: u32, sampler: &str, steps: u32| format!("{k} samples, {sampler} {steps} steps");
+    let mut rows = Vec::new();
+    for (k, sampler, steps) in variants {
+        let set = [format!("samples={k}"), format!("sampler={sampler}"), format!("steps={steps}")];
+        let mut args = vec!["acdm-wake", "--warmup", "1", "--seconds", "10", "--set", "warmup=5"];
+        for assignment in &set {
+            args.extend(["--set", assignment.as_str()]);
+        }
+        let report = cli_bench(&cli, &args)?;
+        let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+        let device = report["device"].as_str().unwrap_or("?").to_string();
+        rows.push((device, name(k, sampler, steps), ms));
+    }
+    if browser {
+        let root = project_root();
+        let chromium = setup::chromium()?;
+        setup::playwright()?;
+        let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
+        let server = serve::start_isolated(&site)?;
+        let runs: Vec<_> = variants
+            .iter()
+            .map(|&(k, sampler, steps)| {
+                serde_json::json!({
+                    "label": name(k, sampler, steps),
+                    "params": { "samples": k, "sampler": sampler, "steps": steps },
+                    "steps": 2,
+                })
+            })
+            .collect();
+        let plan = serde_json::json!({
+            "case": "acdm-wake", "runs": runs, "params": { "warmup": 5 }, "cpuOnly": true,
+        });
+        let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
+        for entry in report.as_array().into_iter().flatten() {
+            rows.push((
+                format!("browser {}", entry["backend"].as_str().unwrap_or("?")),
+                entry["n"].as_str().unwrap_or("?").to_string(),
+                entry["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    println!("| backend | rollout | ms per frame | frames per second |\n|---|---|---|---|");
+    for (backend, rollout, ms) in rows {
+        println!("| {backend} | {rollout} | {ms:.0} | {:.2} |", 1000.0 / ms);
+    }
+    Ok(())
 }
 
 /// smoke-plume ms/step and pressure iterations from 64² to 1024², native CPU and GPU, the

@@ -58,6 +58,9 @@ struct BenchArgs {
     /// Steps run before timing starts.
     #[arg(long, default_value_t = 10)]
     warmup: u32,
+    /// The folder of model files a learned case runs, with their manifest.json.
+    #[arg(long, default_value = "public/models")]
+    models: PathBuf,
 }
 
 #[derive(Parser)]
@@ -157,7 +160,8 @@ fn bench(args: BenchArgs) -> Result<()> {
     let spec = flowscope_cases::find(&args.case).map_err(anyhow::Error::msg)?;
     let params = parse_params(spec, args.preset.as_deref(), &args.set)?;
     let gpu = gpu_context(spec, args.backend)?;
-    let mut case = flowscope_cases::create(spec.id, &params, gpu.as_ref())?;
+    let models = flowscope_cases::read_models(spec, &args.models).map_err(anyhow::Error::msg)?;
+    let mut case = flowscope_cases::create_with(spec.id, &params, gpu.as_ref(), &models)?;
     let finish = |gpu: &Option<flowscope_gpu::GpuContext>| -> Result<()> {
         if let Some(ctx) = gpu {
             flowscope_gpu::buffers::wait_idle(&ctx.device).map_err(anyhow::Error::msg)?;

@@ -1,0 +1,111 @@
+// The learned wake (case acdm-wake) with the shipped model of public/models: it downloads with
+// its progress bar before the case starts, then 4 posterior samples roll 5 frames forward beside
+// the live solver — finite, different from each other, near the solver — on a page with WebGPU
+// and on one without (the case runs on the CPU backend on both). A tampered model file is refused
+// and the app goes on; a page script that loads cases in quick succession meets no race.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openApp } from './browser.mjs';
+
+/** Records whether the model download bar was ever on the page. */
+async function watchDownloadBar(page) {
+  await page.evaluate(() => {
+    window.__sawDownloadBar = false;
+    new MutationObserver(() => {
+      if (document.querySelector('[data-testid="model-download"] progress')) window.__sawDownloadBar = true;
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+}
+
+/** Loads the case and rolls 5 frames; returns the state, the observables and the notices. */
+async function rollout(page, params) {
+  return page.evaluate(async (params) => {
+    const f = window.flowscope;
+    const loaded = await f.load('acdm-wake', { warmup: 5, samples: 4, ...params });
+    const state = await f.step(5);
+    return { loaded, state, observables: f.observables(), text: document.body.innerText };
+  }, params);
+}
+
+function checkRollout({ loaded, state, observables }) {
+  assert.equal(loaded.case, 'acdm-wake');
+  assert.ok(!loaded.error, loaded.error);
+  assert.equal(state.step, 5, 'five rollout frames');
+  assert.equal(state.backend, 'cpu');
+  const mse = observables.mse.at(-1);
+  const spread = observables.spread.at(-1);
+  // Finite, or the case would have paused with "no longer finite".
+  assert.ok(Number.isFinite(mse) && Number.isFinite(spread), `mse ${mse}, spread ${spread}`);
+  assert.ok(spread > 1e-5, `the samples differ from each other (spread ${spread})`);
+  // The wake's fields are of order 0.1–1; a rollout that left the solver would be far above.
+  assert.ok(mse < 1e-2, `the ensemble mean stays near the solver (MSE ${mse})`);
+}
+
+test('4 samples of the shipped ACDM roll 5 frames near the solver, without WebGPU', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openApp(browser, '?backend=cpu');
+    await watchDownloadBar(page);
+    const result = await rollout(page, {});
+    checkRollout(result);
+    assert.equal(await page.evaluate(() => window.__sawDownloadBar), true, 'the download bar showed');
+    assert.equal(await page.getByTestId('model-download').count(), 0, 'the bar is gone once loaded');
+    assert.match(result.text, /develops the wake from rest/);
+    // Out of the training range, marked as such.
+    const held = await page.evaluate(async () => {
+      await window.flowscope.load('acdm-wake', { Re: 150, warmup: 5, samples: 1 });
+      return document.body.innerText;
+    });
+    assert.match(held, /outside the training range 200–900/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('on a WebGPU page the learned wake runs on the CPU backend, with DDIM', async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await openApp(browser, '');
+    const result = await rollout(page, { sampler: 'ddim', steps: 5, seed: 3 });
+    checkRollout(result);
+    assert.equal(result.state.params.sampler, 'ddim');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a tampered model is refused with a reason, and quick successive loads settle', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page } = await openApp(browser, '?backend=cpu');
+    await page.route('**/models/acdm-wake.safetensors', async (route) => {
+      const response = await route.fetch();
+      const body = Buffer.from(await response.body());
+      body[body.length - 5] ^= 0x20;
+      await route.fulfill({ response, body });
+    });
+    const refused = await page.evaluate(() =>
+      window.flowscope.load('acdm-wake', { warmup: 5 }).then(() => 'loaded', (e) => e.message));
+    assert.match(refused, /acdm-wake\.safetensors.*sha256/);
+    assert.match(await page.evaluate(() => window.flowscope.state().error ?? ''), /sha256/);
+    await page.unroute('**/models/acdm-wake.safetensors');
+    // A page script firing loads without awaiting them: the last one wins, nothing breaks.
+    const last = await page.evaluate(async () => {
+      const f = window.flowscope;
+      const first = f.load('acdm-wake', { warmup: 5, samples: 2 });
+      const second = f.load('heat', {});
+      const third = f.load('acdm-wake', { warmup: 5, samples: 2 });
+      const outcomes = await Promise.allSettled([first, second, third]);
+      await f.step(1);
+      return { outcomes: outcomes.map((o) => o.reason?.message ?? o.status), state: f.state() };
+    });
+    assert.deepEqual(last.outcomes, ['fulfilled', 'fulfilled', 'fulfilled']);
+    assert.equal(last.state.case, 'acdm-wake');
+    assert.equal(last.state.step, 1);
+    assert.ok(!last.state.error, last.state.error);
+  } finally {
+    await browser.close();
+  }
+});
