@@ -25,6 +25,13 @@ async function openRaw(browser, url) {
   return { page, errors };
 }
 
+/** Cases without WebGPU kernels, which run on the CPU backend on any page. */
+const CPU_ONLY = ['sph-playground', 'acdm-wake'];
+
+/** Each case's parameters here: the learned wake with a short warm-up and one quick sample, so
+ * that its 5 steps (rollout frames) take seconds, not minutes. */
+const PARAMS = { 'acdm-wake': { warmup: 5, samples: 1, sampler: 'ddim', steps: 5 } };
+
 /** The catalog's ids in gallery order. */
 async function catalog(page) {
   return page.$$eval('[data-testid^="case-card-"]', (cards) =>
@@ -32,11 +39,11 @@ async function catalog(page) {
 }
 
 /** Each case in turn, every call awaited (not `ready`: a page script does not wait for it). */
-async function sequential(ids) {
+async function sequential({ ids, params }) {
   const f = window.flowscope;
   const seen = [];
   for (const id of ids) {
-    await f.load(id, {});
+    await f.load(id, params[id] ?? {});
     await f.step(5);
     const s = f.state();
     const png = f.snapshot();
@@ -46,11 +53,11 @@ async function sequential(ids) {
 }
 
 /** Each case in turn with nothing awaited between calls, then everything awaited at once. */
-async function unawaited(ids) {
+async function unawaited({ ids, params }) {
   const f = window.flowscope;
   const pending = [];
   for (const id of ids) {
-    pending.push(f.load(id, {}).then((s) => ({ id, backend: s.backend, case: s.case })));
+    pending.push(f.load(id, params[id] ?? {}).then((s) => ({ id, backend: s.backend, case: s.case })));
     pending.push(f.step(5));
   }
   const loads = (await Promise.all(pending)).filter((r) => r && r.id);
@@ -61,7 +68,7 @@ async function unawaited(ids) {
 /** Checks what `sequential` saw on page `k`. */
 function checkSequence(k, seen) {
   for (const s of seen) {
-    const expected = s.id === 'sph-playground' ? 'cpu' : 'webgpu';
+    const expected = CPU_ONLY.includes(s.id) ? 'cpu' : 'webgpu';
     assert.equal(s.case, s.id, `page ${k}: ${s.id} loaded`);
     assert.equal(s.backend, expected, `page ${k}: ${s.id} ran on ${s.backend}`);
     assert.equal(s.error, null, `page ${k}: ${s.id}: ${s.error}`);
@@ -77,7 +84,7 @@ for (const [build, url] of BUILDS) {
         const { page, errors } = await openRaw(browser, `${url}?backend=webgpu`);
         const ids = (await catalog(page)).slice(0, 2);
         assert.deepEqual(ids, ['heat', 'smoke-plume'], 'the catalog starts where the crash struck');
-        checkSequence(k, await page.evaluate(sequential, ids));
+        checkSequence(k, await page.evaluate(sequential, { ids, params: PARAMS }));
         assert.equal(await page.locator('#fatal').isHidden(), true, `page ${k}: no fatal overlay`);
         assert.deepEqual(errors, [], `page ${k}: console errors`);
         await page.close();
@@ -95,7 +102,7 @@ for (const [build, url] of BUILDS) {
         // Read the ids from the markup: it exists as soon as the app is mounted.
         const ids = await catalog(page);
         assert.ok(ids.length >= 12, `the gallery lists the catalog (${ids.length})`);
-        checkSequence(k, await page.evaluate(sequential, ids));
+        checkSequence(k, await page.evaluate(sequential, { ids, params: PARAMS }));
         assert.equal(await page.locator('#fatal').isHidden(), true, `page ${k}: no fatal overlay`);
         assert.deepEqual(errors, [], `page ${k}: console errors`);
         await page.close();
@@ -111,10 +118,10 @@ for (const [build, url] of BUILDS) {
       for (let k = 0; k < Math.max(1, CATALOG_PAGES / 2); k++) {
         const { page, errors } = await openRaw(browser, `${url}?backend=webgpu`);
         const ids = await catalog(page);
-        const { loads, last } = await page.evaluate(unawaited, ids);
+        const { loads, last } = await page.evaluate(unawaited, { ids, params: PARAMS });
         assert.deepEqual(loads.map((l) => l.id), ids, `page ${k}: every load answered, in order`);
         for (const l of loads) {
-          const expected = l.id === 'sph-playground' ? 'cpu' : 'webgpu';
+          const expected = CPU_ONLY.includes(l.id) ? 'cpu' : 'webgpu';
           assert.equal(l.backend, expected, `page ${k}: ${l.id} ran on ${l.backend}`);
           assert.equal(l.case, l.id, `page ${k}: the state answering load('${l.id}') is its own`);
         }

@@ -61,7 +61,10 @@ enum Command {
         suite: Option<validate::Suite>,
     },
     /// Render the gallery thumbnails into public/thumbs/ from the cases themselves.
-    Thumbnails,
+    Thumbnails {
+        /// Only these case ids (all cases when none are given).
+        cases: Vec<String>,
+    },
     /// Measure performance; prints a Markdown table for docs/BENCHMARKS.md.
     Bench {
         #[arg(value_enum)]
@@ -90,7 +93,7 @@ fn main() {
         Command::Test { no_browser } => test::run(!no_browser),
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
         Command::Validate { suite } => validate::run(suite),
-        Command::Thumbnails => thumbnails::run(),
+        Command::Thumbnails { cases } => thumbnails::run(&cases),
     };
     if let Err(error) = result {
         let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();

@@ -14,10 +14,13 @@ const STEPS: u32 = 400;
 const BUDGET: Duration = Duration::from_secs(20);
 const BACKGROUND: [u8; 3] = [0, 0, 0];
 
-pub fn run() -> Result<()> {
+pub fn run(only: &[String]) -> Result<()> {
     let dir = project_root().join("public/thumbs");
     std::fs::create_dir_all(&dir)?;
     for spec in flowscope_cases::CATALOG {
+        if !only.is_empty() && !only.iter().any(|id| id == spec.id) {
+            continue;
+        }
         let models = flowscope_cases::read_models(spec, &project_root().join("public/models"))
             .map_err(anyhow::Error::msg)?;
         let mut sim = flowscope_cases::create_with(spec.id, &spec.defaults(), None, &models)
