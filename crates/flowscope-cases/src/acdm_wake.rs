@@ -460,6 +460,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     group: "learned",
     params: PARAMS,
     views: &[
+        view("compare", "Sample | solver, with the mean | its error below", "coolwarm"),
         view("sample", "One sample", "coolwarm"),
         view("mean", "Ensemble mean", "coolwarm"),
         view("std", "Ensemble standard deviation", "viridis"),
@@ -742,19 +743,13 @@ impl AcdmWakeCase {
         Field2 { nx: w, ny: h, data: values.into_iter().map(|v| v as f32).collect() }
     }
 
-    /// All samples tiled in a √K × √K grid (the first at the top left), so the tiles keep the
-    /// domain's shape.
-    fn strip(&self) -> Field2 {
+    /// `tiles` (each `H × W`) in a grid of `columns`, the first at the top left.
+    fn tiled(&self, tiles: &[Vec<f64>], columns: usize) -> Field2 {
         let [_, h, w] = self.frame_shape();
-        let per_sample = self.truth.len();
-        let tiles: Vec<Vec<f64>> = match &self.states {
-            Some(states) => states.data.chunks(per_sample).map(|s| self.field_of(s)).collect(),
-            None => vec![self.field_of(&self.truth)],
-        };
-        let side = (tiles.len() as f64).sqrt().ceil() as usize;
-        let mut field = Field2::zeros(side * w, side * h);
+        let rows = tiles.len().div_ceil(columns);
+        let mut field = Field2::zeros(columns * w, rows * h);
         for (k, tile) in tiles.iter().enumerate() {
-            let (col, row) = (k % side, side - 1 - k / side);
+            let (col, row) = (k % columns, rows - 1 - k / columns);
             for j in 0..h {
                 for i in 0..w {
                     let index = field.index(col * w + i, row * h + j);
@@ -763,6 +758,19 @@ impl AcdmWakeCase {
             }
         }
         field
+    }
+
+    /// All samples tiled in a √K × √K grid, so the tiles keep the domain's shape.
+    fn strip(&self) -> Field2 {
+        let per_sample = self.truth.len();
+        let tiles: Vec<Vec<f64>> = match &self.states {
+            Some(states) => states.data.chunks(per_sample).map(|s| self.field_of(s)).collect(),
+            None => vec![self.field_of(&self.truth)],
+        };
+        let side = (tiles.len() as f64).sqrt().ceil() as usize;
+        let mut square = tiles;
+        square.resize(side * side, vec![0.0; square[0].len()]);
+        self.tiled(&square, side)
     }
 }
 
@@ -840,6 +848,13 @@ impl Case for AcdmWakeCase {
         };
         let moments = || self.moments(|sample| self.field_of(sample));
         Ok(match name {
+            "compare" => {
+                let truth = self.field_of(&self.truth);
+                let mean = moments().0;
+                let error = mean.iter().zip(&truth).map(|(m, t)| (m - t).abs()).collect();
+                let sample = chosen(self.params.int("show").max(1) as usize - 1);
+                self.tiled(&[sample, truth, mean, error], 2)
+            }
             "sample" => self.field(chosen(self.params.int("show").max(1) as usize - 1)),
             "mean" => self.field(moments().0),
             "std" => self.field(moments().1),
@@ -869,7 +884,7 @@ impl Case for AcdmWakeCase {
     /// The samples, their mean and the solver share the solver's colour range, so that they
     /// compare at a glance.
     fn view_range(&self, view: &str) -> Option<(f32, f32)> {
-        if !matches!(view, "sample" | "mean" | "truth" | "strip") {
+        if !matches!(view, "compare" | "sample" | "mean" | "truth" | "strip") {
             return None;
         }
         let truth = self.field_of(&self.truth);
@@ -1000,6 +1015,10 @@ mod tests {
         }
         let strip = case.read_view("strip").unwrap();
         assert_eq!((strip.nx, strip.ny), (2 * w, 2 * h), "3 samples tile a 2 × 2 grid");
+        let compare = case.read_view("compare").unwrap();
+        let truth = case.read_view("truth").unwrap();
+        // The solver's tile is the top right one.
+        assert_eq!(compare.at(w + 3, h + 2), truth.at(3, 2));
         let [mse, spread] = case.observables().unwrap()[..] else { panic!() };
         assert!(mse > 0.0 && spread > 0.0, "mse {mse}, spread {spread}");
         assert_eq!(case.plots().unwrap()[0].series[0].points.len(), 2);
