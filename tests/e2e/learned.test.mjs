@@ -70,6 +70,16 @@ test('on a WebGPU page the learned wake runs on the CPU backend, with DDIM', asy
     const result = await rollout(page, { sampler: 'ddim', steps: 5, seed: 3 });
     checkRollout(result);
     assert.equal(result.state.params.sampler, 'ddim');
+    // The deterministic baseline: one rollout, no spread.
+    const baseline = await page.evaluate(async () => {
+      const f = window.flowscope;
+      const loaded = await f.load('acdm-wake', { model: 'unet', samples: 4, warmup: 5 });
+      await f.step(2);
+      return { samples: loaded.params.samples, o: f.observables() };
+    });
+    assert.equal(baseline.samples, 1);
+    assert.equal(baseline.o.spread.at(-1), 0);
+    assert.ok(baseline.o.mse.at(-1) < 1e-2, `the baseline stays near the solver (${baseline.o.mse.at(-1)})`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -368,8 +368,10 @@ pub fn developed_solver(options: &Options, re: f64, seed: u64) -> Result<WakeSol
     Ok(solver)
 }
 
-/// The model file the case runs (in the site's `models/`, or the CLI's `--models` folder).
+/// The model files the case runs (in the site's `models/`, or the CLI's `--models` folder):
+/// the diffusion model and its deterministic UNet baseline.
 pub const MODEL_FILE: &str = "acdm-wake.safetensors";
+pub const BASELINE_FILE: &str = "acdm-wake-unet.safetensors";
 
 const fn reset_param(
     name: &'static str,
@@ -381,6 +383,13 @@ const fn reset_param(
 }
 
 const PARAMS: &[ParamSpec] = &[
+    reset_param(
+        "model",
+        "Model",
+        "ACDM, the diffusion model, draws samples; the UNet baseline, trained on the same data \
+        for one-step MSE, predicts one deterministic future.",
+        ParamKind::Enum { options: &["acdm", "unet"], default: "acdm" },
+    ),
     reset_param(
         "Re",
         "Reynolds number Re = Ū D / ν",
@@ -499,7 +508,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("sampler", "ddim"), ("steps", "5")],
         },
     ],
-    models: &[MODEL_FILE],
+    models: &[MODEL_FILE, BASELINE_FILE],
     gpu: false,
 };
 
@@ -535,15 +544,19 @@ fn model_error(error: String) -> CaseError {
 
 impl AcdmWakeCase {
     pub fn new(params: &ParamValues, models: &crate::ModelFiles) -> Result<Self, CaseError> {
-        let params = SPEC.complete(params)?;
-        let bytes = models
-            .get(MODEL_FILE)
-            .ok_or(CaseError::MissingModel { case: SPEC.id, file: MODEL_FILE })?;
+        let mut params = SPEC.complete(params)?;
+        let file = if params.choice("model") == "unet" { BASELINE_FILE } else { MODEL_FILE };
+        let bytes = models.get(file).ok_or(CaseError::MissingModel { case: SPEC.id, file })?;
         let model = WakeModel::from_bytes(bytes).map_err(model_error)?;
         let re = params.float("Re");
-        let samples = params.int("samples") as usize;
+        let mut samples = params.int("samples") as usize;
         let seed = params.int("seed") as u32;
         let mut notices = Vec::new();
+        if matches!(model.kind, Kind::Deterministic) && samples > 1 {
+            notices.push("The UNet baseline is deterministic: one rollout, no spread".into());
+            samples = 1;
+            params.set(SPEC.id, SPEC.params, "samples", ParamValue::Int(1))?;
+        }
         let sampler = match (&model.kind, params.choice("sampler")) {
             (Kind::Diffusion { .. }, "ddim") => {
                 Sampler::Ddim { steps: params.int("steps") as usize, eta: 0.0 }
@@ -1022,6 +1035,30 @@ mod tests {
         let [mse, spread] = case.observables().unwrap()[..] else { panic!() };
         assert!(mse > 0.0 && spread > 0.0, "mse {mse}, spread {spread}");
         assert_eq!(case.plots().unwrap()[0].series[0].points.len(), 2);
+    }
+
+    #[test]
+    fn the_baseline_rolls_out_one_deterministic_future() {
+        let models = crate::ModelFiles::from(
+            [MODEL_FILE, BASELINE_FILE].map(|f| (f.to_string(), fixture(f))),
+        );
+        let mut params = SPEC.defaults();
+        for (name, value) in [("model", "unet"), ("samples", "3"), ("warmup", "5")] {
+            SPEC.set_text(&mut params, name, value).unwrap();
+        }
+        let mut case = AcdmWakeCase::new(&params, &models).unwrap();
+        assert_eq!(case.params().int("samples"), 1);
+        assert!(case.notices().iter().any(|n| n.contains("deterministic")));
+        case.step(2).unwrap();
+        let model = WakeModel::from_bytes(&fixture(BASELINE_FILE)).unwrap();
+        let options = model.dataset_options(&["warmup=5".into()]).unwrap();
+        let solver = developed_solver(&options, 500.0, 0).unwrap();
+        let [c, h, w] = solver.frame_shape();
+        let mut state = Tensor { shape: vec![1, c, h, w], data: solver.frame().unwrap() };
+        for frame in 0..2 {
+            state = model.step(&state, 500.0, Sampler::Ddpm, &[0], frame, None).unwrap();
+        }
+        assert_eq!(case.samples().unwrap().data, state.data);
     }
 
     #[test]
