@@ -149,7 +149,7 @@ for (const mode of ['webgpu', 'cpu']) {
         };
         if (slow && small[id]) await page.evaluate(({ id, n }) => window.flowscope.load(id, { n }), { id, n: small[id] });
         if (id === 'acdm-wake') {
-          await page.evaluate(() => window.flowscope.load('acdm-wake', { warmup: 5, samples: 1, sampler: 'ddim', steps: 5 }));
+          await page.evaluate(() => window.flowscope.load('acdm-wake', { warmup: 1, samples: 1, sampler: 'ddim', steps: 5 }));
         }
         await page.evaluate(() => window.flowscope.pause());
         // The 1D gas's waves need a few hundred (cheap) steps to show.

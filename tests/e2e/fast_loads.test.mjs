@@ -30,7 +30,7 @@ const CPU_ONLY = ['sph-playground', 'acdm-wake'];
 
 /** Each case's parameters here: the learned wake with a short warm-up and one quick sample, so
  * that its 5 steps (rollout frames) take seconds, not minutes. */
-const PARAMS = { 'acdm-wake': { warmup: 5, samples: 1, sampler: 'ddim', steps: 5 } };
+const PARAMS = { 'acdm-wake': { warmup: 1, samples: 1, sampler: 'ddim', steps: 5 } };
 
 /** The catalog's ids in gallery order. */
 async function catalog(page) {

@@ -428,7 +428,7 @@ const PARAMS: &[ParamSpec] = &[
         "Flow time the solver runs from rest before the model takes over (plus a seed-chosen \
         phase). The training data starts 40 s in; shorter starts sooner, from a less developed \
         wake the model has not seen.",
-        ParamKind::Float { min: 5.0, max: 60.0, default: 40.0, log: false },
+        ParamKind::Float { min: 1.0, max: 60.0, default: 40.0, log: false },
     ),
     ParamSpec {
         name: "field",
