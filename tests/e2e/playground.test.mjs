@@ -131,9 +131,16 @@ test('playground', async (t) => {
 
   await t.test('the postMessage API answers a cross-origin host page', async () => {
     const page = await browser.newPage();
-    await page.setContent(`<iframe id="f" src="${URL_BASE}?embed=1#case=heat&n=64" width="400" height="300"></iframe>`);
-    const frame = page.frameLocator('#f');
-    await frame.getByTestId('viewport-canvas').waitFor();
+    // The host listens before the frame exists: start-up's end arrives as a message.
+    await page.setContent(`<script>
+      window.readyMessages = [];
+      addEventListener('message', (e) => { if (e.data?.type === 'flowscope-ready') readyMessages.push(e.data); });
+    </script><iframe id="f" src="${URL_BASE}?embed=1#case=heat&n=64" width="400" height="300"></iframe>`);
+    await page.waitForFunction(() => window.readyMessages.length > 0, null, { timeout: 60_000 });
+    const ready = await page.evaluate(() => window.readyMessages);
+    assert.equal(ready.length, 1, 'one ready message');
+    assert.equal(ready[0].state.case, 'heat');
+    assert.ok(ready[0].state.backend, 'the backend is chosen when ready is announced');
     const replies = await page.evaluate(async () => {
       const target = document.getElementById('f').contentWindow;
       const ask = (message) => new Promise((resolve) => {
@@ -148,11 +155,8 @@ test('playground', async (t) => {
         target.postMessage({ type: 'flowscope', id, ...message }, '*');
         setTimeout(() => resolve('no reply'), 3000);
       });
-      // The app may still be starting: wait until it answers.
-      for (let k = 0; k < 10 && (await ask({ command: 'state' })).result?.backend == null; k++) {
-        await new Promise((r) => setTimeout(r, 200));
-      }
       return {
+        ready: await ask({ command: 'ready' }),
         pause: await ask({ command: 'pause' }),
         before: await ask({ command: 'state' }),
         step: await ask({ command: 'step', args: [7] }),
@@ -164,6 +168,8 @@ test('playground', async (t) => {
         observables: await ask({ command: 'observables' }),
       };
     });
+    assert.equal(replies.ready.ok, true);
+    assert.equal(replies.ready.result.case, 'heat', 'a late ready command is answered at once');
     assert.equal(replies.step.ok, true);
     assert.equal(replies.step.result.step, replies.before.result.step + 7);
     assert.equal(replies.state.result.case, 'heat');

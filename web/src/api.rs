@@ -2,7 +2,8 @@
 //! same commands over `postMessage` for cross-origin iframes.
 //!
 //! Commands: `load(caseId, params)`, `set(name, value)`, `play()`, `pause()`, `step(n)`,
-//! `reset()`, `state()`, `observables()`, `snapshot()`, and `ready` (a promise). Bad input is an
+//! `reset()`, `state()`, `observables()`, `snapshot()`, and `ready` (a promise; over postMessage
+//! a `ready` command, and a `flowscope-ready` message to the embedding page). Bad input is an
 //! error with a message (a rejected promise, a thrown JS error or an error reply); it never
 //! panics the app. The asynchronous commands (`load`, `set`, `step`, `reset`) run one after
 //! another in the order they were called, after start-up (see [`crate::gate`]).
@@ -15,7 +16,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 /// The names accepted by [`run`], for error messages.
-const COMMANDS: &str = "load, set, play, pause, step, reset, state, observables, snapshot";
+const COMMANDS: &str = "load, set, play, pause, step, reset, state, observables, snapshot, ready";
 
 fn set_key(object: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(object, &key.into(), &value);
@@ -204,6 +205,7 @@ pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, Str
             Ok(when_done(signals).into())
         }),
         "state" => Ok(state(signals)),
+        "ready" => Ok(gate::ready().into()),
         "observables" => Ok(observables(signals)),
         "snapshot" => snapshot(),
         other => Err(format!("unknown command '{other}'; known: {COMMANDS}")),
@@ -256,6 +258,20 @@ fn on_message(signals: Signals, event: web_sys::MessageEvent) {
         }
         Ok(value) => reply(Ok(value)),
     }
+}
+
+/// Tells the page that embeds this one (if any) that start-up is over:
+/// `{type: "flowscope-ready", state}`, the postMessage twin of `window.flowscope.ready`.
+pub fn announce_ready(state: &JsValue) {
+    let window = crate::ui::window();
+    let Ok(Some(parent)) = window.parent() else { return };
+    if parent == window {
+        return;
+    }
+    let message = Object::new();
+    set_key(&message, "type", "flowscope-ready".into());
+    set_key(&message, "state", state.clone());
+    let _ = parent.post_message(&message, "*");
 }
 
 pub fn install(signals: Signals) {

@@ -620,7 +620,9 @@ pub fn boot(signals: Signals, host: HtmlElement) {
         signals.ready.set(true);
         with_app(|app| app.last_frame_ms = 0.0);
         request_animation_frame(move || frame(signals));
-        gate::open(&crate::api::state(signals));
+        let state = crate::api::state(signals);
+        gate::open(&state);
+        crate::api::announce_ready(&state);
     });
 }
 
