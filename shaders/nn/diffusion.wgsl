@@ -1,9 +1,11 @@
 // Diffusion sampling on the GPU, the twin of crates/flowscope-nn/src/diffusion.rs: the seeded
-// counter-based noise and the reverse step x ← a·x + b·ε + σ·z, in place on the sample that the
-// network reads next.
+// counter-based noise, the reverse step x ← a·x + b·ε + σ·z in place on the sample that the
+// network reads next, and ACDM's condition noised to each step's level.
 
 struct Step {
-    len: u32, per_sample: u32, draw: u32, _p0: u32,
+    len: u32, per_sample: u32, draw: u32,
+    // A sample's stride in the conditioning (noised_condition only).
+    stride: u32,
     a: f32, b: f32, sigma: f32, _p1: f32,
 }
 
@@ -45,4 +47,16 @@ fn reverse_step(@builtin(global_invocation_id) id: vec3<u32>) {
         z = normal(seeds[k / step.per_sample], step.draw, k % step.per_sample);
     }
     x[k] = step.a * x[k] + step.b * eps[k] + step.sigma * z;
+}
+
+// The condition at the step's noise level (ACDM): the leading channels of each sample's
+// conditioning become a·x₀ + b·z (a = √ᾱ, b = √(1 − ᾱ)). Here `eps`'s binding holds x₀ and
+// `x`'s the whole conditioning, whose further channels (Re) stay as they are.
+@compute @workgroup_size(64)
+fn noised_condition(@builtin(global_invocation_id) id: vec3<u32>) {
+    let k = id.x + id.y * 65535u * 64u;
+    if (k >= step.len) { return; }
+    let sample = k / step.per_sample;
+    let i = k % step.per_sample;
+    x[sample * step.stride + i] = step.a * eps[k] + step.b * normal(seeds[sample], step.draw, i);
 }

@@ -220,3 +220,67 @@ impl AsyncRead {
         self.slot.lock().ok().and_then(|mut slot| slot.ready.take())
     }
 }
+
+/// One read of a buffer for code that polls rather than awaits (a case's step): the copy into a
+/// staging buffer is submitted at once, after the work already queued, and
+/// [`PendingRead::try_take`] hands the values over once the map has completed. Unlike
+/// [`AsyncRead`], any number may be in flight, each with its own staging buffer.
+pub struct PendingRead {
+    slot: Arc<Mutex<Option<ReadOutcome>>>,
+}
+
+/// The values read, or why they cannot come.
+type ReadOutcome = Result<Vec<f32>, String>;
+
+impl PendingRead {
+    /// Starts reading the first `len` f32 values of `source`.
+    pub fn start(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        source: &wgpu::Buffer,
+        len: usize,
+    ) -> Self {
+        let bytes = 4 * len.max(1) as u64;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pending read"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, bytes);
+        queue.submit([encoder.finish()]);
+        let slot = Arc::new(Mutex::new(None));
+        let (mapped, delivered) = (staging.clone(), slot.clone());
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
+            let values = result
+                .map_err(|e| format!("mapping a read-back buffer failed: {e}"))
+                .and_then(|()| {
+                    let view = mapped
+                        .slice(..)
+                        .get_mapped_range()
+                        .map_err(|e| format!("reading a read-back buffer failed: {e}"))?;
+                    let mut values = bytemuck::cast_slice::<u8, f32>(&view).to_vec();
+                    values.truncate(len);
+                    Ok(values)
+                });
+            mapped.unmap();
+            if let Ok(mut slot) = delivered.lock() {
+                *slot = Some(values);
+            }
+        });
+        Self { slot }
+    }
+
+    /// The values (or why they cannot come), once they have arrived.
+    pub fn try_take(&self) -> Option<ReadOutcome> {
+        self.slot.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// Waits for the values (native only: the browser must not block).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait(self, device: &wgpu::Device) -> Result<Vec<f32>, String> {
+        wait_idle(device)?;
+        self.try_take().unwrap_or_else(|| Err("the read-back never completed".into()))
+    }
+}

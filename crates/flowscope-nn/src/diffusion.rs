@@ -6,6 +6,8 @@
 //! twin can draw the very same numbers on the GPU.
 
 use crate::{NnError, Tensor};
+use flowscope_gpu::program::{encode, Op, Program};
+use flowscope_gpu::wgpu;
 
 /// β schedules over `steps` diffusion steps.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -175,9 +177,9 @@ pub fn sample(
 
 const GPU_SOURCE: &str = include_str!("../../../shaders/nn/diffusion.wgsl");
 
-/// [`sample`] on the GPU with a recorded network: the sample lives in the network's input
-/// buffer, each step runs the network and updates the sample in place, nothing is read back.
-/// The batch is the recorded one, one seed per entry; returns the buffer holding `x_0`.
+/// [`sample`] on the GPU with a recorded network and a fixed conditioning: the sample lives in
+/// the network's input buffer, nothing is read back. The batch is the recorded one, one seed per
+/// entry; returns the buffer holding `x_0`.
 pub fn sample_gpu<'m>(
     model: &'m crate::GpuModel,
     betas: &[f64],
@@ -185,69 +187,176 @@ pub fn sample_gpu<'m>(
     seeds: &[u32],
     cond: Option<&Tensor>,
 ) -> Result<&'m crate::gpu::GpuTensor, NnError> {
-    sample_gpu_with(model, betas, sampler, seeds, &mut |_| Ok(cond.cloned()))
+    if let (Some(buffer), Some(cond)) = (model.condition(), cond) {
+        model.recorder().write(buffer, cond)?;
+    }
+    GpuSampler::new(model, None)?.run(model, betas, sampler, seeds, &[])?;
+    Ok(model.input())
 }
 
-/// [`sample_gpu`] with conditioning that changes from step to step (ACDM noises its condition
-/// to each step's level): `cond(step)` gives the conditioning the network sees at `step`.
-pub fn sample_gpu_with<'m>(
-    model: &'m crate::GpuModel,
-    betas: &[f64],
-    sampler: Sampler,
-    seeds: &[u32],
-    cond: &mut dyn FnMut(&Step) -> Result<Option<Tensor>, NnError>,
-) -> Result<&'m crate::gpu::GpuTensor, NnError> {
-    use flowscope_gpu::{buffers, program};
-    let x = model.input();
-    if x.shape.first() != Some(&seeds.len()) {
-        return Err(NnError::Shape(format!(
-            "{} seeds for a recorded batch of shape {:?}",
-            seeds.len(),
-            x.shape
-        )));
-    }
-    let ctx = model.recorder().context();
-    let (device, queue) = (&ctx.device, &ctx.queue);
-    let mut kernels = program::Program::new(device, "nn/diffusion.wgsl", GPU_SOURCE);
-    let seeds_buffer = buffers::storage_from(device, queue, "diffusion seeds", seeds);
-    let uniform = buffers::uniform_from(device, queue, "diffusion step", &[0u32; 8]);
-    let (len, per_sample) = (x.len() as u32, (x.len() / seeds.len()) as u32);
+/// [`sample`] on the GPU for one recorded network and batch, its kernels and buffers made once:
+/// the sample lives in the network's input buffer, each step runs the network and updates the
+/// sample in place, nothing is read back. With a noised condition (ACDM), each step first
+/// writes x₀ noised to the step's level, √ᾱ·x₀ + √(1 − ᾱ)·z, into the leading channels of the
+/// network's conditioning, x₀ being a tensor on the device; the further channels keep what was
+/// written there.
+pub struct GpuSampler {
+    initial: Op,
+    reverse: Op,
+    condition: Option<Op>,
+    seeds: wgpu::Buffer,
+    cond_seeds: wgpu::Buffer,
+    step: wgpu::Buffer,
+    cond_step: wgpu::Buffer,
+    /// Values of the sample, and per batch entry.
+    len: u32,
+    per_sample: u32,
+    /// Values of x₀, per entry, and an entry's stride in the conditioning.
+    cond_len: u32,
+    cond_per_sample: u32,
+    cond_stride: u32,
+}
+
+/// Dispatch size for one invocation per value (spilling into y beyond 65 535 groups).
+fn groups(len: u32) -> [u32; 3] {
     let groups = len.div_ceil(64).max(1);
-    let size = [groups.min(65_535), groups.div_ceil(65_535), 1];
-    let out = model.output();
-    let initial =
-        kernels.op("initial_noise", &[(0, &uniform), (2, &seeds_buffer), (3, &x.buffer)], size);
-    let step_op = kernels.op(
-        "reverse_step",
-        &[(0, &uniform), (1, &out.buffer), (2, &seeds_buffer), (3, &x.buffer)],
-        size,
-    );
-    let write = |a: f64, b: f64, sigma: f64, draw: u32| {
-        let words: [u32; 8] = [
+    [groups.min(65_535), groups.div_ceil(65_535), 1]
+}
+
+impl GpuSampler {
+    /// The sampler of `model`'s recorded batch; `noised` is x₀ of a noised condition, shaped as
+    /// the batch's leading conditioning channels.
+    pub fn new(
+        model: &crate::GpuModel,
+        noised: Option<&crate::gpu::GpuTensor>,
+    ) -> Result<Self, NnError> {
+        use flowscope_gpu::buffers;
+        let x = model.input();
+        let batch = x.shape[0];
+        let ctx = model.recorder().context();
+        let (device, queue) = (&ctx.device, &ctx.queue);
+        let mut kernels = Program::new(device, "nn/diffusion.wgsl", GPU_SOURCE);
+        let seeds = buffers::storage_from(device, queue, "diffusion seeds", &vec![0u32; batch]);
+        let cond_seeds =
+            buffers::storage_from(device, queue, "condition seeds", &vec![0u32; batch]);
+        let step = buffers::uniform_from(device, queue, "diffusion step", &[0u32; 8]);
+        let cond_step = buffers::uniform_from(device, queue, "condition step", &[0u32; 8]);
+        let (len, per_sample) = (x.len() as u32, (x.len() / batch) as u32);
+        let initial =
+            kernels.op("initial_noise", &[(0, &step), (2, &seeds), (3, &x.buffer)], groups(len));
+        let reverse = kernels.op(
+            "reverse_step",
+            &[(0, &step), (1, &model.output().buffer), (2, &seeds), (3, &x.buffer)],
+            groups(len),
+        );
+        let (mut cond_len, mut cond_per_sample, mut cond_stride) = (0, 0, 0);
+        let condition = match noised {
+            None => None,
+            Some(x0) => {
+                let cond = model.condition().ok_or_else(|| {
+                    NnError::Shape("a noised condition needs a model recorded with one".into())
+                })?;
+                let fits = x0.shape.len() == cond.shape.len()
+                    && x0.shape[0] == batch
+                    && x0.shape[1] <= cond.shape[1]
+                    && x0.shape[2..] == cond.shape[2..];
+                if !fits {
+                    return Err(NnError::Shape(format!(
+                        "x₀ of shape {:?} is not the leading channels of the conditioning {:?}",
+                        x0.shape, cond.shape
+                    )));
+                }
+                (cond_len, cond_per_sample) = (x0.len() as u32, (x0.len() / batch) as u32);
+                cond_stride = (cond.len() / batch) as u32;
+                Some(kernels.op(
+                    "noised_condition",
+                    &[(0, &cond_step), (1, &x0.buffer), (2, &cond_seeds), (3, &cond.buffer)],
+                    groups(cond_len),
+                ))
+            }
+        };
+        Ok(Self {
+            initial,
+            reverse,
+            condition,
+            seeds,
+            cond_seeds,
+            step,
+            cond_step,
             len,
             per_sample,
-            draw,
-            0,
-            (a as f32).to_bits(),
-            (b as f32).to_bits(),
-            (sigma as f32).to_bits(),
-            0,
-        ];
-        ctx.queue.write_buffer(&uniform, 0, bytemuck::cast_slice(&words));
-    };
-    write(0.0, 0.0, 0.0, 0);
-    let mut encoder = device.create_command_encoder(&Default::default());
-    program::encode(&mut encoder, std::slice::from_ref(&initial));
-    ctx.queue.submit([encoder.finish()]);
-    for step in steps(betas, sampler)? {
-        model.set_conditions(Some(&vec![step.t as f32; seeds.len()]), cond(&step)?.as_ref())?;
-        model.recorder().run();
-        write(step.a, step.b, step.sigma, step.draw);
-        let mut encoder = device.create_command_encoder(&Default::default());
-        program::encode(&mut encoder, std::slice::from_ref(&step_op));
-        ctx.queue.submit([encoder.finish()]);
+            cond_len,
+            cond_per_sample,
+            cond_stride,
+        })
     }
-    Ok(x)
+
+    /// Submits the whole reverse process of `sampler` on the training schedule `betas`: one
+    /// sample per seed (the recorded batch), the condition's noise from `cond_seeds` (ignored
+    /// without a noised condition). The samples end in the network's input buffer.
+    pub fn run(
+        &self,
+        model: &crate::GpuModel,
+        betas: &[f64],
+        sampler: Sampler,
+        seeds: &[u32],
+        cond_seeds: &[u32],
+    ) -> Result<(), NnError> {
+        let batch = model.input().shape[0];
+        let noised = self.condition.is_some();
+        if seeds.len() != batch || (noised && cond_seeds.len() != batch) {
+            return Err(NnError::Shape(format!(
+                "{} seeds ({} for the condition) for a recorded batch of {batch}",
+                seeds.len(),
+                cond_seeds.len()
+            )));
+        }
+        let steps = steps(betas, sampler)?;
+        let bars = alpha_bars(betas);
+        let ctx = model.recorder().context();
+        let queue = &ctx.queue;
+        let words = |len: u32, per_sample: u32, draw: u32, stride: u32, a: f64, b: f64, s: f64| {
+            let (a, b, s) = ((a as f32).to_bits(), (b as f32).to_bits(), (s as f32).to_bits());
+            [len, per_sample, draw, stride, a, b, s, 0u32]
+        };
+        queue.write_buffer(&self.seeds, 0, bytemuck::cast_slice(seeds));
+        if noised {
+            queue.write_buffer(&self.cond_seeds, 0, bytemuck::cast_slice(cond_seeds));
+        }
+        let write = |buffer: &wgpu::Buffer, words: [u32; 8]| {
+            queue.write_buffer(buffer, 0, bytemuck::cast_slice(&words));
+        };
+        write(&self.step, words(self.len, self.per_sample, 0, 0, 0.0, 0.0, 0.0));
+        let submit = |first: Option<&Op>, network: bool, last: &Op| {
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            if let Some(op) = first {
+                encode(&mut encoder, std::slice::from_ref(op));
+            }
+            if network {
+                model.recorder().encode(&mut encoder);
+            }
+            encode(&mut encoder, std::slice::from_ref(last));
+            queue.submit([encoder.finish()]);
+        };
+        submit(None, false, &self.initial);
+        // Each step's uniforms and noise level are written before its submission, which the
+        // queue orders after the previous step's work.
+        for step in &steps {
+            model.set_noise_levels(&vec![step.t as f32; batch])?;
+            if self.condition.is_some() {
+                let bar = bars[step.t];
+                let (a, b) = (bar.sqrt(), (1.0 - bar).sqrt());
+                let (len, per, stride) = (self.cond_len, self.cond_per_sample, self.cond_stride);
+                write(&self.cond_step, words(len, per, step.draw, stride, a, b, 0.0));
+            }
+            write(
+                &self.step,
+                words(self.len, self.per_sample, step.draw, 0, step.a, step.b, step.sigma),
+            );
+            submit(self.condition.as_ref(), true, &self.reverse);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -372,8 +372,13 @@ impl Recorder {
     /// Encodes the recorded dispatches and submits them.
     pub fn run(&self) {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        encode(&mut encoder, &self.ops);
+        self.encode(&mut encoder);
         self.ctx.queue.submit([encoder.finish()]);
+    }
+
+    /// Encodes the recorded dispatches into `encoder`, between the caller's own work.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        encode(encoder, &self.ops);
     }
 
     /// Overwrites a recorded input with new values of the same shape.

@@ -764,12 +764,23 @@ impl GpuModel {
         &self.rec
     }
 
+    /// The recorded conditioning input, for models recorded with one.
+    pub fn condition(&self) -> Option<&GpuTensor> {
+        self.cond.as_ref()
+    }
+
+    /// Writes the noise levels alone (the UNet's `t`, one per batch entry).
+    pub fn set_noise_levels(&self, t: &[f32]) -> Result<(), NnError> {
+        match &self.t {
+            Some(buffer) => self.rec.write(buffer, &Tensor::new(vec![t.len()], t.to_vec())?),
+            None => Err(NnError::Shape("only the UNet takes a noise level".into())),
+        }
+    }
+
     /// Writes the noise levels and the conditioning (as `run` does) without touching `x`.
     pub fn set_conditions(&self, t: Option<&[f32]>, cond: Option<&Tensor>) -> Result<(), NnError> {
         match (&self.t, t) {
-            (Some(buffer), Some(t)) => {
-                self.rec.write(buffer, &Tensor::new(vec![t.len()], t.to_vec())?)?
-            }
+            (Some(_), Some(t)) => self.set_noise_levels(t)?,
             (Some(_), None) => return Err(NnError::Shape("unet: needs the noise level t".into())),
             _ => {}
         }
