@@ -143,27 +143,57 @@ impl WakeModel {
         Tensor::new(shape, cond).map_err(|e| e.to_string())
     }
 
-    /// Records the network on `ctx` for batches of `shape` ([K, C, H, W]).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Records the network on `ctx` for the batch `states` ([K, C, H, W], physical units) at
+    /// `re`, which it rolls out from there on the device (see [`WakeModel::submit`]).
     pub fn record_gpu(
         &self,
         ctx: &flowscope_gpu::GpuContext,
-        shape: &[usize],
+        states: &Tensor,
+        re: f64,
     ) -> Result<WakeGpu, String> {
-        let mut cond_shape = shape.to_vec();
-        cond_shape[1] = match self.kind {
-            Kind::Diffusion { .. } => shape[1] + 1,
-            Kind::Deterministic => 1,
+        let text = |e: flowscope_nn::NnError| e.to_string();
+        let shape = &states.shape;
+        let [batch, channels, height, width] = <[usize; 4]>::try_from(shape.as_slice())
+            .map_err(|_| format!("wake states must be [K, C, H, W], got {shape:?}"))?;
+        let plane = height * width;
+        let re_plane = ((re - self.re_mean) / self.re_std) as f32;
+        let x0 = self.normalise(states);
+        // The conditioning's Re channel is written once; the diffusion's noised state channels
+        // are rewritten on the device at every step.
+        let (extra, leading) = match self.kind {
+            Kind::Diffusion { .. } => (1, channels),
+            Kind::Deterministic => (1, 0),
         };
-        let model = flowscope_nn::GpuModel::new(ctx, &self.model, shape, Some(&cond_shape))
-            .map_err(|e| e.to_string())?;
-        Ok(WakeGpu { model })
+        let cond_data = (0..batch)
+            .flat_map(|_| {
+                std::iter::repeat_n(0.0, leading * plane)
+                    .chain(std::iter::repeat_n(re_plane, extra * plane))
+            })
+            .collect();
+        let cond =
+            Tensor::new(vec![batch, leading + extra, height, width], cond_data).map_err(text)?;
+        let model = flowscope_nn::GpuModel::new(ctx, &self.model, shape, Some(&cond.shape))
+            .map_err(text)?;
+        let rec = model.recorder();
+        rec.write(model.condition().expect("recorded with conditioning"), &cond).map_err(text)?;
+        let (sampler, states) = match self.kind {
+            Kind::Diffusion { .. } => {
+                let states = rec.upload(&x0);
+                let sampler = diffusion::GpuSampler::new(&model, Some(&states)).map_err(text)?;
+                (Some(sampler), states)
+            }
+            Kind::Deterministic => {
+                model.set_noise_levels(&vec![0.0; batch]).map_err(text)?;
+                rec.write(model.input(), &x0).map_err(text)?;
+                (None, model.input().clone())
+            }
+        };
+        Ok(WakeGpu { model, sampler, states })
     }
 
     /// The next states of a batch of wakes `states` ([K, C, H, W], physical units) at `re`, on
-    /// the CPU or, given one, on the recorded GPU model. Diffusion draws sample k's noise from
-    /// `seeds[k]` and `frame` (so a rollout is reproducible from its seeds, on either backend);
-    /// the deterministic model ignores both.
+    /// the CPU. Diffusion draws sample k's noise from `seeds[k]` and `frame` (so a rollout is
+    /// reproducible from its seeds, on either backend); the deterministic model ignores both.
     pub fn step(
         &self,
         states: &Tensor,
@@ -171,35 +201,56 @@ impl WakeModel {
         sampler: Sampler,
         seeds: &[u32],
         frame: u32,
-        gpu: Option<&WakeGpu>,
     ) -> Result<Tensor, String> {
-        let Some(gpu) = gpu else {
-            let mut frame = self.begin(states, re, sampler, seeds, frame)?;
-            while !self.advance(&mut frame)? {}
-            return Ok(self.finish(&frame));
-        };
-        let batch = states.shape[0];
-        let plane: usize = states.shape[2..].iter().product();
-        let re_plane = ((re - self.re_mean) / self.re_std) as f32;
-        let x0 = self.normalise(states);
+        let mut frame = self.begin(states, re, sampler, seeds, frame)?;
+        while !self.advance(&mut frame)? {}
+        Ok(self.finish(&frame))
+    }
+
+    /// [`WakeModel::step`] on the device: submits the frame after the states `gpu` holds, which
+    /// then hold it, and starts reading it back; [`WakeModel::arrived`] turns what arrives into
+    /// states. Nothing waits, so frames can be submitted back to back.
+    pub fn submit(
+        &self,
+        gpu: &WakeGpu,
+        sampler: Sampler,
+        seeds: &[u32],
+        frame: u32,
+    ) -> Result<flowscope_gpu::buffers::PendingRead, String> {
         let text = |e: flowscope_nn::NnError| e.to_string();
-        let next = match &self.kind {
-            Kind::Deterministic => {
-                let mut plane_shape = states.shape.clone();
-                plane_shape[1] = 1;
-                let re_channel = Tensor { shape: plane_shape, data: vec![re_plane; batch * plane] };
-                gpu.forward(&x0, &vec![0.0; batch], &re_channel)?
-            }
-            Kind::Diffusion { betas } => {
+        let rec = gpu.model.recorder();
+        let ctx = rec.context();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        match (&self.kind, &gpu.sampler) {
+            (Kind::Diffusion { betas }, Some(diffusion)) => {
                 let noises = self.noises(seeds, frame);
-                let bars = diffusion::alpha_bars(betas);
-                gpu.sample(betas, sampler, &noises.sample, &mut |t, draw| {
-                    let noise = diffusion::noise(&x0.shape, &noises.cond, draw).map_err(text)?;
-                    Self::condition(&x0, re_plane, bars[t], &noise)
-                })?
+                diffusion
+                    .run(&gpu.model, betas, sampler, &noises.sample, &noises.cond)
+                    .map_err(text)?;
+                // The sample becomes the next frame's condition.
+                let from = &gpu.model.input().buffer;
+                encoder.copy_buffer_to_buffer(from, 0, &gpu.states.buffer, 0, from.size());
             }
-        };
-        Ok(self.denormalise(&next))
+            (Kind::Deterministic, None) => {
+                rec.encode(&mut encoder);
+                let from = &gpu.model.output().buffer;
+                encoder.copy_buffer_to_buffer(from, 0, &gpu.states.buffer, 0, from.size());
+            }
+            _ => return Err("the GPU recording is not this model's".into()),
+        }
+        ctx.queue.submit([encoder.finish()]);
+        Ok(flowscope_gpu::buffers::PendingRead::start(
+            &ctx.device,
+            &ctx.queue,
+            &gpu.states.buffer,
+            gpu.states.len(),
+        ))
+    }
+
+    /// The states of a frame read back from `gpu` (normalised values), in physical units.
+    pub fn arrived(&self, gpu: &WakeGpu, values: Vec<f32>) -> Result<Tensor, String> {
+        let states = Tensor::new(gpu.states.shape.clone(), values).map_err(|e| e.to_string())?;
+        Ok(self.denormalise(&states))
     }
 }
 
@@ -308,51 +359,20 @@ impl WakeModel {
     }
 }
 
-/// A wake model recorded on the GPU for one batch shape (native: the browser's rollouts will
-/// read back asynchronously, so there it cannot exist).
-#[cfg(not(target_arch = "wasm32"))]
+/// A wake model's rollout on the GPU for one batch: the states stay on the device from frame
+/// to frame — the condition noised there, the network and the sampler run there — and each
+/// frame is read back once, asynchronously, for the views and statistics.
 pub struct WakeGpu {
     model: flowscope_nn::GpuModel,
+    /// The diffusion's sampler; none for the deterministic model.
+    sampler: Option<diffusion::GpuSampler>,
+    /// The current states, normalised (the deterministic model's input buffer).
+    states: flowscope_nn::gpu::GpuTensor,
 }
 
-#[cfg(target_arch = "wasm32")]
-pub enum WakeGpu {}
-
 impl WakeGpu {
-    #[cfg(not(target_arch = "wasm32"))]
-    fn forward(&self, x: &Tensor, t: &[f32], cond: &Tensor) -> Result<Tensor, String> {
-        self.model.forward_blocking(x, Some(t), Some(cond)).map_err(|e| e.to_string())
-    }
-
-    #[cfg(not(target_arch = "wasm32"))]
-    fn sample(
-        &self,
-        betas: &[f64],
-        sampler: Sampler,
-        seeds: &[u32],
-        cond: &mut dyn FnMut(usize, u32) -> Result<Tensor, String>,
-    ) -> Result<Tensor, String> {
-        let x = diffusion::sample_gpu_with(&self.model, betas, sampler, seeds, &mut |step| {
-            cond(step.t, step.draw).map(Some).map_err(flowscope_nn::NnError::Shape)
-        })
-        .map_err(|e| e.to_string())?;
-        self.model.recorder().download(x).map_err(|e| e.to_string())
-    }
-
-    #[cfg(target_arch = "wasm32")]
-    fn forward(&self, _: &Tensor, _: &[f32], _: &Tensor) -> Result<Tensor, String> {
-        match *self {}
-    }
-
-    #[cfg(target_arch = "wasm32")]
-    fn sample(
-        &self,
-        _: &[f64],
-        _: Sampler,
-        _: &[u32],
-        _: &mut dyn FnMut(usize, u32) -> Result<Tensor, String>,
-    ) -> Result<Tensor, String> {
-        match *self {}
+    pub fn context(&self) -> &flowscope_gpu::GpuContext {
+        self.model.recorder().context()
     }
 }
 
@@ -509,13 +529,19 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
     ],
     models: &[MODEL_FILE, BASELINE_FILE],
-    gpu: false,
+    gpu: true,
 };
 
 /// Solver steps per slice while the wake develops.
 const WARMUP_SLICE: u32 = 20;
 
-/// The case: K learned rollouts and the live solver, on the CPU.
+/// Frames a GPU rollout submits ahead of what has been read back while playing: the device
+/// never waits for a read-back, and the views lag by at most this.
+const FRAMES_IN_FLIGHT: usize = 2;
+
+/// The case: K learned rollouts and the live solver. On the GPU backend the rollouts run on the
+/// device and each frame comes back for the views; the solver runs on the CPU either way (it is
+/// the dataset's CPU solver, at its resolution).
 pub struct AcdmWakeCase {
     params: ParamValues,
     model: WakeModel,
@@ -536,6 +562,17 @@ pub struct AcdmWakeCase {
     errors: Vec<[f64; 3]>,
     spreads: Vec<[f64; 3]>,
     notices: Vec<String>,
+    /// The GPU backend's state.
+    gpu: Option<OnGpu>,
+}
+
+/// A rollout on the device: recorded once the wake has developed, then frames in flight.
+struct OnGpu {
+    ctx: flowscope_gpu::GpuContext,
+    rollout: Option<WakeGpu>,
+    /// Frames submitted and not yet taken in, oldest first, each with the solver's frame it is
+    /// compared with and its number.
+    pending: std::collections::VecDeque<(flowscope_gpu::buffers::PendingRead, Vec<f32>, u64)>,
 }
 
 fn model_error(error: String) -> CaseError {
@@ -543,7 +580,12 @@ fn model_error(error: String) -> CaseError {
 }
 
 impl AcdmWakeCase {
-    pub fn new(params: &ParamValues, models: &crate::ModelFiles) -> Result<Self, CaseError> {
+    /// The case on the CPU, or with `gpu` its rollouts on that device.
+    pub fn new(
+        params: &ParamValues,
+        models: &crate::ModelFiles,
+        gpu: Option<&flowscope_gpu::GpuContext>,
+    ) -> Result<Self, CaseError> {
         let mut params = SPEC.complete(params)?;
         let file = if params.choice("model") == "unet" { BASELINE_FILE } else { MODEL_FILE };
         let bytes = models.get(file).ok_or(CaseError::MissingModel { case: SPEC.id, file })?;
@@ -617,6 +659,11 @@ impl AcdmWakeCase {
             errors: Vec::new(),
             spreads: Vec::new(),
             notices,
+            gpu: gpu.map(|ctx| OnGpu {
+                ctx: ctx.clone(),
+                rollout: None,
+                pending: Default::default(),
+            }),
         })
     }
 
@@ -651,10 +698,22 @@ impl AcdmWakeCase {
             if self.developed >= self.solver.warmup_steps {
                 let [c, h, w] = self.frame_shape();
                 let data = self.truth.repeat(self.seeds.len());
-                self.states = Some(Tensor { shape: vec![self.seeds.len(), c, h, w], data });
+                let states = Tensor { shape: vec![self.seeds.len(), c, h, w], data };
+                if let Some(gpu) = &mut self.gpu {
+                    let recorded = self.model.record_gpu(&gpu.ctx, &states, self.re);
+                    gpu.rollout = Some(recorded.map_err(CaseError::Gpu)?);
+                }
+                self.states = Some(states);
             }
             return Ok(());
         };
+        if self.gpu.is_some() {
+            self.take_in()?;
+            if self.gpu.as_ref().is_some_and(|gpu| gpu.pending.len() < FRAMES_IN_FLIGHT) {
+                self.submit()?;
+            }
+            return Ok(());
+        }
         let frame = match &mut self.sampling {
             Some(frame) => frame,
             None => {
@@ -678,12 +737,59 @@ impl AcdmWakeCase {
         }
         self.solver.advance().map_err(model_error)?;
         self.truth = self.solver.frame().map_err(model_error)?;
-        self.states = Some(next);
         self.frames += 1;
+        self.record_frame(next);
+        Ok(())
+    }
+
+    /// Takes in a sampled frame, `truth` holding the solver's frame it is compared with.
+    fn record_frame(&mut self, next: Tensor) {
+        self.states = Some(next);
         let (error, spread) = self.statistics();
         self.errors.push(error);
         self.spreads.push(spread);
+    }
+
+    /// On the GPU: submits the next frame (and steps the solver to it).
+    fn submit(&mut self) -> Result<(), CaseError> {
+        let Some(gpu) = &mut self.gpu else { return Ok(()) };
+        let rollout = gpu.rollout.as_ref().ok_or(CaseError::Gpu("not recorded yet".into()))?;
+        let read = self
+            .model
+            .submit(rollout, self.sampler, &self.seeds, self.frames as u32)
+            .map_err(CaseError::Gpu)?;
+        self.solver.advance().map_err(model_error)?;
+        self.frames += 1;
+        gpu.pending.push_back((read, self.solver.frame().map_err(model_error)?, self.frames));
         Ok(())
+    }
+
+    /// On the GPU: takes in the frames that have been read back, in order; true while more are
+    /// on their way.
+    fn take_in(&mut self) -> Result<bool, CaseError> {
+        // Natively, map callbacks run when the device is polled (the browser runs them itself).
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(gpu) = &self.gpu {
+            let _ = gpu.ctx.device.poll(flowscope_gpu::wgpu::PollType::Poll);
+        }
+        loop {
+            let Some(gpu) = &mut self.gpu else { return Ok(false) };
+            let Some(values) = gpu.pending.front().and_then(|(read, ..)| read.try_take()) else {
+                return Ok(!gpu.pending.is_empty());
+            };
+            let (_, truth, frame) = gpu.pending.pop_front().expect("the front arrived");
+            let rollout = gpu.rollout.as_ref().expect("frames in flight were recorded");
+            let next =
+                values.and_then(|v| self.model.arrived(rollout, v)).map_err(CaseError::Gpu)?;
+            if let Some(bad) = next.data.iter().find(|v| !v.is_finite()) {
+                gpu.pending.clear();
+                return Err(CaseError::Diverged(format!(
+                    "the learned rollout is no longer finite at frame {frame} (value {bad})"
+                )));
+            }
+            self.truth = truth;
+            self.record_frame(next);
+        }
     }
 
     /// Per field: the ensemble mean's MSE against the solver and the mean standard deviation.
@@ -793,7 +899,11 @@ impl Case for AcdmWakeCase {
     }
 
     fn backend(&self) -> Backend {
-        Backend::Cpu
+        if self.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
     }
 
     fn params(&self) -> &ParamValues {
@@ -815,10 +925,23 @@ impl Case for AcdmWakeCase {
         }
     }
 
-    /// `n` rollout frames (after the warm-up, which the first call finishes).
+    /// `n` rollout frames (after the warm-up, which the first call finishes). On the GPU they
+    /// are submitted back to back and come in later ([`crate::Simulation::poll`]); natively
+    /// this waits for them.
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
         while !self.rolling() {
             self.slice()?;
+        }
+        if self.gpu.is_some() {
+            for _ in 0..n {
+                self.submit()?;
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            if let Some(gpu) = &self.gpu {
+                flowscope_gpu::buffers::wait_idle(&gpu.ctx.device).map_err(CaseError::Gpu)?;
+            }
+            self.take_in()?;
+            return Ok(());
         }
         let target = self.frames + u64::from(n);
         while self.frames < target {
@@ -952,6 +1075,14 @@ impl crate::Simulation for AcdmWakeCase {
     fn step_slice(&mut self) -> Result<(), CaseError> {
         self.slice()
     }
+
+    fn slices(&self) -> bool {
+        true
+    }
+
+    fn poll(&mut self) -> Result<bool, CaseError> {
+        self.take_in()
+    }
 }
 
 #[cfg(test)]
@@ -972,7 +1103,7 @@ mod tests {
         let model = WakeModel::from_bytes(&fixture("acdm-wake.safetensors")).unwrap();
         let mut io = Weights::from_bytes(&fixture("step.io.safetensors")).unwrap();
         let (x0, expected) = (io.take_any("x0").unwrap(), io.take_any("next").unwrap());
-        let got = model.step(&x0, 150.0, Sampler::Ddpm, &[11, 12], 3, None).unwrap();
+        let got = model.step(&x0, 150.0, Sampler::Ddpm, &[11, 12], 3).unwrap();
         assert_eq!(got.shape, expected.shape);
         let scale = expected.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let error =
@@ -1000,7 +1131,7 @@ mod tests {
         for (name, value) in [("samples", "3"), ("Re", "450"), ("warmup", "5"), ("seed", "7")] {
             SPEC.set_text(&mut params, name, value).unwrap();
         }
-        let mut case = AcdmWakeCase::new(&params, &models).unwrap();
+        let mut case = AcdmWakeCase::new(&params, &models, None).unwrap();
         assert!(!case.rolling());
         case.step(2).unwrap();
         assert_eq!(case.steps(), 2);
@@ -1012,9 +1143,7 @@ mod tests {
         let mut states =
             Tensor { shape: vec![3, c, h, w], data: solver.frame().unwrap().repeat(3) };
         for frame in 0..2 {
-            states = model
-                .step(&states, 450.0, Sampler::Ddpm, &[7000, 7001, 7002], frame, None)
-                .unwrap();
+            states = model.step(&states, 450.0, Sampler::Ddpm, &[7000, 7001, 7002], frame).unwrap();
             solver.advance().unwrap();
         }
         assert_eq!(case.samples().unwrap().data, states.data);
@@ -1046,7 +1175,7 @@ mod tests {
         for (name, value) in [("model", "unet"), ("samples", "3"), ("warmup", "5")] {
             SPEC.set_text(&mut params, name, value).unwrap();
         }
-        let mut case = AcdmWakeCase::new(&params, &models).unwrap();
+        let mut case = AcdmWakeCase::new(&params, &models, None).unwrap();
         assert_eq!(case.params().int("samples"), 1);
         assert!(case.notices().iter().any(|n| n.contains("deterministic")));
         case.step(2).unwrap();
@@ -1056,14 +1185,46 @@ mod tests {
         let [c, h, w] = solver.frame_shape();
         let mut state = Tensor { shape: vec![1, c, h, w], data: solver.frame().unwrap() };
         for frame in 0..2 {
-            state = model.step(&state, 500.0, Sampler::Ddpm, &[0], frame, None).unwrap();
+            state = model.step(&state, 500.0, Sampler::Ddpm, &[0], frame).unwrap();
         }
         assert_eq!(case.samples().unwrap().data, state.data);
     }
 
+    /// On the GPU the rollouts stay on the device and come back a frame at a time: the samples
+    /// the CPU draws (to float reordering), whether stepped or played slice by slice.
+    #[test]
+    fn the_gpu_rolls_out_what_the_cpu_rolls_out() {
+        let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
+        let models = crate::ModelFiles::from([(MODEL_FILE.to_string(), fixture(MODEL_FILE))]);
+        let mut params = SPEC.defaults();
+        for (name, value) in [("samples", "2"), ("Re", "450"), ("warmup", "5"), ("seed", "7")] {
+            SPEC.set_text(&mut params, name, value).unwrap();
+        }
+        let mut gpu = AcdmWakeCase::new(&params, &models, Some(&ctx)).unwrap();
+        assert_eq!(gpu.backend(), Backend::Gpu);
+        gpu.step(2).unwrap();
+        assert_eq!(gpu.errors.len(), 2, "natively a step waits for its frames");
+        while gpu.errors.len() < 3 {
+            crate::Simulation::step_slice(&mut gpu).unwrap();
+        }
+        while crate::Simulation::poll(&mut gpu).unwrap() {}
+        assert_eq!(gpu.errors.len(), gpu.steps() as usize, "every submitted frame taken in");
+        let mut cpu = AcdmWakeCase::new(&params, &models, None).unwrap();
+        cpu.step(gpu.steps() as u32).unwrap();
+        let (a, b) = (&cpu.samples().unwrap().data, &gpu.samples().unwrap().data);
+        let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(diff <= 1e-4 * scale, "cpu and gpu differ by {diff} (scale {scale})");
+        assert_eq!(cpu.truth(), gpu.truth());
+        for view in SPEC.views {
+            assert!(gpu.read_view(view.name).unwrap().all_finite(), "{}", view.name);
+        }
+    }
+
     #[test]
     fn the_case_says_which_model_file_it_lacks() {
-        let error = AcdmWakeCase::new(&SPEC.defaults(), &crate::ModelFiles::new()).err().unwrap();
+        let error =
+            AcdmWakeCase::new(&SPEC.defaults(), &crate::ModelFiles::new(), None).err().unwrap();
         assert!(error.to_string().contains("acdm-wake.safetensors"), "{error}");
     }
 }

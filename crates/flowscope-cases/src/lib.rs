@@ -81,6 +81,17 @@ pub trait Simulation: Case {
     fn step_slice(&mut self) -> Result<(), CaseError> {
         self.step(1)
     }
+    /// Whether a front end should play the case slice by slice on either backend (its GPU work
+    /// paces itself) rather than in batches of steps.
+    fn slices(&self) -> bool {
+        self.backend() == flowscope_core::Backend::Cpu
+    }
+    /// Takes in results the device has delivered since (a GPU rollout's frames read back); true
+    /// while more are on their way. A front end polls it every frame and redraws; it never
+    /// blocks.
+    fn poll(&mut self) -> Result<bool, CaseError> {
+        Ok(false)
+    }
 }
 
 /// The model files `spec` lists, read from `dir` and checked against `dir/manifest.json` (size
@@ -169,7 +180,7 @@ pub fn create_with(
         "sph-playground" => {
             Ok(Box::new(ParticleCase::new(sph_playground::SphPlayground, params, gpu)?))
         }
-        "acdm-wake" => Ok(Box::new(acdm_wake::AcdmWakeCase::new(params, models)?)),
+        "acdm-wake" => Ok(Box::new(acdm_wake::AcdmWakeCase::new(params, models, gpu)?)),
         // The catalog test runs every case, so this only guards a half-added one.
         other => {
             Err(CaseError::UnknownCase(format!("case '{other}' is listed but has no constructor")))

@@ -102,9 +102,8 @@ fn long_rollout(
     let mut state = Tensor::new(vec![1, c, h, w], start.to_vec())?;
     let mut out = Vec::with_capacity(frames);
     for n in 0..frames {
-        state = model
-            .step(&state, re, Sampler::Ddpm, &[7], n as u32, None)
-            .map_err(anyhow::Error::msg)?;
+        state =
+            model.step(&state, re, Sampler::Ddpm, &[7], n as u32).map_err(anyhow::Error::msg)?;
         out.push(state.data.clone());
         if state.data.iter().any(|v| !v.is_finite()) {
             break;
@@ -167,7 +166,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let (mut pixel_spread, mut pixel_error) = (Vec::new(), Vec::new());
         for (n, truth_frame) in truth.iter().enumerate().take(args.rollout) {
             state = acdm
-                .step(&state, re, Sampler::Ddpm, &seeds, n as u32, None)
+                .step(&state, re, Sampler::Ddpm, &seeds, n as u32)
                 .map_err(anyhow::Error::msg)?;
             let mean: Vec<f32> = (0..plane)
                 .map(|i| (0..k).map(|s| state.data[s * plane + i]).sum::<f32>() / k as f32)

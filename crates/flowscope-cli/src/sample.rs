@@ -168,7 +168,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         crate::BackendArg::Gpu => {
             let ctx = flowscope_gpu::GpuContext::new_blocking()
                 .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu"))?;
-            let recorded = model.record_gpu(&ctx, &start.shape).map_err(anyhow::Error::msg)?;
+            let recorded = model.record_gpu(&ctx, &start, re).map_err(anyhow::Error::msg)?;
             (Some(recorded), Some(ctx.describe()))
         }
     };
@@ -184,9 +184,15 @@ pub fn run(args: SampleArgs) -> Result<()> {
         (vec![0.0f32; samples * args.rollout * plane], Vec::with_capacity(args.rollout * plane));
     let mut state = start;
     for n in 0..args.rollout {
-        state = model
-            .step(&state, re, sampler, &seeds, n as u32, gpu.as_ref())
-            .map_err(anyhow::Error::msg)?;
+        let frame = n as u32;
+        state = match &gpu {
+            None => model.step(&state, re, sampler, &seeds, frame),
+            // The states stay on the device; each frame is read back for the output.
+            Some(gpu) => model
+                .submit(gpu, sampler, &seeds, frame)
+                .and_then(|read| model.arrived(gpu, read.wait(&gpu.context().device)?)),
+        }
+        .map_err(anyhow::Error::msg)?;
         if let Some(bad) = state.data.iter().position(|v| !v.is_finite()) {
             bail!("frame {}: the rollout is no longer finite (value {bad})", n + 1);
         }
