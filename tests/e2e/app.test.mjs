@@ -139,9 +139,10 @@ for (const mode of ['webgpu', 'cpu']) {
         // (The smoke plume keeps its 64²: on coarser grids its source is a few blurry cells.)
         // The SPH playground (pouring, a moving paddle) has no GPU twin yet and runs on the CPU
         // in either mode.
-        // The learned wake has no WebGPU kernels either; its steps are rollout frames (the first
-        // also develops the wake), so a short warm-up, one quick sample and a few frames.
-        const cpuOnly = ['sph-playground', 'acdm-wake'];
+        // The learned wake's steps are rollout frames (the first also develops the wake, on the
+        // CPU), so a short warm-up, the deterministic baseline (one network evaluation a frame;
+        // SwiftShader takes about a second for one) and a few frames.
+        const cpuOnly = ['sph-playground'];
         const slow = mode === 'webgpu' && id !== 'heat' && !cpuOnly.includes(id);
         const small = {
           'lid-cavity': 16, 'taylor-green': 16, 'backward-step': 16, 'cylinder-wake': 16, airfoil: 32,
@@ -149,7 +150,7 @@ for (const mode of ['webgpu', 'cpu']) {
         };
         if (slow && small[id]) await page.evaluate(({ id, n }) => window.flowscope.load(id, { n }), { id, n: small[id] });
         if (id === 'acdm-wake') {
-          await page.evaluate(() => window.flowscope.load('acdm-wake', { warmup: 1, samples: 1, sampler: 'ddim', steps: 5 }));
+          await page.evaluate(() => window.flowscope.load('acdm-wake', { warmup: 1, model: 'unet' }));
         }
         await page.evaluate(() => window.flowscope.pause());
         // The 1D gas's waves need a few hundred (cheap) steps to show.

@@ -1,8 +1,8 @@
 // The learned wake (case acdm-wake) with the shipped model of public/models: it downloads with
 // its progress bar before the case starts, then 4 posterior samples roll 5 frames forward beside
-// the live solver — finite, different from each other, near the solver — on a page with WebGPU
-// and on one without (the case runs on the CPU backend on both). A tampered model file is refused
-// and the app goes on; a page script that loads cases in quick succession meets no race.
+// the live solver — finite, different from each other, near the solver — on the device of a
+// WebGPU page and on the CPU of a page without. A tampered model file is refused and the app goes
+// on; a page script that loads cases in quick succession meets no race.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openApp } from './browser.mjs';
@@ -29,11 +29,11 @@ async function rollout(page, params) {
   }, params);
 }
 
-function checkRollout({ loaded, state, observables }) {
+function checkRollout({ loaded, state, observables }, backend) {
   assert.equal(loaded.case, 'acdm-wake');
   assert.ok(!loaded.error, loaded.error);
   assert.equal(state.step, 5, 'five rollout frames');
-  assert.equal(state.backend, 'cpu');
+  assert.equal(state.backend, backend);
   const mse = observables.mse.at(-1);
   const spread = observables.spread.at(-1);
   // Finite, or the case would have paused with "no longer finite".
@@ -49,7 +49,7 @@ test('4 samples of the shipped ACDM roll 5 frames near the solver, without WebGP
     const { page, errors } = await openApp(browser, '?backend=cpu');
     await watchDownloadBar(page);
     const result = await rollout(page, {});
-    checkRollout(result);
+    checkRollout(result, 'cpu');
     assert.equal(await page.evaluate(() => window.__sawDownloadBar), true, 'the download bar showed');
     assert.equal(await page.getByTestId('model-download').count(), 0, 'the bar is gone once loaded');
     assert.match(result.text, /develops the wake from rest/);
@@ -65,12 +65,13 @@ test('4 samples of the shipped ACDM roll 5 frames near the solver, without WebGP
   }
 });
 
-test('on a WebGPU page the learned wake runs on the CPU backend, with DDIM', async () => {
+test('on a WebGPU page the learned wake rolls out on the device, with DDIM', async () => {
   const browser = await launch({ webgpu: true });
   try {
-    const { page, errors } = await openApp(browser, '');
+    // SwiftShader's adapter is passed over unless the link asks for WebGPU.
+    const { page, errors } = await openApp(browser, '?backend=webgpu');
     const result = await rollout(page, { sampler: 'ddim', steps: 5, seed: 3 });
-    checkRollout(result);
+    checkRollout(result, 'webgpu');
     assert.equal(result.state.params.sampler, 'ddim');
     // The deterministic baseline: one rollout, no spread.
     const baseline = await page.evaluate(async () => {

@@ -78,7 +78,8 @@ fn observables(signals: Signals) -> JsValue {
     object.into()
 }
 
-/// A promise that resolves with the state once all submitted GPU work has finished.
+/// A promise that resolves with the state once all submitted GPU work has finished and the case
+/// has taken in what it reads back.
 fn when_done(signals: Signals) -> Promise {
     let Some(gpu) = engine::gpu() else { return Promise::resolve(&state(signals)) };
     let (sender, receiver) = futures_channel::oneshot::channel::<()>();
@@ -87,6 +88,7 @@ fn when_done(signals: Signals) -> Promise {
     });
     wasm_bindgen_futures::future_to_promise(async move {
         receiver.await.map_err(|_| JsValue::from_str("the GPU device went away"))?;
+        engine::settled(signals).await;
         Ok(state(signals))
     })
 }

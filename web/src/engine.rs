@@ -257,8 +257,12 @@ impl Engine {
         let gpu = gpu.filter(|_| spec.gpu);
         let sim = flowscope_cases::create_with(spec.id, params, gpu, models)
             .map_err(|e| e.to_string())?;
-        // A case may choose the CPU for some parameters (a solver without a GPU twin).
-        let gpu = gpu.filter(|_| sim.backend() == Backend::Gpu);
+        // A case may choose the CPU for some parameters (a solver without a GPU twin), and one on
+        // the GPU may bring its views back to the CPU (a learned rollout's small frames): those
+        // are drawn by the 2D canvas.
+        let gpu = gpu.filter(|_| {
+            sim.backend() == Backend::Gpu && sim.gpu_view(spec.views[0].name).is_some()
+        });
         let canvas = ui::create_canvas();
         // The canvas goes first; the arrows overlay the viewport keeps stays on top of it.
         if let Ok(Some(old)) = host.query_selector("canvas") {
@@ -565,6 +569,21 @@ async fn sleep(ms: i32) {
     let _ = ui::window()
         .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
     let _ = receiver.await;
+}
+
+/// Resolves once the running case has taken in everything on its way from the device (a GPU
+/// rollout's frames, read back after the work is done), with the HUD and history updated.
+pub async fn settled(signals: Signals) {
+    loop {
+        match with_engine(|engine| engine.sim.poll()) {
+            Some(Ok(true)) => sleep(1).await,
+            Some(Err(error)) => return fail(signals, error.to_string()),
+            _ => break,
+        }
+    }
+    let _ = with_engine(|engine| engine.render());
+    refresh_hud(signals);
+    record(signals);
 }
 
 /// Resolves once the GPU has finished all work submitted so far (at once without a GPU).
@@ -1056,9 +1075,10 @@ fn frame(signals: Signals) {
             // (large grids on the CPU) keep the page responsive.
             let mut done = 0;
             while done < steps {
-                let (batch, ms) = match gpu.as_ref() {
+                let (batch, ms) = match gpu.as_ref().filter(|_| !engine.sim.slices()) {
                     Some(ctx) => (steps, engine.step(steps, Some(ctx))?),
-                    // One slice: a step, or a learned rollout's denoising step.
+                    // One slice: a step, a warm-up batch, a learned rollout's denoising step or
+                    // (on the GPU) its next frame.
                     None => (1, engine.step_slice()?),
                 };
                 app.ms_per_step =
@@ -1069,6 +1089,8 @@ fn frame(signals: Signals) {
                 }
             }
         }
+        // Whatever the device has delivered since (a learned rollout's frames) is drawn now.
+        engine.sim.poll().map_err(|e| e.to_string())?;
         engine.render()?;
         let elapsed = now - app.last_frame_ms;
         if app.last_frame_ms > 0.0 && elapsed > 0.0 {
