@@ -3,19 +3,18 @@
 // cross-origin isolated server lets the page load), timed around window.flowscope.step(n), which
 // resolves once the GPU has finished. FLOWSCOPE_BENCH names the case, sizes and extra parameters as JSON:
 // {"case": "heat", "sizes": [[256, 200], [1024, 40]], "params": {}}, or instead of sizes
-// "runs": [{"label": "4 samples", "params": {...}, "steps": 3}] and "cpuOnly": true for a case
-// without WebGPU kernels. Prints JSON.
+// "runs": [{"label": "4 samples", "params": {...}, "steps": 3, "skip": ["webgpu"]}] (a run skips the
+// backends it lists). Prints JSON.
 import { launch, openApp } from './browser.mjs';
 
 const plan = JSON.parse(process.env.FLOWSCOPE_BENCH ?? '{"case":"heat","sizes":[[256,200],[1024,40]],"params":{}}');
 const runs = plan.runs ?? plan.sizes.map(([n, steps]) => ({ label: n, params: { n }, steps }));
 const results = [];
-const allModes = [
+const modes = [
   { label: 'webgpu', backend: 'webgpu', path: '?backend=webgpu&display=readback' },
   { label: 'cpu (wasm, 1 thread)', backend: 'cpu', path: '?backend=cpu&threads=1' },
   { label: 'cpu (wasm, threaded)', backend: 'cpu', path: '?backend=cpu' },
 ];
-const modes = plan.cpuOnly ? allModes.filter((m) => m.backend === 'cpu') : allModes;
 for (const { label, backend, path } of modes) {
   const browser = await launch({ webgpu: backend === 'webgpu' });
   const { page } = await openApp(browser, path);
@@ -25,7 +24,8 @@ for (const { label, backend, path } of modes) {
       >= Math.min(navigator.hardwareConcurrency, 8), null, { timeout: 30_000 });
   }
   const threads = await page.evaluate(() => window.flowscope.state().threads);
-  for (const { label: n, params, steps } of runs) {
+  for (const { label: n, params, steps, skip } of runs) {
+    if (skip?.includes(backend)) continue;
     const ms = await page.evaluate(async ({ plan, params, steps }) => {
       await window.flowscope.load(plan.case, { ...plan.params, ...params });
       window.flowscope.pause();
