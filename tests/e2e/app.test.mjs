@@ -138,11 +138,11 @@ for (const mode of ['webgpu', 'cpu']) {
         // dispatches): the smallest grids and fewer steps there.
         // (The smoke plume keeps its 64²: on coarser grids its source is a few blurry cells.)
         // The SPH playground (pouring, a moving paddle) has no GPU twin yet and runs on the CPU
-        // in either mode.
+        // in either mode, as does the SMDP toy (a 2.5 k-weight network on 1000 numbers).
         // The learned wake's steps are rollout frames (the first also develops the wake, on the
         // CPU), so a short warm-up, the deterministic baseline (one network evaluation a frame;
         // SwiftShader takes about a second for one) and a few frames.
-        const cpuOnly = ['sph-playground'];
+        const cpuOnly = ['sph-playground', 'smdp-toy'];
         const slow = mode === 'webgpu' && id !== 'heat' && !cpuOnly.includes(id);
         const small = {
           'lid-cavity': 16, 'taylor-green': 16, 'backward-step': 16, 'cylinder-wake': 16, airfoil: 32,

@@ -26,8 +26,8 @@ async function openRaw(browser, url) {
   return { page, errors };
 }
 
-/** A case without WebGPU kernels, which runs on the CPU backend on any page. */
-const CPU_ONLY = ['sph-playground'];
+/** Cases without WebGPU kernels, which run on the CPU backend on any page. */
+const CPU_ONLY = ['sph-playground', 'smdp-toy'];
 
 /** Each case's parameters here: the learned wake with a short warm-up and its deterministic
  * baseline (one network evaluation a frame: SwiftShader takes about a second for one), so that

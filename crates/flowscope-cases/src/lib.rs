@@ -14,6 +14,7 @@ pub mod heat;
 pub mod hydrostatic_tank;
 pub mod lid_cavity;
 pub mod particle_case;
+pub mod smdp_toy;
 pub mod smoke_plume;
 pub mod sod_shock_tube;
 pub mod sph_1d_periodic;
@@ -40,6 +41,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &hydrostatic_tank::SPEC,
     &sph_playground::SPEC,
     &acdm_wake::SPEC,
+    &smdp_toy::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -98,10 +100,14 @@ pub trait Simulation: Case {
 /// and sha256); empty for a case without models.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read_models(spec: &CaseSpec, dir: &std::path::Path) -> Result<ModelFiles, String> {
+    spec.models.iter().map(|file| Ok((file.to_string(), read_model(dir, file)?.0))).collect()
+}
+
+/// Model file `file` of `dir`, checked against `dir/manifest.json` (size and sha256): its bytes
+/// and sha256.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_model(dir: &std::path::Path, file: &str) -> Result<(Vec<u8>, String), String> {
     use flowscope_nn::weights::{check_manifest_entry, Manifest};
-    if spec.models.is_empty() {
-        return Ok(ModelFiles::new());
-    }
     let manifest_path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         format!(
@@ -111,21 +117,14 @@ pub fn read_models(spec: &CaseSpec, dir: &std::path::Path) -> Result<ModelFiles,
     })?;
     let manifest =
         Manifest::parse(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-    spec.models
-        .iter()
-        .map(|file| {
-            let entry = manifest.models.iter().find(|m| m.file == *file).ok_or_else(|| {
-                format!("{} lists no {file}: the model is not shipped", manifest_path.display())
-            })?;
-            let path = dir.join(file);
-            let bytes =
-                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            check_manifest_entry(&bytes, entry.bytes, &entry.sha256).map_err(|e| {
-                format!("{} does not match its manifest entry: {e}", path.display())
-            })?;
-            Ok((file.to_string(), bytes))
-        })
-        .collect()
+    let entry = manifest.models.iter().find(|m| m.file == file).ok_or_else(|| {
+        format!("{} lists no {file}: the model is not shipped", manifest_path.display())
+    })?;
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    check_manifest_entry(&bytes, entry.bytes, &entry.sha256)
+        .map_err(|e| format!("{} does not match its manifest entry: {e}", path.display()))?;
+    Ok((bytes, entry.sha256.clone()))
 }
 
 /// Starts case `id` with `params` on the GPU when `gpu` is given, else on the CPU (a learned
@@ -181,6 +180,7 @@ pub fn create_with(
             Ok(Box::new(ParticleCase::new(sph_playground::SphPlayground, params, gpu)?))
         }
         "acdm-wake" => Ok(Box::new(acdm_wake::AcdmWakeCase::new(params, models, gpu)?)),
+        "smdp-toy" => Ok(Box::new(smdp_toy::SmdpToyCase::new(params, models)?)),
         // The catalog test runs every case, so this only guards a half-added one.
         other => {
             Err(CaseError::UnknownCase(format!("case '{other}' is listed but has no constructor")))
@@ -194,15 +194,19 @@ mod tests {
     use flowscope_core::ViewKind;
     use std::collections::HashSet;
 
-    /// The learned cases' model files: the small fixture models (their datasets are tiny too,
-    /// so the learned cases start in a moment).
+    /// The learned cases' model files: the small ACDM fixtures (their datasets are tiny too, so
+    /// the learned wake starts in a moment), else the shipped file (the SMDP toy's is 11 kB).
     fn fixture_models() -> ModelFiles {
-        let folder =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/acdm");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         CATALOG
             .iter()
             .flat_map(|s| s.models)
-            .map(|file| (file.to_string(), std::fs::read(folder.join(file)).expect(file)))
+            .map(|file| {
+                let fixture = root.join("tests/fixtures/acdm").join(file);
+                let path =
+                    if fixture.exists() { fixture } else { root.join("public/models").join(file) };
+                (file.to_string(), std::fs::read(&path).expect(file))
+            })
             .collect()
     }
 

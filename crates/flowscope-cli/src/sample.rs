@@ -5,13 +5,15 @@
 //!
 //! Writes `DIR/samples.npy` (f32 [K, N, C, H, W]; K = 1 for the deterministic `unet`),
 //! `DIR/truth.npy` (f32 [N, C, H, W]) and `DIR/meta.json`.
+//!
+//! `flowscope sample smdp-toy --samples K [--method sde|ode] [--seed X] --out DIR` (contract):
+//! see [`smdp_toy`].
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use flowscope_cases::acdm_wake::{developed_solver, Kind, WakeModel};
 use flowscope_core::npy_f32;
 use flowscope_nn::diffusion::Sampler;
-use flowscope_nn::weights::{check_manifest_entry, Manifest};
 use flowscope_nn::Tensor;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -48,7 +50,7 @@ fn parse_sampler(text: &str) -> Result<SamplerArg> {
 
 #[derive(Parser)]
 pub struct SampleArgs {
-    /// The learned case (acdm-wake).
+    /// The learned case (acdm-wake, smdp-toy).
     case: String,
     /// `Re=<value>`, and any option of the model's dataset to change (e.g. `warmup=60`).
     #[arg(long = "set", value_name = "NAME=VALUE")]
@@ -70,6 +72,10 @@ pub struct SampleArgs {
     steps: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u32,
+    /// smdp-toy: sde (the reverse-time SDE, a different sample per particle) or ode (the
+    /// probability-flow ODE).
+    #[arg(long, default_value = "sde")]
+    method: String,
     #[arg(long, value_enum, default_value_t = crate::BackendArg::Cpu)]
     backend: crate::BackendArg,
     /// The folder of shipped models and their manifest.json.
@@ -86,31 +92,86 @@ pub fn load_model(dir: &Path, model: ModelArg) -> Result<(WakeModel, String, Str
         ModelArg::Acdm => "acdm-wake.safetensors",
         ModelArg::Unet => "acdm-wake-unet.safetensors",
     };
-    let manifest_path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&manifest_path).with_context(|| {
-        format!(
-            "cannot read {} (run from the repository, or give --models)",
-            manifest_path.display()
-        )
-    })?;
-    let manifest = Manifest::parse(&text)?;
-    let entry = manifest.models.iter().find(|m| m.file == file).ok_or_else(|| {
-        anyhow::anyhow!("{} lists no {file}: the model is not shipped", manifest_path.display())
-    })?;
-    let path = dir.join(file);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    check_manifest_entry(&bytes, entry.bytes, &entry.sha256)
-        .with_context(|| format!("{} does not match its manifest entry", path.display()))?;
+    let (bytes, sha256) = flowscope_cases::read_model(dir, file).map_err(anyhow::Error::msg)?;
     let model = WakeModel::from_bytes(&bytes)
         .map_err(anyhow::Error::msg)
-        .with_context(|| path.display().to_string())?;
-    Ok((model, file.to_string(), entry.sha256.clone()))
+        .with_context(|| dir.join(file).display().to_string())?;
+    Ok((model, file.to_string(), sha256))
 }
 
 pub fn run(args: SampleArgs) -> Result<()> {
-    if args.case != "acdm-wake" {
-        bail!("unknown learned case '{}'; known: acdm-wake", args.case);
+    match args.case.as_str() {
+        "acdm-wake" => acdm_wake(args),
+        "smdp-toy" => smdp_toy(args),
+        other => bail!("unknown learned case '{other}'; known: acdm-wake, smdp-toy"),
     }
+}
+
+/// `flowscope sample smdp-toy --samples K [--method sde|ode] [--seed X] --out DIR` (contract):
+/// K particles run forward from ±1 to t = 10, then back to t = 0 with the learned score.
+/// Writes `DIR/x0.npy` (f32 [K], the backward process's ends), `DIR/starts.npy` and
+/// `DIR/ends.npy` (f32 [K], the forward run's starts and ends) and `DIR/meta.json`.
+fn smdp_toy(args: SampleArgs) -> Result<()> {
+    use flowscope_cases::smdp_toy::{backward_seeds, forward_particles, ToyScore, MODEL_FILE};
+    if args.samples == 0 {
+        bail!("--samples must be at least 1");
+    }
+    let method = flowscope_nn::smdp::Method::parse(&args.method).map_err(anyhow::Error::msg)?;
+    if matches!(args.backend, crate::BackendArg::Gpu) {
+        bail!("smdp-toy samples on the CPU (its network has 2.5 k weights); use --backend cpu");
+    }
+    let (bytes, sha256) =
+        flowscope_cases::read_model(&args.models, MODEL_FILE).map_err(anyhow::Error::msg)?;
+    let score = ToyScore::from_bytes(&bytes)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| args.models.join(MODEL_FILE).display().to_string())?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let started = Instant::now();
+    let (starts, ends) = forward_particles(&score.sde, args.samples, args.seed);
+    let x0 = score
+        .sample(&ends, method, &backward_seeds(args.samples, args.seed))
+        .map_err(anyhow::Error::msg)?;
+    if let Some(bad) = x0.iter().find(|v| !v.is_finite()) {
+        bail!("the backward process is no longer finite (value {bad})");
+    }
+    let shape = [args.samples as u64];
+    for (name, values) in [("x0.npy", &x0), ("starts.npy", &starts), ("ends.npy", &ends)] {
+        let path = args.out.join(name);
+        std::fs::write(&path, npy_f32(&shape, values))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let near = |target: f32| x0.iter().filter(|&&v| (v - target).abs() < 0.1).count();
+    let (plus, minus) = (near(1.0), near(-1.0));
+    let sde = &score.sde;
+    let meta = json!({
+        "case": "smdp-toy",
+        "method": method.name(),
+        "samples": args.samples,
+        "seed": args.seed,
+        "model_file": MODEL_FILE,
+        "sha256": sha256,
+        "sde": { "lambda": sde.lambda, "g": sde.g, "dt": sde.dt, "t_end": sde.time(sde.steps) },
+        "layout": "x0, starts, ends: f32 [K], particle k in each",
+        "near_plus_one": plus as f64 / args.samples as f64,
+        "near_minus_one": minus as f64 / args.samples as f64,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    let path = args.out.join("meta.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&meta)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "smdp-toy {}: {} particles back to t = 0, {:.1}% within 0.1 of +1, {:.1}% of −1 → {}",
+        method.name(),
+        args.samples,
+        100.0 * plus as f64 / args.samples as f64,
+        100.0 * minus as f64 / args.samples as f64,
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn acdm_wake(args: SampleArgs) -> Result<()> {
     let (mut re, mut overrides) = (None, Vec::new());
     for assignment in &args.set {
         match assignment.split_once('=') {

@@ -216,3 +216,60 @@ fn the_gpu_draws_the_samples_the_cpu_draws() {
         assert!(diff <= 1e-4 * scale, "{model}: cpu and gpu differ by {diff} (scale {scale})");
     }
 }
+
+/// `flowscope sample smdp-toy` (contract) with the shipped score: x0 of K particles, the
+/// same for the same seed, different for another, the ODE reproducible too; bad
+/// input is one line.
+#[test]
+fn smdp_toy_samples_x0_in_the_contract_shape() {
+    let root = tempfile::tempdir().unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../public/models");
+    let toy = |name: &str, extra: &[&str]| {
+        let out = root.path().join(name);
+        let result = Command::new(env!("CARGO_BIN_EXE_flowscope"))
+            .args(["sample", "smdp-toy", "--models"])
+            .arg(&models)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("runs");
+        (out, result)
+    };
+    let x0 = |out: &Path| {
+        let (shape, values) = read_npy(&out.join("x0.npy"));
+        assert_eq!(shape, [50]);
+        assert!(values.iter().all(|v| v.is_finite()));
+        values
+    };
+    let (a, result) = toy("a", &["--samples", "50", "--seed", "3"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let (b, _) = toy("b", &["--samples", "50", "--seed", "3"]);
+    let (c, _) = toy("c", &["--samples", "50", "--seed", "4"]);
+    assert_eq!(x0(&a), x0(&b), "the same seed, the same samples");
+    assert_ne!(x0(&a), x0(&c));
+    let ode = |name: &str, seed: &str| {
+        let (out, result) = toy(name, &["--samples", "50", "--method", "ode", "--seed", seed]);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        out
+    };
+    // The seed chooses the forward run; from the same ends, the ODE's map is fixed.
+    assert_eq!(x0(&ode("ode-a", "3")), x0(&ode("ode-b", "3")));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("meta.json")).unwrap()).unwrap();
+    assert_eq!((meta["method"].as_str(), meta["samples"].as_u64()), (Some("sde"), Some(50)));
+    assert_eq!(meta["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(read_npy(&a.join("ends.npy")).0, [50]);
+
+    for (extra, message) in [
+        (&["--samples", "0"][..], "--samples must be at least 1"),
+        (&["--method", "euler"][..], "method must be 'sde' or 'ode'"),
+        (&["--backend", "gpu"][..], "use --backend cpu"),
+    ] {
+        let (_, result) = toy("bad", extra);
+        assert!(!result.status.success(), "{extra:?} must fail");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+}

@@ -8,6 +8,8 @@
 //!   weights) with the parameter names of their PyTorch twins in `training/flowscope_nn.py`.
 //! - [`diffusion`]: β schedules (linear, cosine), DDPM ancestral and DDIM sampling, batched,
 //!   from counter-based seeded noise (a sample is reproducible from its seed alone).
+//! - [`smdp`]: score matching through differentiable physics — a diffusive process run
+//!   backwards, the physics' approximate inverse plus a learned score (reverse SDE or ODE).
 //! - [`weights`]: safetensors in f32, f16 or bf16; a file that does not match its config is
 //!   refused with the name of the tensor at fault.
 //!
@@ -20,6 +22,7 @@ pub mod diffusion;
 pub mod gpu;
 pub mod layers;
 pub mod model;
+pub mod smdp;
 pub mod tensor;
 pub mod weights;
 mod winograd;

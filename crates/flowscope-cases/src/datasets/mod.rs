@@ -7,8 +7,10 @@
 //! training/.
 
 mod acdm_wake;
+pub mod smdp_toy;
 
 pub use acdm_wake::{AcdmWake, WakeSolver};
+pub use smdp_toy::SmdpToy;
 
 use std::collections::BTreeMap;
 
@@ -102,7 +104,7 @@ pub trait Dataset: Sync {
 }
 
 /// Every dataset `flowscope generate` knows.
-pub static DATASETS: &[&dyn Dataset] = &[&acdm_wake::AcdmWake];
+pub static DATASETS: &[&dyn Dataset] = &[&acdm_wake::AcdmWake, &smdp_toy::SmdpToy];
 
 pub fn find(name: &str) -> Result<&'static dyn Dataset, String> {
     DATASETS.iter().copied().find(|d| d.name() == name).ok_or_else(|| {
