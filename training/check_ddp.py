@@ -1,9 +1,10 @@
-"""Checks the scale-out: a few steps of train_acdm.py under torchrun with 1 and with 2 CPU
+"""Checks the scale-out: a few steps of a training script under torchrun with 1 and with 2 CPU
 processes (gloo), the same global batch, give the same loss curve (to float reordering).
 
     flowscope generate acdm-wake --out ../target/data/acdm-tiny --seed 1 --set n=64 --set out=16 \\
         --set re_train=300,500,700 --set re_test=150 --set warmup=5 --set frames=20
     training/run check_ddp.py --data ../target/data/acdm-tiny [--model acdm|unet]
+    training/run check_ddp.py --script train_smdp.py --data ../target/data/smdp-toy
 """
 
 import argparse
@@ -16,10 +17,13 @@ import tempfile
 
 
 def losses(processes: int, args, workdir: str) -> list:
+    if args.script == "train_acdm.py":
+        small = ["--model", args.model, "--batch", "8", "--base", "16", "--mults", "1,2", "--attention", "1"]
+    else:
+        small = ["--batch", "64"]
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-        "train_acdm.py", "--data", *args.data, "--model", args.model, "--batch", "8", "--base", "16",
-        "--mults", "1,2", "--attention", "1", "--max-steps", str(args.steps), "--threads", "1",
+        args.script, "--data", *args.data, *small, "--max-steps", str(args.steps), "--threads", "1",
         "--workdir", workdir, "--seed", "5",
     ]
     subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -30,7 +34,8 @@ def losses(processes: int, args, workdir: str) -> list:
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", nargs="+", required=True)
-    p.add_argument("--model", default="acdm", choices=["acdm", "unet"])
+    p.add_argument("--script", default="train_acdm.py", choices=["train_acdm.py", "train_smdp.py"])
+    p.add_argument("--model", default="acdm", choices=["acdm", "unet"], help="train_acdm.py's model")
     p.add_argument("--steps", type=int, default=6)
     args = p.parse_args()
     root = tempfile.mkdtemp()
