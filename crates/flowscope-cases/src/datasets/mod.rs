@@ -7,9 +7,11 @@
 //! training/.
 
 mod acdm_wake;
+pub mod smdp_heat;
 pub mod smdp_toy;
 
 pub use acdm_wake::{AcdmWake, WakeSolver};
+pub use smdp_heat::SmdpHeat;
 pub use smdp_toy::SmdpToy;
 
 use std::collections::BTreeMap;
@@ -104,7 +106,8 @@ pub trait Dataset: Sync {
 }
 
 /// Every dataset `flowscope generate` knows.
-pub static DATASETS: &[&dyn Dataset] = &[&acdm_wake::AcdmWake, &smdp_toy::SmdpToy];
+pub static DATASETS: &[&dyn Dataset] =
+    &[&acdm_wake::AcdmWake, &smdp_toy::SmdpToy, &smdp_heat::SmdpHeat];
 
 pub fn find(name: &str) -> Result<&'static dyn Dataset, String> {
     DATASETS.iter().copied().find(|d| d.name() == name).ok_or_else(|| {

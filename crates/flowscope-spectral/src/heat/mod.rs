@@ -2,9 +2,11 @@
 //!
 //! Space: the 5-point Laplacian. Time: forward Euler (stable while D dt (1/dx² + 1/dy²) ≤ 1/2)
 //! or backward Euler solved with a fixed number of Jacobi sweeps warm-started from the current
-//! state (unconditionally stable: every sweep is a convex average).
+//! state (unconditionally stable: every sweep is a convex average). [`exact`]: the exact
+//! spectral step (each Fourier mode times exp(−D |k|² Δt)) and its clipped inverse.
 
 pub mod cpu;
+pub mod exact;
 pub mod gpu;
 
 pub use cpu::CpuHeat;
