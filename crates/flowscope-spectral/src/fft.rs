@@ -72,9 +72,6 @@ const SOURCE: &str = include_str!("../../../shaders/spectral/fft.wgsl");
 /// A 2D FFT of one size on the GPU: the data live in [`GpuFft2::buffer`] (`vec2<f32>` per
 /// value), transformed in place by the recorded passes.
 pub struct GpuFft2 {
-    ctx: GpuContext,
-    nx: usize,
-    ny: usize,
     buffers: [wgpu::Buffer; 2],
     /// The recorded passes, forward and inverse, each ending in `buffers[0]`.
     passes: [Vec<Op>; 2],
@@ -133,7 +130,7 @@ impl GpuFft2 {
             ops
         };
         let passes = [record(&mut program, -1.0), record(&mut program, 1.0)];
-        Ok(Self { ctx: ctx.clone(), nx, ny, buffers, passes })
+        Ok(Self { buffers, passes })
     }
 
     /// The buffer the transforms work in: write the input there, read the output there.
@@ -146,11 +143,17 @@ impl GpuFft2 {
         encode(encoder, &self.passes[usize::from(inverse)]);
     }
 
-    /// Transforms `data` on the GPU and reads it back (native: tests and benchmarks).
+    /// Transforms `data` on `ctx` (the FFT's device) and reads it back (native: tests and
+    /// benchmarks).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn transform_blocking(&self, data: &[Complex32], inverse: bool) -> Vec<Complex32> {
-        assert_eq!(data.len(), self.nx * self.ny);
-        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+    pub fn transform_blocking(
+        &self,
+        ctx: &GpuContext,
+        data: &[Complex32],
+        inverse: bool,
+    ) -> Vec<Complex32> {
+        assert_eq!(8 * data.len() as u64, self.buffers[0].size(), "one value per cell");
+        let (device, queue) = (&ctx.device, &ctx.queue);
         let pairs: Vec<[f32; 2]> = data.iter().map(|c| [c.re, c.im]).collect();
         queue.write_buffer(&self.buffers[0], 0, bytemuck::cast_slice(&pairs));
         let mut encoder = device.create_command_encoder(&Default::default());
@@ -207,11 +210,11 @@ mod tests {
             let cpu = Fft2::new(nx, ny);
             let mut expected = x.clone();
             cpu.forward(&mut expected);
-            let got = gpu.transform_blocking(&x, false);
+            let got = gpu.transform_blocking(&ctx, &x, false);
             let scale = expected.iter().fold(0.0f32, |m, v| m.max(v.norm()));
             let error = expected.iter().zip(&got).fold(0.0f32, |m, (a, b)| m.max((a - b).norm()));
             assert!(error < 2e-6 * scale, "{nx} × {ny}: forward off by {error} (scale {scale})");
-            let back = gpu.transform_blocking(&got, true);
+            let back = gpu.transform_blocking(&ctx, &got, true);
             let error = x.iter().zip(&back).fold(0.0f32, |m, (a, b)| m.max((a - b).norm()));
             assert!(error < 1e-5, "{nx} × {ny}: the inverse returns x to {error}");
         }
