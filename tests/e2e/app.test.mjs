@@ -152,10 +152,13 @@ for (const mode of ['webgpu', 'cpu']) {
         if (id === 'acdm-wake') {
           await page.evaluate(() => window.flowscope.load('acdm-wake', { warmup: 1, model: 'unet' }));
         }
+        // A card click starts a learned case once its model is in; load() resolves then.
+        if (id === 'smdp-toy') await page.evaluate(() => window.flowscope.load('smdp-toy', {}));
         await page.evaluate(() => window.flowscope.pause());
         // The 1D gas's waves need a few hundred (cheap) steps to show.
         const particles = ['dam-break', 'hydrostatic-tank', 'sod-shock-tube'];
-        const steps = id === 'sph-1d-periodic' ? 400 : id === 'acdm-wake' ? 3
+        // The SMDP toy draws one thin column per step: 200 of them to see it change.
+        const steps = id === 'sph-1d-periodic' ? 400 : id === 'acdm-wake' ? 3 : id === 'smdp-toy' ? 200
           : slow && !particles.includes(id) ? 6 : 40;
         await page.evaluate((n) => window.flowscope.step(n), steps);
         const first = await settledPicture(page, (png) => distinctColours(png) > 10);
