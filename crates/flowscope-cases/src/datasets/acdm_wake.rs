@@ -59,12 +59,9 @@ const CHANNELS: &[&str] = &["vx", "vy", "p"];
 /// About one shedding period, D / (St U) with St ≈ 0.3 in this channel.
 const SHEDDING_PERIOD: f64 = 4.0;
 
-/// A number in [0, 1) from (seed, run): SplitMix64's output function.
+/// A number in [0, 1) from (seed, run).
 fn unit_draw(seed: u64, run: usize) -> f64 {
-    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(run as u64 + 1);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) as f64 / 2f64.powi(64)
+    super::mix(seed, run) as f64 / 2f64.powi(64)
 }
 
 impl Dataset for AcdmWake {

@@ -16,6 +16,14 @@ pub use smdp_toy::SmdpToy;
 
 use std::collections::BTreeMap;
 
+/// Run `run`'s random word under the dataset `seed`: SplitMix64's output function.
+pub(crate) fn mix(seed: u64, run: usize) -> u64 {
+    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(run as u64 + 1);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// An option of a dataset, set with `--set name=value`.
 pub struct OptionSpec {
     pub name: &'static str,

@@ -46,12 +46,9 @@ pub fn random_field(n: usize, exponent: f64, seed: u32) -> Vec<f32> {
     u.iter().map(|v| ((v - mean) / std.max(1e-30)) as f32).collect()
 }
 
-/// Run `run`'s seed under the dataset seed (SplitMix64's output function, folded).
+/// Run `run`'s noise seed under the dataset seed.
 fn run_seed(seed: u64, run: usize) -> u32 {
-    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(run as u64 + 1);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 32) as u32
+    (super::mix(seed, run) >> 32) as u32
 }
 
 impl Dataset for SmdpHeat {

@@ -33,12 +33,9 @@ pub fn sde(options: &Options) -> Result<ToySde, String> {
     })
 }
 
-/// Run `run`'s noise seed under the dataset seed (SplitMix64's output function, folded).
+/// Run `run`'s noise seed under the dataset seed.
 fn run_seed(seed: u64, run: usize) -> u32 {
-    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(run as u64 + 1);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 32) as u32
+    (super::mix(seed, run) >> 32) as u32
 }
 
 impl Dataset for SmdpToy {
