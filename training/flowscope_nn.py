@@ -68,13 +68,13 @@ class ResCnn(nn.Module):
 
 
 class ResBlock(nn.Module):
-    def __init__(self, cin, cout, time_dim, groups):
+    def __init__(self, cin, cout, time_dim, groups, padding_mode="zeros"):
         super().__init__()
         self.norm1 = nn.GroupNorm(groups, cin)
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, padding_mode=padding_mode)
         self.time = nn.Linear(time_dim, cout)
         self.norm2 = nn.GroupNorm(groups, cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, padding_mode=padding_mode)
         self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else None
 
     def forward(self, x, temb):
@@ -103,10 +103,10 @@ class Attention(nn.Module):
 
 
 class Upsample(nn.Module):
-    def __init__(self, cin, cout, mode):
+    def __init__(self, cin, cout, mode, padding_mode="zeros"):
         super().__init__()
         self.mode = mode
-        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1, padding_mode=padding_mode)
 
     def forward(self, x):
         if self.mode == "nearest":
@@ -118,40 +118,42 @@ class Upsample(nn.Module):
 
 class UNet(nn.Module):
     """The diffusion models' UNet: noise-level embedding, conditioning channels concatenated to
-    the input, one residual block per level with optional attention, skip connections."""
+    the input, one residual block per level with optional attention, skip connections. Every
+    3 × 3 convolution pads with `padding_mode` ("circular" for periodic boxes)."""
 
-    def __init__(self, in_channels, out_channels, cond_channels, base, mults, attention, heads=4, groups=8, upsample="nearest"):
+    def __init__(self, in_channels, out_channels, cond_channels, base, mults, attention, heads=4, groups=8, upsample="nearest", padding_mode="zeros"):
         super().__init__()
         self.base = base
         chans = [base * m for m in mults]
         tdim = 4 * base
         self.time_in = nn.Linear(base, tdim)
         self.time_out = nn.Linear(tdim, tdim)
-        self.init = nn.Conv2d(in_channels + cond_channels, base, 3, padding=1)
+        pm = padding_mode
+        self.init = nn.Conv2d(in_channels + cond_channels, base, 3, padding=1, padding_mode=pm)
         self.downs = nn.ModuleList()
         prev = base
         for i, c in enumerate(chans):
-            level = nn.ModuleDict({"res": ResBlock(prev, c, tdim, groups)})
+            level = nn.ModuleDict({"res": ResBlock(prev, c, tdim, groups, pm)})
             if i in attention:
                 level["attn"] = Attention(c, heads, groups)
             if i + 1 < len(chans):
-                level["down"] = nn.Conv2d(c, c, 3, stride=2, padding=1)
+                level["down"] = nn.Conv2d(c, c, 3, stride=2, padding=1, padding_mode=pm)
             self.downs.append(level)
             prev = c
-        self.mid1 = ResBlock(prev, prev, tdim, groups)
+        self.mid1 = ResBlock(prev, prev, tdim, groups, pm)
         self.mid_attn = Attention(prev, heads, groups)
-        self.mid2 = ResBlock(prev, prev, tdim, groups)
+        self.mid2 = ResBlock(prev, prev, tdim, groups, pm)
         self.ups = nn.ModuleList()
         for i in reversed(range(len(chans))):
             c = chans[i]
-            level = nn.ModuleDict({"res": ResBlock(2 * c, c, tdim, groups)})
+            level = nn.ModuleDict({"res": ResBlock(2 * c, c, tdim, groups, pm)})
             if i in attention:
                 level["attn"] = Attention(c, heads, groups)
             if i > 0:
-                level["up"] = Upsample(c, chans[i - 1], upsample)
+                level["up"] = Upsample(c, chans[i - 1], upsample, pm)
             self.ups.append(level)
         self.out_norm = nn.GroupNorm(groups, base)
-        self.out_conv = nn.Conv2d(base, out_channels, 3, padding=1)
+        self.out_conv = nn.Conv2d(base, out_channels, 3, padding=1, padding_mode=pm)
 
     def forward(self, x, t, cond=None):
         temb = self.time_out(F.gelu(self.time_in(sinusoidal_embedding(t, self.base))))
@@ -190,7 +192,7 @@ def build(config: dict) -> nn.Module:
         return UNet(
             config["in_channels"], config["out_channels"], config.get("cond_channels", 0), config["base"],
             config["mults"], config.get("attention", []), config.get("heads", 4), config.get("groups", 8),
-            config.get("upsample", "nearest"),
+            config.get("upsample", "nearest"), config.get("padding_mode", "zeros"),
         )
     raise ValueError(f"unknown family {family!r}")
 

@@ -93,6 +93,8 @@ def models():
                              "dilations": [1, 2], "padding_mode": "circular", "activation": "relu"}, torch.float32),
         ("unet_small", {"family": "unet", "in_channels": 2, "out_channels": 2, "cond_channels": 1, "base": 8,
                         "mults": [1, 2], "attention": [1], "heads": 2, "groups": 4}, torch.float32),
+        ("unet_circular", {"family": "unet", "in_channels": 1, "out_channels": 1, "base": 8, "mults": [1, 2],
+                           "heads": 2, "groups": 4, "padding_mode": "circular"}, torch.float32),
     ]
     for name, config, dtype in cases:
         model = fnn.build(config).eval()
@@ -111,9 +113,10 @@ def models():
                 io = {
                     "x": torch.randn(2, config["in_channels"], 16, 16, generator=g),
                     "t": torch.tensor([3.0, 150.0]),
-                    "cond": torch.randn(2, config["cond_channels"], 16, 16, generator=g),
                 }
-                io["y"] = model(io["x"], io["t"], io["cond"])
+                if config.get("cond_channels", 0):
+                    io["cond"] = torch.randn(2, config["cond_channels"], 16, 16, generator=g)
+                io["y"] = model(io["x"], io["t"], io.get("cond"))
         fnn.export(model, config, os.path.join(OUT, "models", f"{name}.safetensors"), dtype)
         save(os.path.join(OUT, "models", f"{name}.io.safetensors"), io, {})
         count = sum(p.numel() for p in model.parameters())

@@ -65,6 +65,9 @@ pub enum Config {
         groups: usize,
         #[serde(default = "nearest")]
         upsample: Upsampling,
+        /// How every 3 × 3 convolution pads (circular for periodic boxes).
+        #[serde(default = "zeros")]
+        padding_mode: PaddingMode,
     },
 }
 
@@ -173,13 +176,14 @@ impl ResBlock {
         cout: usize,
         tdim: usize,
         groups: usize,
+        three: Conv2d,
     ) -> Result<Self, NnError> {
         Ok(Self {
             norm1: GroupNorm::load(w, &format!("{name}.norm1"), cin, groups)?,
-            conv1: Conv::load(w, &format!("{name}.conv1"), cin, cout, 3, Conv2d::same(3))?,
+            conv1: Conv::load(w, &format!("{name}.conv1"), cin, cout, 3, three)?,
             time: Linear::load(w, &format!("{name}.time"), tdim, cout)?,
             norm2: GroupNorm::load(w, &format!("{name}.norm2"), cout, groups)?,
-            conv2: Conv::load(w, &format!("{name}.conv2"), cout, cout, 3, Conv2d::same(3))?,
+            conv2: Conv::load(w, &format!("{name}.conv2"), cout, cout, 3, three)?,
             skip: (cin != cout)
                 .then(|| Conv::load(w, &format!("{name}.skip"), cin, cout, 1, Conv2d::same(1)))
                 .transpose()?,
@@ -365,10 +369,12 @@ impl Model {
                 heads,
                 groups,
                 upsample,
+                padding_mode,
             } => {
                 if mults.is_empty() {
                     return Err(NnError::Config("unet: mults needs at least one level".into()));
                 }
+                let three = Conv2d { mode: *padding_mode, ..Conv2d::same(3) };
                 let chans: Vec<usize> = mults.iter().map(|m| base * m).collect();
                 let tdim = 4 * base;
                 let mut downs = Vec::new();
@@ -376,7 +382,15 @@ impl Model {
                 for (i, &c) in chans.iter().enumerate() {
                     let name = format!("downs.{i}");
                     downs.push(Level {
-                        res: ResBlock::load(w, &format!("{name}.res"), prev, c, tdim, *groups)?,
+                        res: ResBlock::load(
+                            w,
+                            &format!("{name}.res"),
+                            prev,
+                            c,
+                            tdim,
+                            *groups,
+                            three,
+                        )?,
                         attn: attention
                             .contains(&i)
                             .then(|| {
@@ -385,7 +399,7 @@ impl Model {
                             .transpose()?,
                         resample: (i + 1 < chans.len())
                             .then(|| {
-                                let down = Conv2d { stride: [2, 2], ..Conv2d::same(3) };
+                                let down = Conv2d { stride: [2, 2], ..three };
                                 Conv::load(w, &format!("{name}.down"), c, c, 3, down)
                             })
                             .transpose()?,
@@ -397,7 +411,15 @@ impl Model {
                     let name = format!("ups.{k}");
                     let c = chans[i];
                     ups.push(Level {
-                        res: ResBlock::load(w, &format!("{name}.res"), 2 * c, c, tdim, *groups)?,
+                        res: ResBlock::load(
+                            w,
+                            &format!("{name}.res"),
+                            2 * c,
+                            c,
+                            tdim,
+                            *groups,
+                            three,
+                        )?,
                         attn: attention
                             .contains(&i)
                             .then(|| {
@@ -406,14 +428,7 @@ impl Model {
                             .transpose()?,
                         resample: (i > 0)
                             .then(|| {
-                                Conv::load(
-                                    w,
-                                    &format!("{name}.up.conv"),
-                                    c,
-                                    chans[i - 1],
-                                    3,
-                                    Conv2d::same(3),
-                                )
+                                Conv::load(w, &format!("{name}.up.conv"), c, chans[i - 1], 3, three)
                             })
                             .transpose()?,
                     });
@@ -422,22 +437,15 @@ impl Model {
                     base: *base,
                     time_in: Linear::load(w, "time_in", *base, tdim)?,
                     time_out: Linear::load(w, "time_out", tdim, tdim)?,
-                    init: Conv::load(
-                        w,
-                        "init",
-                        in_channels + cond_channels,
-                        *base,
-                        3,
-                        Conv2d::same(3),
-                    )?,
+                    init: Conv::load(w, "init", in_channels + cond_channels, *base, 3, three)?,
                     downs,
-                    mid1: ResBlock::load(w, "mid1", prev, prev, tdim, *groups)?,
+                    mid1: ResBlock::load(w, "mid1", prev, prev, tdim, *groups, three)?,
                     mid_attn: Attention::load(w, "mid_attn", prev, *heads, *groups)?,
-                    mid2: ResBlock::load(w, "mid2", prev, prev, tdim, *groups)?,
+                    mid2: ResBlock::load(w, "mid2", prev, prev, tdim, *groups, three)?,
                     ups,
                     upsample: *upsample,
                     out_norm: GroupNorm::load(w, "out_norm", *base, *groups)?,
-                    out_conv: Conv::load(w, "out_conv", *base, *out_channels, 3, Conv2d::same(3))?,
+                    out_conv: Conv::load(w, "out_conv", *base, *out_channels, 3, three)?,
                 }))
             }
         })

@@ -135,7 +135,7 @@ fn every_layer_matches_pytorch() {
 
 #[test]
 fn every_family_matches_pytorch() {
-    for name in ["mlp_smdp", "mlp_f16", "rescnn_circular", "unet_small"] {
+    for name in ["mlp_smdp", "mlp_f16", "rescnn_circular", "unet_small", "unet_circular"] {
         let bytes = std::fs::read(fixtures("models").join(format!("{name}.safetensors"))).unwrap();
         let (config, model) = Model::from_bytes(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut io = load(&fixtures("models").join(format!("{name}.io.safetensors")));
@@ -311,7 +311,7 @@ fn every_layer_on_the_gpu_matches_pytorch() {
 #[test]
 fn every_family_on_the_gpu_matches_pytorch() {
     let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
-    for name in ["mlp_smdp", "mlp_f16", "rescnn_circular", "unet_small"] {
+    for name in ["mlp_smdp", "mlp_f16", "rescnn_circular", "unet_small", "unet_circular"] {
         let bytes = std::fs::read(fixtures("models").join(format!("{name}.safetensors"))).unwrap();
         let (_, model) = Model::from_bytes(&bytes).unwrap();
         let mut io = load(&fixtures("models").join(format!("{name}.io.safetensors")));
