@@ -1,6 +1,7 @@
 // The 2D FFT on the GPU, the twin of crates/flowscope-spectral/src/fft.rs (rustfft there):
-// complex values as vec2<f32>, row-major [j][i]; each pass is one radix-2 Stockham stage along
-// the rows or the columns (autosort: no bit reversal), ping-ponging between two buffers.
+// complex values as vec2<f32>, row-major [j][i], a batch of fields one after the other; each pass
+// is one radix-2 Stockham stage along the rows or the columns (autosort: no bit reversal),
+// ping-ponging between two buffers.
 
 struct Stage {
     // Length of the transformed dimension.
@@ -16,7 +17,12 @@ struct Stage {
     sign: f32,
     // Multiplies the outputs: 1/(nx·ny) in the inverse's last stage, else 1.
     scale: f32,
-    _pad: u32,
+    // Lines per field of the batch, and the distance between fields (nx·ny).
+    field_lines: u32,
+    field_stride: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> stage: Stage;
@@ -33,7 +39,8 @@ fn stockham(@builtin(global_invocation_id) id: vec3<u32>) {
     let line = flat / half;
     let i = flat % half;
     let k = i & (stage.p - 1u);
-    let base = line * stage.line_stride;
+    let base = (line / stage.field_lines) * stage.field_stride
+        + (line % stage.field_lines) * stage.line_stride;
     let u0 = src[base + i * stage.stride];
     let u1 = src[base + (i + half) * stage.stride];
     let angle = stage.sign * 3.141592653589793 * f32(k) / f32(stage.p);
