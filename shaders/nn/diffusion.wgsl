@@ -1,6 +1,7 @@
 // Diffusion sampling on the GPU, the twin of crates/flowscope-nn/src/diffusion.rs: the seeded
 // counter-based noise, the reverse step x ← a·x + b·ε + σ·z in place on the sample that the
-// network reads next, and ACDM's condition noised to each step's level.
+// network reads next, ACDM's condition noised to each step's level, and SMDP's backward step
+// (crates/flowscope-nn/src/smdp.rs).
 
 struct Step {
     len: u32, per_sample: u32, draw: u32,
@@ -13,6 +14,8 @@ struct Step {
 @group(0) @binding(1) var<storage, read> eps: array<f32>;
 @group(0) @binding(2) var<storage, read> seeds: array<u32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
+// SMDP: the physics stepped back, B(x).
+@group(0) @binding(4) var<storage, read> inverse: array<f32>;
 
 // PCG output permutation (Jarzynski & Olano 2020), as `diffusion::normal` hashes.
 fn pcg(v_in: u32) -> u32 {
@@ -59,4 +62,17 @@ fn noised_condition(@builtin(global_invocation_id) id: vec3<u32>) {
     let sample = k / step.per_sample;
     let i = k % step.per_sample;
     x[sample * step.stride + i] = step.a * eps[k] + step.b * normal(seeds[sample], step.draw, i);
+}
+
+// SMDP's backward step x ← B(x) + a·c + σ·z (a = Δt for the SDE, ½Δt for the ODE, whose σ is 0):
+// `eps`'s binding holds the network's correction c.
+@compute @workgroup_size(64)
+fn smdp_step(@builtin(global_invocation_id) id: vec3<u32>) {
+    let k = id.x + id.y * 65535u * 64u;
+    if (k >= step.len) { return; }
+    var z = 0.0;
+    if (step.sigma != 0.0) {
+        z = normal(seeds[k / step.per_sample], step.draw, k % step.per_sample);
+    }
+    x[k] = inverse[k] + step.a * eps[k] + step.sigma * z;
 }

@@ -175,7 +175,7 @@ pub fn sample(
     Ok(x)
 }
 
-const GPU_SOURCE: &str = include_str!("../../../shaders/nn/diffusion.wgsl");
+pub(crate) const GPU_SOURCE: &str = include_str!("../../../shaders/nn/diffusion.wgsl");
 
 /// [`sample`] on the GPU with a recorded network and a fixed conditioning: the sample lives in
 /// the network's input buffer, nothing is read back. The batch is the recorded one, one seed per

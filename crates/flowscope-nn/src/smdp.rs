@@ -8,6 +8,9 @@
 //! this module knows no solver.
 
 use crate::diffusion;
+use crate::{GpuModel, NnError};
+use flowscope_gpu::program::{encode, Op, Program};
+use flowscope_gpu::{buffers, wgpu};
 
 /// How the backward process steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +72,95 @@ pub fn backward_step(
             x as f32
         })
         .collect()
+}
+
+/// [`backward_step`] on the GPU for a recorded network: reads B(x) from a buffer the caller
+/// filled (the physics' inverse step, run on the network's input), the network's output as
+/// the correction, and writes the new state into the network's input, ready for the next step.
+pub struct GpuBackward {
+    op: Op,
+    step: wgpu::Buffer,
+    seeds: wgpu::Buffer,
+    len: u32,
+    per_sample: u32,
+    batch: usize,
+}
+
+impl GpuBackward {
+    /// The step of `model`'s recorded batch, B(x) in `inverse` (as many f32 as the input).
+    pub fn new(model: &GpuModel, inverse: &wgpu::Buffer) -> Result<Self, NnError> {
+        let x = model.input();
+        if model.output().shape != x.shape {
+            return Err(NnError::Shape(format!(
+                "the correction {:?} is not shaped as the state {:?}",
+                model.output().shape,
+                x.shape
+            )));
+        }
+        if inverse.size() < 4 * x.len() as u64 {
+            return Err(NnError::Shape("B(x) holds fewer values than the state".into()));
+        }
+        let batch = x.shape[0];
+        let ctx = model.recorder().context();
+        let (device, queue) = (&ctx.device, &ctx.queue);
+        let seeds = buffers::storage_from(device, queue, "smdp seeds", &vec![0u32; batch]);
+        let step = buffers::uniform_from(device, queue, "smdp step", &[0u32; 8]);
+        let mut kernels = Program::new(device, "nn/diffusion.wgsl", diffusion::GPU_SOURCE);
+        let len = x.len() as u32;
+        let groups = len.div_ceil(64);
+        let op = kernels.op(
+            "smdp_step",
+            &[(0, &step), (1, &model.output().buffer), (2, &seeds), (3, &x.buffer), (4, inverse)],
+            [groups.min(65_535), groups.div_ceil(65_535), 1],
+        );
+        Ok(Self { op, step, seeds, len, per_sample: len / batch as u32, batch })
+    }
+
+    /// Writes the step's coefficients and the batch's seeds (before the submission that
+    /// encodes it; the queue orders the write after earlier work). The correction is `scale`
+    /// times the network's output.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare(
+        &self,
+        model: &GpuModel,
+        g: f64,
+        dt: f64,
+        scale: f64,
+        method: Method,
+        seeds: &[u32],
+        draw: u32,
+    ) -> Result<(), NnError> {
+        if seeds.len() != self.batch {
+            return Err(NnError::Shape(format!(
+                "{} seeds for a recorded batch of {}",
+                seeds.len(),
+                self.batch
+            )));
+        }
+        let (a, sigma) = match method {
+            Method::Sde => (dt * scale, g * dt.sqrt()),
+            Method::Ode => (0.5 * dt * scale, 0.0),
+        };
+        let queue = &model.recorder().context().queue;
+        let words = [
+            self.len,
+            self.per_sample,
+            draw,
+            0,
+            (a as f32).to_bits(),
+            0,
+            (sigma as f32).to_bits(),
+            0,
+        ];
+        queue.write_buffer(&self.step, 0, bytemuck::cast_slice(&words));
+        queue.write_buffer(&self.seeds, 0, bytemuck::cast_slice(seeds));
+        Ok(())
+    }
+
+    /// Records the step into `encoder`.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        encode(encoder, std::slice::from_ref(&self.op));
+    }
 }
 
 #[cfg(test)]
