@@ -39,8 +39,8 @@ const PARAMS: &[ParamSpec] = &[
         name: "scheme",
         label: "Time scheme",
         unit: "",
-        help: "explicit: forward Euler. implicit: backward Euler solved by Jacobi sweeps.",
-        kind: ParamKind::Enum { options: &["explicit", "implicit"], default: "explicit" },
+        help: "explicit: forward Euler. implicit: backward Euler solved by Jacobi sweeps. spectral: the exact solution over each step, every Fourier mode times exp(−D|k|²dt) by FFT (grid sizes that are powers of two).",
+        kind: ParamKind::Enum { options: &["explicit", "implicit", "spectral"], default: "explicit" },
         needs_reset: false,
     },
     ParamSpec {
@@ -103,6 +103,11 @@ pub static SPEC: CaseSpec = CaseSpec {
             label: "Implicit steps 25× the explicit limit",
             params: &[("scheme", "implicit"), ("dt", "0.5"), ("diffusivity", "0.0001")],
         },
+        Preset {
+            name: "spectral",
+            label: "Exact spectral steps of the Fourier mode",
+            params: &[("scheme", "spectral"), ("initial", "mode"), ("dt", "1")],
+        },
     ],
     models: &[],
     gpu: true,
@@ -128,8 +133,18 @@ pub struct HeatCase {
 /// The solver configuration for `params`, with dt lowered to the explicit limit where needed.
 fn configure(params: &mut ParamValues, notices: &mut Vec<String>) -> HeatConfig {
     let n = params.int("n") as usize;
+    let implicit = Scheme::Implicit { iterations: params.int("iterations") as u32 };
     let scheme = match params.choice("scheme") {
-        "implicit" => Scheme::Implicit { iterations: params.int("iterations") as u32 },
+        "implicit" => implicit,
+        "spectral" if n.is_power_of_two() => Scheme::Spectral,
+        "spectral" => {
+            notices.push(format!(
+                "the spectral scheme's FFT needs a grid size that is a power of two, not {n}; \
+                 using the implicit scheme (choose n = {} for spectral steps)",
+                n.next_power_of_two()
+            ));
+            implicit
+        }
         _ => Scheme::Explicit,
     };
     let mut config = HeatConfig {
@@ -392,5 +407,37 @@ mod tests {
         let field = case.read_view("temperature").unwrap();
         // (0.25, 0.75) is cell (16, 48) in the [j][i] layout, j counted from the bottom.
         assert!(field.at(16, 48) > 0.9 && field.at(48, 16) == 0.0);
+    }
+
+    /// The spectral scheme is exact: the mode sin(2πx) sin(2πy) (|k|² = 8π²) keeps its shape
+    /// and decays by exactly exp(−8π²D t), at any dt, on both backends; a grid size that is no
+    /// power of two falls back to the implicit scheme with a notice.
+    #[test]
+    fn spectral_steps_decay_the_mode_exactly_on_both_backends() {
+        let mut params = SPEC.preset("spectral").unwrap();
+        SPEC.set_text(&mut params, "n", "64").unwrap();
+        let amplitude = |case: &dyn Case| {
+            let f = case.read_view("temperature").unwrap();
+            // The mode's peak cell, minus the 0.5 offset (which never decays).
+            f.at(16, 16) - 0.5
+        };
+        let mut contexts = vec![None];
+        contexts.extend(flowscope_gpu::context_for_tests().map(Some));
+        for ctx in contexts {
+            let mut case = HeatCase::new(&params, ctx.as_ref()).unwrap();
+            let start = amplitude(&case);
+            case.step(3).unwrap();
+            let expected = (-8.0 * std::f64::consts::PI.powi(2) * 1e-4 * 3.0).exp() as f32;
+            let got = amplitude(&case) / start;
+            assert!(
+                (got - expected).abs() < 1e-5,
+                "{:?}: decay {got}, exact {expected}",
+                case.backend()
+            );
+            assert!(case.notices().is_empty(), "{:?}", case.notices());
+        }
+        SPEC.set_text(&mut params, "n", "100").unwrap();
+        let case = HeatCase::new(&params, None).unwrap();
+        assert!(case.notices()[0].contains("power of two"), "{:?}", case.notices());
     }
 }

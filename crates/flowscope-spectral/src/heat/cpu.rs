@@ -1,5 +1,6 @@
 //! CPU reference of the heat solver. The arithmetic order matches `shaders/spectral/heat.wgsl`.
 
+use super::exact::ExactStep;
 use super::{HeatConfig, PaintBlob, Scheme};
 
 /// Applies `update(centre, west + east, south + north, k)` to every cell of a periodic grid,
@@ -75,6 +76,8 @@ pub struct CpuHeat {
     state: Vec<f32>,
     scratch: Vec<f32>,
     rhs: Vec<f32>,
+    /// The spectral scheme's step, made on first use for the current coefficients.
+    exact: Option<ExactStep>,
 }
 
 impl CpuHeat {
@@ -82,7 +85,7 @@ impl CpuHeat {
         assert_eq!(initial.len(), config.nx * config.ny, "initial field has the wrong size");
         let scratch = initial.clone();
         let rhs = initial.clone();
-        Self { config, state: initial, scratch, rhs }
+        Self { config, state: initial, scratch, rhs, exact: None }
     }
 
     pub fn config(&self) -> &HeatConfig {
@@ -93,6 +96,7 @@ impl CpuHeat {
     pub fn reconfigure(&mut self, config: HeatConfig) {
         assert_eq!((config.nx, config.ny), (self.config.nx, self.config.ny));
         self.config = config;
+        self.exact = None;
     }
 
     pub fn step(&mut self, n: u32) {
@@ -110,6 +114,11 @@ impl CpuHeat {
                         jacobi_sweep(&self.state, &self.rhs, &mut self.scratch, nx, ny, rx, ry);
                         std::mem::swap(&mut self.state, &mut self.scratch);
                     }
+                }
+                Scheme::Spectral => {
+                    let spec = self.config.exact_spec();
+                    let step = self.exact.get_or_insert_with(|| ExactStep::from_spec(spec));
+                    step.apply(&mut self.state);
                 }
             }
         }

@@ -63,6 +63,12 @@ impl ExactStep {
         Self { fft: Fft2::new(nx, ny), gains: gains(nx, ny, lx, ly, d, dt, inverse) }
     }
 
+    /// The step [`StepSpec`] describes.
+    pub fn from_spec(spec: StepSpec) -> Self {
+        let StepSpec { nx, ny, lx, ly, d, dt, inverse } = spec;
+        Self::new(nx, ny, lx, ly, d, dt, inverse)
+    }
+
     pub fn apply(&self, u: &mut [f32]) {
         let mut spectrum: Vec<Complex32> = u.iter().map(|&v| Complex32::new(v, 0.0)).collect();
         self.fft.forward(&mut spectrum);
@@ -82,6 +88,7 @@ const SOURCE: &str = include_str!("../../../../shaders/spectral/exact.wgsl");
 /// stepped fields to another (the same buffer is fine), all recorded into the caller's encoder.
 pub struct GpuExactStep {
     fft: GpuFft2,
+    gains: wgpu::Buffer,
     load: Op,
     scale: Op,
     store: Op,
@@ -137,7 +144,14 @@ impl GpuExactStep {
         let load = program.op("to_complex", &[(0, &sizes), (1, input), (2, spectrum)], size);
         let scale = program.op("scale_modes", &[(0, &sizes), (2, spectrum), (3, &gains)], size);
         let store = program.op("real_part", &[(0, &sizes), (2, spectrum), (4, output)], size);
-        Ok(Self { fft, load, scale, store })
+        Ok(Self { fft, load, scale, store, gains })
+    }
+
+    /// Changes the coefficients (same grid and batch): new gains, nothing rebuilt.
+    pub fn retune(&self, ctx: &GpuContext, spec: StepSpec) {
+        let StepSpec { nx, ny, lx, ly, d, dt, inverse } = spec;
+        let values = gains(nx, ny, lx, ly, d, dt, inverse);
+        ctx.queue.write_buffer(&self.gains, 0, bytemuck::cast_slice(&values));
     }
 
     /// Records one step into `encoder`.

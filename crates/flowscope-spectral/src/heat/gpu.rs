@@ -1,6 +1,7 @@
 //! WGSL twin of the heat solver (`shaders/spectral/heat.wgsl`). The state stays on the GPU:
 //! renderers bind [`GpuHeat::field_buffer`] directly; read-back is for exports and tests.
 
+use super::exact::GpuExactStep;
 use super::{HeatConfig, PaintBlob, Scheme};
 use flowscope_gpu::{buffers, shader, wgpu, GpuContext};
 
@@ -41,6 +42,8 @@ pub struct GpuHeat {
     paint_groups: [wgpu::BindGroup; 2],
     /// Non-blocking read-back of the state (the browser's observables and exports).
     reader: buffers::AsyncRead,
+    /// The spectral scheme's step, in place on `fields[.1]` (made on first use).
+    exact: Option<(GpuExactStep, usize)>,
 }
 
 impl GpuHeat {
@@ -99,6 +102,7 @@ impl GpuHeat {
             explicit_groups,
             jacobi_groups,
             paint_groups,
+            exact: None,
         }
     }
 
@@ -126,6 +130,9 @@ impl GpuHeat {
         assert_eq!((config.nx, config.ny), (self.config.nx, self.config.ny));
         self.config = config;
         self.write_params(None);
+        if let Some((exact, _)) = &self.exact {
+            exact.retune(&self.ctx, config.exact_spec());
+        }
     }
 
     fn write_params(&self, blob: Option<&PaintBlob>) {
@@ -168,6 +175,19 @@ impl GpuHeat {
                         pass.set_bind_group(0, &self.jacobi_groups[self.current], &[]);
                         self.dispatch_grid(&mut pass);
                         self.current = 1 - self.current;
+                    }
+                }
+                // nx and ny are powers of two here (the case checks; else the step is skipped).
+                Scheme::Spectral => {
+                    if self.exact.as_ref().is_none_or(|(_, at)| *at != self.current) {
+                        let field = &self.fields[self.current];
+                        let spec = self.config.exact_spec();
+                        self.exact = GpuExactStep::new(&self.ctx, spec, 1, field, field)
+                            .ok()
+                            .map(|step| (step, self.current));
+                    }
+                    if let Some((exact, _)) = &self.exact {
+                        exact.encode(&mut encoder);
                     }
                 }
             }

@@ -2,8 +2,8 @@
 //!
 //! Space: the 5-point Laplacian. Time: forward Euler (stable while D dt (1/dx² + 1/dy²) ≤ 1/2)
 //! or backward Euler solved with a fixed number of Jacobi sweeps warm-started from the current
-//! state (unconditionally stable: every sweep is a convex average). [`exact`]: the exact
-//! spectral step (each Fourier mode times exp(−D |k|² Δt)) and its clipped inverse.
+//! state (unconditionally stable: every sweep is a convex average), or the exact spectral step
+//! ([`exact`]: each Fourier mode times exp(−D |k|² Δt), and its clipped inverse).
 
 pub mod cpu;
 pub mod exact;
@@ -16,7 +16,12 @@ pub use gpu::GpuHeat;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
     Explicit,
-    Implicit { iterations: u32 },
+    Implicit {
+        iterations: u32,
+    },
+    /// The exact solution over each step: every Fourier mode times exp(−D |k|² dt) (FFTs;
+    /// nx and ny powers of two).
+    Spectral,
 }
 
 /// Grid, coefficients and scheme of one heat simulation.
@@ -33,6 +38,19 @@ pub struct HeatConfig {
 }
 
 impl HeatConfig {
+    /// The exact spectral step of this configuration (forward in time).
+    pub fn exact_spec(&self) -> exact::StepSpec {
+        exact::StepSpec {
+            nx: self.nx,
+            ny: self.ny,
+            lx: self.lx,
+            ly: self.ly,
+            d: self.diffusivity,
+            dt: self.dt,
+            inverse: None,
+        }
+    }
+
     pub fn dx(&self) -> f64 {
         self.lx / self.nx as f64
     }
