@@ -114,7 +114,7 @@ pub static SPEC: CaseSpec = CaseSpec {
 };
 
 enum Engine {
-    Cpu(CpuHeat),
+    Cpu(Box<CpuHeat>),
     Gpu(Box<GpuHeat>),
 }
 
@@ -210,7 +210,7 @@ impl HeatCase {
         let initial = initial_state(params.choice("initial"), &config);
         let engine = match gpu {
             Some(ctx) => Engine::Gpu(Box::new(GpuHeat::new(ctx, config, &initial))),
-            None => Engine::Cpu(CpuHeat::new(config, initial)),
+            None => Engine::Cpu(Box::new(CpuHeat::new(config, initial))),
         };
         #[cfg(target_arch = "wasm32")]
         if let Engine::Gpu(gpu) = &engine {

@@ -191,7 +191,7 @@ mod tests {
         let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
         let (n, l, batch) = (32, std::f64::consts::TAU, 3);
         let fields: Vec<f32> =
-            (0..batch * n * n).map(|c| ((c * 7919 % 1000) as f32 / 500.0 - 1.0)).collect();
+            (0..batch * n * n).map(|c| (c * 7919 % 1000) as f32 / 500.0 - 1.0).collect();
         for inverse in [None, Some(1.1)] {
             let spec = StepSpec { nx: n, ny: n, lx: l, ly: l, d: 1.0, dt: 0.01, inverse };
             let buffer = buffers::storage_from(&ctx.device, &ctx.queue, "fields", &fields);
