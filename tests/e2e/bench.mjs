@@ -3,8 +3,8 @@
 // cross-origin isolated server lets the page load), timed around window.flowscope.step(n), which
 // resolves once the GPU has finished. FLOWSCOPE_BENCH names the case, sizes and extra parameters as JSON:
 // {"case": "heat", "sizes": [[256, 200], [1024, 40]], "params": {}}, or instead of sizes
-// "runs": [{"label": "4 samples", "params": {...}, "steps": 3, "skip": ["webgpu"]}] (a run skips the
-// backends it lists). Prints JSON.
+// "runs": [{"label": "4 samples", "params": {...}, "steps": 3, "warmup": 20, "skip": ["webgpu"]}] (a
+// run skips the backends it lists; its warm-up defaults to a tenth of its steps). Prints JSON.
 import { launch, openApp } from './browser.mjs';
 
 const plan = JSON.parse(process.env.FLOWSCOPE_BENCH ?? '{"case":"heat","sizes":[[256,200],[1024,40]],"params":{}}');
@@ -24,16 +24,16 @@ for (const { label, backend, path } of modes) {
       >= Math.min(navigator.hardwareConcurrency, 8), null, { timeout: 30_000 });
   }
   const threads = await page.evaluate(() => window.flowscope.state().threads);
-  for (const { label: n, params, steps, skip } of runs) {
+  for (const { label: n, params, steps, warmup, skip } of runs) {
     if (skip?.includes(backend)) continue;
-    const ms = await page.evaluate(async ({ plan, params, steps }) => {
+    const ms = await page.evaluate(async ({ plan, params, steps, warmup }) => {
       await window.flowscope.load(plan.case, { ...plan.params, ...params });
       window.flowscope.pause();
-      await window.flowscope.step(Math.max(2, Math.round(steps / 10)));
+      await window.flowscope.step(warmup ?? Math.max(2, Math.round(steps / 10)));
       const t0 = performance.now();
       await window.flowscope.step(steps);
       return (performance.now() - t0) / steps;
-    }, { plan, params, steps });
+    }, { plan, params, steps, warmup });
     const state = await page.evaluate(() => window.flowscope.state());
     if (state.backend !== backend) throw new Error(`expected ${backend}, ran on ${state.backend}`);
     if (state.error) throw new Error(`${plan.case} at ${n}: ${state.error}`);

@@ -24,6 +24,8 @@ pub enum Suite {
     Sph,
     Nn,
     Acdm,
+    Fft,
+    Smdp,
     Site,
 }
 
@@ -34,6 +36,8 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Sph => sph(browser),
         Suite::Nn => nn(browser),
         Suite::Acdm => acdm(browser),
+        Suite::Fft => fft(browser),
+        Suite::Smdp => smdp(browser),
         Suite::Site => site(),
     }
 }
@@ -128,6 +132,107 @@ fn browser_bench(
             )
         })
         .collect())
+}
+
+/// The 2D FFT at 32² to 1024²: one step of the heat case's spectral scheme, a forward and an
+/// inverse transform with the modes scaled between, on the CPU (rustfft) and the GPU (the WGSL
+/// Stockham FFT), natively and in the browser.
+fn fft(browser: bool) -> Result<()> {
+    let cli = build_cli()?;
+    let sizes = [32u32, 64, 128, 256, 512, 1024];
+    let mut rows = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        for n in sizes {
+            let set = format!("n={n}");
+            let args = ["heat", "--preset", "spectral", "--set", &set, "--backend", backend];
+            let report = cli_bench(&cli, &args)?;
+            let device = report["device"].as_str().unwrap_or("?");
+            let label = if backend == "cpu" { "rustfft" } else { "WGSL FFT" };
+            rows.push((
+                format!("native {backend}, {label} ({device})"),
+                u64::from(n),
+                report["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    if browser {
+        let steps = |n: u32| if n >= 512 { 10 } else { 40 };
+        let plan: Vec<(u32, u32)> = sizes.iter().map(|&n| (n, steps(n))).collect();
+        let root = project_root();
+        let chromium = setup::chromium()?;
+        setup::playwright()?;
+        let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
+        let server = serve::start_isolated(&site)?;
+        let runs: Vec<_> = plan
+            .iter()
+            .map(|&(n, steps)| serde_json::json!({ "label": n, "params": { "n": n }, "steps": steps }))
+            .collect();
+        let plan = serde_json::json!({ "case": "heat", "runs": runs, "params": { "scheme": "spectral", "initial": "mode", "dt": 1 } });
+        let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
+        for entry in report.as_array().into_iter().flatten() {
+            rows.push((
+                format!("browser {}", entry["backend"].as_str().unwrap_or("?")),
+                entry["n"].as_u64().unwrap_or(0),
+                entry["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    println!("| backend | grid | ms per spectral step (FFT, scale, inverse FFT) |\n|---|---|---|");
+    for (backend, n, ms) in rows {
+        println!("| {backend} | {n}² | {ms:.3} |");
+    }
+    Ok(())
+}
+
+/// A full posterior sample of the heat inverse problem with the shipped model: the 20
+/// backward steps of 16 samples (after the 20 forward steps, untimed), native CPU and GPU and
+/// the browser's backends.
+fn smdp(browser: bool) -> Result<()> {
+    let cli = build_cli()?;
+    let mut rows = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        let args = [
+            "smdp-heat",
+            "--set",
+            "samples=16",
+            "--warmup",
+            "20",
+            "--steps",
+            "20",
+            "--backend",
+            backend,
+        ];
+        let report = cli_bench(&cli, &args)?;
+        let device = report["device"].as_str().unwrap_or("?");
+        rows.push((
+            format!("native {backend} ({device})"),
+            20.0 * report["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    if browser {
+        let root = project_root();
+        let chromium = setup::chromium()?;
+        setup::playwright()?;
+        let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
+        let server = serve::start_isolated(&site)?;
+        let plan = serde_json::json!({
+            "case": "smdp-heat",
+            "runs": [{ "label": "16 samples", "params": { "samples": 16 }, "steps": 20, "warmup": 20 }],
+            "params": {},
+        });
+        let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
+        for entry in report.as_array().into_iter().flatten() {
+            rows.push((
+                format!("browser {}", entry["backend"].as_str().unwrap_or("?")),
+                20.0 * entry["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    println!("| backend | ms per posterior sample (16 samples, 20 backward steps) |\n|---|---|");
+    for (backend, ms) in rows {
+        println!("| {backend} | {ms:.0} |");
+    }
+    Ok(())
 }
 
 /// Rollout frames per second of the acdm-wake case with the shipped model: native CPU and GPU

@@ -2,6 +2,7 @@
 //! observables in the documented formats (contract: see README, "CLI").
 
 mod eval;
+mod eval_smdp;
 mod generate;
 mod model;
 mod output;
@@ -38,7 +39,7 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Roll out a learned model beside the solver (acdm-wake); see docs/MODELS.md.
     Sample(sample::SampleArgs),
-    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm).
+    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp).
     Eval(eval::EvalArgs),
 }
 
@@ -58,6 +59,10 @@ struct BenchArgs {
     /// Steps run before timing starts.
     #[arg(long, default_value_t = 10)]
     warmup: u32,
+    /// Time exactly this many steps in one call instead (a case whose work ends, such as a
+    /// posterior sample's backward steps).
+    #[arg(long)]
+    steps: Option<u32>,
     /// The folder of model files a learned case runs, with their manifest.json.
     #[arg(long, default_value = "public/models")]
     models: PathBuf,
@@ -173,7 +178,15 @@ fn bench(args: BenchArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut steps = 0u64;
     let mut batch = 1u32;
-    while started.elapsed().as_secs_f64() < args.seconds {
+    if let Some(fixed) = args.steps {
+        if fixed == 0 {
+            bail!("--steps must be at least 1");
+        }
+        case.step(fixed)?;
+        finish(&gpu)?;
+        steps = u64::from(fixed);
+    }
+    while args.steps.is_none() && started.elapsed().as_secs_f64() < args.seconds {
         case.step(batch)?;
         finish(&gpu)?;
         steps += batch as u64;
