@@ -12,7 +12,7 @@ if (process.env.FLOWSCOPE_ISOLATED_URL) BUILDS.push(['threaded', process.env.FLO
 // Fresh pages per build: the first loads, where the crash struck, on several pages; the whole
 // catalog (about a minute a page on SwiftShader, which compiles every grid shader) on one, awaited
 // and unawaited. CI's time budget sets these; FAST_LOAD_PAGES and CATALOG_PAGES raise them.
-const FIRST_LOADS_PAGES = Number(process.env.FAST_LOAD_PAGES ?? 6);
+const FIRST_LOADS_PAGES = Number(process.env.FAST_LOAD_PAGES ?? 4);
 const CATALOG_PAGES = Number(process.env.CATALOG_PAGES ?? 1);
 
 /** A fresh page, returned as soon as `window.flowscope` exists; errors collected. */

@@ -14,6 +14,7 @@ pub mod heat;
 pub mod hydrostatic_tank;
 pub mod lid_cavity;
 pub mod particle_case;
+pub mod smdp_heat;
 pub mod smdp_toy;
 pub mod smoke_plume;
 pub mod sod_shock_tube;
@@ -42,6 +43,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &sph_playground::SPEC,
     &acdm_wake::SPEC,
     &smdp_toy::SPEC,
+    &smdp_heat::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -181,6 +183,7 @@ pub fn create_with(
         }
         "acdm-wake" => Ok(Box::new(acdm_wake::AcdmWakeCase::new(params, models, gpu)?)),
         "smdp-toy" => Ok(Box::new(smdp_toy::SmdpToyCase::new(params, models)?)),
+        "smdp-heat" => Ok(Box::new(smdp_heat::SmdpHeatCase::new(params, models, gpu)?)),
         // The catalog test runs every case, so this only guards a half-added one.
         other => {
             Err(CaseError::UnknownCase(format!("case '{other}' is listed but has no constructor")))

@@ -1,3 +1,5 @@
+//! `flowscope eval smdp …`: see [`crate::eval_smdp`].
+//!
 //! `flowscope eval acdm [--models DIR] [--re LIST] [--samples K] [--rollout N] [--long M]
 //! [--doc docs/MODELS.md] [--plots docs/models]`: the shipped ACDM and its UNet baseline on
 //! held-out Reynolds numbers, against the solver, written as the "Evaluation" section of
@@ -21,16 +23,24 @@ use std::time::Instant;
 
 #[derive(Parser)]
 pub struct EvalArgs {
-    /// What to evaluate (acdm: the ACDM model and its UNet baseline).
+    /// What to evaluate (acdm: the ACDM model and its UNet baseline; smdp: the SMDP toy and
+    /// heat models against their baselines).
     target: String,
     /// The folder of shipped models and their manifest.json.
     #[arg(long, default_value = "public/models")]
-    models: PathBuf,
+    pub(crate) models: PathBuf,
     /// Held-out Reynolds numbers (from both ends of the test split by default).
     #[arg(long, default_value = "100,140,180,920,960,1000")]
     re: String,
+    /// Posterior samples (ACDM: per Re; SMDP heat: per field).
     #[arg(long, default_value_t = 8)]
-    samples: usize,
+    pub(crate) samples: usize,
+    /// SMDP heat: held-out fields to evaluate.
+    #[arg(long, default_value_t = 32)]
+    pub(crate) fields: usize,
+    /// SMDP toy: particles run back.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) particles: usize,
     #[arg(long, default_value_t = 60)]
     rollout: usize,
     /// The long rollout's frames (stability and Strouhal number).
@@ -41,10 +51,10 @@ pub struct EvalArgs {
     set: Vec<String>,
     /// The document whose evaluation section is rewritten.
     #[arg(long, default_value = "docs/MODELS.md")]
-    doc: PathBuf,
+    pub(crate) doc: PathBuf,
     /// Where the plots go (linked from the document relative to it).
     #[arg(long, default_value = "docs/models")]
-    plots: PathBuf,
+    pub(crate) plots: PathBuf,
 }
 
 const BEGIN: &str = "<!-- flowscope eval acdm: begin (generated, do not edit) -->";
@@ -126,8 +136,10 @@ struct PerRe {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    if args.target != "acdm" {
-        anyhow::bail!("unknown evaluation '{}'; known: acdm", args.target);
+    match args.target.as_str() {
+        "acdm" => {}
+        "smdp" => return crate::eval_smdp::run(args),
+        other => anyhow::bail!("unknown evaluation '{other}'; known: acdm, smdp"),
     }
     let (acdm, acdm_file, _) =
         crate::sample::load_model(&args.models, crate::sample::ModelArg::Acdm)?;

@@ -273,3 +273,75 @@ fn smdp_toy_samples_x0_in_the_contract_shape() {
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     }
 }
+
+/// `flowscope sample smdp-heat` (contract) with the shipped model, on both backends: truth,
+/// observation and K samples in the contract shapes, finite, the same per seed, different for
+/// another, the GPU's samples the CPU's; the samples' mean is nearer the truth than the naive
+/// inverse of the same clip; bad input is one line.
+#[test]
+fn smdp_heat_samples_in_the_contract_shape_on_both_backends() {
+    let root = tempfile::tempdir().unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../public/models");
+    let heat = |name: &str, extra: &[&str]| {
+        let out = root.path().join(name);
+        let result = Command::new(env!("CARGO_BIN_EXE_flowscope"))
+            .args(["sample", "smdp-heat", "--models"])
+            .arg(&models)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("runs");
+        (out, result)
+    };
+    let samples = |out: &Path| {
+        let (shape, values) = read_npy(&out.join("samples.npy"));
+        assert_eq!(shape, [4, 32, 32]);
+        assert!(values.iter().all(|v| v.is_finite()));
+        values
+    };
+    let (a, result) = heat("a", &["--samples", "4", "--seed", "3"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let (b, _) = heat("b", &["--samples", "4", "--seed", "3"]);
+    let (c, _) = heat("c", &["--samples", "4", "--seed", "4"]);
+    assert_eq!(samples(&a), samples(&b), "the same seed, the same samples");
+    assert_ne!(samples(&a), samples(&c));
+    let first = samples(&a);
+    assert_ne!(first[..1024], first[1024..2048], "the samples differ from each other");
+    for name in ["truth.npy", "observation.npy"] {
+        assert_eq!(read_npy(&a.join(name)).0, [32, 32], "{name}");
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("meta.json")).unwrap()).unwrap();
+    assert_eq!((meta["diffusivity"].as_f64(), meta["steps"].as_u64()), (Some(1.0), Some(20)));
+    assert_eq!((meta["t_end"].as_f64(), meta["noise"].as_f64()), (Some(0.2), Some(0.1)));
+    assert_eq!(meta["model_file"].as_str(), Some("smdp-heat.safetensors"));
+    assert_eq!(meta["sha256"].as_str().unwrap().len(), 64);
+    let mse = &meta["mse"];
+    let (mean, naive) =
+        (mse["sample_mean"].as_f64().unwrap(), mse["naive_inverse"].as_f64().unwrap());
+    assert!(mean < naive, "the samples' mean {mean} against the naive inverse's {naive}");
+
+    let (gpu, result) = heat("gpu", &["--samples", "4", "--seed", "3", "--backend", "gpu"]);
+    if result.status.success() {
+        let error = samples(&gpu).iter().zip(&first).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(error < 1e-3, "the GPU's samples are the CPU's to {error}");
+    } else {
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains("--backend gpu:"), "no adapter is the only excuse: {stderr}");
+    }
+    let (ode_a, _) = heat("ode-a", &["--samples", "4", "--method", "ode", "--seed", "3"]);
+    let ode = samples(&ode_a);
+    assert_eq!(ode[..1024], ode[1024..2048], "the ODE draws no noise");
+
+    for (extra, message) in [
+        (&["--samples", "0"][..], "--samples must be 1 to 64"),
+        (&["--method", "euler"][..], "method must be 'sde' or 'ode'"),
+    ] {
+        let (_, result) = heat("bad", extra);
+        assert!(!result.status.success(), "{extra:?} must fail");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+}

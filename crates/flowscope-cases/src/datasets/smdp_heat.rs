@@ -4,11 +4,7 @@
 //! (g = 0.1). A run is one field's trajectory, `[steps + 1, 1, n, n]`, channel u.
 
 use super::{Dataset, Frames, OptionSpec, Options, Run};
-use flowscope_nn::diffusion::normal;
-use flowscope_spectral::fft::Fft2;
-use flowscope_spectral::heat::exact::{wavenumbers_squared, ExactStep};
-use rustfft::num_complex::Complex32;
-use std::f64::consts::TAU;
+use crate::smdp_heat::HeatProblem;
 
 pub struct SmdpHeat;
 
@@ -25,26 +21,6 @@ const OPTIONS: &[OptionSpec] = &[
         help: "The initial fields' power spectrum falls as |k|^(−exponent).",
     },
 ];
-
-/// A Gaussian random field of `n × n` values with power spectrum ∝ |k|^(−exponent), zero mean
-/// and unit standard deviation, from `seed`'s noise (draw 0).
-pub fn random_field(n: usize, exponent: f64, seed: u32) -> Vec<f32> {
-    let k2 = wavenumbers_squared(n, n, TAU, TAU);
-    let mut spectrum: Vec<Complex32> = k2
-        .iter()
-        .enumerate()
-        .map(|(c, &k2)| {
-            let amplitude = if k2 == 0.0 { 0.0 } else { k2.powf(-exponent / 4.0) as f32 };
-            let (re, im) = (normal(seed, 0, 2 * c as u32), normal(seed, 0, 2 * c as u32 + 1));
-            Complex32::new(re, im) * amplitude
-        })
-        .collect();
-    Fft2::new(n, n).inverse(&mut spectrum);
-    let u: Vec<f64> = spectrum.iter().map(|c| f64::from(c.re)).collect();
-    let mean = u.iter().sum::<f64>() / u.len() as f64;
-    let std = (u.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / u.len() as f64).sqrt();
-    u.iter().map(|v| ((v - mean) / std.max(1e-30)) as f32).collect()
-}
 
 /// Run `run`'s noise seed under the dataset seed.
 fn run_seed(seed: u64, run: usize) -> u32 {
@@ -115,23 +91,21 @@ impl Dataset for SmdpHeat {
         if t_end <= 0.0 || g < 0.0 {
             return Err(format!("need t_end > 0 and noise ≥ 0, got {t_end} and {g}"));
         }
-        let dt = t_end / steps as f64;
+        let problem = HeatProblem {
+            n,
+            diffusivity: 1.0,
+            t_end,
+            steps,
+            noise: g,
+            inverse_clip: 1.0,
+            exponent: options.float("exponent")?,
+        };
         let seed = run_seed(seed, run.index);
-        let mut u = random_field(n, options.float("exponent")?, seed);
-        let step = ExactStep::new(n, n, TAU, TAU, 1.0, dt, None);
-        let mut data = u.clone();
-        for s in 1..=steps {
-            step.apply(&mut u);
-            let spread = (g * dt.sqrt()) as f32;
-            for (c, v) in u.iter_mut().enumerate() {
-                *v += spread * normal(seed, s as u32, c as u32);
-            }
-            data.extend_from_slice(&u);
-        }
+        let data = problem.trajectory(&problem.truth(seed), seed);
         Ok(Frames {
             shape: [steps + 1, 1, n, n],
             data,
-            times: (0..=steps).map(|s| s as f64 * dt).collect(),
+            times: (0..=steps).map(|s| s as f64 * problem.dt()).collect(),
             steps: steps as u64,
         })
     }
@@ -141,6 +115,7 @@ impl Dataset for SmdpHeat {
 mod tests {
     use super::*;
     use crate::datasets::options;
+    use crate::smdp_heat::random_field;
 
     #[test]
     fn fields_are_normalised_smooth_and_blur_with_noise_on_top() {
