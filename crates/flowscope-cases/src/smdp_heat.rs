@@ -620,9 +620,14 @@ impl SmdpHeatCase {
         let rows = count.div_ceil(columns);
         let (nx, ny) = (columns * n, rows * n);
         let mut data = vec![0.0; nx * ny];
-        let source =
-            if self.samples.is_empty() { &self.forward[0][..0] } else { &self.samples[..] };
-        for (k, sample) in source.chunks(n * n).enumerate() {
+        // Before the backward process, every sample is where it will start: the forward state.
+        let now = self.forward.last().expect("the truth");
+        let tiles: Vec<&[f32]> = if self.samples.is_empty() {
+            vec![now; count]
+        } else {
+            self.samples.chunks(n * n).collect()
+        };
+        for (k, sample) in tiles.into_iter().enumerate() {
             // Sample 0 at the top left: tile rows count down from the top.
             let (tx, ty) = (k % columns, rows - 1 - k / columns);
             for j in 0..n {
@@ -971,5 +976,8 @@ mod tests {
         assert!(case.interact(&bad).is_err());
         case.step(1).unwrap();
         assert_eq!(case.read_view("observation").unwrap().data.len(), 32 * 32);
+        // Before the backward process the samples' tiles show where they will start.
+        let tiles = case.read_view("samples").unwrap();
+        assert!(tiles.data.iter().fold(0.0f32, |m, &v| m.max(v.abs())) > 0.5, "blank tiles");
     }
 }
