@@ -12,7 +12,7 @@ use flowscope_core::{
 };
 use flowscope_nn::diffusion::normal;
 use flowscope_nn::smdp::{self, Method};
-use flowscope_nn::{Model, Tensor, Weights};
+use flowscope_nn::{Model, Tensor};
 
 /// The SDE and its time grid.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,18 +84,7 @@ pub struct ToyScore {
 
 impl ToyScore {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let extra = Weights::from_bytes(bytes)
-            .map_err(|e| e.to_string())?
-            .metadata("extra")
-            .map(str::to_string)
-            .ok_or(
-                "the model file has no 'extra' metadata: export it with training/train_smdp.py",
-            )?;
-        let extra: serde_json::Value = serde_json::from_str(&extra)
-            .map_err(|e| format!("the model's 'extra' metadata: {e}"))?;
-        if extra["model"] != "smdp-toy" {
-            return Err(format!("not a smdp-toy model (model: {})", extra["model"]));
-        }
+        let extra = crate::smdp_heat::model_extra(bytes, "smdp-toy")?;
         if !extra["symmetry"]
             .as_str()
             .is_some_and(|s| s.starts_with("odd: c(x, t) = 2 P(x) + (f(u, ln t)"))

@@ -13,7 +13,7 @@ use crate::eval::EvalArgs;
 use anyhow::{Context, Result};
 use flowscope_cases::datasets::{self, Dataset};
 use flowscope_cases::smdp_heat::{
-    backward_seeds, power_spectrum, sample_mean, sample_std, HeatScore,
+    backward_seeds, model_extra, mse, power_spectrum, sample_mean, sample_std, HeatScore,
 };
 use flowscope_cases::smdp_toy::{forward_particles, ToyScore};
 use flowscope_core::svg::line_chart;
@@ -27,10 +27,6 @@ const TUNED_CLIPS: [f64; 5] = [1.02, 1.05, 1.1, 1.15, 1.2];
 
 const BEGIN: &str = "<!-- flowscope eval smdp: begin (generated, do not edit) -->";
 const END: &str = "<!-- flowscope eval smdp: end -->";
-
-fn mse(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>() / a.len() as f64
-}
 
 /// Mean |log10 E − log10 E_truth| over the shells: how far a spectrum is from the truth's,
 /// in decades.
@@ -66,10 +62,7 @@ fn heat(args: &EvalArgs) -> Result<(String, HeatTotals, f64)> {
         flowscope_cases::read_model(&args.models, file).map_err(anyhow::Error::msg)?;
     let score = HeatScore::from_bytes(&bytes).map_err(anyhow::Error::msg)?;
     let problem = score.problem;
-    let extra: serde_json::Value = flowscope_nn::Weights::from_bytes(&bytes)?
-        .metadata("extra")
-        .and_then(|e| serde_json::from_str(e).ok())
-        .unwrap_or_default();
+    let extra = model_extra(&bytes, "smdp-heat").map_err(anyhow::Error::msg)?;
     let assignments: Vec<String> = extra["dataset"]["options"]
         .as_object()
         .map(|o| o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
