@@ -1,13 +1,16 @@
 // Diffusion sampling on the GPU, the twin of crates/flowscope-nn/src/diffusion.rs: the seeded
-// counter-based noise, the reverse step x ← a·x + b·ε + σ·z in place on the sample that the
-// network reads next, ACDM's condition noised to each step's level, and SMDP's backward step
-// (crates/flowscope-nn/src/smdp.rs).
+// counter-based noise, the reverse step x ← a·x + b·ε + σ·z (or its x₀-clipped form) in place
+// on the sample that the network reads next, ACDM's condition noised to each step's level, and
+// SMDP's backward step (crates/flowscope-nn/src/smdp.rs).
 
 struct Step {
     len: u32, per_sample: u32, draw: u32,
     // A sample's stride in the conditioning (noised_condition only).
     stride: u32,
-    a: f32, b: f32, sigma: f32, _p1: f32,
+    a: f32, b: f32, sigma: f32,
+    // x₀ clipping (reverse_step only; 0: none): x̂₀ = clamp(p·x + q·ε, ±limit), then
+    // x ← c0·x̂₀ + c1·x + σ·z.
+    limit: f32, p: f32, q: f32, c0: f32, c1: f32,
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -49,7 +52,12 @@ fn reverse_step(@builtin(global_invocation_id) id: vec3<u32>) {
     if (step.sigma != 0.0) {
         z = normal(seeds[k / step.per_sample], step.draw, k % step.per_sample);
     }
-    x[k] = step.a * x[k] + step.b * eps[k] + step.sigma * z;
+    if (step.limit > 0.0) {
+        let x0 = clamp(step.p * x[k] + step.q * eps[k], -step.limit, step.limit);
+        x[k] = step.c0 * x0 + step.c1 * x[k] + step.sigma * z;
+    } else {
+        x[k] = step.a * x[k] + step.b * eps[k] + step.sigma * z;
+    }
 }
 
 // The condition at the step's noise level (ACDM): the leading channels of each sample's

@@ -338,7 +338,7 @@ impl WakeModel {
                 let cond_noise = diffusion::noise(&frame.x0.shape, &frame.noise.cond, step.draw)
                     .map_err(text)?;
                 let cond = Self::condition(&frame.x0, frame.re_plane, bar, &cond_noise)?;
-                let t = vec![step.t as f32; batch];
+                let t = vec![step.level; batch];
                 let eps = self.model.forward(&frame.x, Some(&t), Some(&cond)).map_err(text)?;
                 let z = diffusion::noise(&frame.x.shape, &frame.noise.sample, step.draw)
                     .map_err(text)?;

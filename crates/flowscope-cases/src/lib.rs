@@ -5,6 +5,7 @@
 
 pub mod acdm_wake;
 pub mod airfoil;
+pub mod airfoil_uncertainty;
 pub mod backward_step;
 pub mod cylinder_wake;
 pub mod dam_break;
@@ -103,6 +104,22 @@ pub trait Simulation: Case {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read_models(spec: &CaseSpec, dir: &std::path::Path) -> Result<ModelFiles, String> {
     spec.models.iter().map(|file| Ok((file.to_string(), read_model(dir, file)?.0))).collect()
+}
+
+/// The "extra" metadata the training/ scripts write into a model file (what a case needs
+/// besides the network), checked to be the model `model` (its "model" entry).
+pub fn model_extra(bytes: &[u8], model: &str) -> Result<serde_json::Value, String> {
+    let extra = flowscope_nn::Weights::from_bytes(bytes)
+        .map_err(|e| e.to_string())?
+        .metadata("extra")
+        .map(str::to_string)
+        .ok_or("the model file has no 'extra' metadata: export it with its training/ script")?;
+    let extra: serde_json::Value =
+        serde_json::from_str(&extra).map_err(|e| format!("the model's 'extra' metadata: {e}"))?;
+    if extra["model"] != model {
+        return Err(format!("not a {model} model (model: {})", extra["model"]));
+    }
+    Ok(extra)
 }
 
 /// Model file `file` of `dir`, checked against `dir/manifest.json` (size and sha256): its bytes

@@ -16,7 +16,7 @@ use flowscope_core::{
 use flowscope_gpu::{buffers, wgpu, GpuContext};
 use flowscope_nn::diffusion::normal;
 use flowscope_nn::smdp::{self, GpuBackward, Method};
-use flowscope_nn::{GpuModel, Model, Tensor, Weights};
+use flowscope_nn::{GpuModel, Model, Tensor};
 use flowscope_spectral::fft::Fft2;
 use flowscope_spectral::heat::exact::{wavenumbers_squared, ExactStep, GpuExactStep, StepSpec};
 use rustfft::num_complex::Complex32;
@@ -115,22 +115,6 @@ impl HeatProblem {
     }
 }
 
-/// The "extra" metadata training/train_smdp.py writes into a model file, checked to be the
-/// model of case `model` (both SMDP problems' files carry it).
-pub fn model_extra(bytes: &[u8], model: &str) -> Result<serde_json::Value, String> {
-    let extra = Weights::from_bytes(bytes)
-        .map_err(|e| e.to_string())?
-        .metadata("extra")
-        .map(str::to_string)
-        .ok_or("the model file has no 'extra' metadata: export it with training/train_smdp.py")?;
-    let extra: serde_json::Value =
-        serde_json::from_str(&extra).map_err(|e| format!("the model's 'extra' metadata: {e}"))?;
-    if extra["model"] != model {
-        return Err(format!("not a {model} model (model: {})", extra["model"]));
-    }
-    Ok(extra)
-}
-
 /// The learned correction c_θ(x, t) = scale · f(x, t/Δt) ≈ g² ∇ log p_t(x) of the network f,
 /// with the problem it was trained for.
 pub struct HeatScore {
@@ -142,7 +126,7 @@ pub struct HeatScore {
 
 impl HeatScore {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let extra = model_extra(bytes, "smdp-heat")?;
+        let extra = crate::model_extra(bytes, "smdp-heat")?;
         if !extra["time_input"].as_str().is_some_and(|s| s.starts_with("t / dt")) {
             return Err(
                 "the model's time input is not t / dt: retrain with training/train_smdp.py".into(),

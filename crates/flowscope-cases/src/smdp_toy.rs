@@ -84,7 +84,7 @@ pub struct ToyScore {
 
 impl ToyScore {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let extra = crate::smdp_heat::model_extra(bytes, "smdp-toy")?;
+        let extra = crate::model_extra(bytes, "smdp-toy")?;
         if !extra["symmetry"]
             .as_str()
             .is_some_and(|s| s.starts_with("odd: c(x, t) = 2 P(x) + (f(u, ln t)"))

@@ -1,4 +1,5 @@
-//! `flowscope eval smdp …`: see [`crate::eval_smdp`].
+//! `flowscope eval smdp …`: see [`crate::eval_smdp`]; `flowscope eval airfoil-uncertainty …`:
+//! see [`crate::eval_airfoil`].
 //!
 //! `flowscope eval acdm [--models DIR] [--re LIST] [--samples K] [--rollout N] [--long M]
 //! [--doc docs/MODELS.md] [--plots docs/models]`: the shipped ACDM and its UNet baseline on
@@ -24,7 +25,8 @@ use std::time::Instant;
 #[derive(Parser)]
 pub struct EvalArgs {
     /// What to evaluate (acdm: the ACDM model and its UNet baseline; smdp: the SMDP toy and
-    /// heat models against their baselines).
+    /// heat models against their baselines; airfoil-uncertainty: DDPM, flow matching and the
+    /// heteroscedastic UNet against the solver's statistics).
     target: String,
     /// The folder of shipped models and their manifest.json.
     #[arg(long, default_value = "public/models")]
@@ -32,9 +34,10 @@ pub struct EvalArgs {
     /// Held-out Reynolds numbers (from both ends of the test split by default).
     #[arg(long, default_value = "100,140,180,920,960,1000")]
     re: String,
-    /// Posterior samples (ACDM: per Re; SMDP heat: per field).
-    #[arg(long, default_value_t = 8)]
-    pub(crate) samples: usize,
+    /// Posterior samples (ACDM: per Re, 8; SMDP heat: per field, 8; airfoil-uncertainty: per
+    /// condition and model, 100).
+    #[arg(long)]
+    pub(crate) samples: Option<usize>,
     /// SMDP heat: held-out fields to evaluate.
     #[arg(long, default_value_t = 32)]
     pub(crate) fields: usize,
@@ -46,6 +49,10 @@ pub struct EvalArgs {
     /// The long rollout's frames (stability and Strouhal number).
     #[arg(long, default_value_t = 240)]
     long: usize,
+    /// airfoil-uncertainty: the dataset whose stored statistics are the truth (elsewhere the
+    /// solver runs now).
+    #[arg(long, default_value = "target/data/airfoil-uncertainty")]
+    pub(crate) data: PathBuf,
     /// Dataset options to change (e.g. `warmup=20` for a quick check).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
@@ -139,7 +146,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
     match args.target.as_str() {
         "acdm" => {}
         "smdp" => return crate::eval_smdp::run(args),
-        other => anyhow::bail!("unknown evaluation '{other}'; known: acdm, smdp"),
+        "airfoil-uncertainty" => return crate::eval_airfoil::run(args),
+        other => {
+            anyhow::bail!("unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty")
+        }
     }
     let (acdm, acdm_file, _) =
         crate::sample::load_model(&args.models, crate::sample::ModelArg::Acdm)?;
@@ -147,7 +157,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
         crate::sample::load_model(&args.models, crate::sample::ModelArg::Unet)?;
     let options = acdm.dataset_options(&args.set).map_err(anyhow::Error::msg)?;
     let res = flowscope_cases::datasets::parse_values(&args.re).map_err(anyhow::Error::msg)?;
-    if args.samples < 2 || args.rollout == 0 || args.long < 8 || res.is_empty() {
+    let samples = args.samples.unwrap_or(8);
+    if samples < 2 || args.rollout == 0 || args.long < 8 || res.is_empty() {
         anyhow::bail!("eval needs --samples ≥ 2, --rollout ≥ 1, --long ≥ 8 and at least one Re");
     }
     let frame_dt = options.float("frame_dt").map_err(anyhow::Error::msg)?
@@ -170,7 +181,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             solver.advance().map_err(anyhow::Error::msg)?;
             truth.push(solver.frame().map_err(anyhow::Error::msg)?);
         }
-        let k = args.samples;
+        let k = samples;
         let mut state =
             Tensor::new(vec![k, c, h, w], start.iter().copied().cycle().take(k * plane).collect())?;
         let seeds: Vec<u32> = (0..k as u32).collect();
@@ -303,7 +314,7 @@ fn write_report(
         md,
         "Command: `flowscope eval acdm --re {} --samples {} --rollout {} --long {}{}` ({}, {}); {} held-out Re, {} s in all.\n",
         args.re,
-        args.samples,
+        args.samples.unwrap_or(8),
         args.rollout,
         args.long,
         args.set.iter().map(|s| format!(" --set {s}")).collect::<String>(),
@@ -312,7 +323,7 @@ fn write_report(
         results.len(),
         results.iter().map(|r| r.seconds).sum::<f64>().round()
     );
-    let _ = writeln!(md, "| Re | MSE vx, vy, p over {frames} frames: ACDM (mean of {}) | UNet | spread–error correlation | {}-frame rollout ACDM / UNet | St solver / ACDM / UNet |", args.samples, args.long);
+    let _ = writeln!(md, "| Re | MSE vx, vy, p over {frames} frames: ACDM (mean of {}) | UNet | spread–error correlation | {}-frame rollout ACDM / UNet | St solver / ACDM / UNet |", args.samples.unwrap_or(8), args.long);
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     let mean_over = |m: &[[f64; 3]]| -> [f64; 3] {
         std::array::from_fn(|c| m.iter().map(|x| x[c]).sum::<f64>() / m.len().max(1) as f64)

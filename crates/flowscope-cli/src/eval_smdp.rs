@@ -13,7 +13,7 @@ use crate::eval::EvalArgs;
 use anyhow::{Context, Result};
 use flowscope_cases::datasets::{self, Dataset};
 use flowscope_cases::smdp_heat::{
-    backward_seeds, model_extra, mse, power_spectrum, sample_mean, sample_std, HeatScore,
+    backward_seeds, mse, power_spectrum, sample_mean, sample_std, HeatScore,
 };
 use flowscope_cases::smdp_toy::{forward_particles, ToyScore};
 use flowscope_core::svg::line_chart;
@@ -62,7 +62,7 @@ fn heat(args: &EvalArgs) -> Result<(String, HeatTotals, f64)> {
         flowscope_cases::read_model(&args.models, file).map_err(anyhow::Error::msg)?;
     let score = HeatScore::from_bytes(&bytes).map_err(anyhow::Error::msg)?;
     let problem = score.problem;
-    let extra = model_extra(&bytes, "smdp-heat").map_err(anyhow::Error::msg)?;
+    let extra = flowscope_cases::model_extra(&bytes, "smdp-heat").map_err(anyhow::Error::msg)?;
     let assignments: Vec<String> = extra["dataset"]["options"]
         .as_object()
         .map(|o| o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
@@ -79,7 +79,7 @@ fn heat(args: &EvalArgs) -> Result<(String, HeatTotals, f64)> {
     if tests.is_empty() {
         anyhow::bail!("the model's dataset has no held-out fields");
     }
-    let (cells, shells, k) = (problem.cells(), problem.n / 2, args.samples);
+    let (cells, shells, k) = (problem.cells(), problem.n / 2, args.samples.unwrap_or(8));
     let mut totals = HeatTotals {
         fields: tests.len(),
         mse: [0.0; 5],
@@ -188,7 +188,7 @@ fn toy(args: &EvalArgs) -> Result<(String, [[f64; 3]; 3])> {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    if args.samples < 2 || args.fields == 0 || args.particles == 0 {
+    if args.samples.unwrap_or(8) < 2 || args.fields == 0 || args.particles == 0 {
         anyhow::bail!("eval smdp needs --samples ≥ 2, --fields ≥ 1 and --particles ≥ 1");
     }
     let (toy_file, toy) = toy(&args)?;
@@ -240,7 +240,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let _ = writeln!(
         md,
         "Command: `flowscope eval smdp --fields {} --samples {} --particles {}` ({toy_file}; {heat_file}); {} s.\n",
-        args.fields, args.samples, args.particles, seconds.round()
+        args.fields, args.samples.unwrap_or(8), args.particles, seconds.round()
     );
     let _ = writeln!(
         md,
@@ -263,7 +263,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let _ = writeln!(
         md,
         "\n**Heat** ({} held-out fields, {} SDE samples each; MSE of the initial field, unit-variance fields; spectral distance: mean |log10 E − log10 E_truth| over the shells |k| = 1…16):\n",
-        heat.fields, args.samples
+        heat.fields, args.samples.unwrap_or(8)
     );
     let _ = writeln!(md, "| estimate | MSE | spectral distance (decades) |");
     let _ = writeln!(md, "|---|---|---|");

@@ -2,6 +2,8 @@
 //! (contract): the runs of a dataset as `DIR/<split>/<run>.npy` (f32 [frames, channels, height,
 //! width]) with `DIR/<split>/<run>.json` (its conditions, frame times, steps, and per-channel
 //! sums for the statistics), and `DIR/meta.json` (the command, options, channels, every run).
+//! Datasets whose snapshots sample a distribution also write `DIR/<split>/<run>_stats.npy`
+//! (f32 [2, channels, height, width]: the per-cell mean and standard deviation over the frames).
 //!
 //! Shard I of N writes the runs whose index is I − 1 modulo N, so N processes or machines make
 //! one dataset together, into one folder or into folders copied together afterwards. Runs
@@ -211,6 +213,16 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             .map_err(anyhow::Error::msg)?;
         let shape: Vec<u64> = frames.shape.iter().map(|&s| s as u64).collect();
         write_atomic(&file(run, "npy"), &npy_f32(&shape, &frames.data))?;
+        if dataset.per_run_statistics() {
+            let [_, channels, height, width] = frames.shape;
+            write_atomic(
+                &dir.join(run.split).join(format!("{}_stats.npy", run.name)),
+                &npy_f32(
+                    &[2, channels as u64, height as u64, width as u64],
+                    &datasets::cell_statistics(&frames),
+                ),
+            )?;
+        }
         let record = json!({
             "index": run.index,
             "split": run.split,

@@ -2,6 +2,7 @@
 //! observables in the documented formats (contract: see README, "CLI").
 
 mod eval;
+mod eval_airfoil;
 mod eval_smdp;
 mod generate;
 mod model;

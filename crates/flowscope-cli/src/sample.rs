@@ -11,6 +11,10 @@
 //!
 //! `flowscope sample smdp-heat --seed X --samples K [--method sde|ode] [--backend cpu|gpu]
 //! --out DIR` (contract): see [`smdp_heat`].
+//!
+//! `flowscope sample airfoil-uncertainty --set naca=<code> --set alpha=<deg> --set u=<speed>
+//! --samples K [--model ddpm|flow-matching|heteroscedastic] [--steps S] [--seed X]
+//! [--backend cpu|gpu] --out DIR` (contract): see [`airfoil_uncertainty`].
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -64,9 +68,10 @@ pub struct SampleArgs {
     /// Frames to roll out.
     #[arg(long, default_value_t = 60)]
     rollout: usize,
-    /// acdm (diffusion) or unet (the deterministic baseline).
-    #[arg(long, default_value = "acdm")]
-    model: String,
+    /// acdm-wake: acdm (diffusion, the default) or unet (the deterministic baseline).
+    /// airfoil-uncertainty: ddpm (the default), flow-matching or heteroscedastic.
+    #[arg(long)]
+    model: Option<String>,
     /// ddpm (every step of the schedule) or ddim (--steps of them).
     #[arg(long, default_value = "ddpm")]
     sampler: String,
@@ -81,6 +86,10 @@ pub struct SampleArgs {
     method: String,
     #[arg(long, value_enum, default_value_t = crate::BackendArg::Cpu)]
     backend: crate::BackendArg,
+    /// airfoil-uncertainty: the dataset whose stored statistics are the truth at its
+    /// conditions (elsewhere the solver runs now).
+    #[arg(long, default_value = "target/data/airfoil-uncertainty")]
+    data: PathBuf,
     /// The folder of shipped models and their manifest.json.
     #[arg(long, default_value = "public/models")]
     models: PathBuf,
@@ -107,7 +116,10 @@ pub fn run(args: SampleArgs) -> Result<()> {
         "acdm-wake" => acdm_wake(args),
         "smdp-toy" => smdp_toy(args),
         "smdp-heat" => smdp_heat(args),
-        other => bail!("unknown learned case '{other}'; known: acdm-wake, smdp-toy, smdp-heat"),
+        "airfoil-uncertainty" => airfoil_uncertainty(args),
+        other => bail!(
+            "unknown learned case '{other}'; known: acdm-wake, smdp-toy, smdp-heat, airfoil-uncertainty"
+        ),
     }
 }
 
@@ -280,6 +292,156 @@ fn smdp_heat(args: SampleArgs) -> Result<()> {
     Ok(())
 }
 
+/// `flowscope sample airfoil-uncertainty --set naca=<code> --set alpha=<deg> --set u=<speed>
+/// --samples K [--model ddpm|flow-matching|heteroscedastic] [--steps S] [--seed X]
+/// [--backend cpu|gpu] --out DIR` (contract): K flow fields around the airfoil at that
+/// condition from the learned model, and the solver's statistics there. Writes
+/// `DIR/samples.npy` (f32 [K, 3, H, W], channels p, ux, uy in the data's units; for the
+/// heteroscedastic model K draws from its Gaussian), `DIR/truth_mean.npy` and
+/// `DIR/truth_std.npy` (f32 [3, H, W], over the solver's snapshots at that condition: the
+/// dataset's when `--data` holds the condition, otherwise simulated now) and `DIR/meta.json`.
+fn airfoil_uncertainty(args: SampleArgs) -> Result<()> {
+    use flowscope_cases::airfoil_uncertainty::{sample_seeds, truth, Kind, Surrogate, CHANNELS};
+    let (mut naca, mut alpha, mut u) = (None, None, None);
+    for assignment in &args.set {
+        let (name, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--set expects NAME=VALUE, got '{assignment}'"))?;
+        let number =
+            || {
+                value.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                    anyhow::anyhow!("{} must be a number, got '{value}'", name.trim())
+                })
+            };
+        match name.trim() {
+            "naca" => naca = Some(value.trim().to_string()),
+            "alpha" => alpha = Some(number()?),
+            "u" => u = Some(number()?),
+            other => bail!("airfoil-uncertainty has no setting '{other}'; it takes naca, alpha, u"),
+        }
+    }
+    let kind = Kind::parse(args.model.as_deref().unwrap_or("ddpm")).map_err(anyhow::Error::msg)?;
+    if !(1..=256).contains(&args.samples) {
+        bail!("--samples must be 1 to 256, got {}", args.samples);
+    }
+    let (bytes, sha256) =
+        flowscope_cases::read_model(&args.models, kind.file()).map_err(anyhow::Error::msg)?;
+    let surrogate = Surrogate::from_bytes(&bytes, kind)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| args.models.join(kind.file()).display().to_string())?;
+    let first = surrogate.train.first().copied().unwrap_or([12.0, 20.0, 1.0]);
+    let naca = naca.unwrap_or_else(|| format!("{:04}", first[0] as u32));
+    let alpha = alpha.unwrap_or(first[1]);
+    let u = u.ok_or_else(|| anyhow::anyhow!("give the speed: --set u=<value>"))?;
+    let nu = surrogate.options.float("nu").map_err(anyhow::Error::msg)?;
+    if !(u > 0.0 && (10.0..=5000.0).contains(&(u / nu))) {
+        bail!(
+            "u = {u} gives Re = u c/ν = {:.0} (ν = {nu}); the solver covers Re 10–5000, u {}–{}",
+            u / nu,
+            10.0 * nu,
+            5000.0 * nu
+        );
+    }
+    let steps = args.steps.unwrap_or(kind.default_steps());
+    surrogate.plan(steps).map_err(anyhow::Error::msg)?;
+    let mask = surrogate.mask(&naca, alpha).map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let started = Instant::now();
+    let seeds = sample_seeds(args.samples, args.seed);
+    let progress = indicatif::ProgressBar::new(1).with_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} network passes")
+            .expect("valid template"),
+    );
+    progress.set_message(format!("airfoil-uncertainty {}", kind.name()));
+    let (samples, device) = match args.backend {
+        crate::BackendArg::Cpu => {
+            let samples = surrogate
+                .sample(&mask, alpha, u, steps, &seeds, &mut |done, total| {
+                    progress.set_length(total as u64);
+                    progress.set_position(done as u64);
+                })
+                .map_err(anyhow::Error::msg)?;
+            (samples, None)
+        }
+        crate::BackendArg::Gpu => {
+            let ctx = flowscope_gpu::GpuContext::new_blocking()
+                .map_err(|why| anyhow::anyhow!("--backend gpu: {why}; use --backend cpu"))?;
+            let samples = surrogate
+                .sample_gpu_blocking(&ctx, &mask, alpha, u, steps, &seeds)
+                .map_err(anyhow::Error::msg)?;
+            (samples, Some(ctx.describe()))
+        }
+    };
+    let sampling_s = started.elapsed().as_secs_f64();
+    progress.set_message("the solver's statistics");
+    let data = args.data.join("meta.json").exists().then_some(args.data.as_path());
+    let (stats, snapshots, simulated) =
+        truth(&surrogate.options, data, &naca, alpha, u, &mut |f| {
+            progress.set_length(1000);
+            progress.set_position((1000.0 * f) as u64);
+        })
+        .map_err(anyhow::Error::msg)?;
+    progress.finish_and_clear();
+    let size = surrogate.size().map_err(anyhow::Error::msg)?;
+    let plane = size * size;
+    // Statistics are [2, 4, h, w] over (p, ux, uy, mask): keep the three flow channels.
+    let mean = &stats[..3 * plane];
+    let std = &stats[4 * plane..7 * plane];
+    let (s, h) = (size as u64, args.samples as u64);
+    let write = |name: &str, bytes: Vec<u8>| {
+        let path = args.out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write("samples.npy", npy_f32(&[h, 3, s, s], &samples))?;
+    write("truth_mean.npy", npy_f32(&[3, s, s], mean))?;
+    write("truth_std.npy", npy_f32(&[3, s, s], std))?;
+    let sample_mean = flowscope_cases::airfoil_uncertainty::mean_over(&samples, 3 * plane);
+    let sample_std = flowscope_cases::airfoil_uncertainty::std_over(&samples, 3 * plane);
+    let errors = flowscope_cases::airfoil_uncertainty::relative_errors;
+    let meta = json!({
+        "case": "airfoil-uncertainty",
+        "condition": { "naca": naca, "alpha": alpha, "u": u, "Re": u / nu },
+        "channels": CHANNELS,
+        "grid": [size, size],
+        "window": "3 × 3 chords: x from a quarter chord ahead of the leading edge, the domain's full height; row 0 at the bottom",
+        "layout": "samples f32 [K, 3, H, W]; truth_mean, truth_std f32 [3, H, W]; 0 inside the airfoil",
+        "model": kind.name(),
+        "model_file": kind.file(),
+        "sha256": sha256,
+        "steps": steps,
+        "samples": args.samples,
+        "seed": args.seed,
+        "solver_snapshots": snapshots,
+        "truth": if simulated { "simulated now" } else { "from the dataset" },
+        "relative_error": { "mean": errors(&sample_mean, mean, &mask), "std": errors(&sample_std, std, &mask) },
+        "backend": if device.is_some() { "gpu" } else { "cpu" },
+        "device": device,
+        "sampling_s": sampling_s,
+    });
+    write("meta.json", (serde_json::to_string_pretty(&meta)? + "\n").into_bytes())?;
+    let rel = |v: &serde_json::Value| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_f64())
+                    .map(|x| format!("{:.3}", x))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default()
+    };
+    println!(
+        "airfoil-uncertainty {} ({steps} steps): {} sample(s) at NACA {naca}, {alpha}°, u = {u} in {sampling_s:.1} s; relative error p/ux/uy of the mean {}, of the std {} → {}",
+        kind.name(),
+        args.samples,
+        rel(&meta["relative_error"]["mean"]),
+        rel(&meta["relative_error"]["std"]),
+        args.out.display()
+    );
+    Ok(())
+}
+
 fn acdm_wake(args: SampleArgs) -> Result<()> {
     let (mut re, mut overrides) = (None, Vec::new());
     for assignment in &args.set {
@@ -304,7 +466,7 @@ fn acdm_wake(args: SampleArgs) -> Result<()> {
     if args.samples == 0 || args.rollout == 0 {
         bail!("--samples and --rollout must be at least 1");
     }
-    let model_arg = parse_model(&args.model)?;
+    let model_arg = parse_model(args.model.as_deref().unwrap_or("acdm"))?;
     let sampler_arg = parse_sampler(&args.sampler)?;
     let (model, file, sha256) = load_model(&args.models, model_arg)?;
     let samples = match model.kind {
@@ -396,9 +558,9 @@ fn acdm_wake(args: SampleArgs) -> Result<()> {
         "model": match model_arg { ModelArg::Acdm => "acdm", ModelArg::Unet => "unet" },
         "model_file": file,
         "sha256": sha256,
-        "sampler": match sampler { Sampler::Ddpm => "ddpm".to_string(), Sampler::Ddim { .. } => "ddim".to_string() },
+        "sampler": sampler.name(),
         "steps": match (sampler, &model.kind) {
-            (Sampler::Ddim { steps, .. }, _) => Some(steps),
+            (Sampler::Ddim { steps, .. } | Sampler::FlowEuler { steps, .. }, _) => Some(steps),
             (Sampler::Ddpm, Kind::Diffusion { betas }) => Some(betas.len()),
             (_, Kind::Deterministic) => None,
         },

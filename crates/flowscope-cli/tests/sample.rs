@@ -345,3 +345,75 @@ fn smdp_heat_samples_in_the_contract_shape_on_both_backends() {
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     }
 }
+
+/// `flowscope sample airfoil-uncertainty` (contract) with the shipped flow-matching model:
+/// samples and the solver's statistics in the contract shapes, the same per seed; the truth
+/// from a dataset that holds the condition equals the truth simulated on the fly; bad input is
+/// one line.
+#[test]
+fn airfoil_uncertainty_samples_and_truth_in_the_contract_shapes() {
+    let root = tempfile::tempdir().unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../public/models");
+    let data = root.path().join("data");
+    let generated = Command::new(env!("CARGO_BIN_EXE_flowscope"))
+        .args(["generate", "airfoil-uncertainty", "--set", "u_train=", "--set", "u_test=1.0"])
+        .arg("--out")
+        .arg(&data)
+        .output()
+        .expect("runs");
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let airfoil = |name: &str, extra: &[&str], with_data: bool| {
+        let out = root.path().join(name);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flowscope"));
+        command.args(["sample", "airfoil-uncertainty", "--models"]).arg(&models);
+        command.arg("--data").arg(if with_data { data.clone() } else { root.path().join("none") });
+        let result = command.arg("--out").arg(&out).args(extra).output().expect("runs");
+        (out, result)
+    };
+    let quick = ["--model", "flow-matching", "--steps", "4", "--samples", "3", "--set", "u=1.0"];
+    let (a, result) = airfoil("a", &[&quick[..], &["--seed", "5"]].concat(), true);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let (shape, samples) = read_npy(&a.join("samples.npy"));
+    assert_eq!(shape, [3, 3, 32, 32]);
+    assert!(samples.iter().all(|v| v.is_finite()));
+    let (b, _) = airfoil("b", &[&quick[..], &["--seed", "5"]].concat(), false);
+    assert_eq!(read_npy(&b.join("samples.npy")).1, samples, "the same seed, the same samples");
+    for name in ["truth_mean.npy", "truth_std.npy"] {
+        let (shape, values) = read_npy(&a.join(name));
+        assert_eq!(shape, [3, 32, 32], "{name}");
+        assert_eq!(read_npy(&b.join(name)).1, values, "{name}: the dataset's is the simulated one");
+    }
+    let meta = |dir: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap()
+    };
+    let (ma, mb) = (meta(&a), meta(&b));
+    assert_eq!(ma["channels"], serde_json::json!(["p", "ux", "uy"]));
+    assert_eq!(ma["grid"], serde_json::json!([32, 32]));
+    assert_eq!((ma["model"].as_str(), ma["steps"].as_u64()), (Some("flow-matching"), Some(4)));
+    assert_eq!(ma["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!((ma["seed"].as_u64(), ma["solver_snapshots"].as_u64()), (Some(5), Some(25)));
+    assert_eq!(
+        (ma["truth"].as_str(), mb["truth"].as_str()),
+        (Some("from the dataset"), Some("simulated now"))
+    );
+
+    for (extra, message) in [
+        (&["--set", "u=abc"][..], "u must be a number"),
+        (&["--set", "u=100"][..], "the solver covers Re 10–5000"),
+        (&["--set", "u=1", "--model", "gan"][..], "unknown model 'gan'"),
+        (&["--set", "u=1", "--samples", "0"][..], "--samples must be 1 to 256"),
+        (
+            &["--set", "u=1", "--model", "flow-matching", "--steps", "0"][..],
+            "flow matching takes 1 to 1000 steps",
+        ),
+        (&["--set", "u=1", "--set", "naca=12"][..], "not a four-digit NACA code"),
+        (&["--set", "u=1", "--set", "re=3"][..], "no setting 're'"),
+        (&["--samples", "2"][..], "give the speed"),
+    ] {
+        let (_, result) = airfoil("bad", extra, true);
+        assert!(!result.status.success(), "{extra:?} must fail");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+}

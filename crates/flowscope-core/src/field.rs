@@ -63,6 +63,21 @@ pub fn npy_f32(shape: &[u64], data: &[f32]) -> Vec<u8> {
     bytes
 }
 
+/// A little-endian f32 `.npy` file (C order, as [`npy_f32`] writes it): its shape and values.
+pub fn read_npy_f32(bytes: &[u8]) -> Result<(Vec<u64>, Vec<f32>), String> {
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| format!("not a .npy file: {e}"))?;
+    if npy.order() != npyz::Order::C {
+        return Err("a Fortran-order .npy file; write it in C order".into());
+    }
+    match npy.dtype() {
+        npyz::DType::Plain(t) if t.to_string() == "<f4" => {
+            let shape = npy.shape().to_vec();
+            Ok((shape, npy.into_vec::<f32>().map_err(|e| e.to_string())?))
+        }
+        other => Err(format!("{other:?} values; expected little-endian f32")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +88,9 @@ mod tests {
         let bytes = field.to_npy();
         let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
         assert_eq!(npy.shape(), &[2, 3]);
+        let (shape, values) = read_npy_f32(&bytes).unwrap();
+        assert_eq!((shape, values[4]), (vec![2, 3], 4.0));
+        assert!(read_npy_f32(b"nope").is_err());
         let data: Vec<f32> = npy.into_vec().unwrap();
         assert_eq!(&data[..5], &field.data[..5]);
         assert!(data[5].is_nan());

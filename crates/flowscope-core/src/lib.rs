@@ -17,5 +17,5 @@ pub use case::{
     Backend, Case, CaseError, CaseSpec, Interaction, InteractionKind, ObservableSpec,
     ParticleState, Plot, Preset, Series, SeriesStyle, ViewKind, ViewSpec,
 };
-pub use field::{npy_f32, Domain, Field2};
+pub use field::{npy_f32, read_npy_f32, Domain, Field2};
 pub use params::{ParamError, ParamKind, ParamSpec, ParamValue, ParamValues};

@@ -1,5 +1,6 @@
-//! Diffusion sampling: noise schedules, DDPM ancestral sampling and DDIM with any number of
-//! steps, from seeded noise so that a sample is reproducible from its seed.
+//! Diffusion sampling: noise schedules, DDPM ancestral sampling, DDIM with any number of steps
+//! and the Euler steps of flow matching, from seeded noise so that a sample is reproducible from
+//! its seed.
 //!
 //! The noise is counter-based — the value at (seed, draw, index) is a hash, not the state of a
 //! stream — so that a batch of samples equals the samples drawn one by one, and so that a WGSL
@@ -91,26 +92,87 @@ pub enum Sampler {
     Ddpm,
     /// DDIM on `steps` evenly spaced steps of the schedule; `eta` 0 is deterministic.
     Ddim { steps: usize, eta: f64 },
+    /// Flow matching (x_τ = (1 − τ) x + τ ε, the network predicting v = ε − x at time input
+    /// `time_scale` · τ): `steps` Euler steps from τ = 1 to 0. No schedule: `betas` is unused.
+    FlowEuler { steps: usize, time_scale: f64 },
 }
 
-/// One reverse step as `x ← a·x + b·ε + σ·z`: the network sees step index `t`, and `z` is
-/// noise draw `draw`.
+impl Sampler {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Sampler::Ddpm => "ddpm",
+            Sampler::Ddim { .. } => "ddim",
+            Sampler::FlowEuler { .. } => "flow-euler",
+        }
+    }
+}
+
+/// One reverse step as `x ← a·x + b·ε + σ·z` (ε: the network's output): the network sees the
+/// time input `level`, and `z` is noise draw `draw`. `t` is the schedule's step index (0 for
+/// flow matching).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Step {
     pub t: usize,
+    pub level: f32,
     pub a: f64,
     pub b: f64,
     pub sigma: f64,
     pub draw: u32,
+    /// With x₀ clipping ([`clip_x0`]), the step is `x ← c0·clamp(x̂₀) + c1·x + σ·z` instead.
+    pub clip: Option<ClipX0>,
+}
+
+/// The clipped form of a step: the network's ε gives the estimate x̂₀ = p·x + q·ε, clamped to
+/// ±`limit` (the data's range), and the step continues from it as `x ← c0·x̂₀ + c1·x + σ·z` — the
+/// same step as `a·x + b·ε` where nothing is clipped.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClipX0 {
+    pub p: f64,
+    pub q: f64,
+    pub c0: f64,
+    pub c1: f64,
+    pub limit: f64,
+}
+
+/// Rewrites diffusion steps (DDPM, DDIM) on the schedule `betas` to clip their estimate of x₀
+/// to ±`limit`, as the improved-DDPM samplers do: with a cosine schedule the first reverse steps
+/// divide by √ᾱ ≈ 0, and an unclipped estimate blows up into samples far outside the data.
+pub fn clip_x0(steps: &mut [Step], betas: &[f64], limit: f64) {
+    let bars = alpha_bars(betas);
+    for step in steps {
+        let bar = bars[step.t];
+        let (root, rest) = (bar.sqrt(), (1.0 - bar).sqrt());
+        // ε = (x − √ᾱ x̂₀)/√(1 − ᾱ), so a·x + b·ε = (a + b/√(1 − ᾱ))·x − b√ᾱ/√(1 − ᾱ)·x̂₀.
+        step.clip = Some(ClipX0 {
+            p: 1.0 / root,
+            q: -rest / root,
+            c0: -step.b * root / rest,
+            c1: step.a + step.b / rest,
+            limit,
+        });
+    }
 }
 
 /// The reverse steps of `sampler` on the training schedule `betas` (shared by the CPU and GPU
 /// samplers, so that both take the same steps).
 pub fn steps(betas: &[f64], sampler: Sampler) -> Result<Vec<Step>, NnError> {
+    if let Sampler::FlowEuler { steps, time_scale } = sampler {
+        if steps == 0 {
+            return Err(NnError::Shape("flow matching needs at least one Euler step".into()));
+        }
+        let dtau = 1.0 / steps as f64;
+        return Ok((0..steps)
+            .map(|k| {
+                let tau = 1.0 - k as f64 * dtau;
+                let level = (time_scale * tau) as f32;
+                Step { t: 0, level, a: 1.0, b: -dtau, sigma: 0.0, draw: k as u32 + 1, clip: None }
+            })
+            .collect());
+    }
     let bars = alpha_bars(betas);
     let total = betas.len();
     let timesteps: Vec<usize> = match sampler {
-        Sampler::Ddpm => (0..total).rev().collect(),
+        Sampler::Ddpm | Sampler::FlowEuler { .. } => (0..total).rev().collect(),
         Sampler::Ddim { steps, .. } => {
             if steps == 0 || steps > total {
                 return Err(NnError::Shape(format!(
@@ -126,7 +188,7 @@ pub fn steps(betas: &[f64], sampler: Sampler) -> Result<Vec<Step>, NnError> {
         .map(|(k, &t)| {
             let bar = bars[t];
             let (a, b, sigma) = match sampler {
-                Sampler::Ddpm => {
+                Sampler::Ddpm | Sampler::FlowEuler { .. } => {
                     let beta = betas[t];
                     let a = 1.0 / (1.0 - beta).sqrt();
                     // The last step adds no noise.
@@ -142,7 +204,7 @@ pub fn steps(betas: &[f64], sampler: Sampler) -> Result<Vec<Step>, NnError> {
                     (a, b, sigma)
                 }
             };
-            Step { t, a, b, sigma, draw: k as u32 + 1 }
+            Step { t, level: t as f32, a, b, sigma, draw: k as u32 + 1, clip: None }
         })
         .collect())
 }
@@ -157,9 +219,19 @@ pub fn sample(
     shape: &[usize],
     seeds: &[u32],
 ) -> Result<Tensor, NnError> {
+    sample_steps(epsilon, &steps(betas, sampler)?, shape, seeds)
+}
+
+/// [`sample`] along given steps (e.g. with [`clip_x0`] applied).
+pub fn sample_steps(
+    epsilon: &mut Epsilon<'_>,
+    steps: &[Step],
+    shape: &[usize],
+    seeds: &[u32],
+) -> Result<Tensor, NnError> {
     let mut x = noise(shape, seeds, 0)?;
-    for step in steps(betas, sampler)? {
-        let eps = epsilon(&x, &vec![step.t as f32; seeds.len()])?;
+    for &step in steps {
+        let eps = epsilon(&x, &vec![step.level; seeds.len()])?;
         if eps.shape != x.shape {
             return Err(NnError::Shape(format!(
                 "the noise prediction {:?} does not match the sample {:?}",
@@ -168,8 +240,14 @@ pub fn sample(
         }
         let z = noise(shape, seeds, step.draw)?;
         for ((x, e), z) in x.data.iter_mut().zip(&eps.data).zip(&z.data) {
-            *x = (step.a * f64::from(*x) + step.b * f64::from(*e) + step.sigma * f64::from(*z))
-                as f32;
+            let (xv, ev, zv) = (f64::from(*x), f64::from(*e), f64::from(*z));
+            *x = match step.clip {
+                None => step.a * xv + step.b * ev + step.sigma * zv,
+                Some(c) => {
+                    let x0 = (c.p * xv + c.q * ev).clamp(-c.limit, c.limit);
+                    c.c0 * x0 + c.c1 * xv + step.sigma * zv
+                }
+            } as f32;
         }
     }
     Ok(x)
@@ -239,8 +317,8 @@ impl GpuSampler {
         let seeds = buffers::storage_from(device, queue, "diffusion seeds", &vec![0u32; batch]);
         let cond_seeds =
             buffers::storage_from(device, queue, "condition seeds", &vec![0u32; batch]);
-        let step = buffers::uniform_from(device, queue, "diffusion step", &[0u32; 8]);
-        let cond_step = buffers::uniform_from(device, queue, "condition step", &[0u32; 8]);
+        let step = buffers::uniform_from(device, queue, "diffusion step", &[0u32; 12]);
+        let cond_step = buffers::uniform_from(device, queue, "condition step", &[0u32; 12]);
         let (len, per_sample) = (x.len() as u32, (x.len() / batch) as u32);
         let initial =
             kernels.op("initial_noise", &[(0, &step), (2, &seeds), (3, &x.buffer)], groups(len));
@@ -302,6 +380,18 @@ impl GpuSampler {
         seeds: &[u32],
         cond_seeds: &[u32],
     ) -> Result<(), NnError> {
+        self.run_steps(model, betas, &steps(betas, sampler)?, seeds, cond_seeds)
+    }
+
+    /// [`GpuSampler::run`] along given steps (e.g. with [`clip_x0`] applied).
+    pub fn run_steps(
+        &self,
+        model: &crate::GpuModel,
+        betas: &[f64],
+        steps: &[Step],
+        seeds: &[u32],
+        cond_seeds: &[u32],
+    ) -> Result<(), NnError> {
         let batch = model.input().shape[0];
         let noised = self.condition.is_some();
         if seeds.len() != batch || (noised && cond_seeds.len() != batch) {
@@ -311,19 +401,18 @@ impl GpuSampler {
                 cond_seeds.len()
             )));
         }
-        let steps = steps(betas, sampler)?;
         let bars = alpha_bars(betas);
         let ctx = model.recorder().context();
         let queue = &ctx.queue;
         let words = |len: u32, per_sample: u32, draw: u32, stride: u32, a: f64, b: f64, s: f64| {
-            let (a, b, s) = ((a as f32).to_bits(), (b as f32).to_bits(), (s as f32).to_bits());
-            [len, per_sample, draw, stride, a, b, s, 0u32]
+            let f = |v: f64| (v as f32).to_bits();
+            [len, per_sample, draw, stride, f(a), f(b), f(s), 0, 0, 0, 0, 0]
         };
         queue.write_buffer(&self.seeds, 0, bytemuck::cast_slice(seeds));
         if noised {
             queue.write_buffer(&self.cond_seeds, 0, bytemuck::cast_slice(cond_seeds));
         }
-        let write = |buffer: &wgpu::Buffer, words: [u32; 8]| {
+        let write = |buffer: &wgpu::Buffer, words: [u32; 12]| {
             queue.write_buffer(buffer, 0, bytemuck::cast_slice(&words));
         };
         write(&self.step, words(self.len, self.per_sample, 0, 0, 0.0, 0.0, 0.0));
@@ -341,18 +430,21 @@ impl GpuSampler {
         submit(None, false, &self.initial);
         // Each step's uniforms and noise level are written before its submission, which the
         // queue orders after the previous step's work.
-        for step in &steps {
-            model.set_noise_levels(&vec![step.t as f32; batch])?;
+        for step in steps {
+            model.set_noise_levels(&vec![step.level; batch])?;
             if self.condition.is_some() {
                 let bar = bars[step.t];
                 let (a, b) = (bar.sqrt(), (1.0 - bar).sqrt());
                 let (len, per, stride) = (self.cond_len, self.cond_per_sample, self.cond_stride);
                 write(&self.cond_step, words(len, per, step.draw, stride, a, b, 0.0));
             }
-            write(
-                &self.step,
-                words(self.len, self.per_sample, step.draw, 0, step.a, step.b, step.sigma),
-            );
+            let mut reverse =
+                words(self.len, self.per_sample, step.draw, 0, step.a, step.b, step.sigma);
+            if let Some(c) = step.clip {
+                let f = |v: f64| (v as f32).to_bits();
+                reverse[7..].copy_from_slice(&[f(c.limit), f(c.p), f(c.q), f(c.c0), f(c.c1)]);
+            }
+            write(&self.step, reverse);
             submit(self.condition.as_ref(), true, &self.reverse);
         }
         Ok(())
@@ -362,6 +454,46 @@ impl GpuSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipping_x0_changes_a_step_only_where_the_estimate_leaves_the_range() {
+        let betas = Schedule::Cosine { s: 0.008 }.betas(50);
+        let plain = super::steps(&betas, Sampler::Ddim { steps: 10, eta: 1.0 }).unwrap();
+        let (mut wide, mut tight) = (plain.clone(), plain.clone());
+        clip_x0(&mut wide, &betas, 1e9);
+        clip_x0(&mut tight, &betas, 0.3);
+        let mut epsilon = |x: &Tensor, _: &[f32]| {
+            Tensor::new(x.shape.clone(), x.data.iter().map(|v| 0.5 * v).collect())
+        };
+        let shape = [2, 8];
+        let run = |plan: &[Step], epsilon: &mut Epsilon<'_>| {
+            sample_steps(epsilon, plan, &shape, &[5, 6]).unwrap().data
+        };
+        let (a, b) = (run(&plain, &mut epsilon), run(&wide, &mut epsilon));
+        assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 1e-4 * (1.0 + a.abs())));
+        let c = run(&tight, &mut epsilon);
+        assert!(c.iter().all(|v| v.abs() <= 0.3 + 1e-5), "the last step lands on x̂₀: {c:?}");
+        assert!(a.iter().any(|v| v.abs() > 0.3), "the unclipped run leaves ±0.3: {a:?}");
+    }
+
+    #[test]
+    fn flow_matching_euler_steps_reach_a_point_mass_with_its_exact_velocity() {
+        // Data all at c: x_τ = (1 − τ) c + τ ε, so v = ε − c = (x − c)/τ, and the Euler steps
+        // move x straight to c, the last one (τ = 1/S) exactly.
+        let (c, scale, steps) = (0.7f32, 200.0, 7);
+        let sampler = Sampler::FlowEuler { steps, time_scale: scale };
+        let plan = super::steps(&[], sampler).unwrap();
+        assert_eq!(plan.len(), steps);
+        assert_eq!((plan[0].level, plan[steps - 1].level), (200.0, 200.0 / 7.0));
+        let mut velocity = |x: &Tensor, t: &[f32]| {
+            let tau = t[0] / scale as f32;
+            Tensor::new(x.shape.clone(), x.data.iter().map(|v| (v - c) / tau).collect())
+        };
+        let x = sample(&mut velocity, &[], sampler, &[2, 5], &[1, 2]).unwrap();
+        assert!(x.data.iter().all(|v| (v - c).abs() < 1e-5), "{:?}", x.data);
+        let zero = Sampler::FlowEuler { steps: 0, time_scale: scale };
+        assert!(super::steps(&[], zero).is_err());
+    }
 
     #[test]
     fn schedules_decrease_the_signal_monotonically() {

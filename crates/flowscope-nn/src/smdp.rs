@@ -104,7 +104,7 @@ impl GpuBackward {
         let ctx = model.recorder().context();
         let (device, queue) = (&ctx.device, &ctx.queue);
         let seeds = buffers::storage_from(device, queue, "smdp seeds", &vec![0u32; batch]);
-        let step = buffers::uniform_from(device, queue, "smdp step", &[0u32; 8]);
+        let step = buffers::uniform_from(device, queue, "smdp step", &[0u32; 12]);
         let mut kernels = Program::new(device, "nn/diffusion.wgsl", diffusion::GPU_SOURCE);
         let len = x.len() as u32;
         let groups = len.div_ceil(64);
@@ -150,6 +150,10 @@ impl GpuBackward {
             (a as f32).to_bits(),
             0,
             (sigma as f32).to_bits(),
+            0,
+            0,
+            0,
+            0,
             0,
         ];
         queue.write_buffer(&self.step, 0, bytemuck::cast_slice(&words));

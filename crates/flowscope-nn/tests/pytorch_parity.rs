@@ -340,7 +340,9 @@ fn every_family_on_the_gpu_matches_pytorch() {
 
 #[test]
 fn diffusion_sampling_on_the_gpu_takes_the_cpu_steps() {
-    use flowscope_nn::diffusion::{sample, sample_gpu, Sampler, Schedule};
+    use flowscope_nn::diffusion::{
+        clip_x0, sample, sample_gpu, sample_steps, steps, GpuSampler, Sampler, Schedule,
+    };
     let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
     let bytes = std::fs::read(fixtures("models").join("unet_small.safetensors")).unwrap();
     let (_, model) = Model::from_bytes(&bytes).unwrap();
@@ -356,6 +358,19 @@ fn diffusion_sampling_on_the_gpu_takes_the_cpu_steps() {
         let on_gpu = gpu.recorder().download(&buffer).unwrap();
         let error = on_gpu.max_relative_error(&on_cpu, FLOOR);
         assert!(error < 1e-3, "{sampler:?}: GPU and CPU samples differ by {error:e}");
+    }
+    // DDPM with x₀ clipped (active at ±0.5) and flow matching's Euler steps.
+    let mut clipped = steps(&betas, Sampler::Ddpm).unwrap();
+    clip_x0(&mut clipped, &betas, 0.5);
+    let flow = steps(&[], Sampler::FlowEuler { steps: 5, time_scale: 12.0 }).unwrap();
+    for (name, plan) in [("clipped ddpm", clipped), ("flow euler", flow)] {
+        let mut epsilon = |x: &Tensor, t: &[f32]| model.forward(x, Some(t), Some(&cond));
+        let on_cpu = sample_steps(&mut epsilon, &plan, &x.shape, &seeds).unwrap();
+        gpu.recorder().write(gpu.condition().unwrap(), &cond).unwrap();
+        GpuSampler::new(&gpu, None).unwrap().run_steps(&gpu, &betas, &plan, &seeds, &[]).unwrap();
+        let on_gpu = gpu.recorder().download(gpu.input()).unwrap();
+        let error = on_gpu.max_relative_error(&on_cpu, FLOOR);
+        assert!(error < 1e-3, "{name}: GPU and CPU samples differ by {error:e}");
     }
 }
 

@@ -7,10 +7,12 @@
 //! training/.
 
 mod acdm_wake;
+pub mod airfoil_uncertainty;
 pub mod smdp_heat;
 pub mod smdp_toy;
 
 pub use acdm_wake::{AcdmWake, WakeSolver};
+pub use airfoil_uncertainty::AirfoilUncertainty;
 pub use smdp_heat::SmdpHeat;
 pub use smdp_toy::SmdpToy;
 
@@ -101,6 +103,11 @@ pub trait Dataset: Sync {
         options: &Options,
         seed: u64,
     ) -> Result<Vec<(String, String)>, String>;
+    /// Whether the runs' snapshots sample a distribution whose per-cell mean and standard
+    /// deviation belong with the data (`<run>_stats.npy`, f32 [2, channels, height, width]).
+    fn per_run_statistics(&self) -> bool {
+        false
+    }
     /// Every run of the dataset, in a fixed order.
     fn runs(&self, options: &Options) -> Result<Vec<Run>, String>;
     /// Simulates `run`, calling `progress` with the fraction done now and then.
@@ -114,8 +121,12 @@ pub trait Dataset: Sync {
 }
 
 /// Every dataset `flowscope generate` knows.
-pub static DATASETS: &[&dyn Dataset] =
-    &[&acdm_wake::AcdmWake, &smdp_toy::SmdpToy, &smdp_heat::SmdpHeat];
+pub static DATASETS: &[&dyn Dataset] = &[
+    &acdm_wake::AcdmWake,
+    &smdp_toy::SmdpToy,
+    &smdp_heat::SmdpHeat,
+    &airfoil_uncertainty::AirfoilUncertainty,
+];
 
 pub fn find(name: &str) -> Result<&'static dyn Dataset, String> {
     DATASETS.iter().copied().find(|d| d.name() == name).ok_or_else(|| {
@@ -170,6 +181,21 @@ pub fn parse_values(text: &str) -> Result<Vec<f64>, String> {
         }
     }
     Ok(values)
+}
+
+/// Per cell, mean then standard deviation over the frames: `[2, channels, height, width]`.
+pub fn cell_statistics(frames: &Frames) -> Vec<f32> {
+    let [count, channels, height, width] = frames.shape;
+    let size = channels * height * width;
+    let mut out = vec![0.0f32; 2 * size];
+    for k in 0..size {
+        let values = (0..count).map(|f| f64::from(frames.data[f * size + k]));
+        let mean = values.clone().sum::<f64>() / count as f64;
+        let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / count as f64;
+        out[k] = mean as f32;
+        out[size + k] = var.sqrt() as f32;
+    }
+    out
 }
 
 /// Averages `[ny, nx]` values (row 0 at the bottom) over `factor × factor` blocks; NaN cells
