@@ -54,8 +54,9 @@ pub static SPEC: CaseSpec = CaseSpec {
         cells; at the low Reynolds numbers a browser grid resolves, drag is large and lift smaller \
         than in textbook (high-Re) tables.",
     reference: "I. H. Abbott, A. E. von Doenhoff, Theory of Wing Sections (1959), the NACA \
-        4-digit definition; the airfoil flows of Chen, Kohl, Thuerey, diffusion-based flow \
-        prediction with uncertainty (2024).",
+        4-digit definition; the airfoil flows of Q. Liu, N. Thuerey, Uncertainty-aware surrogate \
+        models for airfoil flow simulations with denoising diffusion probabilistic models, AIAA \
+        Journal 62(8), 2024.",
     group: "grids",
     params: PARAMS,
     views: &[
