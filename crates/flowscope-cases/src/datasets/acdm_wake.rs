@@ -59,11 +59,6 @@ const CHANNELS: &[&str] = &["vx", "vy", "p"];
 /// About one shedding period, D / (St U) with St ≈ 0.3 in this channel.
 const SHEDDING_PERIOD: f64 = 4.0;
 
-/// A number in [0, 1) from (seed, run).
-fn unit_draw(seed: u64, run: usize) -> f64 {
-    super::mix(seed, run) as f64 / 2f64.powi(64)
-}
-
 impl Dataset for AcdmWake {
     fn name(&self) -> &'static str {
         "acdm-wake"
@@ -195,7 +190,7 @@ impl WakeSolver {
         }
         let substeps = options.count("substeps", 1)? as u32;
         let stride = options.count("stride", 1)? as u32;
-        let warmup = options.float("warmup")? + SHEDDING_PERIOD * unit_draw(seed, run.index);
+        let warmup = options.float("warmup")? + SHEDDING_PERIOD * super::unit_draw(seed, run.index);
         let warmup_steps = (warmup / options.float("frame_dt")?).round().max(0.0) as u32 * substeps;
         let spec = crate::find(AcdmWake.case())?;
         let mut params = spec.defaults();

@@ -79,11 +79,6 @@ pub const CHANNELS: &[&str] = &["p", "ux", "uy", "mask"];
 /// leading edge) over 3 chords, the full height.
 const WINDOW: (f64, f64, f64) = (1.25, 0.0, 3.0);
 
-/// A number in [0, 1) from (seed, run).
-fn unit_draw(seed: u64, run: usize) -> f64 {
-    super::mix(seed, run) as f64 / 2f64.powi(64)
-}
-
 /// `0012` → 12.0: the code as a number (the run's condition), four digits.
 pub fn naca_number(code: &str) -> Result<f64, String> {
     if code.len() == 4 && code.chars().all(|c| c.is_ascii_digit()) {
@@ -285,8 +280,8 @@ impl SnapshotSolver {
         }
         let case = crate::create(spec.id, &params, None).map_err(|e| e.to_string())?;
         // The seed moves the first snapshot by up to one spacing: another phase of the shedding.
-        let warmup =
-            options.float("warmup")? + options.float("spacing")? * unit_draw(seed, run.index);
+        let warmup = options.float("warmup")?
+            + options.float("spacing")? * super::unit_draw(seed, run.index);
         Ok(Self {
             case,
             warmup,

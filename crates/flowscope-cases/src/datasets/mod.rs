@@ -26,6 +26,11 @@ pub(crate) fn mix(seed: u64, run: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A number in [0, 1) from run `run`'s random word under `seed`.
+pub(crate) fn unit_draw(seed: u64, run: usize) -> f64 {
+    mix(seed, run) as f64 / 2f64.powi(64)
+}
+
 /// An option of a dataset, set with `--set name=value`.
 pub struct OptionSpec {
     pub name: &'static str,
