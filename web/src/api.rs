@@ -61,6 +61,14 @@ pub fn state(signals: Signals) -> JsValue {
     set_key(&object, "fps", hud.fps.into());
     set_key(&object, "firstFrameMs", signals.first_frame_ms.get_untracked().into());
     set_key(&object, "error", signals.error.get_untracked().into());
+    // The case's long work under way ({label, fraction}), or null.
+    let progress = hud.progress.map(|(label, fraction)| {
+        let progress = Object::new();
+        set_key(&progress, "label", label.into());
+        set_key(&progress, "fraction", fraction.into());
+        JsValue::from(progress)
+    });
+    set_key(&object, "progress", progress.unwrap_or(JsValue::NULL));
     object.into()
 }
 

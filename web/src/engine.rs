@@ -32,6 +32,8 @@ pub struct Hud {
     pub backend: Option<Backend>,
     pub device: String,
     pub grid: String,
+    /// Long work of the case under way: what it is and the fraction done (`WorkBar`).
+    pub progress: Option<(String, f64)>,
 }
 
 /// The reactive side of the app. All fields are `Copy` handles.
@@ -952,6 +954,7 @@ pub fn refresh_hud(signals: Signals) {
                 (None, Some(n)) => format!("{n} particles"),
                 (None, None) => String::new(),
             },
+            progress: sim.progress(),
         })
     });
     if let Some(hud) = hud {

@@ -390,3 +390,20 @@ pub fn DownloadBar(signals: Signals) -> impl IntoView {
         })
     }
 }
+
+/// The progress bar of a case's long work (a learned case drawing samples), while it runs; the
+/// pause button stops it, keeping what is done.
+#[component]
+pub fn WorkBar(signals: Signals) -> impl IntoView {
+    move || {
+        signals.hud.get().progress.map(|(label, fraction)| {
+            view! {
+                <div class="download" role="status" data-testid="case-progress">
+                    <span>{label}</span>
+                    <progress max=1.0 value=fraction aria-label="Progress"></progress>
+                    <span>{format!("{:.0} %", 100.0 * fraction)}</span>
+                </div>
+            }
+        })
+    }
+}

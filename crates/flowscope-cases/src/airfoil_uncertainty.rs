@@ -6,9 +6,19 @@
 //! [`Surrogate`] holds one trained model with its normalisation and samples it at a condition
 //! (NACA code, AoA, speed) on the CPU or the GPU; [`truth`] gives the solver's own per-cell mean
 //! and standard deviation at a condition, from the dataset's snapshots or computed on the fly.
+//!
+//! The case `airfoil-uncertainty` (contract id) draws the samples batch by batch, a network pass
+//! per slice, while the solver runs beside it at the same condition and gathers its own
+//! snapshots: every view shows the model on the left and the solver on the right.
 
 use crate::datasets::airfoil_uncertainty::{AirfoilUncertainty, SnapshotSolver};
 use crate::datasets::{self, Dataset, Options, Run};
+use flowscope_core::params::{ParamKind, ParamSpec};
+use flowscope_core::{
+    Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
+    ParamValues, Plot, Preset, Series, ViewKind, ViewSpec,
+};
+use flowscope_gpu::{buffers, GpuContext};
 use flowscope_nn::diffusion::{self, Sampler, Schedule, Step};
 use flowscope_nn::{Model, Tensor};
 
@@ -218,42 +228,81 @@ impl Surrogate {
     ) -> Result<Vec<f32>, String> {
         let size = self.size()?;
         let plan = self.plan(steps)?;
-        let passes_per_batch = plan.len().max(1);
-        let total = passes_per_batch * seeds.len().div_ceil(BATCH);
+        let total = plan.len().max(1) * seeds.len().div_ceil(BATCH);
         let mut done = 0;
         let mut out = Vec::with_capacity(seeds.len() * 3 * size * size);
         for chunk in seeds.chunks(BATCH) {
-            let cond = self.inputs(mask, alpha, u, chunk.len())?;
-            let normalised = match self.kind {
-                Kind::Heteroscedastic => {
-                    let levels = vec![0.0; chunk.len()];
-                    let y = self
-                        .model
-                        .forward(&cond, Some(&levels), None)
-                        .map_err(|e| e.to_string())?;
-                    done += 1;
-                    progress(done, total);
-                    gaussian_draws(&y, chunk)?
-                }
-                _ => {
-                    let mut epsilon = |x: &Tensor, t: &[f32]| {
-                        let y = self.model.forward(x, Some(t), Some(&cond));
-                        done += 1;
-                        progress(done, total);
-                        y
-                    };
-                    let shape = [chunk.len(), 3, size, size];
-                    diffusion::sample_steps(&mut epsilon, &plan, &shape, chunk)
-                        .map_err(|e| e.to_string())?
-                        .data
-                }
-            };
-            out.extend(self.to_data_units(&normalised, mask, u));
-        }
-        if let Some(bad) = out.iter().find(|v| !v.is_finite()) {
-            return Err(format!("the {} samples are not finite (value {bad})", self.kind.name()));
+            let mut batch = self.begin(mask, alpha, u, &plan, chunk)?;
+            while !self.advance(&mut batch)? {
+                done += 1;
+                progress(done, total);
+            }
+            done += 1;
+            progress(done, total);
+            out.extend(self.finish(&batch)?);
         }
         Ok(out)
+    }
+
+    /// Starts sampling a batch, one sample per seed, along `plan` ([`Surrogate::plan`]).
+    pub fn begin(
+        &self,
+        mask: &[f32],
+        alpha: f64,
+        u: f64,
+        plan: &[Step],
+        seeds: &[u32],
+    ) -> Result<Batch, String> {
+        let size = self.size()?;
+        let cond = self.inputs(mask, alpha, u, seeds.len())?;
+        let x =
+            diffusion::noise(&[seeds.len(), 3, size, size], seeds, 0).map_err(|e| e.to_string())?;
+        Ok(Batch {
+            cond,
+            x,
+            plan: plan.to_vec(),
+            seeds: seeds.to_vec(),
+            done: 0,
+            mask: mask.to_vec(),
+            u,
+        })
+    }
+
+    /// One network pass of `batch`; true once it is sampled.
+    pub fn advance(&self, batch: &mut Batch) -> Result<bool, String> {
+        let text = |e: flowscope_nn::NnError| e.to_string();
+        let count = batch.seeds.len();
+        if self.kind == Kind::Heteroscedastic {
+            if batch.done == 0 {
+                let y =
+                    self.model.forward(&batch.cond, Some(&vec![0.0; count]), None).map_err(text)?;
+                batch.x.data = gaussian_draws(&y, &batch.seeds)?;
+                batch.done = 1;
+            }
+            return Ok(true);
+        }
+        let Some(step) = batch.plan.get(batch.done).copied() else { return Ok(true) };
+        let eps = self
+            .model
+            .forward(&batch.x, Some(&vec![step.level; count]), Some(&batch.cond))
+            .map_err(text)?;
+        diffusion::reverse_step(&mut batch.x, &eps, &step, &batch.seeds).map_err(text)?;
+        batch.done += 1;
+        Ok(batch.done == batch.plan.len())
+    }
+
+    /// A sampled batch in the data's units, checked to be finite.
+    pub fn finish(&self, batch: &Batch) -> Result<Vec<f32>, String> {
+        self.checked(self.to_data_units(&batch.x.data, &batch.mask, batch.u))
+    }
+
+    fn checked(&self, samples: Vec<f32>) -> Result<Vec<f32>, String> {
+        match samples.iter().find(|v| !v.is_finite()) {
+            Some(bad) => {
+                Err(format!("the {} samples are not finite (value {bad})", self.kind.name()))
+            }
+            None => Ok(samples),
+        }
     }
 
     /// Normalised samples `[k, 3, out, out]` → the data's units, 0 inside the airfoil.
@@ -275,8 +324,7 @@ impl Surrogate {
             .collect()
     }
 
-    /// The GPU twin of [`Surrogate::sample`]: the network recorded for a batch of `count`, the
-    /// reverse process on the device (native, blocking).
+    /// The GPU twin of [`Surrogate::sample`] for one batch of `seeds` (native, blocking).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn sample_gpu_blocking(
         &self,
@@ -287,36 +335,137 @@ impl Surrogate {
         steps: usize,
         seeds: &[u32],
     ) -> Result<Vec<f32>, String> {
-        let size = self.size()?;
-        let plan = self.plan(steps)?;
+        let gpu = GpuBatches::new(ctx, self, mask, alpha, u, steps, seeds.len())?;
+        let mut read = None;
+        for pass in 0..gpu.passes() {
+            read = Some(gpu.submit(pass, seeds)?);
+        }
+        let values = read.expect("at least one pass").wait(&ctx.device)?;
+        gpu.finish(self, values, seeds, mask, u)
+    }
+}
+
+/// One batch being sampled on the CPU, a network pass at a time (a page spreads the passes
+/// over animation frames); [`Surrogate::sample`] runs them in one go.
+pub struct Batch {
+    cond: Tensor,
+    /// The sample being denoised (normalised).
+    x: Tensor,
+    plan: Vec<Step>,
+    seeds: Vec<u32>,
+    done: usize,
+    mask: Vec<f32>,
+    u: f64,
+}
+
+impl Batch {
+    /// Network passes done and in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.done, self.plan.len().max(1))
+    }
+}
+
+/// The GPU side of sampling at one condition: the network recorded for a batch with its
+/// conditioning written, the reverse process on the device; batch after batch reuses it.
+pub struct GpuBatches {
+    model: flowscope_nn::GpuModel,
+    sampler: Option<diffusion::GpuSampler>,
+    bars: Vec<f64>,
+    plan: Vec<Step>,
+}
+
+impl GpuBatches {
+    /// Records `surrogate` for batches of `batch` samples at (mask, alpha, u) with `steps`
+    /// sampling steps.
+    pub fn new(
+        ctx: &flowscope_gpu::GpuContext,
+        surrogate: &Surrogate,
+        mask: &[f32],
+        alpha: f64,
+        u: f64,
+        steps: usize,
+        batch: usize,
+    ) -> Result<Self, String> {
         let text = |e: flowscope_nn::NnError| e.to_string();
-        let count = seeds.len();
-        let cond = self.inputs(mask, alpha, u, count)?;
-        let shape = [count, 3, size, size];
-        let normalised = match self.kind {
-            Kind::Heteroscedastic => {
-                let gpu =
-                    flowscope_nn::GpuModel::new(ctx, &self.model, &shape, None).map_err(text)?;
-                let y = gpu.forward_blocking(&cond, Some(&vec![0.0; count]), None).map_err(text)?;
-                gaussian_draws(&y, seeds)?
+        let size = surrogate.size()?;
+        let plan = surrogate.plan(steps)?;
+        let cond = surrogate.inputs(mask, alpha, u, batch)?;
+        let shape = [batch, 3, size, size];
+        let model = &surrogate.model;
+        if surrogate.kind == Kind::Heteroscedastic {
+            // The conditioning is the network's input: written once, each batch one pass.
+            let gpu = flowscope_nn::GpuModel::new(ctx, model, &shape, None).map_err(text)?;
+            gpu.set_noise_levels(&vec![0.0; batch]).map_err(text)?;
+            gpu.recorder().write(gpu.input(), &cond).map_err(text)?;
+            return Ok(Self { model: gpu, sampler: None, bars: Vec::new(), plan });
+        }
+        let gpu = flowscope_nn::GpuModel::new(ctx, model, &shape, Some(&shape)).map_err(text)?;
+        let condition = gpu.condition().ok_or("the model takes no conditioning")?;
+        gpu.recorder().write(condition, &cond).map_err(text)?;
+        let sampler = diffusion::GpuSampler::new(&gpu, None).map_err(text)?;
+        let bars = diffusion::alpha_bars(&surrogate.betas);
+        Ok(Self { model: gpu, sampler: Some(sampler), bars, plan })
+    }
+
+    /// The recorded batch size.
+    pub fn batch(&self) -> usize {
+        self.model.input().shape[0]
+    }
+
+    /// Network passes per batch.
+    pub fn passes(&self) -> usize {
+        self.plan.len().max(1)
+    }
+
+    /// Submits pass `pass` of the batch of `seeds` (the first also draws its noise) and starts
+    /// reading back: one value after a pass before the last (what a page paces itself by),
+    /// the batch's result after the last ([`GpuBatches::finish`]).
+    pub fn submit(
+        &self,
+        pass: usize,
+        seeds: &[u32],
+    ) -> Result<flowscope_gpu::buffers::PendingRead, String> {
+        let text = |e: flowscope_nn::NnError| e.to_string();
+        let ctx = self.model.recorder().context();
+        let result = match &self.sampler {
+            None => {
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                self.model.recorder().encode(&mut encoder);
+                ctx.queue.submit([encoder.finish()]);
+                self.model.output()
             }
-            _ => {
-                let gpu = flowscope_nn::GpuModel::new(ctx, &self.model, &shape, Some(&shape))
-                    .map_err(text)?;
-                let condition = gpu.condition().ok_or("the model takes no conditioning")?;
-                gpu.recorder().write(condition, &cond).map_err(text)?;
-                diffusion::GpuSampler::new(&gpu, None)
-                    .map_err(text)?
-                    .run_steps(&gpu, &self.betas, &plan, seeds, &[])
-                    .map_err(text)?;
-                gpu.recorder().download(gpu.input()).map_err(text)?.data
+            Some(sampler) => {
+                if pass == 0 {
+                    sampler.start(&self.model, seeds, &[]).map_err(text)?;
+                }
+                let step = self.plan.get(pass).ok_or("no such sampling step")?;
+                sampler.submit_step(&self.model, &self.bars, step).map_err(text)?;
+                self.model.input()
             }
         };
-        let out = self.to_data_units(&normalised, mask, u);
-        if let Some(bad) = out.iter().find(|v| !v.is_finite()) {
-            return Err(format!("the {} samples are not finite (value {bad})", self.kind.name()));
-        }
-        Ok(out)
+        let len = if pass + 1 == self.passes() { result.len() } else { 1 };
+        Ok(flowscope_gpu::buffers::PendingRead::start(&ctx.device, &ctx.queue, &result.buffer, len))
+    }
+
+    /// The samples of a batch in the data's units from its last pass's read-back.
+    pub fn finish(
+        &self,
+        surrogate: &Surrogate,
+        values: Vec<f32>,
+        seeds: &[u32],
+        mask: &[f32],
+        u: f64,
+    ) -> Result<Vec<f32>, String> {
+        let normalised = match &self.sampler {
+            None => {
+                let mut shape = self.model.input().shape.clone();
+                shape[1] = 6;
+                let y = Tensor::new(shape, values).map_err(|e| e.to_string())?;
+                gaussian_draws(&y, seeds)?
+            }
+            Some(_) => values,
+        };
+        surrogate.checked(surrogate.to_data_units(&normalised, mask, u))
     }
 }
 
@@ -430,6 +579,750 @@ pub fn relative_errors(a: &[f32], b: &[f32], mask: &[f32]) -> Vec<f64> {
         .collect()
 }
 
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "naca",
+        label: "NACA code",
+        unit: "",
+        help: "The wing section. The shipped models learned NACA 0012 only: other codes show \
+            how a surrogate fails outside its training, beside the solver that does not.",
+        kind: ParamKind::Enum {
+            options: &["0012", "2412", "4412", "0006", "0018", "6409"],
+            default: "0012",
+        },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "alpha",
+        label: "Angle of attack",
+        unit: "°",
+        help: "The shipped models learned 20°, where the wake sheds.",
+        kind: ParamKind::Float { min: 0.0, max: 25.0, default: 20.0, log: false },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "u",
+        label: "Free-stream speed",
+        unit: "",
+        help: "Re = u c / ν = 2000 u. Training speeds: 0.5, 0.75, 1, 1.25, 1.5 (the speeds plot \
+            marks them); between them the models interpolate, beyond they extrapolate.",
+        kind: ParamKind::Float { min: 0.25, max: 2.0, default: 1.125, log: false },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "model",
+        label: "Model",
+        unit: "",
+        help: "Flow matching (20 Euler steps) and DDPM (200 denoising steps) draw samples from \
+            the learned distribution; the heteroscedastic UNet predicts a mean and a variance \
+            per cell and draws from that Gaussian.",
+        kind: ParamKind::Enum {
+            options: &["flow-matching", "ddpm", "heteroscedastic"],
+            default: "flow-matching",
+        },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "steps",
+        label: "Sampling steps",
+        unit: "",
+        help: "0: the model's own (flow matching 20, DDPM 200). Fewer are faster and, for DDPM, \
+            worse; the heteroscedastic UNet takes one pass whatever this says.",
+        kind: ParamKind::Int { min: 0, max: 200, default: 0 },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "samples",
+        label: "Samples",
+        unit: "",
+        help: "How many flow fields to draw; they arrive batch by batch, and the mean and spread \
+            update as they come. Pause to stop early.",
+        kind: ParamKind::Int { min: 1, max: 64, default: 16 },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "seed",
+        label: "Seed",
+        unit: "",
+        help: "The same seed draws what `flowscope sample airfoil-uncertainty` draws.",
+        kind: ParamKind::Int { min: 0, max: 999_999, default: 0 },
+        needs_reset: true,
+    },
+    ParamSpec {
+        name: "channel",
+        label: "Channel",
+        unit: "",
+        help: "The field every view shows: pressure p, or the velocity's ux or uy.",
+        kind: ParamKind::Enum { options: &["uy", "ux", "p"], default: "uy" },
+        needs_reset: false,
+    },
+    ParamSpec {
+        name: "solver",
+        label: "Solver beside",
+        unit: "",
+        help: "Run the airfoil solver at the same condition and gather its own mean and spread \
+            (on: the right half of every view); off leaves the machine to the model.",
+        kind: ParamKind::Enum { options: &["on", "off"], default: "on" },
+        needs_reset: true,
+    },
+];
+
+const fn pair_view(name: &'static str, label: &'static str, colormap: &'static str) -> ViewSpec {
+    ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: None, colormap }
+}
+
+pub static SPEC: CaseSpec = CaseSpec {
+    id: "airfoil-uncertainty",
+    title: "Airfoil flows with uncertainty",
+    summary: "A diffusion model draws many flow fields around a wing; the solver beside shows \
+        the spread it should have.",
+    explanation: "Behind a wing at a steep angle the flow separates and sheds vortices: there \
+        is no single answer, only a distribution of flow fields. A diffusion model trained on \
+        this site's own solver snapshots (five speeds, 25 snapshots each) draws many plausible \
+        fields at once, from noise, in a few denoising steps; their mean is the typical flow and \
+        their standard deviation shows where the wake is uncertain. Every view puts the model \
+        on the left and the airfoil solver on the right, running live at the same condition and \
+        gathering its own mean and spread snapshot by snapshot. Compare flow matching, DDPM and \
+        the heteroscedastic UNet (one pass, a Gaussian per cell), between and beyond the \
+        training speeds, and on shapes the models never saw.",
+    reference: "Q. Liu, N. Thuerey, Uncertainty-aware surrogate models for airfoil flow \
+        simulations with denoising diffusion probabilistic models, AIAA Journal 62(8), 2024.",
+    group: "learned",
+    params: PARAMS,
+    views: &[
+        pair_view("mean", "Mean: the samples' (left), the solver's (right)", "coolwarm"),
+        pair_view(
+            "std",
+            "Standard deviation: the samples' (left), the solver's (right)",
+            "inferno",
+        ),
+        pair_view("sample", "The first sample (left), the solver now (right)", "coolwarm"),
+        pair_view("strip", "The samples drawn so far, side by side", "coolwarm"),
+    ],
+    observables: &[
+        ObservableSpec { name: "samples", label: "Samples drawn", unit: "" },
+        ObservableSpec {
+            name: "mean_error",
+            label: "Relative error of the samples' mean against the solver's (this channel)",
+            unit: "",
+        },
+        ObservableSpec {
+            name: "std_error",
+            label: "Relative error of the samples' standard deviation against the solver's",
+            unit: "",
+        },
+        ObservableSpec { name: "snapshots", label: "Solver snapshots gathered", unit: "" },
+    ],
+    interactions: &[],
+    presets: &[
+        Preset {
+            name: "interpolation",
+            label: "Flow matching between two training speeds",
+            params: &[],
+        },
+        Preset {
+            name: "extrapolation",
+            label: "Beyond the fastest training speed",
+            params: &[("u", "1.75")],
+        },
+        Preset { name: "ddpm", label: "DDPM, 200 steps", params: &[("model", "ddpm")] },
+        Preset {
+            name: "heteroscedastic",
+            label: "The heteroscedastic UNet (one pass)",
+            params: &[("model", "heteroscedastic")],
+        },
+        Preset {
+            name: "unseen-shape",
+            label: "NACA 2412 at 15°: a shape the models never saw",
+            params: &[("naca", "2412"), ("alpha", "15")],
+        },
+        Preset { name: "many", label: "64 samples", params: &[("samples", "64")] },
+    ],
+    models: &[
+        "airfoil-flow-matching.safetensors",
+        "airfoil-ddpm.safetensors",
+        "airfoil-heteroscedastic.safetensors",
+    ],
+    gpu: true,
+};
+
+/// Samples a CPU batch draws together (the mean and spread update after each).
+const CPU_BATCH: usize = 4;
+/// Samples a GPU batch draws together, at most.
+const GPU_BATCH: usize = 16;
+/// GPU passes in flight while the page plays (each reads one value back to pace the page).
+const GPU_IN_FLIGHT: usize = 3;
+/// Solver time steps per slice.
+const SOLVER_STEPS: u32 = 4;
+/// Snapshots the solver gathers before it stops.
+const MAX_SNAPSHOTS: usize = 64;
+/// The wake line of the spreads plot: this far into the window (chords), about a chord behind
+/// the trailing edge.
+const WAKE_LINE_X: f64 = 2.25;
+
+/// The airfoil solver at the case's condition, gathering snapshots.
+struct LiveSolver {
+    solver: SnapshotSolver,
+    spacing: f64,
+    /// The snapshots so far, `[k, 4, out, out]` (p, ux, uy, mask).
+    snapshots: Vec<f32>,
+    count: usize,
+}
+
+/// Batches sampled on the device, their read-backs in flight.
+struct GpuSampling {
+    batches: GpuBatches,
+    /// Read-backs of submitted passes, oldest first, with their batch and pass.
+    pending: std::collections::VecDeque<(buffers::PendingRead, usize, usize)>,
+    /// The next (batch, pass) to submit.
+    next: (usize, usize),
+}
+
+pub struct AirfoilUncertaintyCase {
+    params: ParamValues,
+    surrogate: Surrogate,
+    mask: Vec<f32>,
+    alpha: f64,
+    u: f64,
+    plan: Vec<Step>,
+    count: usize,
+    batch: usize,
+    /// One seed per sample, padded to whole batches.
+    seeds: Vec<u32>,
+    /// The samples drawn, `[k, 3, out, out]` in the data's units.
+    samples: Vec<f32>,
+    /// The CPU batch being sampled.
+    cpu: Option<Batch>,
+    gpu: Option<GpuSampling>,
+    passes_done: usize,
+    solver: Option<LiveSolver>,
+    channel: usize,
+    slices: u64,
+    notices: Vec<String>,
+}
+
+impl AirfoilUncertaintyCase {
+    pub fn new(
+        params: &ParamValues,
+        models: &crate::ModelFiles,
+        gpu: Option<&GpuContext>,
+    ) -> Result<Self, CaseError> {
+        let params = SPEC.complete(params)?;
+        let kind = Kind::parse(params.choice("model")).map_err(CaseError::Model)?;
+        let bytes = models
+            .get(kind.file())
+            .ok_or(CaseError::MissingModel { case: SPEC.id, file: kind.file() })?;
+        let surrogate = Surrogate::from_bytes(bytes, kind).map_err(CaseError::Model)?;
+        let (naca, alpha, u) =
+            (params.choice("naca").to_string(), params.float("alpha"), params.float("u"));
+        let steps = match params.int("steps") as usize {
+            0 => kind.default_steps(),
+            steps => steps,
+        };
+        let plan = surrogate.plan(steps).map_err(CaseError::Model)?;
+        let mask = surrogate.mask(&naca, alpha).map_err(CaseError::Model)?;
+        let count = params.int("samples") as usize;
+        let batch = match gpu {
+            Some(_) => count.min(GPU_BATCH),
+            None => CPU_BATCH,
+        };
+        let seed = params.int("seed") as u32;
+        let seeds = sample_seeds(count.div_ceil(batch) * batch, seed);
+        let gpu = match gpu {
+            None => None,
+            Some(ctx) => Some(GpuSampling {
+                batches: GpuBatches::new(ctx, &surrogate, &mask, alpha, u, steps, batch)
+                    .map_err(CaseError::Gpu)?,
+                pending: Default::default(),
+                next: (0, 0),
+            }),
+        };
+        let solver = match params.choice("solver") {
+            "on" => {
+                let run = run_at(&naca, alpha, u).map_err(CaseError::Model)?;
+                let options = &surrogate.options;
+                Some(LiveSolver {
+                    solver: SnapshotSolver::new(options, &run, u64::from(seed))
+                        .map_err(CaseError::Model)?,
+                    spacing: options.float("spacing").map_err(CaseError::Model)?,
+                    snapshots: Vec::new(),
+                    count: 0,
+                })
+            }
+            _ => None,
+        };
+        let mut notices = condition_notices(&surrogate, &naca, alpha, u);
+        notices.push(format!(
+            "{count} samples in batches of {batch}, {} network passes each; pause to stop early",
+            plan.len().max(1)
+        ));
+        if let Some(live) = &solver {
+            notices.push(format!(
+                "The solver warms up for {:.1} chord times, then takes a snapshot every {}",
+                live.solver.warmup, live.spacing
+            ));
+        }
+        let channel = channel_index(params.choice("channel"));
+        Ok(Self {
+            params,
+            surrogate,
+            mask,
+            alpha,
+            u,
+            plan,
+            count,
+            batch,
+            seeds,
+            samples: Vec::new(),
+            cpu: None,
+            gpu,
+            passes_done: 0,
+            solver,
+            channel,
+            slices: 0,
+            notices,
+        })
+    }
+
+    fn plane(&self) -> usize {
+        self.mask.len()
+    }
+
+    fn size(&self) -> usize {
+        (self.plane() as f64).sqrt().round() as usize
+    }
+
+    /// Samples drawn so far.
+    fn drawn(&self) -> usize {
+        self.samples.len() / (3 * self.plane())
+    }
+
+    fn passes_in_all(&self) -> usize {
+        self.plan.len().max(1) * self.count.div_ceil(self.batch)
+    }
+
+    /// The seeds of batch `b` (a whole batch; the samples past `count` are dropped).
+    fn batch_seeds(&self, b: usize) -> &[u32] {
+        &self.seeds[b * self.batch..(b + 1) * self.batch]
+    }
+
+    /// Takes in a sampled batch (of which only the first `count` samples in all are kept).
+    fn arrived(&mut self, batch: Vec<f32>) {
+        let keep = (self.count - self.drawn()) * 3 * self.plane();
+        self.samples.extend(batch.into_iter().take(keep));
+        if self.drawn() == self.count {
+            self.notices.push(format!("All {} samples drawn", self.count));
+        }
+    }
+
+    /// One network pass of the CPU batch in hand (starting the next batch when none is).
+    fn sample_cpu(&mut self) -> Result<(), CaseError> {
+        if self.drawn() >= self.count {
+            return Ok(());
+        }
+        let mut batch = match self.cpu.take() {
+            Some(batch) => batch,
+            None => {
+                let first = self.drawn();
+                let seeds = &self.seeds[first..(first + self.batch).min(self.count)];
+                self.surrogate
+                    .begin(&self.mask, self.alpha, self.u, &self.plan, seeds)
+                    .map_err(CaseError::Model)?
+            }
+        };
+        let done = self.surrogate.advance(&mut batch).map_err(CaseError::Model)?;
+        self.passes_done += 1;
+        if done {
+            let samples = self.surrogate.finish(&batch).map_err(CaseError::Diverged)?;
+            self.arrived(samples);
+        } else {
+            self.cpu = Some(batch);
+        }
+        Ok(())
+    }
+
+    /// Submits the next network pass to the device.
+    fn submit(&mut self) -> Result<(), CaseError> {
+        let passes = self.plan.len().max(1);
+        let Some(gpu) = &self.gpu else { return Ok(()) };
+        let (b, pass) = gpu.next;
+        if b * self.batch >= self.count {
+            return Ok(());
+        }
+        let read = gpu.batches.submit(pass, self.batch_seeds(b)).map_err(CaseError::Gpu)?;
+        let gpu = self.gpu.as_mut().expect("checked above");
+        gpu.pending.push_back((read, b, pass));
+        gpu.next = if pass + 1 == passes { (b + 1, 0) } else { (b, pass + 1) };
+        Ok(())
+    }
+
+    /// Takes in what the device has read back; true while more is on its way.
+    fn take_in(&mut self) -> Result<bool, CaseError> {
+        let passes = self.plan.len().max(1);
+        loop {
+            let Some(gpu) = &mut self.gpu else { return Ok(false) };
+            let Some((read, _, _)) = gpu.pending.front() else { return Ok(false) };
+            let Some(values) = read.try_take() else { return Ok(true) };
+            let (_, b, pass) = gpu.pending.pop_front().expect("a front entry");
+            let values = values.map_err(CaseError::Gpu)?;
+            self.passes_done += 1;
+            if pass + 1 == passes {
+                let gpu = self.gpu.as_ref().expect("checked above");
+                let samples = gpu
+                    .batches
+                    .finish(&self.surrogate, values, self.batch_seeds(b), &self.mask, self.u)
+                    .map_err(CaseError::Diverged);
+                match samples {
+                    Ok(samples) => self.arrived(samples),
+                    Err(e) => {
+                        if let Some(gpu) = &mut self.gpu {
+                            gpu.pending.clear();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A few solver steps, and a snapshot when one is due.
+    fn solver_slice(&mut self) -> Result<(), CaseError> {
+        let Some(live) = &mut self.solver else { return Ok(()) };
+        if live.count >= MAX_SNAPSHOTS {
+            return Ok(());
+        }
+        live.solver.case.step(SOLVER_STEPS)?;
+        if live.solver.case.time() >= live.solver.warmup + live.spacing * live.count as f64 {
+            live.snapshots.extend(live.solver.snapshot().map_err(CaseError::Diverged)?);
+            live.count += 1;
+            if live.count == MAX_SNAPSHOTS {
+                self.notices.push(format!("The solver has its {MAX_SNAPSHOTS} snapshots"));
+            }
+        }
+        Ok(())
+    }
+
+    /// One slice: a network pass (submitted, on the GPU, when `submit`) and a few solver steps.
+    fn slice(&mut self, submit: bool) -> Result<(), CaseError> {
+        match &self.gpu {
+            None => self.sample_cpu()?,
+            Some(_) if submit => self.submit()?,
+            Some(_) => {}
+        }
+        self.solver_slice()?;
+        self.slices += 1;
+        Ok(())
+    }
+
+    /// Channel `c` of sample `k`.
+    fn sample_plane(&self, k: usize, c: usize) -> &[f32] {
+        let plane = self.plane();
+        &self.samples[(3 * k + c) * plane..(3 * k + c + 1) * plane]
+    }
+
+    /// The samples' per-cell mean and standard deviation, `[3, out, out]` each (zeros before
+    /// any sample).
+    fn model_statistics(&self) -> Option<(Vec<f32>, Vec<f32>)> {
+        let size = 3 * self.plane();
+        (self.drawn() > 0).then(|| (mean_over(&self.samples, size), std_over(&self.samples, size)))
+    }
+
+    /// The solver's per-cell mean and standard deviation over its snapshots, `[3, out, out]`.
+    fn solver_statistics(&self) -> Option<(Vec<f32>, Vec<f32>)> {
+        let live = self.solver.as_ref().filter(|l| l.count > 0)?;
+        let (size, keep) = (4 * self.plane(), 3 * self.plane());
+        let mut mean = mean_over(&live.snapshots, size);
+        let mut std = std_over(&live.snapshots, size);
+        mean.truncate(keep);
+        std.truncate(keep);
+        Some((mean, std))
+    }
+
+    /// The current channel of a `[3, out, out]` field, or zeros.
+    fn channel_of(&self, field: Option<&[f32]>) -> Vec<f32> {
+        let plane = self.plane();
+        field.map_or_else(
+            || vec![0.0; plane],
+            |f| f[self.channel * plane..(self.channel + 1) * plane].to_vec(),
+        )
+    }
+
+    /// Two `out × out` planes side by side.
+    fn pair(&self, left: &[f32], right: &[f32]) -> Field2 {
+        let n = self.size();
+        let mut data = Vec::with_capacity(2 * n * n);
+        for j in 0..n {
+            data.extend_from_slice(&left[j * n..(j + 1) * n]);
+            data.extend_from_slice(&right[j * n..(j + 1) * n]);
+        }
+        Field2 { nx: 2 * n, ny: n, data }
+    }
+
+    /// The samples of the current channel in a grid of tiles twice as wide as high, the first
+    /// at the top left (blank tiles at 0 for those still to come).
+    fn strip(&self) -> Field2 {
+        let n = self.size();
+        let rows = ((self.count as f64 / 2.0).sqrt().ceil() as usize).max(1);
+        let columns = 2 * rows;
+        let (nx, ny) = (columns * n, rows * n);
+        let mut data = vec![0.0; nx * ny];
+        for k in 0..self.drawn() {
+            let (tx, ty) = (k % columns, rows - 1 - k / columns);
+            let tile = self.sample_plane(k, self.channel);
+            for j in 0..n {
+                let row = (ty * n + j) * nx + tx * n;
+                data[row..row + n].copy_from_slice(&tile[j * n..(j + 1) * n]);
+            }
+        }
+        Field2 { nx, ny, data }
+    }
+
+    /// The current channel's standard deviation along the wake line, for both.
+    fn wake_profiles(&self) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+        let n = self.size();
+        let column = ((WAKE_LINE_X / WINDOW_CHORDS * n as f64) as usize).min(n - 1);
+        let profile = |stats: Option<(Vec<f32>, Vec<f32>)>| -> Vec<[f64; 2]> {
+            let Some((_, std)) = stats else { return Vec::new() };
+            let std = self.channel_of(Some(&std));
+            (0..n)
+                .filter(|j| self.mask[j * n + column] < 0.5)
+                .map(|j| {
+                    let y = (j as f64 + 0.5) * WINDOW_CHORDS / n as f64;
+                    [y, f64::from(std[j * n + column])]
+                })
+                .collect()
+        };
+        (profile(self.model_statistics()), profile(self.solver_statistics()))
+    }
+}
+
+/// The stored window's side, in chords.
+const WINDOW_CHORDS: f64 = 3.0;
+
+fn channel_index(name: &str) -> usize {
+    CHANNELS.iter().position(|c| *c == name).unwrap_or(0)
+}
+
+/// What the condition is to the model: a training condition, between or beyond its training
+/// speeds, or a shape it never saw.
+fn condition_notices(surrogate: &Surrogate, naca: &str, alpha: f64, u: f64) -> Vec<String> {
+    let code = crate::datasets::airfoil_uncertainty::naca_number(naca).unwrap_or(f64::NAN);
+    let speeds: Vec<f64> = surrogate
+        .train
+        .iter()
+        .filter(|c| c[0] == code && (c[1] - alpha).abs() < 1e-6)
+        .map(|c| c[2])
+        .collect();
+    let model = surrogate.kind.name();
+    if speeds.is_empty() {
+        let mut shapes: Vec<String> =
+            surrogate.train.iter().map(|c| format!("NACA {:04} at {}°", c[0], c[1])).collect();
+        shapes.dedup();
+        return vec![format!(
+            "The {model} model learned {} only: NACA {naca} at {alpha}° is outside its \
+             training, so expect it to be wrong (the solver on the right is not)",
+            shapes.join(", ")
+        )];
+    }
+    let (lo, hi) = speeds.iter().fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    let text = if speeds.iter().any(|&v| (v - u).abs() < 1e-9) {
+        format!("u = {u} is one of the {model} model's training speeds")
+    } else if (lo..=hi).contains(&u) {
+        let below = speeds.iter().copied().filter(|&v| v < u).fold(lo, f64::max);
+        let above = speeds.iter().copied().filter(|&v| v > u).fold(hi, f64::min);
+        format!("u = {u} lies between the training speeds {below} and {above}: interpolation")
+    } else {
+        format!("u = {u} lies beyond the training speeds ({lo}–{hi}): extrapolation")
+    };
+    vec![text]
+}
+
+impl Case for AirfoilUncertaintyCase {
+    fn spec(&self) -> &'static CaseSpec {
+        &SPEC
+    }
+
+    fn backend(&self) -> Backend {
+        if self.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
+    }
+
+    fn params(&self) -> &ParamValues {
+        &self.params
+    }
+
+    fn set_param(&mut self, name: &str, value: ParamValue) -> Result<(), CaseError> {
+        let spec = SPEC
+            .param(name)
+            .ok_or_else(|| CaseError::UnknownCase(format!("no parameter '{name}'")))?;
+        if spec.needs_reset {
+            return Err(CaseError::NeedsReset(name.into()));
+        }
+        self.params.set(SPEC.id, SPEC.params, name, value)?;
+        self.channel = channel_index(self.params.choice("channel"));
+        Ok(())
+    }
+
+    /// `n` slices; on the GPU the passes are submitted back to back and, natively, waited for
+    /// (in the browser they come in through [`crate::Simulation::poll`]).
+    fn step(&mut self, n: u32) -> Result<(), CaseError> {
+        for _ in 0..n {
+            self.slice(true)?;
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(gpu) = &self.gpu {
+            let device = &gpu.batches.model.recorder().context().device;
+            buffers::wait_idle(device).map_err(CaseError::Gpu)?;
+        }
+        self.take_in()?;
+        Ok(())
+    }
+
+    fn steps(&self) -> u64 {
+        self.slices
+    }
+
+    /// The solver's time in the data's units (chord times at the free-stream speed are 1/u).
+    fn time(&self) -> f64 {
+        self.solver.as_ref().map_or(0.0, |l| l.solver.case.time() / self.u)
+    }
+
+    fn dt(&self) -> f64 {
+        self.solver.as_ref().map_or(0.0, |l| l.solver.case.dt() / self.u)
+    }
+
+    fn domain(&self) -> Domain {
+        [[0.0, 2.0 * WINDOW_CHORDS], [0.0, WINDOW_CHORDS]]
+    }
+
+    fn shape(&self) -> Option<[usize; 2]> {
+        Some([self.size(), self.size()])
+    }
+
+    fn read_view(&self, name: &str) -> Result<Field2, CaseError> {
+        let (model, solver) = (self.model_statistics(), self.solver_statistics());
+        let pick = |stats: &Option<(Vec<f32>, Vec<f32>)>, std: bool| {
+            self.channel_of(stats.as_ref().map(|(m, s)| if std { s } else { m }.as_slice()))
+        };
+        Ok(match name {
+            "mean" => self.pair(&pick(&model, false), &pick(&solver, false)),
+            "std" => self.pair(&pick(&model, true), &pick(&solver, true)),
+            "sample" => {
+                let first = (self.drawn() > 0).then(|| self.sample_plane(0, self.channel).to_vec());
+                let now = match &self.solver {
+                    Some(live) => Some(
+                        live.solver.snapshot().map_err(CaseError::Diverged)?[..3 * self.plane()]
+                            .to_vec(),
+                    ),
+                    None => None,
+                };
+                let zeros = vec![0.0; self.plane()];
+                self.pair(first.as_deref().unwrap_or(&zeros), &self.channel_of(now.as_deref()))
+            }
+            "strip" => self.strip(),
+            _ => return Err(flowscope_core::case::unknown_view(&SPEC, name)),
+        })
+    }
+
+    fn observables(&self) -> Result<Vec<f64>, CaseError> {
+        let snapshots = self.solver.as_ref().map_or(0, |l| l.count);
+        let (mut mean_error, mut std_error) = (0.0, 0.0);
+        if let (Some((mm, ms)), Some((sm, ss))) =
+            (self.model_statistics(), self.solver_statistics())
+        {
+            if snapshots >= 2 {
+                mean_error = relative_errors(&mm, &sm, &self.mask)[self.channel];
+                std_error = relative_errors(&ms, &ss, &self.mask)[self.channel];
+            }
+        }
+        Ok(vec![self.drawn() as f64, mean_error, std_error, snapshots as f64])
+    }
+
+    fn interact(&mut self, _: &Interaction) -> Result<(), CaseError> {
+        Err(CaseError::BadInteraction("this case has nothing to paint or drag".into()))
+    }
+
+    fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    fn plots(&self) -> Result<Vec<Plot>, CaseError> {
+        let (model, solver) = self.wake_profiles();
+        let channel = CHANNELS[self.channel];
+        let nu = self.surrogate.options.float("nu").map_err(CaseError::Model)?;
+        let at = |conditions: &[[f64; 3]]| -> Vec<[f64; 2]> {
+            conditions.iter().map(|c| [c[2], c[2] / nu]).collect()
+        };
+        let re = self.u / nu;
+        Ok(vec![
+            Plot {
+                name: "wake",
+                title: format!(
+                    "Standard deviation of {channel} across the wake, {WAKE_LINE_X} chords into \
+                     the window"
+                ),
+                x_label: "y (chords)",
+                y_label: "standard deviation",
+                series: vec![
+                    Series::line(format!("{} samples", self.surrogate.kind.name()), model),
+                    Series::markers("solver snapshots", solver),
+                ],
+            },
+            Plot {
+                name: "speeds",
+                title: "Training speeds, test speeds and this one".into(),
+                x_label: "u",
+                y_label: "Re",
+                series: vec![
+                    Series::markers("training", at(&self.surrogate.train)),
+                    Series::markers("test (held out)", at(&self.surrogate.test)),
+                    Series::line("this condition", vec![[self.u, 0.0], [self.u, re]]),
+                ],
+            },
+        ])
+    }
+}
+
+impl crate::Simulation for AirfoilUncertaintyCase {
+    fn gpu_view(&self, _: &str) -> Option<crate::GpuView<'_>> {
+        None
+    }
+
+    fn step_slice(&mut self) -> Result<(), CaseError> {
+        self.take_in()?;
+        let room = self.gpu.as_ref().is_none_or(|gpu| gpu.pending.len() < GPU_IN_FLIGHT);
+        self.slice(room)
+    }
+
+    fn slices(&self) -> bool {
+        true
+    }
+
+    fn progress(&self) -> Option<(String, f64)> {
+        if self.drawn() >= self.count {
+            return None;
+        }
+        let (done, all) = (self.passes_done, self.passes_in_all());
+        let passes = self.plan.len().max(1);
+        Some((
+            format!(
+                "{} of {} samples · step {} of {passes}",
+                self.drawn(),
+                self.count,
+                done % passes + 1
+            ),
+            done as f64 / all as f64,
+        ))
+    }
+
+    fn poll(&mut self) -> Result<bool, CaseError> {
+        self.take_in()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,5 +1369,102 @@ mod tests {
         }
         assert!(shipped(Kind::Ddpm).plan(0).is_err());
         assert!(shipped(Kind::FlowMatching).plan(2000).is_err());
+    }
+
+    fn case_with(kind: Kind, settings: &[(&str, &str)]) -> AirfoilUncertaintyCase {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../public/models");
+        let (bytes, _) = crate::read_model(&dir, kind.file()).unwrap();
+        let models = crate::ModelFiles::from([(kind.file().to_string(), bytes)]);
+        let mut params = SPEC.defaults();
+        SPEC.set_text(&mut params, "model", kind.name()).unwrap();
+        for (name, value) in settings {
+            SPEC.set_text(&mut params, name, value).unwrap();
+        }
+        AirfoilUncertaintyCase::new(&params, &models, None).unwrap()
+    }
+
+    /// The case draws what `Surrogate::sample` (and so the CLI) draws for its seed, batch by
+    /// batch under a progress bar, on the CPU and (to float rounding) on the GPU.
+    #[test]
+    fn the_case_draws_the_cli_samples_batch_by_batch_on_both_backends() {
+        use crate::Simulation;
+        let settings = [("samples", "6"), ("steps", "3"), ("seed", "5"), ("solver", "off")];
+        let model = shipped(Kind::FlowMatching);
+        let mask = model.mask("0012", 20.0).unwrap();
+        let seeds = sample_seeds(6, 5);
+        let expected = model.sample(&mask, 20.0, 1.125, 3, &seeds, &mut |_, _| {}).unwrap();
+        let mut cpu = case_with(Kind::FlowMatching, &settings);
+        assert_eq!(cpu.progress().unwrap().1, 0.0);
+        cpu.step(3).unwrap();
+        assert_eq!(cpu.observables().unwrap()[0], 4.0, "the first batch of four is in");
+        let (label, fraction) = cpu.progress().unwrap();
+        assert_eq!(fraction, 0.5, "{label}");
+        cpu.step(3).unwrap();
+        assert_eq!(cpu.drawn(), 6);
+        assert!(cpu.progress().is_none(), "no progress bar once all are in");
+        let differ =
+            |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert_eq!(cpu.samples.len(), expected.len());
+        assert!(differ(&cpu.samples, &expected) < 1e-4, "{}", differ(&cpu.samples, &expected));
+        let strip = cpu.read_view("strip").unwrap();
+        assert_eq!((strip.nx, strip.ny), (4 * 32, 2 * 32), "six tiles in a 4 × 2 grid");
+        let std = cpu.read_view("std").unwrap();
+        assert_eq!((std.nx, std.ny), (64, 32), "the model beside the solver");
+        assert!(std.data.iter().any(|&v| v > 0.0), "the samples differ");
+        assert!(cpu.step(1).is_ok(), "stepping on after the last sample is harmless");
+
+        let Some(ctx) = flowscope_gpu::context_for_tests() else { return };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../public/models");
+        let (bytes, _) = crate::read_model(&dir, Kind::FlowMatching.file()).unwrap();
+        let models = crate::ModelFiles::from([(Kind::FlowMatching.file().to_string(), bytes)]);
+        let mut gpu = AirfoilUncertaintyCase::new(&cpu.params, &models, Some(&ctx)).unwrap();
+        gpu.step(3).unwrap();
+        assert_eq!(gpu.drawn(), 6, "one batch of six on the device");
+        assert!(differ(&gpu.samples, &expected) < 2e-3, "{}", differ(&gpu.samples, &expected));
+    }
+
+    /// The solver runs beside the model at the same condition and gathers snapshots; the
+    /// observables, views and plots compare both; the notices place the condition.
+    #[test]
+    fn the_solver_beside_gathers_its_own_spread() {
+        let mut case = case_with(Kind::Heteroscedastic, &[("samples", "8")]);
+        assert!(case
+            .notices()
+            .iter()
+            .any(|n| n.contains("between the training speeds 1 and 1.25")));
+        for _ in 0..100 {
+            if case.observables().unwrap()[3] >= 2.0 {
+                break;
+            }
+            case.step(40).unwrap();
+        }
+        let [samples, mean_error, std_error, snapshots] = case.observables().unwrap()[..] else {
+            panic!()
+        };
+        assert_eq!(samples, 8.0);
+        assert!(snapshots >= 2.0, "{snapshots}");
+        assert!(mean_error > 0.0 && mean_error.is_finite(), "{mean_error}");
+        assert!(std_error > 0.0 && std_error.is_finite(), "{std_error}");
+        assert!(case.time() > 15.0 / 1.125, "past the warm-up: {}", case.time());
+        let mean = case.read_view("mean").unwrap();
+        let solver_half = (0..32).flat_map(|j| mean.data[j * 64 + 32..j * 64 + 64].to_vec());
+        assert!(solver_half.into_iter().any(|v| v != 0.0), "the solver's mean is drawn");
+        let plots = case.plots().unwrap();
+        assert!(
+            plots[0].series.iter().all(|s| s.points.len() > 20),
+            "both spreads across the wake"
+        );
+        assert_eq!(plots[1].series[0].points.len(), 5, "the five training speeds");
+        let before = case.read_view("sample").unwrap();
+        case.set_param("channel", ParamValue::Enum("p".into())).unwrap();
+        assert_ne!(before, case.read_view("sample").unwrap(), "the channel applies at once");
+        assert!(matches!(
+            case.set_param("samples", ParamValue::Int(4)),
+            Err(CaseError::NeedsReset(_))
+        ));
+        let unseen = case_with(Kind::Heteroscedastic, &[("naca", "2412"), ("alpha", "15")]);
+        assert!(unseen.notices()[0].contains("outside its training"), "{:?}", unseen.notices());
+        let beyond = case_with(Kind::Heteroscedastic, &[("u", "1.75")]);
+        assert!(beyond.notices()[0].contains("extrapolation"), "{:?}", beyond.notices());
     }
 }

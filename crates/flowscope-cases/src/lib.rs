@@ -45,6 +45,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &acdm_wake::SPEC,
     &smdp_toy::SPEC,
     &smdp_heat::SPEC,
+    &airfoil_uncertainty::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -90,6 +91,11 @@ pub trait Simulation: Case {
     /// paces itself) rather than in batches of steps.
     fn slices(&self) -> bool {
         self.backend() == flowscope_core::Backend::Cpu
+    }
+    /// Long work under way, for a progress bar: what it is and the fraction done (a learned
+    /// case drawing its samples); `None` when there is none.
+    fn progress(&self) -> Option<(String, f64)> {
+        None
     }
     /// Takes in results the device has delivered since (a GPU rollout's frames read back); true
     /// while more are on their way. A front end polls it every frame and redraws; it never
@@ -201,6 +207,9 @@ pub fn create_with(
         "acdm-wake" => Ok(Box::new(acdm_wake::AcdmWakeCase::new(params, models, gpu)?)),
         "smdp-toy" => Ok(Box::new(smdp_toy::SmdpToyCase::new(params, models)?)),
         "smdp-heat" => Ok(Box::new(smdp_heat::SmdpHeatCase::new(params, models, gpu)?)),
+        "airfoil-uncertainty" => {
+            Ok(Box::new(airfoil_uncertainty::AirfoilUncertaintyCase::new(params, models, gpu)?))
+        }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {
             Err(CaseError::UnknownCase(format!("case '{other}' is listed but has no constructor")))

@@ -230,27 +230,40 @@ pub fn sample_steps(
     seeds: &[u32],
 ) -> Result<Tensor, NnError> {
     let mut x = noise(shape, seeds, 0)?;
-    for &step in steps {
+    for step in steps {
         let eps = epsilon(&x, &vec![step.level; seeds.len()])?;
-        if eps.shape != x.shape {
-            return Err(NnError::Shape(format!(
-                "the noise prediction {:?} does not match the sample {:?}",
-                eps.shape, x.shape
-            )));
-        }
-        let z = noise(shape, seeds, step.draw)?;
-        for ((x, e), z) in x.data.iter_mut().zip(&eps.data).zip(&z.data) {
-            let (xv, ev, zv) = (f64::from(*x), f64::from(*e), f64::from(*z));
-            *x = match step.clip {
-                None => step.a * xv + step.b * ev + step.sigma * zv,
-                Some(c) => {
-                    let x0 = (c.p * xv + c.q * ev).clamp(-c.limit, c.limit);
-                    c.c0 * x0 + c.c1 * xv + step.sigma * zv
-                }
-            } as f32;
-        }
+        reverse_step(&mut x, &eps, step, seeds)?;
     }
     Ok(x)
+}
+
+/// One reverse step of the sample `x` (one entry per seed) given the network's output `eps`
+/// at the step's level: what [`sample_steps`] does between network passes, for callers that
+/// spread the passes out (a page drawing samples frame by frame).
+pub fn reverse_step(
+    x: &mut Tensor,
+    eps: &Tensor,
+    step: &Step,
+    seeds: &[u32],
+) -> Result<(), NnError> {
+    if eps.shape != x.shape {
+        return Err(NnError::Shape(format!(
+            "the noise prediction {:?} does not match the sample {:?}",
+            eps.shape, x.shape
+        )));
+    }
+    let z = noise(&x.shape, seeds, step.draw)?;
+    for ((x, e), z) in x.data.iter_mut().zip(&eps.data).zip(&z.data) {
+        let (xv, ev, zv) = (f64::from(*x), f64::from(*e), f64::from(*z));
+        *x = match step.clip {
+            None => step.a * xv + step.b * ev + step.sigma * zv,
+            Some(c) => {
+                let x0 = (c.p * xv + c.q * ev).clamp(-c.limit, c.limit);
+                c.c0 * x0 + c.c1 * xv + step.sigma * zv
+            }
+        } as f32;
+    }
+    Ok(())
 }
 
 pub(crate) const GPU_SOURCE: &str = include_str!("../../../shaders/nn/diffusion.wgsl");
@@ -392,6 +405,19 @@ impl GpuSampler {
         seeds: &[u32],
         cond_seeds: &[u32],
     ) -> Result<(), NnError> {
+        self.start(model, seeds, cond_seeds)?;
+        let bars = alpha_bars(betas);
+        steps.iter().try_for_each(|step| self.submit_step(model, &bars, step))
+    }
+
+    /// Submits the initial noise of a batch, one sample per seed (the recorded batch), the
+    /// condition's noise from `cond_seeds` (ignored without a noised condition).
+    pub fn start(
+        &self,
+        model: &crate::GpuModel,
+        seeds: &[u32],
+        cond_seeds: &[u32],
+    ) -> Result<(), NnError> {
         let batch = model.input().shape[0];
         let noised = self.condition.is_some();
         if seeds.len() != batch || (noised && cond_seeds.len() != batch) {
@@ -401,54 +427,71 @@ impl GpuSampler {
                 cond_seeds.len()
             )));
         }
-        let bars = alpha_bars(betas);
-        let ctx = model.recorder().context();
-        let queue = &ctx.queue;
-        let words = |len: u32, per_sample: u32, draw: u32, stride: u32, a: f64, b: f64, s: f64| {
-            let f = |v: f64| (v as f32).to_bits();
-            [len, per_sample, draw, stride, f(a), f(b), f(s), 0, 0, 0, 0, 0]
-        };
+        let queue = &model.recorder().context().queue;
         queue.write_buffer(&self.seeds, 0, bytemuck::cast_slice(seeds));
         if noised {
             queue.write_buffer(&self.cond_seeds, 0, bytemuck::cast_slice(cond_seeds));
         }
+        queue.write_buffer(
+            &self.step,
+            0,
+            bytemuck::cast_slice(&step_words(self.len, self.per_sample, 0, 0, [0.0; 3])),
+        );
+        self.submit(model, None, false, &self.initial);
+        Ok(())
+    }
+
+    /// Submits one reverse step (a network pass and the update) of the batch [`GpuSampler::start`]
+    /// began; `bars` are the schedule's ᾱ ([`alpha_bars`]). The queue orders each step's
+    /// uniforms, written now, after the work submitted before.
+    pub fn submit_step(
+        &self,
+        model: &crate::GpuModel,
+        bars: &[f64],
+        step: &Step,
+    ) -> Result<(), NnError> {
+        let batch = model.input().shape[0];
+        let queue = &model.recorder().context().queue;
         let write = |buffer: &wgpu::Buffer, words: [u32; 12]| {
             queue.write_buffer(buffer, 0, bytemuck::cast_slice(&words));
         };
-        write(&self.step, words(self.len, self.per_sample, 0, 0, 0.0, 0.0, 0.0));
-        let submit = |first: Option<&Op>, network: bool, last: &Op| {
-            let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            if let Some(op) = first {
-                encode(&mut encoder, std::slice::from_ref(op));
-            }
-            if network {
-                model.recorder().encode(&mut encoder);
-            }
-            encode(&mut encoder, std::slice::from_ref(last));
-            queue.submit([encoder.finish()]);
-        };
-        submit(None, false, &self.initial);
-        // Each step's uniforms and noise level are written before its submission, which the
-        // queue orders after the previous step's work.
-        for step in steps {
-            model.set_noise_levels(&vec![step.level; batch])?;
-            if self.condition.is_some() {
-                let bar = bars[step.t];
-                let (a, b) = (bar.sqrt(), (1.0 - bar).sqrt());
-                let (len, per, stride) = (self.cond_len, self.cond_per_sample, self.cond_stride);
-                write(&self.cond_step, words(len, per, step.draw, stride, a, b, 0.0));
-            }
-            let mut reverse =
-                words(self.len, self.per_sample, step.draw, 0, step.a, step.b, step.sigma);
-            if let Some(c) = step.clip {
-                let f = |v: f64| (v as f32).to_bits();
-                reverse[7..].copy_from_slice(&[f(c.limit), f(c.p), f(c.q), f(c.c0), f(c.c1)]);
-            }
-            write(&self.step, reverse);
-            submit(self.condition.as_ref(), true, &self.reverse);
+        model.set_noise_levels(&vec![step.level; batch])?;
+        if self.condition.is_some() {
+            let bar = bars[step.t];
+            let (len, per, stride) = (self.cond_len, self.cond_per_sample, self.cond_stride);
+            let weights = [bar.sqrt(), (1.0 - bar).sqrt(), 0.0];
+            write(&self.cond_step, step_words(len, per, step.draw, stride, weights));
         }
+        let mut reverse =
+            step_words(self.len, self.per_sample, step.draw, 0, [step.a, step.b, step.sigma]);
+        if let Some(c) = step.clip {
+            let f = |v: f64| (v as f32).to_bits();
+            reverse[7..].copy_from_slice(&[f(c.limit), f(c.p), f(c.q), f(c.c0), f(c.c1)]);
+        }
+        write(&self.step, reverse);
+        self.submit(model, self.condition.as_ref(), true, &self.reverse);
         Ok(())
     }
+
+    fn submit(&self, model: &crate::GpuModel, first: Option<&Op>, network: bool, last: &Op) {
+        let ctx = model.recorder().context();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        if let Some(op) = first {
+            encode(&mut encoder, std::slice::from_ref(op));
+        }
+        if network {
+            model.recorder().encode(&mut encoder);
+        }
+        encode(&mut encoder, std::slice::from_ref(last));
+        ctx.queue.submit([encoder.finish()]);
+    }
+}
+
+/// A step's uniform words: lengths, noise draw, stride and the three weights (clip words 0).
+fn step_words(len: u32, per_sample: u32, draw: u32, stride: u32, weights: [f64; 3]) -> [u32; 12] {
+    let f = |v: f64| (v as f32).to_bits();
+    let [a, b, s] = weights;
+    [len, per_sample, draw, stride, f(a), f(b), f(s), 0, 0, 0, 0, 0]
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::{
     viewport::Viewport,
 };
 use crate::engine::{self, Signals};
-use crate::models::DownloadBar;
+use crate::models::{DownloadBar, WorkBar};
 use crate::{ui, url};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -46,6 +46,7 @@ pub fn App() -> impl IntoView {
                 <ControlBar signals shown />
                 <Notices signals />
                 <DownloadBar signals />
+                <WorkBar signals />
                 {display.then(|| view! { <DisplayBar signals /> })}
                 <Viewport signals />
                 {params.then(|| view! { <ParamPanel signals /> })}
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                 <ControlBar signals shown=Shown(None) />
                 <Notices signals />
                 <DownloadBar signals />
+                <WorkBar signals />
                 <DisplayBar signals />
                 <div class="view-row">
                     <Viewport signals />
