@@ -31,8 +31,12 @@ const CPU_ONLY = ['sph-playground', 'smdp-toy'];
 
 /** Each case's parameters here: the learned wake with a short warm-up and its deterministic
  * baseline (one network evaluation a frame: SwiftShader takes about a second for one), so that
- * its 5 steps (rollout frames) take seconds, not minutes. */
-const PARAMS = { 'acdm-wake': { warmup: 1, model: 'unet' } };
+ * its 5 steps (rollout frames) take seconds, not minutes; the airfoil samples with one pass of
+ * the heteroscedastic UNet. */
+const PARAMS = {
+  'acdm-wake': { warmup: 1, model: 'unet' },
+  'airfoil-uncertainty': { model: 'heteroscedastic', samples: 4, solver: 'off' },
+};
 
 /** The catalog's ids in gallery order. */
 async function catalog(page) {
