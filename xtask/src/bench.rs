@@ -10,6 +10,9 @@
 //! Chromium against onnxruntime-web (wasm and WebGPU) on the same weights in ONNX.
 //! `cargo xtask bench acdm`: learned-wake rollout frames per second (4 and 8 posterior samples,
 //! DDPM's 20 steps and DDIM's 5), native CPU and in headless Chromium (both wasm builds).
+//! `cargo xtask bench airfoil`: seconds to 16 samples of each airfoil-uncertainty model,
+//! PyTorch on the CPU (same weights), our CLI on both native backends, and the case in headless
+//! Chromium (both backends, both wasm builds).
 //! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
 //! both backends) and the size of what the browser downloads.
 
@@ -26,6 +29,7 @@ pub enum Suite {
     Acdm,
     Fft,
     Smdp,
+    Airfoil,
     Site,
 }
 
@@ -38,6 +42,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Acdm => acdm(browser),
         Suite::Fft => fft(browser),
         Suite::Smdp => smdp(browser),
+        Suite::Airfoil => airfoil(browser),
         Suite::Site => site(),
     }
 }
@@ -231,6 +236,94 @@ fn smdp(browser: bool) -> Result<()> {
     println!("| backend | ms per posterior sample (16 samples, 20 backward steps) |\n|---|---|");
     for (backend, ms) in rows {
         println!("| {backend} | {ms:.0} |");
+    }
+    Ok(())
+}
+
+/// Seconds to 16 samples of each airfoil-uncertainty model at u = 1.125 (its own steps: flow
+/// matching 20, DDPM 200, the heteroscedastic UNet one pass): PyTorch on the CPU with the same
+/// weights (training/bench_airfoil.py), `flowscope sample` natively, and the case in the browser
+/// (solver off), timed from its start to the last sample.
+fn airfoil(browser: bool) -> Result<()> {
+    const SAMPLES: usize = 16;
+    let root = project_root();
+    let cli = build_cli()?;
+    let models = [("flow-matching", 20), ("ddpm", 200), ("heteroscedastic", 1)];
+    let mut rows: Vec<(String, String, f64)> = Vec::new();
+    for (model, _) in models {
+        let file = root.join(format!("public/models/airfoil-{model}.safetensors"));
+        let out = Command::new(root.join("training/run"))
+            .arg("bench_airfoil.py")
+            .arg(&file)
+            .args(["--samples", &SAMPLES.to_string()])
+            .output()
+            .context("running training/run bench_airfoil.py")?;
+        if !out.status.success() {
+            bail!("PyTorch benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let label = format!("PyTorch {} CPU ({} threads)", report["torch"], report["threads"]);
+        rows.push((
+            label.replace('"', ""),
+            model.into(),
+            report["seconds"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    let out_dir = root.join("target/bench-airfoil");
+    for backend in ["cpu", "gpu"] {
+        for (model, _) in models {
+            let status = Command::new(&cli)
+                .args(["sample", "airfoil-uncertainty", "--set", "u=1.125", "--model", model])
+                .args(["--samples", &SAMPLES.to_string(), "--backend", backend, "--out"])
+                .arg(&out_dir)
+                .status()?;
+            if !status.success() {
+                bail!("flowscope sample airfoil-uncertainty --model {model} --backend {backend} failed");
+            }
+            let meta: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out_dir.join("meta.json"))?)?;
+            let seconds = meta["sampling_s"].as_f64().unwrap_or(f64::NAN);
+            let label = match meta["device"].as_str() {
+                Some(device) => format!("native {backend} ({device})"),
+                None => format!("native {backend}"),
+            };
+            rows.push((label, model.into(), seconds));
+        }
+    }
+    if browser {
+        let chromium = setup::chromium()?;
+        setup::playwright()?;
+        let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
+        let server = serve::start_isolated(&site)?;
+        // A slice is one network pass of a batch: 4 samples on the CPU, all 16 on the device.
+        // SwiftShader takes about 5 s a pass of 16, so DDPM's 200 passes are left out there.
+        let runs: Vec<_> = models
+            .iter()
+            .map(|&(model, passes)| {
+                serde_json::json!({
+                    "label": model,
+                    "params": { "model": model, "samples": SAMPLES, "solver": "off" },
+                    "steps": { "webgpu": passes, "cpu": passes * SAMPLES / 4 },
+                    "warmup": 0,
+                    "done": true,
+                    "skip": if model == "ddpm" { vec!["webgpu"] } else { vec![] },
+                })
+            })
+            .collect();
+        let plan = serde_json::json!({ "case": "airfoil-uncertainty", "runs": runs, "params": {} });
+        let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
+        for entry in report.as_array().into_iter().flatten() {
+            let steps = entry["steps"].as_f64().unwrap_or(f64::NAN);
+            rows.push((
+                format!("browser {}", entry["backend"].as_str().unwrap_or("?")),
+                entry["n"].as_str().unwrap_or("?").to_string(),
+                steps * entry["ms_per_step"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+            ));
+        }
+    }
+    println!("| backend | model | seconds to {SAMPLES} samples |\n|---|---|---|");
+    for (backend, model, seconds) in rows {
+        println!("| {backend} | {model} | {seconds:.2} |");
     }
     Ok(())
 }
