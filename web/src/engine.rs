@@ -274,7 +274,8 @@ impl Engine {
         // The viewport takes the domain's shape (a 5:1 channel is not drawn as a square).
         let [[x0, x1], [y0, y1]] = sim.domain();
         let aspect = (x1 - x0) / (y1 - y0);
-        let _ = host.set_attribute("style", &format!("aspect-ratio: {aspect:.6}"));
+        // Through the CSSOM: a style attribute would need 'unsafe-inline' in the site's CSP.
+        let _ = host.style().set_property("aspect-ratio", &format!("{aspect:.6}"));
         let renderer = match gpu {
             Some(ctx) if display == Display::Readback => {
                 let _ = canvas.set_attribute("class", "pixelated");

@@ -71,7 +71,7 @@ pub fn build(out: &Path, threaded: Threaded) -> Result<PathBuf> {
         bindgen(wasm, &out.join(THREADED.pkg))?;
     }
     let root = project_root();
-    for file in ["index.html", "style.css"] {
+    for file in ["index.html", "boot.js", "style.css"] {
         std::fs::copy(root.join("web").join(file), out.join(file))
             .with_context(|| format!("copying web/{file}"))?;
     }

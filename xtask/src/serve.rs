@@ -37,9 +37,19 @@ fn start_with(site: &Path, port: u16, isolated: bool) -> Result<Server> {
         .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{port}: {e} (try --port)"))?;
     let port = server.server_addr().to_ip().map(|a| a.port()).context("no local address")?;
     let site = site.to_path_buf();
+    let headers = site_headers(&site)?;
     let handle = std::thread::spawn(move || {
         for request in server.incoming_requests() {
             let mut response = respond(&site, request.url());
+            // The benchmark's onnxruntime-web page (bench-nn/) is not part of the site.
+            if !request.url().starts_with("/bench-nn/") {
+                for (name, value) in &headers {
+                    response.add_header(
+                        tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+                            .expect("checked when read"),
+                    );
+                }
+            }
             if isolated {
                 for (name, value) in [
                     ("Cross-Origin-Opener-Policy", "same-origin"),
@@ -54,6 +64,37 @@ fn start_with(site: &Path, port: u16, isolated: bool) -> Result<Server> {
         }
     });
     Ok(Server { port, handle })
+}
+
+/// The headers the site's `_headers` file (Netlify and Cloudflare Pages format) gives every
+/// path (its `/*` rule), as a static host would send them — all but the cross-origin isolation
+/// pair, which only an isolated server adds. None without the file.
+fn site_headers(site: &Path) -> Result<Vec<(String, String)>> {
+    let Ok(text) = std::fs::read_to_string(site.join("_headers")) else { return Ok(Vec::new()) };
+    parse_headers(&text)
+}
+
+fn parse_headers(text: &str) -> Result<Vec<(String, String)>> {
+    let mut headers = Vec::new();
+    let mut every_path = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if !line.starts_with(char::is_whitespace) {
+            every_path = line.trim() == "/*";
+            continue;
+        }
+        let (name, value) =
+            line.trim().split_once(':').with_context(|| format!("_headers: '{line}'"))?;
+        let (name, value) = (name.trim(), value.trim());
+        tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+            .map_err(|()| anyhow!("_headers: not a header: '{line}'"))?;
+        if every_path && !name.starts_with("Cross-Origin-") {
+            headers.push((name.to_string(), value.to_string()));
+        }
+    }
+    Ok(headers)
 }
 
 fn respond(site: &Path, url: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
@@ -102,6 +143,16 @@ fn mime(file: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serves_the_site_headers_of_every_path_but_the_isolation_pair() {
+        let text = std::fs::read_to_string(project_root().join("public/_headers")).unwrap();
+        let headers = parse_headers(&text).unwrap();
+        let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"]);
+        assert!(!headers[0].1.contains("unsafe-inline"), "{}", headers[0].1);
+        assert!(parse_headers("/*\n  no colon here\n").is_err());
+    }
 
     #[test]
     fn refuses_paths_outside_the_site() {

@@ -23,7 +23,7 @@ pub fn Colorbar(signals: Signals) -> impl IntoView {
                     <span>{format!("{mid:.3}")}</span>
                     <span>{format!("{:.3}", scale.vmin)}</span>
                 </div>
-                <div class="bar" style=format!("background: {gradient}")></div>
+                <div class="bar" style:background=gradient></div>
                 <figcaption>{caption}</figcaption>
             </figure>
         })

@@ -145,7 +145,7 @@ pub fn Chart(
             {(legend.len() > 1).then(|| view! {
                 <ul class="legend">
                     {legend.into_iter().map(|(text, colour)| view! {
-                        <li><span class="swatch" style=format!("background: {colour}")></span>{text}</li>
+                        <li><span class="swatch" style:background=colour></span>{text}</li>
                     }).collect_view()}
                 </ul>
             })}
