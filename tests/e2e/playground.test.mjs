@@ -84,6 +84,14 @@ test('playground', async (t) => {
       assert.equal((await state(page)).case, 'heat');
       await page.close();
     }
+    // A link with a thousand bad keys (one of them huge) raises a few short notices, not a wall.
+    const keys = Array.from({ length: 1000 }, (_, k) => `bad${k}=1`).join('&');
+    const flood = await openApp(browser, `#case=heat&${'x'.repeat(100000)}=1&${keys}`);
+    const items = await flood.page.locator('[data-testid="url-notice"] li').allInnerTexts();
+    assert.equal(items.length, 9, `${items.length} notices`);
+    assert.ok(items.every((text) => text.length < 260), 'each notice is short');
+    assert.match(items[8], /993 more problems/);
+    await flood.page.close();
   });
 
   await t.test('embed mode shows only the viewport and the chosen controls, sized to its frame', async () => {
@@ -126,6 +134,22 @@ test('playground', async (t) => {
     assert.equal(png.width, 64);
     s = await page.evaluate(() => window.flowscope.reset());
     assert.equal(s.step, 0);
+    // A long step(n) gives the page turns while it runs, and pause() stops the rest.
+    const long = await page.evaluate(async () => {
+      const f = window.flowscope;
+      await f.load('heat', { n: 512 });
+      const start = f.state().step;
+      let ticks = 0;
+      const timer = setInterval(() => { ticks += 1; }, 10);
+      const running = f.step(100000);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      f.pause();
+      const state = await running;
+      clearInterval(timer);
+      return { steps: state.step - start, ticks };
+    });
+    assert.ok(long.steps > 0 && long.steps < 100000, `${long.steps} steps before the pause`);
+    assert.ok(long.ticks >= 5, `the page's timer ran ${long.ticks} times meanwhile`);
     await page.close();
   });
 
@@ -188,6 +212,43 @@ test('playground', async (t) => {
       setTimeout(() => resolve(!answered), 800);
     }));
     assert.ok(ignored);
+    // Arguments past 16 kB of JSON are refused; a flood of messages past 200 a second too.
+    const limits = await page.evaluate(async () => {
+      const target = document.getElementById('f').contentWindow;
+      const replies = [];
+      window.addEventListener('message', (e) => { if (e.data?.type === 'flowscope-reply') replies.push(e.data); });
+      target.postMessage({ type: 'flowscope', id: 'big', command: 'load', args: ['heat', { junk: 'x'.repeat(20000) }] }, '*');
+      for (let k = 0; k < 250; k++) target.postMessage({ type: 'flowscope', id: `flood-${k}`, command: 'state' }, '*');
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      return {
+        big: replies.find((r) => r.id === 'big'),
+        refused: replies.filter((r) => String(r.id).startsWith('flood-') && !r.ok).map((r) => r.error),
+        answered: replies.filter((r) => String(r.id).startsWith('flood-') && r.ok).length,
+      };
+    });
+    assert.equal(limits.big.ok, false);
+    assert.match(limits.big.error, /at most 16384/);
+    assert.ok(limits.refused.length >= 1 && limits.answered >= 150, `${limits.refused.length} of 250 refused`);
+    assert.match(limits.refused[0], /at most 200 a second/);
+    // A window that is not the embedding page (here a sibling frame) is not answered, with one
+    // console warning.
+    const warnings = [];
+    page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sibling = await page.evaluate(() => new Promise((resolve) => {
+      window.siblingDone = resolve;
+      const g = document.createElement('iframe');
+      g.srcdoc = `<script>
+        const target = parent.document.getElementById('f').contentWindow;
+        let answered = false;
+        addEventListener('message', (e) => { if (e.data?.type === 'flowscope-reply') answered = true; });
+        target.postMessage({ type: 'flowscope', id: 1, command: 'state' }, '*');
+        setTimeout(() => parent.siblingDone(!answered), 800);
+      <\/script>`;
+      document.body.appendChild(g);
+    }));
+    assert.ok(sibling, 'a sibling frame gets no answer');
+    assert.ok(warnings.some((w) => /ignoring commands from .*only the page that embeds it/.test(w)), warnings.join('\n'));
     await page.close();
   });
 

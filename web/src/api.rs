@@ -160,17 +160,57 @@ fn set(signals: Signals, name: &JsValue, value: &JsValue) -> Result<(), String> 
     engine::set_param(signals, &name, value)
 }
 
+/// Wall time `step(n)` steps before it gives the page a turn.
+const STEP_SLICE_MS: f64 = 40.0;
+/// Steps taken in one call at most (a GPU case records at most this many into its command
+/// buffers before the page has a turn).
+const STEP_CHUNK: u32 = 64;
+
+thread_local! {
+    /// Counts `pause()` calls: a running `step(n)` that sees it change stops early.
+    static PAUSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// `step(n)`: the steps in slices of about [`STEP_SLICE_MS`], the page getting a turn between
+/// them (it stays responsive, and `pause()` stops the rest); settles with the state once they
+/// have run and the GPU has finished them.
 fn step(signals: Signals, n: &JsValue) -> Result<Promise, String> {
     let n = if n.is_undefined() { 1.0 } else { n.as_f64().unwrap_or(f64::NAN) };
     if !(1.0..=100_000.0).contains(&n) || n.fract() != 0.0 {
         return Err("step(n): n must be a whole number between 1 and 100000".into());
     }
     signals.playing.set(false);
-    engine::step_now(signals, n as u32);
-    match signals.error.get_untracked() {
-        Some(error) => Err(error),
-        None => Ok(when_done(signals)),
-    }
+    let pauses = PAUSES.with(std::cell::Cell::get);
+    let paused = move || PAUSES.with(std::cell::Cell::get) != pauses;
+    Ok(wasm_bindgen_futures::future_to_promise(async move {
+        let mut left = n as u32;
+        while left > 0 && !paused() && signals.error.get_untracked().is_none() {
+            let started = crate::ui::now_ms();
+            while left > 0 && crate::ui::now_ms() - started < STEP_SLICE_MS {
+                let chunk = left.min(STEP_CHUNK);
+                if !engine::step_quietly(signals, chunk) {
+                    break;
+                }
+                left -= chunk;
+            }
+            if left > 0 {
+                if let Some(gpu) = engine::gpu() {
+                    // The device catches up before more is submitted.
+                    let (sender, receiver) = futures_channel::oneshot::channel::<()>();
+                    gpu.queue.on_submitted_work_done(move || {
+                        let _ = sender.send(());
+                    });
+                    let _ = receiver.await;
+                }
+                engine::yield_to_page().await;
+            }
+        }
+        engine::after_steps(signals);
+        if let Some(error) = signals.error.get_untracked() {
+            return Err(JsValue::from_str(&error));
+        }
+        wasm_bindgen_futures::JsFuture::from(when_done(signals)).await
+    }))
 }
 
 fn snapshot() -> Result<JsValue, String> {
@@ -207,6 +247,7 @@ pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, Str
         }
         "pause" => {
             signals.playing.set(false);
+            PAUSES.with(|p| p.set(p.get() + 1));
             Ok(JsValue::UNDEFINED)
         }
         "step" => queued(signals, move || step(signals, &first).map(JsValue::from)),
@@ -222,8 +263,84 @@ pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, Str
     }
 }
 
+/// Who may drive the page over postMessage (contract, docs/EMBEDDING.md).
+#[derive(Clone, Debug, PartialEq)]
+enum Senders {
+    /// The page that embeds this one, whatever its origin (the default).
+    Parent,
+    /// Any window of these origins (`?origins=https://a.edu,https://b.org`).
+    Origins(Vec<String>),
+    /// Any window at all (`?origins=*`).
+    Any,
+}
+
+impl Senders {
+    /// From the `origins` query parameter's (decoded) value.
+    fn parse(value: Option<&str>) -> Self {
+        match value.map(str::trim) {
+            None | Some("") => Senders::Parent,
+            Some("*") => Senders::Any,
+            Some(list) => Senders::Origins(
+                list.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+        }
+    }
+
+    fn from_url() -> Self {
+        let value = crate::ui::query_param("origins").map(|v| {
+            js_sys::decode_uri_component(&v).ok().and_then(|s| s.as_string()).unwrap_or(v)
+        });
+        Self::parse(value.as_deref())
+    }
+
+    fn allow(&self, source: &JsValue, origin: &str) -> bool {
+        match self {
+            Senders::Any => true,
+            Senders::Origins(list) => list.iter().any(|o| o == origin),
+            Senders::Parent => {
+                let window = crate::ui::window();
+                match window.parent() {
+                    Ok(Some(parent)) => {
+                        !Object::is(&parent, &window) && Object::is(&parent, source)
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// Messages answered per second at most; more get an error reply (a page stuck in a loop must
+/// not keep the tab busy).
+const MESSAGES_PER_SECOND: u32 = 200;
+/// The largest `args` of a message, as JSON.
+const MAX_ARGS_BYTES: u32 = 16 * 1024;
+
+thread_local! {
+    static SENDERS: Senders = Senders::from_url();
+    /// The current one-second window's start (ms) and the messages answered in it.
+    static RATE: std::cell::Cell<(f64, u32)> = const { std::cell::Cell::new((0.0, 0)) };
+    /// Origins already warned about (one console warning each).
+    static WARNED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether another message may be answered now (at most [`MESSAGES_PER_SECOND`]).
+fn within_rate() -> bool {
+    let now = crate::ui::now_ms();
+    RATE.with(|rate| {
+        let (start, count) = rate.get();
+        let (start, count) = if now - start >= 1000.0 { (now, 0) } else { (start, count) };
+        rate.set((start, count + 1));
+        count < MESSAGES_PER_SECOND
+    })
+}
+
 /// Answers a `postMessage` request `{type: "flowscope", id, command, args}` with
 /// `{type: "flowscope-reply", id, ok, result | error}`; other messages are not ours and ignored.
+/// Only the senders the URL allows are answered (see [`Senders`]); others get a console warning.
 fn on_message(signals: Signals, event: web_sys::MessageEvent) {
     let data = event.data();
     let field = |key: &str| Reflect::get(&data, &key.into()).unwrap_or(JsValue::UNDEFINED);
@@ -235,6 +352,32 @@ fn on_message(signals: Signals, event: web_sys::MessageEvent) {
     let Some(source) = event.source().map(|s| s.unchecked_into::<web_sys::Window>()) else {
         return;
     };
+    if !SENDERS.with(|senders| senders.allow(&source, &event.origin())) {
+        let origin = event.origin();
+        let first = WARNED.with(|warned| {
+            let mut warned = warned.borrow_mut();
+            let first = !warned.contains(&origin);
+            if first {
+                warned.push(origin.clone());
+            }
+            first
+        });
+        if first {
+            web_sys::console::warn_1(
+                &format!(
+                    "Flowscope: ignoring commands from {origin}: this page answers {} (see the \
+                     'origins' URL parameter in docs/EMBEDDING.md)",
+                    SENDERS.with(|s| match s {
+                        Senders::Parent => "only the page that embeds it".to_string(),
+                        Senders::Origins(list) => format!("only {}", list.join(", ")),
+                        Senders::Any => "everyone".to_string(),
+                    })
+                )
+                .into(),
+            );
+        }
+        return;
+    }
     let origin = match event.origin().as_str() {
         "" | "null" => "*".to_string(),
         origin => origin.to_string(),
@@ -252,8 +395,19 @@ fn on_message(signals: Signals, event: web_sys::MessageEvent) {
         let _ = source.post_message(&message, &origin);
     };
     let args = field("args");
+    // What cannot be written as JSON (a cycle) counts as too large.
+    let args_bytes = match args.is_undefined() {
+        true => 0,
+        false => js_sys::JSON::stringify(&args).map_or(u32::MAX, |text| text.length()),
+    };
     let args = if args.is_undefined() { Ok(Array::new()) } else { args.dyn_into::<Array>() };
     let outcome = match (field("command").as_string(), args) {
+        _ if !within_rate() => Err(format!(
+            "too many messages: this page answers at most {MESSAGES_PER_SECOND} a second"
+        )),
+        _ if args_bytes > MAX_ARGS_BYTES => Err(format!(
+            "'args' is {args_bytes} characters as JSON; at most {MAX_ARGS_BYTES} are accepted"
+        )),
         (None, _) => Err("a message needs a string 'command'".to_string()),
         (_, Err(_)) => Err("'args' must be an array".to_string()),
         (Some(command), Ok(args)) => run(signals, &command, &args),
@@ -326,4 +480,20 @@ pub fn install(signals: Signals) {
     let _ = crate::ui::window()
         .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
     listener.forget();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Senders;
+
+    #[test]
+    fn the_origins_parameter_names_who_may_send_commands() {
+        assert_eq!(Senders::parse(None), Senders::Parent);
+        assert_eq!(Senders::parse(Some("")), Senders::Parent);
+        assert_eq!(Senders::parse(Some("*")), Senders::Any);
+        assert_eq!(
+            Senders::parse(Some("https://a.edu/, https://b.org")),
+            Senders::Origins(vec!["https://a.edu".into(), "https://b.org".into()])
+        );
+    }
 }

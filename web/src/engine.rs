@@ -824,19 +824,48 @@ pub fn set_param(signals: Signals, name: &str, value: ParamValue) -> Result<(), 
     }
 }
 
-/// Advances `n` steps now (the step button, the JS API) and redraws.
+/// Advances `n` steps now (the step button) and redraws.
 pub fn step_now(signals: Signals, n: u32) {
+    if step_quietly(signals, n) {
+        let result = with_engine(|engine| engine.render());
+        if let Some(Err(message)) = result {
+            fail(signals, message);
+        }
+    }
+    refresh_hud(signals);
+    record(signals);
+}
+
+/// Advances `n` steps without drawing or recording (a slice of the JS API's `step(n)`); false
+/// if the case failed (the error is shown).
+pub fn step_quietly(signals: Signals, n: u32) -> bool {
     let result = with_app(|app| {
         let gpu = app.gpu.clone();
         let Some(engine) = app.engine.as_mut() else { return Ok(()) };
         app.ms_per_step = engine.step(n, gpu.as_ref())?;
-        engine.render()
+        Ok(())
     });
-    if let Err(message) = result {
+    match result {
+        Ok(()) => true,
+        Err(message) => {
+            fail(signals, message);
+            false
+        }
+    }
+}
+
+/// Draws and records the state after steps taken by [`step_quietly`].
+pub fn after_steps(signals: Signals) {
+    if let Some(Err(message)) = with_engine(|engine| engine.render()) {
         fail(signals, message);
     }
     refresh_hud(signals);
     record(signals);
+}
+
+/// Resolves after the browser has had a turn (the next macrotask).
+pub async fn yield_to_page() {
+    sleep(0).await;
 }
 
 /// Shows the coordinates and the drawn value under the pointer (client coordinates), or

@@ -50,6 +50,24 @@ async fn fetch(url: &str) -> Result<web_sys::Response, String> {
     Ok(response)
 }
 
+/// The largest model file a page downloads: far above the shipped ones (a few MB), far below
+/// what a tab can hold.
+const MAX_MODEL_BYTES: usize = 256 << 20;
+
+fn too_large(url: &str) -> String {
+    format!("{url}: larger than {} MB, the most a page loads", MAX_MODEL_BYTES >> 20)
+}
+
+/// What to reserve for a download that announces `total` bytes (nothing is reserved on trust
+/// beyond the cap; a larger announcement is refused before any byte arrives).
+fn capacity(url: &str, total: Option<f64>) -> Result<usize, String> {
+    match total {
+        Some(t) if t > MAX_MODEL_BYTES as f64 => Err(too_large(url)),
+        Some(t) if t >= 0.0 => Ok(t as usize),
+        _ => Ok(0),
+    }
+}
+
 /// The body of `url`, calling `progress(bytes so far, bytes in all if known)` as it arrives.
 async fn fetch_bytes(
     url: &str,
@@ -60,7 +78,7 @@ async fn fetch_bytes(
         response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<f64>().ok());
     let Some(body) = response.body() else { return Ok(Vec::new()) };
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut bytes = Vec::with_capacity(total.unwrap_or(0.0) as usize);
+    let mut bytes = Vec::with_capacity(capacity(url, total)?);
     progress(0.0, total);
     loop {
         let chunk = JsFuture::from(reader.read())
@@ -74,6 +92,10 @@ async fn fetch_bytes(
             .map_err(|_| format!("{url}: a chunk without data"))?
             .unchecked_into();
         let start = bytes.len();
+        if start + value.length() as usize > MAX_MODEL_BYTES {
+            let _ = reader.cancel();
+            return Err(too_large(url));
+        }
         bytes.resize(start + value.length() as usize, 0);
         value.copy_to(&mut bytes[start..]);
         progress(bytes.len() as f64, total);
@@ -405,5 +427,18 @@ pub fn WorkBar(signals: Signals) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_download_reserves_at_most_the_cap_and_refuses_larger_announcements() {
+        assert_eq!(capacity("m", Some(1e6)), Ok(1_000_000));
+        assert_eq!(capacity("m", None), Ok(0));
+        assert_eq!(capacity("m", Some(-5.0)), Ok(0));
+        assert!(capacity("m", Some(1e12)).unwrap_err().contains("larger than 256 MB"));
     }
 }

@@ -156,8 +156,30 @@ pub fn restore(hash: &str) -> Option<Restored> {
         particle_size,
         steps_per_frame,
         speed,
-        notices,
+        notices: capped(notices),
     })
+}
+
+/// Notices a link may raise before the rest are summed up in one line.
+const MAX_NOTICES: usize = 8;
+/// Characters of a notice shown (a link can carry a key of a megabyte).
+const MAX_NOTICE_CHARS: usize = 200;
+
+/// At most [`MAX_NOTICES`] notices of at most [`MAX_NOTICE_CHARS`] each, and a count of the rest.
+fn capped(notices: Vec<String>) -> Vec<String> {
+    let rest = notices.len().saturating_sub(MAX_NOTICES);
+    let mut shown: Vec<String> = notices
+        .into_iter()
+        .take(MAX_NOTICES)
+        .map(|n| match n.char_indices().nth(MAX_NOTICE_CHARS) {
+            Some((cut, _)) => format!("{}…", &n[..cut]),
+            None => n,
+        })
+        .collect();
+    if rest > 0 {
+        shown.push(format!("Link: {rest} more problems, not listed"));
+    }
+    shown
 }
 
 /// Puts what a link asked for into the signals (before the case starts or restarts).
@@ -235,4 +257,20 @@ pub fn keep_in_sync(signals: Signals) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_raises_a_bounded_number_of_short_notices() {
+        let many: Vec<String> = (0..1000).map(|k| format!("Link: bad key {k}")).collect();
+        let shown = capped(many);
+        assert_eq!(shown.len(), MAX_NOTICES + 1);
+        assert_eq!(shown[MAX_NOTICES], "Link: 992 more problems, not listed");
+        let long = capped(vec!["é".repeat(10_000)]);
+        assert_eq!(long[0].chars().count(), MAX_NOTICE_CHARS + 1);
+        assert_eq!(capped(vec!["one".into()]), ["one"]);
+    }
 }

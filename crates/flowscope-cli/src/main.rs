@@ -252,6 +252,10 @@ fn run_case(args: RunArgs) -> Result<()> {
     if args.every == Some(0) {
         bail!("--every must be at least 1");
     }
+    // A case steps by u32 counts: more would wrap silently.
+    if args.steps > u64::from(u32::MAX) {
+        bail!("--steps must be at most {}, got {}", u32::MAX, args.steps);
+    }
     let gpu = gpu_context(spec, args.backend)?;
     let models = flowscope_cases::read_models(spec, &args.models).map_err(anyhow::Error::msg)?;
     let mut case = flowscope_cases::create_with(spec.id, &params, gpu.as_ref(), &models)?;

@@ -54,7 +54,7 @@ pub enum ModelCommand {
 fn bench(file: &Path, shape: &[usize], backend: crate::BackendArg, seconds: f64) -> Result<()> {
     let bytes = read(file)?;
     let (config, model) = Model::from_bytes(&bytes).with_context(|| file.display().to_string())?;
-    let len: usize = shape.iter().product();
+    let len = checked_len(shape, &config)?;
     let values = |len: usize| (0..len).map(|k| ((k as f32) * 0.618_034).fract() - 0.5).collect();
     let x = Tensor::new(shape.to_vec(), values(len))?;
     let cond = match &config {
@@ -199,6 +199,25 @@ fn info(file: &Path, json: bool) -> Result<()> {
         println!("    {name:<40} {dtype:<4} {shape:?}");
     }
     Ok(())
+}
+
+/// The largest input `model bench` allocates: 2²⁸ values (1 GiB of f32).
+const MAX_BENCH_VALUES: usize = 1 << 28;
+
+/// The number of values of a `--shape`, checked before anything is allocated: whole positive
+/// sizes, four of them for a UNet (batch, channels, height, width), at most [`MAX_BENCH_VALUES`].
+fn checked_len(shape: &[usize], config: &flowscope_nn::Config) -> Result<usize> {
+    if matches!(config, flowscope_nn::Config::Unet { .. }) && shape.len() != 4 {
+        bail!("--shape {shape:?}: a UNet takes four sizes, batch,channels,height,width");
+    }
+    if shape.contains(&0) {
+        bail!("--shape {shape:?}: every size must be at least 1");
+    }
+    shape
+        .iter()
+        .try_fold(1usize, |len, &d| len.checked_mul(d))
+        .filter(|&len| len <= MAX_BENCH_VALUES)
+        .with_context(|| format!("--shape {shape:?}: more than {MAX_BENCH_VALUES} values"))
 }
 
 fn read_npy(path: &Path) -> Result<Tensor> {

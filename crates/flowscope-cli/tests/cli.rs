@@ -89,6 +89,10 @@ fn bad_input_exits_non_zero_with_one_line_naming_the_range() {
         (vec!["run", "heat", "--set", "scheme=rk4"], "one of explicit, implicit"),
         (vec!["run", "heat", "--set", "speed=3"], "known parameters: n,"),
         (vec!["run", "heat", "--set", "n"], "NAME=VALUE"),
+        (
+            vec!["run", "heat", "--steps", "4294967296", "--every", "4294967296"],
+            "at most 4294967295",
+        ),
     ] {
         let result = flowscope(&args);
         assert_eq!(result.status.code(), Some(2), "{args:?}");
@@ -206,6 +210,20 @@ fn model_info_reports_config_parameters_and_tensors() {
         .unwrap()
         .iter()
         .any(|t| t["name"] == "mid_attn.qkv.weight"));
+}
+
+/// A `--shape` that does not fit the model is one line, never a panic or a huge allocation.
+#[test]
+fn model_bench_refuses_shapes_that_do_not_fit() {
+    let file = nn_fixture("unet_small.safetensors");
+    for (shape, expected) in
+        [("1,3", "four sizes"), ("1,0,8,8", "at least 1"), ("65536,65536,65536,65536", "values")]
+    {
+        let result = flowscope(&["model", "bench", file.to_str().unwrap(), "--shape", shape]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{shape}: {stderr}");
+        assert!(stderr.contains(expected) && !stderr.contains("panicked"), "{shape}: {stderr}");
+    }
 }
 
 #[test]
