@@ -463,15 +463,22 @@ pub fn install(signals: Signals) {
     for name in ["play", "pause", "state", "observables", "snapshot"] {
         define(name, false);
     }
-    // Test hook: proves that a panic (here while the app state is in use) reaches the error
-    // overlay instead of killing the page, and that the app works again after it.
-    set_key(&api, "__test_panic", Closure::<dyn Fn()>::new(engine::panic_in_use).into_js_value());
-    // Test hook: loses the GPU device as a driver reset would, to prove the app recovers.
-    set_key(
-        &api,
-        "__test_lose_device",
-        Closure::<dyn Fn()>::new(engine::lose_device).into_js_value(),
-    );
+    // The browser tests' hooks, compiled into the test command's site only (never shipped).
+    if option_env!("FLOWSCOPE_TEST_HOOKS").is_some() {
+        // Proves that a panic (here while the app state is in use) reaches the error overlay
+        // instead of killing the page, and that the app works again after it.
+        set_key(
+            &api,
+            "__test_panic",
+            Closure::<dyn Fn()>::new(engine::panic_in_use).into_js_value(),
+        );
+        // Loses the GPU device as a driver reset would, to prove the app recovers.
+        set_key(
+            &api,
+            "__test_lose_device",
+            Closure::<dyn Fn()>::new(engine::lose_device).into_js_value(),
+        );
+    }
     set_key(&api, "ready", gate::ready().into());
     set_key(&api, "nn", crate::models::api(signals));
     let _ = Reflect::set(&crate::ui::window(), &"flowscope".into(), &api);

@@ -50,11 +50,25 @@ const THREADED: Variant = Variant {
     pkg: "pkg-threads",
 };
 
+/// Whether the app carries the browser tests' hooks (`window.flowscope.__test_panic` and
+/// `__test_lose_device`, compiled in by the environment variable `FLOWSCOPE_TEST_HOOKS`): the
+/// test command's site does, the shipped site never.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Hooks {
+    Shipped,
+    ForTests,
+}
+
 /// Builds the site into `out` and returns the path.
 pub fn build(out: &Path, threaded: Threaded) -> Result<PathBuf> {
-    let plain = compile(&PLAIN, setup::wasm_toolchain()?)?;
+    build_with(out, threaded, Hooks::Shipped)
+}
+
+/// [`build`], with or without the test hooks.
+pub fn build_with(out: &Path, threaded: Threaded, hooks: Hooks) -> Result<PathBuf> {
+    let plain = compile(&PLAIN, setup::wasm_toolchain()?, hooks)?;
     let threads = match setup::wasm_threads_toolchain() {
-        Ok(toolchain) => Some(compile(&THREADED, toolchain)?),
+        Ok(toolchain) => Some(compile(&THREADED, toolchain, hooks)?),
         Err(error) if threaded == Threaded::IfAvailable => {
             eprintln!(
                 "xtask: warning: no threaded build, the site will run on one thread: {error:#}"
@@ -88,7 +102,7 @@ pub fn build(out: &Path, threaded: Threaded) -> Result<PathBuf> {
 }
 
 /// Compiles one variant and returns its wasm file.
-fn compile(variant: &Variant, toolchain: setup::WasmToolchain) -> Result<PathBuf> {
+fn compile(variant: &Variant, toolchain: setup::WasmToolchain, hooks: Hooks) -> Result<PathBuf> {
     let root = project_root();
     eprintln!("xtask: building the wasm app (release, {})", variant.name);
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -98,6 +112,10 @@ fn compile(variant: &Variant, toolchain: setup::WasmToolchain) -> Result<PathBuf
         .args(["--profile", "wasm-release", "--target-dir", variant.target_dir])
         .env("RUSTFLAGS", variant.rustflags)
         .envs(toolchain.env.iter().map(|(k, v)| (*k, v.as_str())));
+    match hooks {
+        Hooks::ForTests => cargo.env("FLOWSCOPE_TEST_HOOKS", "1"),
+        Hooks::Shipped => cargo.env_remove("FLOWSCOPE_TEST_HOOKS"),
+    };
     if !cargo.status().context("running cargo")?.success() {
         bail!("the {} wasm build failed (see the compiler output above)", variant.name);
     }

@@ -47,6 +47,9 @@ enum Command {
     Dist {
         #[arg(long, default_value = "dist")]
         out: PathBuf,
+        /// Compile in the browser tests' hooks (for running tests/e2e by hand; never ship it).
+        #[arg(long)]
+        test_hooks: bool,
     },
     /// Run every check CI runs.
     Test {
@@ -87,8 +90,10 @@ fn main() {
     let cli = Cli::parse();
     let result: Result<()> = match cli.command {
         Command::Serve { port, no_build } => serve::run(port, no_build),
-        Command::Dist { out } => {
-            dist::build(&project_root().join(out), dist::Threaded::IfAvailable).map(|_| ())
+        Command::Dist { out, test_hooks } => {
+            let hooks = if test_hooks { dist::Hooks::ForTests } else { dist::Hooks::Shipped };
+            dist::build_with(&project_root().join(out), dist::Threaded::IfAvailable, hooks)
+                .map(|_| ())
         }
         Command::Test { no_browser } => test::run(!no_browser),
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),

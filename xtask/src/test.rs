@@ -40,7 +40,11 @@ pub fn run(browser: bool) -> Result<()> {
     if browser {
         let chromium = setup::chromium()?;
         setup::playwright()?;
-        let site = dist::build(&project_root().join("dist"), dist::Threaded::Required)?;
+        let site = dist::build_with(
+            &project_root().join("dist"),
+            dist::Threaded::Required,
+            dist::Hooks::ForTests,
+        )?;
         let server = serve::start(&site, 0)?;
         // The same site two folders deep, as on a course page: proves the URLs are relative.
         let nested_root = project_root().join("target/e2e-site");
