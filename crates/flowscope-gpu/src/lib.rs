@@ -115,6 +115,7 @@ impl GpuContext {
                 }
             }));
         }
+        shader::adopt(&device);
         Ok(Self { adapter_info: adapter.get_info(), instance, adapter, device, queue, lost, error })
     }
 
