@@ -9,8 +9,8 @@ use crate::ui;
 use crate::{gate, gpu_status};
 use flowscope_cases::Simulation;
 use flowscope_core::{
-    colormap, Backend, CaseSpec, Field2, Interaction, InteractionKind, ParamValue, ParamValues,
-    Plot, ViewKind, ViewSpec,
+    budget, colormap, Backend, Budget, CaseSpec, Field2, Interaction, InteractionKind, ParamValue,
+    ParamValues, Plot, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use leptos::prelude::*;
@@ -237,6 +237,35 @@ pub struct Engine {
     gpu_ms_per_step: Arc<Mutex<Option<f64>>>,
     /// Stepped batches the GPU has not finished yet.
     gpu_batches_in_flight: Arc<AtomicUsize>,
+    /// How many of the case's notices the page shows; those it adds while running follow.
+    notices_shown: usize,
+}
+
+/// `?budget=F`: the page allows F times the default resource budget (docs/EMBEDDING.md).
+static BUDGET_FACTOR: OnceLock<f64> = OnceLock::new();
+
+/// Reads `?budget=` once; a notice for the page when the value cannot be used.
+pub fn read_budget_factor() -> Option<String> {
+    let (factor, notice) = match ui::query_param("budget") {
+        None => (1.0, None),
+        Some(text) => match text.parse::<f64>() {
+            Ok(f) if (1.0 / 16.0..=budget::MAX_FACTOR).contains(&f) => (f, None),
+            _ => (
+                1.0,
+                Some(format!(
+                    "Link: budget={} is not a factor from 0.0625 to {}; using the default",
+                    text.chars().take(24).collect::<String>(),
+                    budget::MAX_FACTOR
+                )),
+            ),
+        },
+    };
+    let _ = BUDGET_FACTOR.set(factor);
+    notice
+}
+
+fn budget_factor() -> f64 {
+    BUDGET_FACTOR.get().copied().unwrap_or(1.0)
 }
 
 /// Colormap tables, built once.
@@ -257,7 +286,9 @@ impl Engine {
         models: &flowscope_cases::ModelFiles,
     ) -> Result<Self, String> {
         let gpu = gpu.filter(|_| spec.gpu);
-        let sim = flowscope_cases::create_with(spec.id, params, gpu, models)
+        let backend = if gpu.is_some() { Backend::Gpu } else { Backend::Cpu };
+        let budget = Budget::browser(backend).times(budget_factor());
+        let sim = flowscope_cases::create_within(spec.id, params, gpu, models, &budget)
             .map_err(|e| e.to_string())?;
         // A case may choose the CPU for some parameters (a solver without a GPU twin), and one on
         // the GPU may bring its views back to the CPU (a learned rollout's small frames): those
@@ -294,6 +325,7 @@ impl Engine {
             }
         };
         let view = &spec.views[0];
+        let sim_notices = sim.notices().len();
         let (vmin, vmax) = sim.view_range(view.name).unwrap_or((0.0, 1.0));
         let scale = ColorScale { vmin, vmax, lut: lut(view.colormap) };
         Ok(Self {
@@ -307,6 +339,7 @@ impl Engine {
             scale,
             gpu_ms_per_step: Arc::default(),
             gpu_batches_in_flight: Arc::default(),
+            notices_shown: sim_notices,
         })
     }
 
@@ -968,26 +1001,34 @@ pub fn gpu() -> Option<GpuContext> {
 
 pub fn refresh_hud(signals: Signals) {
     let hud = with_app(|app| {
-        let engine = app.engine.as_ref()?;
+        let engine = app.engine.as_mut()?;
+        let fresh = engine.sim.notices().get(engine.notices_shown..).unwrap_or_default().to_vec();
+        engine.notices_shown += fresh.len();
         let measured_gpu = engine.gpu_ms_per_step.lock().ok().and_then(|slot| *slot);
         let sim = &engine.sim;
-        Some(Hud {
-            steps: sim.steps(),
-            time: sim.time(),
-            dt: sim.dt(),
-            fps: app.fps,
-            ms_per_step: measured_gpu.unwrap_or(app.ms_per_step),
-            backend: Some(sim.backend()),
-            device: app.gpu.as_ref().map(|g| g.describe()).unwrap_or_else(|| "wasm".into()),
-            grid: match (sim.shape(), sim.particles()) {
-                (Some([ny, nx]), _) => format!("{nx} × {ny}"),
-                (None, Some(n)) => format!("{n} particles"),
-                (None, None) => String::new(),
+        Some((
+            fresh,
+            Hud {
+                steps: sim.steps(),
+                time: sim.time(),
+                dt: sim.dt(),
+                fps: app.fps,
+                ms_per_step: measured_gpu.unwrap_or(app.ms_per_step),
+                backend: Some(sim.backend()),
+                device: app.gpu.as_ref().map(|g| g.describe()).unwrap_or_else(|| "wasm".into()),
+                grid: match (sim.shape(), sim.particles()) {
+                    (Some([ny, nx]), _) => format!("{nx} × {ny}"),
+                    (None, Some(n)) => format!("{n} particles"),
+                    (None, None) => String::new(),
+                },
+                progress: sim.progress(),
             },
-            progress: sim.progress(),
-        })
+        ))
     });
-    if let Some(hud) = hud {
+    if let Some((fresh, hud)) = hud {
+        if !fresh.is_empty() {
+            signals.notices.update(|notices| notices.extend(fresh));
+        }
         signals.hud.set(hud);
     }
 }

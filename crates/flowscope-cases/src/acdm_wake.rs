@@ -471,6 +471,16 @@ const PARAMS: &[ParamSpec] = &[
 const fn view(name: &'static str, label: &'static str, colormap: &'static str) -> ViewSpec {
     ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: None, colormap }
 }
+/// The model and the fixed buffers, then what each of the `samples` adds; measured by
+/// tests/budget.rs.
+fn cost(params: &ParamValues) -> flowscope_core::Cost {
+    let each = params.int("samples") as u64;
+    flowscope_core::Cost {
+        bytes: (8 << 20) + each * (256 << 10),
+        set_by: &["samples"],
+        ..Default::default()
+    }
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "acdm-wake",
@@ -530,6 +540,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[MODEL_FILE, BASELINE_FILE],
     gpu: true,
+    cost,
 };
 
 /// Solver steps per slice while the wake develops.

@@ -2,7 +2,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
+use flowscope_core::{CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const CHORD: f64 = 1.0;
@@ -42,6 +42,10 @@ const PARAMS: &[ParamSpec] = &[
     VISCOSITY,
     flow_case::tolerance(1e-5),
 ];
+fn cost(params: &ParamValues) -> Cost {
+    let n = params.int("n") as usize;
+    flow_case::cost(n * (DOMAIN.0 / DOMAIN.1) as usize, n, &["n"])
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "airfoil",
@@ -97,6 +101,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 /// Whether the chord-frame point (x, y), x ∈ [0, 1] from the leading edge, is inside the NACA

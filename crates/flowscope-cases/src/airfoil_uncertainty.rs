@@ -670,6 +670,16 @@ const PARAMS: &[ParamSpec] = &[
 const fn pair_view(name: &'static str, label: &'static str, colormap: &'static str) -> ViewSpec {
     ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: None, colormap }
 }
+/// The model and the fixed buffers, then what each of the `samples` adds; measured by
+/// tests/budget.rs.
+fn cost(params: &ParamValues) -> flowscope_core::Cost {
+    let each = params.int("samples") as u64;
+    flowscope_core::Cost {
+        bytes: (8 << 20) + each * (128 << 10),
+        set_by: &["samples"],
+        ..Default::default()
+    }
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "airfoil-uncertainty",
@@ -744,6 +754,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         "airfoil-heteroscedastic.safetensors",
     ],
     gpu: true,
+    cost,
 };
 
 /// Samples a CPU batch draws together (the mean and spread update after each).

@@ -3,11 +3,13 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
+use flowscope_core::{CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 /// Upstream inlet length over the step, in channel heights.
 const INLET: f64 = 1.0;
+/// Channel height downstream of the step (m).
+const HEIGHT: f64 = 1.0;
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -41,6 +43,17 @@ const PARAMS: &[ParamSpec] = &[
     VISCOSITY,
     TOLERANCE,
 ];
+fn cost(params: &ParamValues) -> Cost {
+    let [nx, ny] = shape(params);
+    flow_case::cost(nx, ny, &["n", "length"])
+}
+
+/// Cells along and across the channel (the inlet, then `length`), `n` across.
+fn shape(params: &ParamValues) -> [usize; 2] {
+    let n = params.int("n") as usize;
+    let h = HEIGHT / n as f64;
+    [((INLET + params.float("length")) / h).round() as usize, n]
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "backward-step",
@@ -80,6 +93,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 #[derive(Default)]
@@ -94,11 +108,10 @@ impl FlowSetup for BackwardStep {
     }
 
     fn build(&mut self, params: &ParamValues) -> Result<(IncompressibleFlow, f64), CaseError> {
-        let n = params.int("n") as usize;
-        let height = 1.0;
+        let [nx, n] = shape(params);
+        let height = HEIGHT;
         let step = height * (1.0 - 1.0 / params.float("expansion"));
         let h = height / n as f64;
-        let nx = ((INLET + params.float("length")) / h).round() as usize;
         let umax = 1.5;
         let inlet = height - step;
         let wall = Side::NoSlip { tangential: 0.0 };

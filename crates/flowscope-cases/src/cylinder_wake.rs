@@ -4,7 +4,7 @@
 use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
-    CaseError, CaseSpec, ObservableSpec, ParamValues, Preset, ViewKind, ViewSpec,
+    CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Preset, ViewKind, ViewSpec,
 };
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
@@ -81,6 +81,17 @@ const PARAMS: &[ParamSpec] = &[
     VISCOSITY,
     flow_case::tolerance(1e-5),
 ];
+fn cost(params: &ParamValues) -> Cost {
+    let [nx, ny] = shape(params);
+    flow_case::cost(nx, ny, &["n", "width", "height"])
+}
+
+/// Cells along and across the channel: `n` across its height, square cells.
+fn shape(params: &ParamValues) -> [usize; 2] {
+    let n = params.int("n") as usize;
+    let h = params.float("height") / n as f64;
+    [((params.float("width") / h).round() as usize).max(16), n]
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "cylinder-wake",
@@ -141,6 +152,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 #[derive(Default)]
@@ -174,9 +186,8 @@ impl FlowSetup for CylinderWake {
     fn build(&mut self, params: &ParamValues) -> Result<(IncompressibleFlow, f64), CaseError> {
         let (height, diameter) = (params.float("height"), params.float("diameter"));
         let (cx, cy, umax) = (params.float("x"), params.float("y"), params.float("umax"));
-        let n = params.int("n") as usize;
+        let [nx, n] = shape(params);
         let h = height / n as f64;
-        let nx = ((params.float("width") / h).round() as usize).max(16);
         let walls = params.choice("confinement") == "walls";
         if cy - diameter / 2.0 <= 0.0
             || cy + diameter / 2.0 >= height

@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
+use flowscope_core::{CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Preset};
 use flowscope_sph::dfsph::{Dfsph, DfsphConfig};
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
@@ -68,6 +68,14 @@ const PARAMS: &[ParamSpec] = &[
     KERNEL,
     particle_case::cfl(0.25),
 ];
+/// The water column (a × 2a at n particles across a) and the tank's walls.
+fn cost(params: &ParamValues) -> Cost {
+    let a = params.float("a");
+    let dx = a / params.int("n") as f64;
+    let tank = Tank { width: 6.0 * a, height: 3.0 * a, dx, layers: 3 };
+    let particles = tank.block_count(a, 2.0 * a) + tank.wall_count();
+    Cost::particles(particles as u64, particle_case::PARTICLE_BYTES, &["n"])
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "dam-break",
@@ -109,6 +117,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 /// The column width and gravity of the built fluid (for the scaled observables).

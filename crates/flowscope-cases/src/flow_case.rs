@@ -7,8 +7,8 @@ use crate::{GpuView, Simulation};
 use flowscope_core::case::unknown_view;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
-    Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, ObservableSpec, ParamValue,
-    ParamValues, Plot, ViewKind, ViewSpec,
+    Backend, Case, CaseError, CaseSpec, Cost, Domain, Field2, Interaction, ObservableSpec,
+    ParamValue, ParamValues, Plot, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
 use flowscope_grid::forces::obstacle_force;
@@ -83,6 +83,18 @@ pub const TOLERANCE: ParamSpec = ParamSpec {
 /// The pressure tolerance with a case-specific default.
 pub const fn tolerance(default: f64) -> ParamSpec {
     ParamSpec { kind: ParamKind::Float { min: 1e-10, max: 1e-2, default, log: true }, ..TOLERANCE }
+}
+
+/// How the notice of [`FlowCase::note_viscosity_fallback`] starts.
+const VISCOSITY_FALLBACK: &str = "Explicit viscosity would take";
+
+/// Bytes a flow holds per cell (velocity, pressure, the multigrid hierarchy, advection and
+/// solver scratch, f64 on the CPU); measured by tests/budget.rs.
+pub const CELL_BYTES: u64 = 192;
+
+/// The cost of a flow on `nx × ny` cells, sized by the parameters `set_by`.
+pub fn cost(nx: usize, ny: usize, set_by: &'static [&'static str]) -> Cost {
+    Cost::grid((nx * ny) as u64, CELL_BYTES, set_by)
 }
 
 /// The grid-size parameter: `help` says along which side the cells are counted.
@@ -394,7 +406,21 @@ impl<S: FlowSetup> FlowCase<S> {
             self.steps += u64::from(batch);
             left -= batch;
         }
+        self.note_viscosity_fallback();
         Ok(())
+    }
+
+    /// Says once that explicit viscosity was too stiff for the step and was solved implicitly.
+    fn note_viscosity_fallback(&mut self) {
+        let last = self.gpu.as_ref().map_or(self.flow.last, |gpu| gpu.last);
+        let said = self.notices.iter().any(|n| n.starts_with(VISCOSITY_FALLBACK));
+        if last.implicit_fallback && !said {
+            self.notices.push(format!(
+                "{VISCOSITY_FALLBACK} more than {} sub-steps a step at this grid, ν and dt, so \
+                 it is solved implicitly (as viscosity=implicit would)",
+                flowscope_grid::diffuse::MAX_EXPLICIT_SUBSTEPS
+            ));
+        }
     }
 
     fn take_forces(&mut self) {
@@ -486,6 +512,7 @@ impl<S: FlowSetup> Case for FlowCase<S> {
             }
             self.steps += 1;
         }
+        self.note_viscosity_fallback();
         Ok(())
     }
 

@@ -4,7 +4,7 @@ use crate::{GpuView, Simulation};
 use flowscope_core::case::unknown_view;
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
-    Backend, Case, CaseError, CaseSpec, Domain, Field2, Interaction, InteractionKind,
+    Backend, Case, CaseError, CaseSpec, Cost, Domain, Field2, Interaction, InteractionKind,
     ObservableSpec, ParamValue, ParamValues, Preset, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
@@ -60,6 +60,14 @@ const PARAMS: &[ParamSpec] = &[
         needs_reset: true,
     },
 ];
+/// The two fields of the explicit scheme (the implicit one adds its right-hand side).
+fn cost(params: &ParamValues) -> Cost {
+    let n = params.int("n") as u64;
+    Cost::grid(n * n, HEAT_CELL_BYTES, &["n"])
+}
+
+/// Bytes per cell: f32 fields, current, next and right-hand side; measured by tests/budget.rs.
+const HEAT_CELL_BYTES: u64 = 16;
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "heat",
@@ -111,6 +119,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 enum Engine {

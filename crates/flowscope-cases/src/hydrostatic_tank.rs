@@ -3,7 +3,7 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
+use flowscope_core::{CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Preset};
 use flowscope_sph::fluid2d::hydrostatic_deviation;
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Wcsph, WcsphConfig};
@@ -23,6 +23,16 @@ const PARAMS: &[ParamSpec] = &[
     KERNEL,
     particle_case::cfl(0.25),
 ];
+fn cost(params: &ParamValues) -> Cost {
+    let tank = tank(params.int("n"));
+    let particles = tank.block_count(tank.width, DEPTH) + tank.wall_count();
+    Cost::particles(particles as u64, particle_case::PARTICLE_BYTES, &["n"])
+}
+
+/// The tank at `n` particles over the water's depth.
+fn tank(n: i64) -> Tank {
+    Tank { width: 0.5, height: 0.6, dx: DEPTH / n as f64, layers: 3 }
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "hydrostatic-tank",
@@ -60,6 +70,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 #[derive(Default)]
@@ -71,8 +82,7 @@ impl ParticleSetup for HydrostaticTank {
     }
 
     fn build(&mut self, params: &ParamValues) -> Result<Engine, CaseError> {
-        let dx = DEPTH / params.int("n") as f64;
-        let tank = Tank { width: 0.5, height: 0.6, dx, layers: 3 };
+        let tank = tank(params.int("n"));
         let water = tank.block(0.0, tank.width, 0.0, DEPTH);
         let config = WcsphConfig {
             c0: 10.0 * (2.0 * G * DEPTH).sqrt(),

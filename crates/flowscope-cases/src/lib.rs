@@ -24,7 +24,7 @@ pub mod sph_playground;
 pub mod taylor_green;
 
 use flow_case::FlowCase;
-use flowscope_core::{Case, CaseError, CaseSpec, ParamValues};
+use flowscope_core::{Budget, Case, CaseError, CaseSpec, ParamValues};
 use flowscope_gpu::{wgpu, GpuContext};
 use particle_case::ParticleCase;
 
@@ -169,9 +169,27 @@ pub fn create_with(
     gpu: Option<&GpuContext>,
     models: &ModelFiles,
 ) -> Result<Box<dyn Simulation>, CaseError> {
+    create_within(id, params, gpu, models, &Budget::UNLIMITED)
+}
+
+/// [`create_with`] refusing parameters whose declared cost is over `budget`, before the case
+/// allocates anything (the browser's tab budget; the CLI passes [`Budget::UNLIMITED`]).
+pub fn create_within(
+    id: &str,
+    params: &ParamValues,
+    gpu: Option<&GpuContext>,
+    models: &ModelFiles,
+    budget: &Budget,
+) -> Result<Box<dyn Simulation>, CaseError> {
     let spec = find(id).map_err(CaseError::UnknownCase)?;
     if gpu.is_some() && !spec.gpu {
         return Err(CaseError::NoGpu(spec.id));
+    }
+    let complete = spec.complete(params)?;
+    let cost = budget.check(spec, &complete)?;
+    if let Some(ctx) = gpu {
+        let limit = ctx.device.limits().max_storage_buffer_binding_size;
+        flowscope_core::budget::check_device(spec, &complete, &cost, limit)?;
     }
     match spec.id {
         "heat" => Ok(Box::new(heat::HeatCase::new(params, gpu)?)),

@@ -2,7 +2,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ParamValues, Plot, Preset, Series};
+use flowscope_core::{CaseError, CaseSpec, Cost, ParamValues, Plot, Preset, Series};
 use flowscope_grid::{Grid, IncompressibleFlow, Side, Sides, Velocity};
 
 const PARAMS: &[ParamSpec] = &[
@@ -21,6 +21,10 @@ const PARAMS: &[ParamSpec] = &[
     VISCOSITY,
     TOLERANCE,
 ];
+fn cost(params: &ParamValues) -> Cost {
+    let n = params.int("n") as usize;
+    flow_case::cost(n, n, &["n"])
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "lid-cavity",
@@ -66,6 +70,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 /// Ghia, Ghia & Shin's Tables I and II (Re 100 and 400 columns), as the tests use them.

@@ -103,6 +103,12 @@ pub const KERNEL: ParamSpec = ParamSpec {
     needs_reset: true,
 };
 
+/// Bytes a 2D particle holds (position, velocity, density, pressure, the solver's scratch, its
+/// share of the neighbour lists, the views); measured by tests/budget.rs.
+pub const PARTICLE_BYTES: u64 = 320;
+/// Bytes a 1D gas particle holds.
+pub const GAS_PARTICLE_BYTES: u64 = 768;
+
 pub fn kernel_shape(params: &ParamValues) -> Shape {
     match params.choice("kernel") {
         "cubic" => Shape::CubicSpline,

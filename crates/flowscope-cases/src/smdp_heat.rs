@@ -355,6 +355,16 @@ const fn field_view(
 ) -> ViewSpec {
     ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: Some(range), colormap }
 }
+/// The model and the fixed buffers, then what each of the `samples` adds; measured by
+/// tests/budget.rs.
+fn cost(params: &ParamValues) -> flowscope_core::Cost {
+    let each = params.int("samples") as u64;
+    flowscope_core::Cost {
+        bytes: (1 << 20) + each * (64 << 10),
+        set_by: &["samples"],
+        ..Default::default()
+    }
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "smdp-heat",
@@ -414,6 +424,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[MODEL_FILE],
     gpu: true,
+    cost,
 };
 
 /// The backward process on the device, with its read-backs in flight.

@@ -207,6 +207,16 @@ const PARAMS: &[ParamSpec] = &[
 const fn density_view(name: &'static str, label: &'static str) -> ViewSpec {
     ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: None, colormap: "magma" }
 }
+/// The model and the fixed buffers, then what each of the `particles` adds; measured by
+/// tests/budget.rs.
+fn cost(params: &ParamValues) -> flowscope_core::Cost {
+    let each = params.int("particles") as u64;
+    flowscope_core::Cost {
+        bytes: (512 << 10) + each * 64,
+        set_by: &["particles"],
+        ..Default::default()
+    }
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "smdp-toy",
@@ -249,6 +259,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[MODEL_FILE],
     gpu: false,
+    cost,
 };
 
 /// The case: the particles forward to t_end, then backward to 0 with the learned score.

@@ -3,7 +3,9 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Preset, Series};
+use flowscope_core::{
+    CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Plot, Preset, Series,
+};
 use flowscope_sph::gas1d::Gas1d;
 use flowscope_sph::riemann::{Riemann, State};
 use flowscope_sph::{sod, Kernel};
@@ -60,6 +62,12 @@ const PARAMS: &[ParamSpec] = &[
     KERNEL,
     particle_case::cfl(0.3),
 ];
+/// `n` particles on the left and as many on the right as equal masses need.
+fn cost(params: &ParamValues) -> Cost {
+    let n = params.int("n") as f64;
+    let right = (n * params.float("rho_r") / params.float("rho_l")).round().clamp(4.0, 1e5);
+    Cost::particles((n + right) as u64, particle_case::GAS_PARTICLE_BYTES, &["n"])
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "sod-shock-tube",
@@ -115,6 +123,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 /// The exact solution of the states the gas was built from.

@@ -3,7 +3,9 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Plot, Preset, Series};
+use flowscope_core::{
+    CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Plot, Preset, Series,
+};
 use flowscope_sph::gas1d::Gas1d;
 use flowscope_sph::Kernel;
 
@@ -43,6 +45,9 @@ const PARAMS: &[ParamSpec] = &[
     KERNEL,
     particle_case::cfl(0.3),
 ];
+fn cost(params: &ParamValues) -> Cost {
+    Cost::particles(params.int("n") as u64, particle_case::GAS_PARTICLE_BYTES, &["n"])
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "sph-1d-periodic",
@@ -81,6 +86,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 #[derive(Default)]

@@ -3,7 +3,9 @@
 use crate::particle_case::{self, Engine, ParticleSetup, KERNEL};
 use crate::particle_observables;
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, InteractionKind, ObservableSpec, ParamValues, Preset};
+use flowscope_core::{
+    CaseError, CaseSpec, Cost, InteractionKind, ObservableSpec, ParamValues, Preset,
+};
 use flowscope_sph::tank::Tank;
 use flowscope_sph::wcsph::{Paddle, Pull, Wcsph, WcsphConfig};
 
@@ -67,6 +69,17 @@ const PARAMS: &[ParamSpec] = &[
     KERNEL,
     particle_case::cfl(0.25),
 ];
+/// A full tank: pouring adds fluid until the tank is full.
+fn cost(params: &ParamValues) -> Cost {
+    let tank = tank(params.int("n"));
+    let particles = tank.block_count(WIDTH, HEIGHT) + tank.wall_count();
+    Cost::particles(particles as u64, particle_case::PARTICLE_BYTES, &["n"])
+}
+
+/// The tank at `n` particles across its width.
+fn tank(n: i64) -> Tank {
+    Tank { width: WIDTH, height: HEIGHT, dx: WIDTH / n as f64, layers: 3 }
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "sph-playground",
@@ -114,6 +127,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: false,
+    cost,
 };
 
 #[derive(Default)]
@@ -130,8 +144,8 @@ impl ParticleSetup for SphPlayground {
     }
 
     fn build(&mut self, params: &ParamValues) -> Result<Engine, CaseError> {
-        let dx = WIDTH / params.int("n") as f64;
-        let tank = Tank { width: WIDTH, height: HEIGHT, dx, layers: 3 };
+        let tank = tank(params.int("n"));
+        let dx = tank.dx;
         let depth = HEIGHT / 3.0;
         // The pool starts against the paddle, one spacing from its last layer.
         let first = (PADDLE_X / dx).round();

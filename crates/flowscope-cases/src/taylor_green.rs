@@ -3,7 +3,7 @@
 
 use crate::flow_case::{self, FlowSetup, ADVECTION, INTEGRATOR, TOLERANCE, VISCOSITY};
 use flowscope_core::params::{ParamKind, ParamSpec};
-use flowscope_core::{CaseError, CaseSpec, ObservableSpec, ParamValues, Preset};
+use flowscope_core::{CaseError, CaseSpec, Cost, ObservableSpec, ParamValues, Preset};
 use flowscope_grid::{Grid, IncompressibleFlow, Sides, Velocity};
 use std::f64::consts::TAU;
 
@@ -31,6 +31,10 @@ const PARAMS: &[ParamSpec] = &[
     VISCOSITY,
     TOLERANCE,
 ];
+fn cost(params: &ParamValues) -> Cost {
+    let n = params.int("n") as usize;
+    flow_case::cost(n, n, &["n"])
+}
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "taylor-green",
@@ -72,6 +76,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     ],
     models: &[],
     gpu: true,
+    cost,
 };
 
 #[derive(Default)]

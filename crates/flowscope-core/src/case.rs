@@ -165,6 +165,10 @@ pub struct CaseSpec {
     pub models: &'static [&'static str],
     /// Whether the case has WGSL kernels; without them it runs on the CPU backend only.
     pub gpu: bool,
+    /// What the case allocates for given (complete, valid) parameters, for the resource budget
+    /// (see [`crate::budget`]).
+    #[serde(skip)]
+    pub cost: fn(&ParamValues) -> crate::budget::Cost,
 }
 
 impl CaseSpec {
@@ -241,6 +245,9 @@ pub enum CaseError {
     MissingModel { case: &'static str, file: &'static str },
     #[error("case '{0}' has no GPU implementation yet; use the CPU backend")]
     NoGpu(&'static str),
+    /// Parameters asking for more than the page's resource budget allows.
+    #[error("{0}")]
+    OverBudget(String),
 }
 
 /// The particles of a particle case as the CLI exports them (contract: `position_<step>.npy`

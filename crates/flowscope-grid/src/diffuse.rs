@@ -18,13 +18,30 @@ pub fn explicit_limit(grid: &Grid, nu: f64) -> f64 {
     1.0 / (nu * (2.0 / (grid.dx() * grid.dx()) + 2.0 / (grid.dy() * grid.dy())))
 }
 
+/// The most forward-Euler sub-steps one step takes. Past it (fine grids, large ν or dt) a step
+/// would be thousands of sweeps, minutes of a browser tab; the implicit solve, stable for any
+/// step, costs about as much as the pressure solve instead.
+pub const MAX_EXPLICIT_SUBSTEPS: usize = 64;
+
 /// Equal sub-steps that keep a viscosity step of `dt` within 90% of the stability limit (none
 /// without viscosity).
 pub fn substeps(grid: &Grid, nu: f64, dt: f64) -> usize {
     if nu <= 0.0 || dt <= 0.0 {
         return 0;
     }
-    (dt / (0.9 * explicit_limit(grid, nu))).ceil().max(1.0) as usize
+    (dt / (0.9 * explicit_limit(grid, nu))).ceil().clamp(1.0, u32::MAX as f64) as usize
+}
+
+impl Viscosity {
+    /// How a step of `dt` integrates viscosity: as asked, except that explicit viscosity
+    /// needing more than [`MAX_EXPLICIT_SUBSTEPS`] sub-steps is done implicitly.
+    pub fn for_step(self, grid: &Grid, nu: f64, dt: f64) -> Self {
+        if self == Viscosity::Explicit && substeps(grid, nu, dt) > MAX_EXPLICIT_SUBSTEPS {
+            Viscosity::Implicit
+        } else {
+            self
+        }
+    }
 }
 
 /// One forward-Euler viscosity step of `dt`, split into as many equal sub-steps as the
@@ -357,6 +374,29 @@ mod tests {
         } else {
             grid
         }
+    }
+
+    #[test]
+    fn a_flow_past_the_sub_step_cap_solves_viscosity_implicitly() {
+        use crate::{Advection, IncompressibleFlow};
+        let grid = lid_box(true);
+        let dt = 0.01;
+        let nu = 10.0;
+        assert!(substeps(&grid, nu, dt) > MAX_EXPLICIT_SUBSTEPS);
+        let mut flow = IncompressibleFlow::new(
+            grid.clone(),
+            Velocity::zeros(&grid),
+            nu,
+            Advection::MacCormack,
+            1e-6,
+        );
+        flow.step(dt).unwrap();
+        assert!(flow.last.implicit_fallback);
+        assert_eq!(flow.last.diffusion_substeps, 0);
+        assert!(flow.last.viscous.iterations > 0);
+        // Below the cap it stays explicit.
+        flow.step(dt / 100.0).unwrap();
+        assert!(!flow.last.implicit_fallback && flow.last.diffusion_substeps > 0);
     }
 
     #[test]

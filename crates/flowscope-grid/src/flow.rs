@@ -25,6 +25,9 @@ pub struct StepStats {
     pub diffusion_substeps: usize,
     /// Implicit viscosity: the harder of the two component solves.
     pub viscous: SolveStats,
+    /// Explicit viscosity was asked for but would have needed more than
+    /// [`diffuse::MAX_EXPLICIT_SUBSTEPS`] sub-steps: the step solved it implicitly.
+    pub implicit_fallback: bool,
     /// Largest |∇·u| after the projection.
     pub max_divergence: f64,
 }
@@ -150,7 +153,8 @@ impl IncompressibleFlow {
         let cfl = self.velocity.max_abs() * dt / h;
         self.velocity = advected;
         let (mut diffusion_substeps, mut viscous) = (0, SolveStats::default());
-        match self.viscosity {
+        let viscosity = self.viscosity.for_step(&self.grid, self.nu, dt);
+        match viscosity {
             Viscosity::Explicit => {
                 diffusion_substeps = diffuse::explicit(&self.grid, &mut self.velocity, self.nu, dt)
             }
@@ -176,7 +180,16 @@ impl IncompressibleFlow {
         }
         let max_divergence =
             self.velocity.divergence(&self.grid).iter().fold(0.0f64, |m, d| m.max(d.abs()));
-        self.last = StepStats { dt, cfl, pressure, diffusion_substeps, viscous, max_divergence };
+        let implicit_fallback = viscosity != self.viscosity;
+        self.last = StepStats {
+            dt,
+            cfl,
+            pressure,
+            diffusion_substeps,
+            viscous,
+            implicit_fallback,
+            max_divergence,
+        };
         Ok(self.last)
     }
 

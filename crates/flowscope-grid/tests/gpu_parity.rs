@@ -224,6 +224,17 @@ fn implicit_viscosity_in_a_cavity_with_an_obstacle_matches_the_cpu() {
 }
 
 #[test]
+fn explicit_viscosity_past_the_sub_step_cap_falls_back_to_implicit_on_both() {
+    // ν dt / dx² ≈ 100: explicit viscosity would take about 450 sub-steps a step.
+    let grid = Grid::new(48, 40, 1.2, 1.0, walls(1.0)).unwrap();
+    let velocity = Velocity::from_fn(&grid, |x, y| (2.0 * y).sin() * x.cos(), |x, _| 0.3 * x.sin());
+    let flow = IncompressibleFlow::new(grid, velocity, 5.0, Advection::MacCormack, 1e-6);
+    assert_eq!(flow.viscosity, Viscosity::Explicit);
+    let Some(outcome) = run_both(flow, None, 30, 0.5, None) else { return };
+    assert!(outcome.velocity < 1e-4, "velocity relative L2 {}", outcome.velocity);
+}
+
+#[test]
 fn implicit_viscosity_on_a_periodic_domain_matches_the_cpu() {
     let grid =
         Grid::new(32, 32, std::f64::consts::TAU, std::f64::consts::TAU, Sides::periodic()).unwrap();

@@ -28,6 +28,17 @@ impl Tank {
         out
     }
 
+    /// How many particles [`Tank::walls`] makes, without making them.
+    pub fn wall_count(&self) -> usize {
+        let (nx, ny) = self.cells();
+        (nx + 2 * self.layers) * (ny + self.layers) - nx * ny
+    }
+
+    /// About how many particles [`Tank::block`] makes for a `width × height` block.
+    pub fn block_count(&self, width: f64, height: f64) -> usize {
+        ((width.max(0.0) / self.dx).round() * (height.max(0.0) / self.dx).round()) as usize
+    }
+
     fn cells(&self) -> (usize, usize) {
         ((self.width / self.dx).round() as usize, (self.height / self.dx).round() as usize)
     }
@@ -45,5 +56,19 @@ impl Tank {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_match_the_particles_made() {
+        let tank = Tank { width: 0.5, height: 0.6, dx: 0.01, layers: 3 };
+        assert_eq!(tank.wall_count(), tank.walls().len());
+        let block = tank.block(0.0, 0.2, 0.0, 0.4).len();
+        let estimate = tank.block_count(0.2, 0.4);
+        assert!(block.abs_diff(estimate) <= 40, "{block} particles, {estimate} estimated");
     }
 }

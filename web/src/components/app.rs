@@ -29,6 +29,9 @@ pub fn App() -> impl IntoView {
     if let Some(notice) = crate::threads::start() {
         signals.url_notices.update(|notices| notices.push(notice));
     }
+    if let Some(notice) = crate::engine::read_budget_factor() {
+        signals.url_notices.update(|notices| notices.push(notice));
+    }
     url::keep_in_sync(signals);
     listen_for_hash_changes(signals);
     install_shortcuts(signals);

@@ -539,7 +539,13 @@ impl GpuFlow {
     /// Chooses explicit or implicit viscosity (building the implicit solvers the first time).
     pub fn set_viscosity(&mut self, viscosity: Viscosity) {
         self.viscosity = viscosity;
-        if viscosity != Viscosity::Implicit || self.implicit.is_some() {
+        if viscosity == Viscosity::Implicit {
+            self.build_implicit();
+        }
+    }
+
+    fn build_implicit(&mut self) {
+        if self.implicit.is_some() {
             return;
         }
         let (device, queue) = (&self.ctx.device, &self.ctx.queue);
@@ -610,7 +616,10 @@ impl GpuFlow {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&self.stats, 0, &self.staging, 0, STATS_BYTES);
         encoder.copy_buffer_to_buffer(&self.pressure.cg, 0, &self.staging, STATS_BYTES, CG_BYTES);
-        let implicit = self.implicit.as_ref().filter(|_| self.viscosity == Viscosity::Implicit);
+        let implicit = self
+            .implicit
+            .as_ref()
+            .filter(|_| self.viscosity == Viscosity::Implicit || self.last.implicit_fallback);
         if let Some(implicit) = implicit {
             for (slot, solver) in [&implicit.u, &implicit.v].into_iter().enumerate() {
                 let offset = STATS_BYTES + (1 + slot as u64) * CG_BYTES;
@@ -712,9 +721,11 @@ impl GpuFlow {
         cfl * h / self.speed.max(reference_speed)
     }
 
-    fn write_uniforms(&self, dt: f64, substeps: usize) {
+    fn write_uniforms(&self, viscosity: Viscosity, dt: f64, substeps: usize) {
         let queue = &self.ctx.queue;
-        if let Some(implicit) = self.implicit.as_ref().filter(|_| self.implicit_active(dt)) {
+        if let Some(implicit) =
+            self.implicit.as_ref().filter(|_| self.implicit_active(viscosity, dt))
+        {
             let shift = 1.0 / (self.nu * dt);
             implicit.u.configure(queue, self.tolerance, implicit.budget, shift);
             implicit.v.configure(queue, self.tolerance, implicit.budget, shift);
@@ -743,13 +754,17 @@ impl GpuFlow {
     /// Encodes and submits `n` steps of `dt`. The statistics in [`GpuFlow::last`] follow at the
     /// next [`GpuFlow::sync`].
     pub fn step(&mut self, dt: f64, n: u32) {
-        let substeps = match self.viscosity {
+        let viscosity = self.viscosity.for_step(&self.grid, self.nu, dt);
+        let substeps = match viscosity {
             Viscosity::Explicit => crate::diffuse::substeps(&self.grid, self.nu, dt),
-            Viscosity::Implicit => 0,
+            Viscosity::Implicit => {
+                self.build_implicit();
+                0
+            }
         };
-        self.write_uniforms(dt, substeps);
+        self.write_uniforms(viscosity, dt, substeps);
         self.pressure.configure(&self.ctx.queue, self.tolerance, self.budget, 0.0);
-        let implicit = self.implicit.as_ref().filter(|_| self.implicit_active(dt));
+        let implicit = self.implicit.as_ref().filter(|_| self.implicit_active(viscosity, dt));
         // The force record starts over with every batch.
         let recorded = std::mem::offset_of!(FlowStats, recorded) as u64;
         self.ctx.queue.write_buffer(&self.stats, recorded, bytemuck::bytes_of(&0u32));
@@ -794,11 +809,12 @@ impl GpuFlow {
         }
         self.last.dt = dt;
         self.last.diffusion_substeps = substeps;
+        self.last.implicit_fallback = viscosity != self.viscosity;
         self.time += dt * f64::from(n);
     }
 
-    fn implicit_active(&self, dt: f64) -> bool {
-        self.viscosity == Viscosity::Implicit && self.nu > 0.0 && dt > 0.0
+    fn implicit_active(&self, viscosity: Viscosity, dt: f64) -> bool {
+        viscosity == Viscosity::Implicit && self.nu > 0.0 && dt > 0.0
     }
 
     /// Reads the statistics of the last batch (blocking; native only): largest speed, largest

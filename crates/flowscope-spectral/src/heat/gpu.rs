@@ -7,6 +7,18 @@ use flowscope_gpu::{buffers, shader, wgpu, GpuContext};
 
 const SOURCE: &str = include_str!("../../../../shaders/spectral/heat.wgsl");
 const WORKGROUP: u32 = 8;
+/// Steps of `scheme` that fit in one command buffer of at most [`MAX_DISPATCHES`] dispatches.
+fn steps_per_buffer(scheme: Scheme) -> u32 {
+    let per_step = match scheme {
+        Scheme::Implicit { iterations } => iterations.max(1),
+        _ => 1,
+    };
+    (MAX_DISPATCHES / per_step).max(1)
+}
+
+/// Dispatches recorded into one command buffer at most: a link asking for thousands of steps
+/// of many Jacobi sweeps would otherwise make one buffer long enough to trip GPU watchdogs.
+pub const MAX_DISPATCHES: u32 = 4096;
 
 /// Mirrors `HeatParams` in heat.wgsl.
 #[repr(C)]
@@ -148,8 +160,18 @@ impl GpuHeat {
         );
     }
 
-    /// Encodes and submits `n` steps in one command buffer.
+    /// Encodes and submits `n` steps, at most [`MAX_DISPATCHES`] dispatches a command buffer.
     pub fn step(&mut self, n: u32) {
+        let per_buffer = steps_per_buffer(self.config.scheme);
+        let mut left = n;
+        while left > 0 {
+            let batch = left.min(per_buffer);
+            self.encode_steps(batch);
+            left -= batch;
+        }
+    }
+
+    fn encode_steps(&mut self, n: u32) {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         for _ in 0..n {
             match self.config.scheme {
@@ -228,5 +250,25 @@ impl GpuHeat {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn read_field(&self) -> Result<Vec<f32>, String> {
         buffers::read_blocking(&self.ctx.device, &self.ctx.queue, self.field_buffer())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A link's `step(100000)` of 500 Jacobi sweeps was one command buffer of 50 M dispatches.
+    #[test]
+    fn long_runs_are_split_into_bounded_command_buffers() {
+        assert_eq!(steps_per_buffer(Scheme::Implicit { iterations: 500 }), 8);
+        assert_eq!(steps_per_buffer(Scheme::Implicit { iterations: 10_000 }), 1);
+        assert_eq!(steps_per_buffer(Scheme::Explicit), MAX_DISPATCHES);
+        for scheme in [Scheme::Explicit, Scheme::Implicit { iterations: 30 }, Scheme::Spectral] {
+            let per_step = match scheme {
+                Scheme::Implicit { iterations } => iterations,
+                _ => 1,
+            };
+            assert!(steps_per_buffer(scheme) * per_step <= MAX_DISPATCHES);
+        }
     }
 }
