@@ -72,6 +72,17 @@ pub fn read_npy_f32(bytes: &[u8]) -> Result<(Vec<u64>, Vec<f32>), String> {
     match npy.dtype() {
         npyz::DType::Plain(t) if t.to_string() == "<f4" => {
             let shape = npy.shape().to_vec();
+            // The header alone must not size an allocation: check it against the bytes first.
+            let count = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+            match count {
+                Some(count) if count.saturating_mul(4) <= bytes.len() as u64 => {}
+                _ => {
+                    return Err(format!(
+                        "the header promises {shape:?} values, more than the file's {} bytes hold",
+                        bytes.len()
+                    ))
+                }
+            }
             Ok((shape, npy.into_vec::<f32>().map_err(|e| e.to_string())?))
         }
         other => Err(format!("{other:?} values; expected little-endian f32")),
@@ -94,5 +105,22 @@ mod tests {
         let data: Vec<f32> = npy.into_vec().unwrap();
         assert_eq!(&data[..5], &field.data[..5]);
         assert!(data[5].is_nan());
+    }
+
+    /// A header promising 2⁴⁰ values over 8 bytes must not size an allocation.
+    #[test]
+    fn a_header_promising_more_than_the_file_holds_is_refused() {
+        let bytes = npy_f32(&[2], &[1.0, 2.0]);
+        // Version 1: magic and version (8 bytes), header length (2), the ASCII header, data.
+        let (head, data) = bytes.split_at(bytes.len() - 8);
+        let header = std::str::from_utf8(&head[10..]).unwrap();
+        let (shape, huge) = ("(2, )", "(1099511627776, )");
+        let padding = " ".repeat(huge.len() - shape.len());
+        assert!(header.contains(shape) && header.contains(&padding), "{header:?}");
+        let forged = header.replacen(shape, huge, 1).replacen(&padding, "", 1);
+        let forged = [&head[..10], forged.as_bytes(), data].concat();
+        assert_eq!(forged.len(), bytes.len());
+        let error = read_npy_f32(&forged).unwrap_err();
+        assert!(error.contains("promises"), "{error}");
     }
 }

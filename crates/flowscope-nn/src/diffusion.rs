@@ -75,7 +75,7 @@ pub fn noise(shape: &[usize], seeds: &[u32], draw: u32) -> Result<Tensor, NnErro
             seeds.len()
         )));
     }
-    let per_sample: usize = shape[1..].iter().product();
+    let per_sample = crate::tensor::elements(&shape[1..])?;
     let data = (0..seeds.len())
         .flat_map(|b| (0..per_sample).map(move |i| normal(seeds[b], draw, i as u32)))
         .collect();

@@ -106,7 +106,7 @@ pub fn conv2d(
     let cols = taps(wo, kw, w, conv.stride[1], conv.padding[1], conv.dilation[1], conv.mode);
     // The tasks below write every output value once (the bias, to which the products are
     // added, or the bias plus the products), so the output needs no initialising pass.
-    let len = n * co * ho * wo;
+    let len = crate::tensor::elements(&[n, co, ho, wo])?;
     let mut out = Vec::with_capacity(len);
     let target = SharedOut(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
     let bias = bias.map(|b| b.data.as_slice());
@@ -158,7 +158,10 @@ fn conv_im2col(
     let ([n, ci, h, w], co) = ([x.shape[0], x.shape[1], x.shape[2], x.shape[3]], weight.shape[0]);
     let ([kh, kw], [ho, wo]) = (taps.kernel, taps.out);
     let (taps_per_output, pixels) = (ci * kh * kw, ho * wo);
+    // The extents the unsafe products below rely on.
     assert!(weight.len() >= co * taps_per_output);
+    assert!(x.data.len() >= n * ci * h * w);
+    assert!(taps.rows.len() >= ho * kh && taps.cols.len() >= wo * kw);
     let pointwise = kh == 1 && kw == 1 && conv.stride == [1, 1] && conv.padding == [0, 0];
     let rows_per_block = (block_pixels(taps_per_output) / wo.max(1)).clamp(1, ho.max(1));
     // At least a block per thread where the rows allow: a small batch at a coarse level would
@@ -182,6 +185,8 @@ fn conv_im2col(
             unsafe { fill(c_block.wrapping_add(o * pixels), width, value) };
         }
         if pointwise {
+            // `b` is `ci` rows of `width` values at stride `pixels` (= h·w here) from `first`.
+            assert!(pixels == h * w && first + width <= pixels);
             let b_block = input[first..].as_ptr();
             let a = weight.data.as_ptr();
             unsafe { gemm_add(co, ci, width, a, b_block, pixels, c_block, pixels) };

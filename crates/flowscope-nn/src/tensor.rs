@@ -9,9 +9,18 @@ pub struct Tensor {
     pub data: Vec<f32>,
 }
 
+/// The number of values of a tensor of `shape`; an error where the product overflows (a
+/// wrapped product would let a huge shape pass with few values, and the layers' unchecked
+/// indexing read past them).
+pub fn elements(shape: &[usize]) -> Result<usize, NnError> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(|| {
+        NnError::Shape(format!("a tensor of shape {shape:?} has more values than memory holds"))
+    })
+}
+
 impl Tensor {
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self, NnError> {
-        let len: usize = shape.iter().product();
+        let len = elements(&shape)?;
         if len != data.len() {
             return Err(NnError::Shape(format!(
                 "a tensor of shape {shape:?} needs {len} values, got {}",
@@ -73,5 +82,19 @@ impl Tensor {
             .zip(&reference.data)
             .map(|(a, b)| (a - b).abs() / (b.abs() + scale).max(f32::MIN_POSITIVE))
             .fold(0.0, f32::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [2³³, 2³³] wrapped to 0 values: an empty buffer passed for a huge tensor.
+    #[test]
+    fn a_shape_whose_size_overflows_is_refused() {
+        let huge = 1usize << (usize::BITS / 2 + 1);
+        let err = Tensor::new(vec![huge, huge], Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("more values than memory holds"), "{err}");
+        assert_eq!(elements(&[2, 3, 4]).unwrap(), 24);
     }
 }
