@@ -9,6 +9,15 @@ import { launch, openApp, canvasPixels, differingPixels, URL_BASE, OUT } from '.
 
 const state = (page) => page.evaluate(() => window.flowscope.state());
 
+/** A fresh page at `path` (query and hash), once the API exists: for pages whose first case
+ * may not start. */
+async function openPage(browser, path) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(URL_BASE + path);
+  await page.waitForFunction(() => window.flowscope !== undefined, null, { timeout: 60_000 });
+  return { page };
+}
+
 test('playground', async (t) => {
   const browser = await launch({ webgpu: false });
   t.after(() => browser.close());
@@ -115,6 +124,44 @@ test('playground', async (t) => {
     await page.close();
   });
 
+  await t.test('a link past the resource budget is refused naming the parameter; ?budget= raises it', async () => {
+    const error = (page) => page.waitForFunction(
+      () => document.querySelector('[data-testid="sim-error"]')?.textContent ?? '', null, { timeout: 60_000 });
+    // A million particles on the CPU used to exhaust the tab.
+    const { page } = await openPage(browser, '#case=dam-break&n=710');
+    const refusal = await (await error(page)).jsonValue();
+    assert.match(refusal, /n = 710 asks for 1\.0 M particles, over this page's budget of 200 k/);
+    assert.match(refusal, /\?budget=6/);
+    assert.equal(await page.locator('#fatal').isHidden(), true);
+    // The page keeps running: a smaller setting starts at once.
+    const s = await page.evaluate(() => window.flowscope.load('dam-break', { n: 20 }));
+    assert.equal(s.error, undefined);
+    assert.equal(s.case, 'dam-break');
+    await page.close();
+    // Twice the budget lets 205 k particles start; a bad factor is named and ignored.
+    const raised = await openPage(browser, '?budget=2#case=dam-break&n=320');
+    await raised.page.waitForFunction(() => window.flowscope.state().backend === 'cpu', null, { timeout: 60_000 });
+    await raised.page.evaluate(() => window.flowscope.pause());
+    const started = await state(raised.page);
+    assert.equal(started.error, undefined, started.error);
+    assert.equal(started.params.n, 320);
+    await raised.page.close();
+    const bad = await openPage(browser, '?budget=lots#case=heat&n=64');
+    await bad.page.waitForFunction(() => /budget=lots is not a factor/.test(
+      document.querySelector('[data-testid="url-notice"]')?.textContent ?? ''));
+    await bad.page.close();
+  });
+
+  await t.test('stiff explicit viscosity is solved implicitly, and the page says so', async () => {
+    const { page } = await openApp(browser, '#case=smoke-plume&n=256&nu=1&dt=4');
+    await page.evaluate(() => window.flowscope.pause());
+    await page.evaluate(() => window.flowscope.step(2));
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="notice"]')]
+      .some((n) => /sub-steps a step .* solved implicitly/.test(n.textContent)));
+    assert.equal((await state(page)).error, undefined);
+    await page.close();
+  });
+
   await t.test('the JS API: set, observables, snapshot, and errors for bad input', async () => {
     const { page } = await openApp(browser, '#case=heat&n=64');
     await page.evaluate(() => window.flowscope.pause());
@@ -123,6 +170,9 @@ test('playground', async (t) => {
     await assert.rejects(page.evaluate(() => window.flowscope.set('nope', 1)), /no parameter 'nope'/);
     await assert.rejects(page.evaluate(() => window.flowscope.set('diffusivity', 5)), /out of range/);
     await assert.rejects(page.evaluate(() => window.flowscope.step(-3)), /whole number/);
+    await assert.rejects(page.evaluate(() => window.flowscope.step(NaN)), /finite numbers/);
+    await assert.rejects(page.evaluate(() => window.flowscope.load('heat', 5)), /params must be an object/);
+    await assert.rejects(page.evaluate(() => window.flowscope.set('n', [64])), /number or a string/);
     const start = (await state(page)).step;
     await page.evaluate(() => window.flowscope.step(30));
     const observables = await page.evaluate(() => window.flowscope.observables());

@@ -8,15 +8,13 @@
 //! panics the app. The asynchronous commands (`load`, `set`, `step`, `reset`) run one after
 //! another in the order they were called, after start-up (see [`crate::gate`]).
 
+use crate::command::Command;
 use crate::engine::{self, Signals};
 use crate::gate;
 use flowscope_core::{CaseSpec, ParamValue};
 use js_sys::{Array, Object, Promise, Reflect};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
-
-/// The names accepted by [`run`], for error messages.
-const COMMANDS: &str = "load, set, play, pause, step, reset, state, observables, snapshot, ready";
 
 fn set_key(object: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(object, &key.into(), &value);
@@ -101,32 +99,33 @@ fn when_done(signals: Signals) -> Promise {
     })
 }
 
-/// A JS number or string as parameter text.
-fn as_text(name: &str, value: &JsValue) -> Result<String, String> {
-    value
-        .as_string()
-        .or_else(|| value.as_f64().map(|v| v.to_string()))
-        .ok_or_else(|| format!("parameter '{name}' must be a number or a string"))
+/// JS arguments as JSON values (`undefined` as null), for [`Command::decode`].
+fn json_args(values: &[JsValue]) -> Result<Vec<serde_json::Value>, String> {
+    values
+        .iter()
+        .map(|value| {
+            if value.is_undefined() {
+                return Ok(serde_json::Value::Null);
+            }
+            // JSON has no NaN or infinity: serde would read them as null.
+            if value.as_f64().is_some_and(|x| !x.is_finite()) {
+                return Err("arguments must be finite numbers, strings or objects".to_string());
+            }
+            serde_wasm_bindgen::from_value(value.clone())
+                .map_err(|e| format!("arguments must be JSON-like values: {e}"))
+        })
+        .collect()
 }
 
 fn load(
     signals: Signals,
-    case_id: &JsValue,
-    params: &JsValue,
+    case_id: &str,
+    params: &[(String, String)],
 ) -> Result<&'static CaseSpec, String> {
-    let case_id = case_id.as_string().ok_or("load(caseId, params): caseId must be a string")?;
-    let spec = flowscope_cases::find(&case_id)?;
+    let spec = flowscope_cases::find(case_id)?;
     let mut values = spec.defaults();
-    if params.is_object() {
-        let object: &Object = params.unchecked_ref();
-        for key in Object::keys(object).iter() {
-            let name = key.as_string().unwrap_or_default();
-            let value = Reflect::get(params, &key).map_err(|_| format!("cannot read '{name}'"))?;
-            spec.set_text(&mut values, &name, &as_text(&name, &value)?)
-                .map_err(|e| e.to_string())?;
-        }
-    } else if !params.is_undefined() && !params.is_null() {
-        return Err("load(caseId, params): params must be an object like {n: 64}".into());
+    for (name, text) in params {
+        spec.set_text(&mut values, name, text).map_err(|e| e.to_string())?;
     }
     engine::load_case(signals, spec, values);
     signals.error.get_untracked().map_or(Ok(spec), Err)
@@ -149,15 +148,14 @@ fn when_loaded(signals: Signals, spec: &'static CaseSpec) -> Promise {
     })
 }
 
-fn set(signals: Signals, name: &JsValue, value: &JsValue) -> Result<(), String> {
-    let name = name.as_string().ok_or("set(name, value): name must be a string")?;
+fn set(signals: Signals, name: &str, text: &str) -> Result<(), String> {
     let spec = signals.spec();
-    let param = spec.param(&name).ok_or_else(|| {
+    let param = spec.param(name).ok_or_else(|| {
         let known: Vec<_> = spec.params.iter().map(|p| p.name).collect();
         format!("'{}' has no parameter '{name}'; it has: {}", spec.id, known.join(", "))
     })?;
-    let value = param.parse(&as_text(&name, value)?).map_err(|e| e.to_string())?;
-    engine::set_param(signals, &name, value)
+    let value = param.parse(text).map_err(|e| e.to_string())?;
+    engine::set_param(signals, name, value)
 }
 
 /// Wall time `step(n)` steps before it gives the page a turn.
@@ -174,16 +172,12 @@ thread_local! {
 /// `step(n)`: the steps in slices of about [`STEP_SLICE_MS`], the page getting a turn between
 /// them (it stays responsive, and `pause()` stops the rest); settles with the state once they
 /// have run and the GPU has finished them.
-fn step(signals: Signals, n: &JsValue) -> Result<Promise, String> {
-    let n = if n.is_undefined() { 1.0 } else { n.as_f64().unwrap_or(f64::NAN) };
-    if !(1.0..=100_000.0).contains(&n) || n.fract() != 0.0 {
-        return Err("step(n): n must be a whole number between 1 and 100000".into());
-    }
+fn step(signals: Signals, n: u32) -> Promise {
     signals.playing.set(false);
     let pauses = PAUSES.with(std::cell::Cell::get);
     let paused = move || PAUSES.with(std::cell::Cell::get) != pauses;
-    Ok(wasm_bindgen_futures::future_to_promise(async move {
-        let mut left = n as u32;
+    wasm_bindgen_futures::future_to_promise(async move {
+        let mut left = n;
         while left > 0 && !paused() && signals.error.get_untracked().is_none() {
             let started = crate::ui::now_ms();
             while left > 0 && crate::ui::now_ms() - started < STEP_SLICE_MS {
@@ -210,7 +204,7 @@ fn step(signals: Signals, n: &JsValue) -> Result<Promise, String> {
             return Err(JsValue::from_str(&error));
         }
         wasm_bindgen_futures::JsFuture::from(when_done(signals)).await
-    }))
+    })
 }
 
 fn snapshot() -> Result<JsValue, String> {
@@ -234,33 +228,38 @@ fn queued(
 }
 
 /// Runs one command; the result is a value or a promise of one.
-pub fn run(signals: Signals, command: &str, args: &Array) -> Result<JsValue, String> {
-    let (first, second) = (args.get(0), args.get(1));
+pub fn run(signals: Signals, command: Command) -> Result<JsValue, String> {
     match command {
-        "load" => queued(signals, move || {
-            load(signals, &first, &second).map(|spec| when_loaded(signals, spec).into())
+        Command::Load { case, params } => queued(signals, move || {
+            load(signals, &case, &params).map(|spec| when_loaded(signals, spec).into())
         }),
-        "set" => queued(signals, move || set(signals, &first, &second).map(|()| state(signals))),
-        "play" => {
+        Command::Set { name, value } => {
+            queued(signals, move || set(signals, &name, &value).map(|()| state(signals)))
+        }
+        Command::Play => {
             signals.playing.set(true);
             Ok(JsValue::UNDEFINED)
         }
-        "pause" => {
+        Command::Pause => {
             signals.playing.set(false);
             PAUSES.with(|p| p.set(p.get() + 1));
             Ok(JsValue::UNDEFINED)
         }
-        "step" => queued(signals, move || step(signals, &first).map(JsValue::from)),
-        "reset" => queued(signals, move || {
+        Command::Step(n) => queued(signals, move || Ok(step(signals, n).into())),
+        Command::Reset => queued(signals, move || {
             engine::restart(signals);
             Ok(when_done(signals).into())
         }),
-        "state" => Ok(state(signals)),
-        "ready" => Ok(gate::ready().into()),
-        "observables" => Ok(observables(signals)),
-        "snapshot" => snapshot(),
-        other => Err(format!("unknown command '{other}'; known: {COMMANDS}")),
+        Command::State => Ok(state(signals)),
+        Command::Ready => Ok(gate::ready().into()),
+        Command::Observables => Ok(observables(signals)),
+        Command::Snapshot => snapshot(),
     }
+}
+
+/// Decodes and runs command `name` with JS arguments `args`.
+fn run_named(signals: Signals, name: &str, args: &[JsValue]) -> Result<JsValue, String> {
+    run(signals, Command::decode(name, &json_args(args)?)?)
 }
 
 /// Who may drive the page over postMessage (contract, docs/EMBEDDING.md).
@@ -401,6 +400,7 @@ fn on_message(signals: Signals, event: web_sys::MessageEvent) {
         false => js_sys::JSON::stringify(&args).map_or(u32::MAX, |text| text.length()),
     };
     let args = if args.is_undefined() { Ok(Array::new()) } else { args.dyn_into::<Array>() };
+    let args = args.map(|args| args.iter().collect::<Vec<_>>());
     let outcome = match (field("command").as_string(), args) {
         _ if !within_rate() => Err(format!(
             "too many messages: this page answers at most {MESSAGES_PER_SECOND} a second"
@@ -410,7 +410,7 @@ fn on_message(signals: Signals, event: web_sys::MessageEvent) {
         )),
         (None, _) => Err("a message needs a string 'command'".to_string()),
         (_, Err(_)) => Err("'args' must be an array".to_string()),
-        (Some(command), Ok(args)) => run(signals, &command, &args),
+        (Some(command), Ok(args)) => run_named(signals, &command, &args),
     };
     match outcome {
         Err(message) => reply(Err(message.into())),
@@ -443,16 +443,13 @@ pub fn install(signals: Signals) {
     // Synchronous commands return their value or throw; the others return promises.
     let define = |name: &'static str, asynchronous: bool| {
         let function = Closure::<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |a: JsValue, b: JsValue| {
-                let args = Array::of2(&a, &b);
-                match run(signals, name, &args) {
-                    Ok(value) if asynchronous && !value.is_instance_of::<Promise>() => {
-                        Ok(Promise::resolve(&value).into())
-                    }
-                    Ok(value) => Ok(value),
-                    Err(message) if asynchronous => Ok(Promise::reject(&message.into()).into()),
-                    Err(message) => Err(js_sys::Error::new(&message).into()),
+            move |a: JsValue, b: JsValue| match run_named(signals, name, &[a, b]) {
+                Ok(value) if asynchronous && !value.is_instance_of::<Promise>() => {
+                    Ok(Promise::resolve(&value).into())
                 }
+                Ok(value) => Ok(value),
+                Err(message) if asynchronous => Ok(Promise::reject(&message.into()).into()),
+                Err(message) => Err(js_sys::Error::new(&message).into()),
             },
         );
         set_key(&api, name, function.into_js_value());

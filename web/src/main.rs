@@ -2,6 +2,7 @@
 //! Everything else lives in the library modules; this file only mounts.
 
 mod api;
+mod command;
 mod components;
 mod engine;
 mod gate;

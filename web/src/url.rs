@@ -12,11 +12,10 @@ use leptos::prelude::*;
 /// Keys that are not parameters.
 const SETTINGS: &[&str] = &["case", "view", "cmap", "range", "arrows", "psize", "spf", "speed"];
 
+/// Percent-decoding as `decodeURIComponent` does (`+` a space); bad escapes stay as written,
+/// invalid UTF-8 becomes U+FFFD.
 fn decode(text: &str) -> String {
-    js_sys::decode_uri_component(&text.replace('+', " "))
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| text.to_string())
+    percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
 fn encode(text: &str) -> String {
@@ -262,6 +261,61 @@ pub fn keep_in_sync(signals: Signals) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Keys a link uses, and some it should not.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("case".to_string()),
+            Just("n".to_string()),
+            Just("view".to_string()),
+            Just("cmap".to_string()),
+            Just("range".to_string()),
+            Just("psize".to_string()),
+            Just("spf".to_string()),
+            Just("speed".to_string()),
+            Just("Re".to_string()),
+            Just("seed".to_string()),
+            "[a-z%+=&#]{0,12}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(
+                flowscope_cases::CATALOG.iter().map(|s| s.id).collect::<Vec<_>>()
+            )
+            .prop_map(str::to_string),
+            "-?[0-9]{0,12}(\\.[0-9]{0,6})?(e-?[0-9]{1,3})?",
+            "(NaN|inf|-inf|1e309|%FF%FE|%E2%82|%zz|,|-5,5|5,-5|nan,1)",
+            ".{0,24}",
+        ]
+    }
+
+    proptest! {
+        /// Fuzz target: the URL hash parser. Whatever the link, the page gets a catalog case
+        /// with valid parameters, a view it has, a finite positive setting or none, and a
+        /// bounded list of short notices.
+        #[test]
+        fn fuzz_links(pairs in proptest::collection::vec((key(), value()), 0..24), junk in ".{0,40}") {
+            let mut hash: String = pairs.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+            hash.push_str(&junk);
+            let Some(restored) = restore(&hash) else { return Ok(()) };
+            let spec = restored.spec;
+            prop_assert!(spec.complete(&restored.params).is_ok());
+            if let Some(view) = &restored.view {
+                prop_assert!(spec.views.iter().any(|v| v.name == view));
+            }
+            if let Some((lo, hi)) = restored.range {
+                prop_assert!(lo.is_finite() && hi.is_finite() && lo < hi);
+            }
+            for setting in [restored.particle_size, restored.speed].into_iter().flatten() {
+                prop_assert!(setting.is_finite() && setting > 0.0);
+            }
+            prop_assert!(restored.notices.len() <= MAX_NOTICES + 1);
+            prop_assert!(restored.notices.iter().all(|n| n.chars().count() <= MAX_NOTICE_CHARS + 1));
+        }
+    }
 
     #[test]
     fn a_link_raises_a_bounded_number_of_short_notices() {

@@ -68,6 +68,13 @@ enum Command {
         /// Only these case ids (all cases when none are given).
         cases: Vec<String>,
     },
+    /// Run the fuzz targets (URL links, messages, model files, .npy) for many more cases than
+    /// the test command does; a failure is kept in the target's proptest-regressions/ file.
+    Fuzz {
+        /// Cases per target.
+        #[arg(long, default_value_t = 200_000)]
+        cases: u32,
+    },
     /// Measure performance; prints a Markdown table for docs/BENCHMARKS.md.
     Bench {
         #[arg(value_enum)]
@@ -99,6 +106,7 @@ fn main() {
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
         Command::Validate { suite } => validate::run(suite),
         Command::Thumbnails { cases } => thumbnails::run(&cases),
+        Command::Fuzz { cases } => test::fuzz(cases),
     };
     if let Err(error) = result {
         let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();

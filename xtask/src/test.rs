@@ -76,3 +76,23 @@ pub fn run(browser: bool) -> Result<()> {
     eprintln!("xtask: all checks passed in {:.1} min", started.elapsed().as_secs_f64() / 60.0);
     Ok(())
 }
+
+/// `cargo xtask fuzz`: the proptest fuzz targets (named `fuzz_*`) with `cases` cases each,
+/// optimised. The test command runs the same targets with proptest's default 256 cases.
+pub fn fuzz(cases: u32) -> Result<()> {
+    let started = Instant::now();
+    let mut targets = cargo();
+    targets
+        .args(["test", "--release", "-p", "flowscope-core", "-p", "flowscope-nn", "--test", "fuzz"])
+        .env("PROPTEST_CASES", cases.to_string());
+    step("fuzz: .npy reader, model loader, manifest", targets)?;
+    let mut web = cargo();
+    web.args(["test", "--release", "-p", "flowscope-web", "fuzz_"])
+        .env("PROPTEST_CASES", cases.to_string());
+    step("fuzz: URL links, API messages", web)?;
+    eprintln!(
+        "xtask: {cases} cases per target passed in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
