@@ -171,3 +171,34 @@ test('a device lost while the page script is loading cases: no panic, the same b
     await browser.close();
   }
 });
+
+test('a device lost while a learned case downloads its model: it starts on a fresh device', async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await openRaw(browser, `${URL_BASE}?backend=webgpu&display=readback`);
+    // The model file arrives a second late, so the loss lands mid-download.
+    await page.route('**/models/smdp-heat.safetensors', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+    });
+    const result = await page.evaluate(async () => {
+      const f = window.flowscope;
+      await f.ready;
+      const loading = f.load('smdp-heat', {});
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      f.__test_lose_device();
+      const loaded = await loading;
+      await f.step(2);
+      return { loaded: loaded.backend, state: f.state() };
+    });
+    assert.equal(result.state.case, 'smdp-heat');
+    assert.equal(result.state.backend, 'webgpu', 'recovered on a fresh WebGPU device');
+    assert.equal(result.state.error ?? null, null);
+    assert.ok(result.state.step >= 2, `step ${result.state.step}`);
+    assert.match(await page.getByTestId('gpu-status').innerText(), /lost/);
+    assert.equal(await page.locator('#fatal').isHidden(), true, 'no fatal overlay');
+    assert.deepEqual(errors.filter((e) => !/lost|destroyed/i.test(e)), []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -162,6 +162,22 @@ test('playground', async (t) => {
     await page.close();
   });
 
+  await t.test('a diverging simulation pauses and says why; Reset starts it again', async () => {
+    // No artificial viscosity at the largest CFL number: a particle crosses a wall in ~300 steps.
+    const { page } = await openApp(browser, '#case=dam-break&cfl=1&alpha=0');
+    await page.evaluate(() => window.flowscope.pause());
+    await assert.rejects(page.evaluate(() => window.flowscope.step(5000)), /diverged: .*went through a wall/);
+    const s = await state(page);
+    assert.match(s.error, /reset with a smaller time step/);
+    assert.equal(s.playing, false);
+    assert.ok(s.step > 0 && s.step < 5000, `stopped at step ${s.step}`);
+    await page.getByTestId('sim-error').getByRole('button', { name: 'Reset' }).click();
+    await page.waitForFunction(() => window.flowscope.state().error === undefined);
+    assert.equal((await state(page)).step, 0);
+    assert.equal(await page.locator('#fatal').isHidden(), true);
+    await page.close();
+  });
+
   await t.test('the JS API: set, observables, snapshot, and errors for bad input', async () => {
     const { page } = await openApp(browser, '#case=heat&n=64');
     await page.evaluate(() => window.flowscope.pause());

@@ -67,6 +67,10 @@ pub fn state(signals: Signals) -> JsValue {
         JsValue::from(progress)
     });
     set_key(&object, "progress", progress.unwrap_or(JsValue::NULL));
+    // The module's memory (it grows and never shrinks): what a soak test watches.
+    let buffer = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer();
+    let bytes = Reflect::get(&buffer, &"byteLength".into()).unwrap_or(JsValue::NULL);
+    set_key(&object, "memoryBytes", bytes);
     object.into()
 }
 

@@ -75,6 +75,12 @@ enum Command {
         #[arg(long, default_value_t = 200_000)]
         cases: u32,
     },
+    /// Play every case with random parameter changes for a while on both backends, watching
+    /// the page's memory (the test command runs 2 minutes of it).
+    Soak {
+        #[arg(long, default_value_t = 30.0)]
+        minutes: f64,
+    },
     /// Measure performance; prints a Markdown table for docs/BENCHMARKS.md.
     Bench {
         #[arg(value_enum)]
@@ -107,6 +113,7 @@ fn main() {
         Command::Validate { suite } => validate::run(suite),
         Command::Thumbnails { cases } => thumbnails::run(&cases),
         Command::Fuzz { cases } => test::fuzz(cases),
+        Command::Soak { minutes } => test::soak(minutes),
     };
     if let Err(error) = result {
         let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();

@@ -96,3 +96,25 @@ pub fn fuzz(cases: u32) -> Result<()> {
     );
     Ok(())
 }
+
+/// `cargo xtask soak`: tests/e2e/soak.test.mjs for `minutes` (half on the CPU backend, half on
+/// WebGPU at every case's defaults), against the shipped site; the memory samples go to
+/// target/e2e/soak-<backend>.csv.
+pub fn soak(minutes: f64) -> Result<()> {
+    let chromium = setup::chromium()?;
+    setup::playwright()?;
+    let site = dist::build_with(
+        &project_root().join("dist"),
+        dist::Threaded::IfAvailable,
+        dist::Hooks::Shipped,
+    )?;
+    let server = serve::start(&site, 0)?;
+    let mut soak = Command::new("node");
+    soak.current_dir(project_root().join("tests/e2e"))
+        .args(["--test", "--test-concurrency=1", "soak.test.mjs"])
+        .env("FLOWSCOPE_URL", format!("http://127.0.0.1:{}/", server.port))
+        .env("SOAK_SECONDS", format!("{:.0}", minutes * 60.0))
+        .env("CHROMIUM", chromium)
+        .env("E2E_OUT", project_root().join("target/e2e"));
+    step(&format!("soak: {minutes} min, every case on both backends"), soak)
+}
