@@ -344,7 +344,7 @@ fn within_rate() -> bool {
 /// Answers a `postMessage` request `{type: "flowscope", id, command, args}` with
 /// `{type: "flowscope-reply", id, ok, result | error}`; other messages are not ours and ignored.
 /// Only the senders the URL allows are answered (see [`Senders`]); others get a console warning.
-fn on_message(signals: Signals, event: web_sys::MessageEvent) {
+fn on_message(signals: Signals, event: &web_sys::MessageEvent) {
     let data = event.data();
     let field = |key: &str| Reflect::get(&data, &key.into()).unwrap_or(JsValue::UNDEFINED);
     if !data.is_object() || field("type").as_string().as_deref() != Some("flowscope") {
@@ -483,10 +483,11 @@ pub fn install(signals: Signals) {
     set_key(&api, "ready", gate::ready().into());
     set_key(&api, "nn", crate::models::api(signals));
     let _ = Reflect::set(&crate::ui::window(), &"flowscope".into(), &api);
-    let listener =
-        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event| on_message(signals, event));
-    let _ = crate::ui::window()
-        .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+    let listener = gloo_events::EventListener::new(&crate::ui::window(), "message", move |event| {
+        if let Some(event) = event.dyn_ref::<web_sys::MessageEvent>() {
+            on_message(signals, event);
+        }
+    });
     listener.forget();
 }
 

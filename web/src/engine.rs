@@ -17,7 +17,6 @@ use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use web_sys::{HtmlCanvasElement, HtmlElement};
 
@@ -597,14 +596,8 @@ pub fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
 
 /// A future that resolves after `ms` milliseconds (a macrotask later at 0: promise callbacks
 /// queued before, such as a device-lost notification, have run by then).
-async fn sleep(ms: i32) {
-    let (sender, receiver) = futures_channel::oneshot::channel::<()>();
-    let callback = wasm_bindgen::closure::Closure::once_into_js(move || {
-        let _ = sender.send(());
-    });
-    let _ = ui::window()
-        .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
-    let _ = receiver.await;
+async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
 /// Resolves once the running case has taken in everything on its way from the device (a GPU

@@ -14,6 +14,7 @@ use super::{
 use crate::engine::{self, Signals};
 use crate::models::{DownloadBar, WorkBar};
 use crate::{ui, url};
+use gloo_events::EventListener;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -119,7 +120,7 @@ fn standalone_link(signals: Signals) -> String {
 
 /// A hash typed into the address bar, or reached with back/forward, loads that state.
 fn listen_for_hash_changes(signals: Signals) {
-    let listener = Closure::<dyn Fn()>::new(move || {
+    let listener = EventListener::new(&ui::window(), "hashchange", move |_| {
         let hash = ui::window().location().hash().unwrap_or_default();
         if hash == url::hash(signals) {
             return;
@@ -130,51 +131,47 @@ fn listen_for_hash_changes(signals: Signals) {
             engine::apply_display(signals);
         }
     });
-    let _ = ui::window()
-        .add_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
     listener.forget();
 }
 
 /// Space plays or pauses, → steps, r resets; not while typing in a field or using a control
 /// that takes those keys itself.
 fn install_shortcuts(signals: Signals) {
-    let listener =
-        Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(move |event: web_sys::KeyboardEvent| {
-            if event.ctrl_key() || event.meta_key() || event.alt_key() {
-                return;
+    let listener = EventListener::new(&ui::window(), "keydown", move |event| {
+        let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+        if event.ctrl_key() || event.meta_key() || event.alt_key() {
+            return;
+        }
+        let tag = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|e| e.tag_name())
+            .unwrap_or_default();
+        // Fields take their own keys; a focused button takes Space as its own click.
+        let own = matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+            || (tag == "BUTTON" && event.key() == " ");
+        if own {
+            return;
+        }
+        let handled = match event.key().as_str() {
+            " " => {
+                controls::toggle_play(signals);
+                true
             }
-            let tag = event
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .map(|e| e.tag_name())
-                .unwrap_or_default();
-            // Fields take their own keys; a focused button takes Space as its own click.
-            let own = matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA")
-                || (tag == "BUTTON" && event.key() == " ");
-            if own {
-                return;
+            "ArrowRight" => {
+                controls::step_once(signals);
+                true
             }
-            let handled = match event.key().as_str() {
-                " " => {
-                    controls::toggle_play(signals);
-                    true
-                }
-                "ArrowRight" => {
-                    controls::step_once(signals);
-                    true
-                }
-                "r" | "R" => {
-                    engine::restart(signals);
-                    true
-                }
-                _ => false,
-            };
-            if handled {
-                event.prevent_default();
+            "r" | "R" => {
+                engine::restart(signals);
+                true
             }
-        });
-    let _ =
-        ui::window().add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
+            _ => false,
+        };
+        if handled {
+            event.prevent_default();
+        }
+    });
     listener.forget();
 }
 
