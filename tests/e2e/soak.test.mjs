@@ -3,7 +3,7 @@
 // module's (WebAssembly memory only grows) and the JS heap, sampled after every case. After
 // a first pass over the catalog (the warm-up: every case's buffers and kernels made once) the
 // memory must stay within a stated bound, and the console must stay clean. SOAK_SECONDS sets
-// the length (2 minutes in the test command, `cargo xtask soak` for longer); the samples go to
+// the length (1 minute in the test command, `cargo xtask soak` for longer); the samples go to
 // E2E_OUT/soak-<backend>.csv. The short soak runs SwiftShader on small grids; the long one at
 // every case's defaults.
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { launch, URL_BASE, OUT } from './browser.mjs';
 
-const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 /** Growth allowed after the warm-up: the module's memory, and the JS heap. */
 const WASM_GROWTH = 64 << 20;
 const HEAP_GROWTH = 32 << 20;

@@ -76,7 +76,7 @@ enum Command {
         cases: u32,
     },
     /// Play every case with random parameter changes for a while on both backends, watching
-    /// the page's memory (the test command runs 2 minutes of it).
+    /// the page's memory (the test command runs 1 minute of it).
     Soak {
         #[arg(long, default_value_t = 30.0)]
         minutes: f64,
