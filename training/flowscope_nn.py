@@ -178,6 +178,122 @@ class UNet(nn.Module):
         return self.out_conv(F.silu(self.out_norm(x)))
 
 
+BASES = ("fourier", "fourier-even", "fourier-odd", "linear", "chebyshev")
+
+
+def basis_1d(name: str, q: torch.Tensor, terms: int) -> torch.Tensor:
+    """SFBC's 1D bases at normalised offsets q in [-1, 1]: [..., terms]. Fourier: 1/sqrt(2 pi),
+    cos(pi q)/sqrt(pi), sin(pi q)/sqrt(pi), cos(2 pi q)/sqrt(pi), ...; its even (cosine) and odd
+    (sine) halves; linear hats on `terms` nodes over [-1, 1] (CConv); Chebyshev T_0 ... T_{terms-1}."""
+    if name in ("fourier", "fourier-even", "fourier-odd"):
+        out = []
+        k = 1
+        if name != "fourier-odd":
+            out.append(torch.full_like(q, 1.0 / math.sqrt(2 * math.pi)))
+        while len(out) < terms:
+            if name != "fourier-odd":
+                out.append(torch.cos(k * math.pi * q) / math.sqrt(math.pi))
+            if name != "fourier-even" and len(out) < terms:
+                out.append(torch.sin(k * math.pi * q) / math.sqrt(math.pi))
+            k += 1
+        return torch.stack(out[:terms], dim=-1)
+    if name == "linear":
+        nodes = torch.linspace(-1.0, 1.0, terms, dtype=q.dtype)
+        return torch.clamp(1.0 - (q[..., None] - nodes).abs() * (terms - 1) / 2.0, min=0.0)
+    if name == "chebyshev":
+        out = [torch.ones_like(q), q]
+        while len(out) < terms:
+            out.append(2.0 * q * out[-1] - out[-2])
+        return torch.stack(out[:terms], dim=-1)
+    raise ValueError(f"unknown basis {name!r}; known: {', '.join(BASES)}")
+
+
+def filter_basis(name: str, q: torch.Tensor, terms: int) -> torch.Tensor:
+    """The separable filter's basis at offsets q [E, dim]: [E, terms^dim], the first axis's term
+    slowest (index u * terms + v in 2D)."""
+    b = basis_1d(name, q[:, 0], terms)
+    for axis in range(1, q.shape[1]):
+        b = (b[:, :, None] * basis_1d(name, q[:, axis], terms)[:, None, :]).reshape(q.shape[0], -1)
+    return b
+
+
+class ParticleConv(nn.Module):
+    """Continuous convolution over particle neighbourhoods (SFBC): out_i = sum_j f_j g(q_ij) +
+    f_i S + b, q_ij = (x_j - x_i) / radius over the neighbours j within the radius (i itself
+    included), g a separable sum of 1D bases with weights [terms^dim, C_in, C_out].
+    Antisymmetric (DMCF): out_i = sum_j (f_i + f_j) (g(q_ij) - g(-q_ij)), no self term or bias, so
+    the outputs sum to zero over the particles.
+
+    Neighbours come padded: `nbr` [N, K] (padding: any index), the basis `b` [N, K, T] already
+    zero on padding (from `ParticleNet.bases`)."""
+
+    def __init__(self, basis, terms, dim, cin, cout, antisymmetric=False):
+        super().__init__()
+        self.antisymmetric = antisymmetric
+        count = terms ** dim
+        self.weight = nn.Parameter(torch.randn(count, cin, cout) / math.sqrt(count * cin))
+        if not antisymmetric:
+            self.linear = nn.Linear(cin, cout)
+
+    def forward(self, f, nbr, b):
+        message = f[nbr]  # [N, K, C_in]
+        if self.antisymmetric:
+            message = message + f[:, None, :]
+        gathered = torch.bmm(b.transpose(1, 2), message)  # [N, T, C_in]
+        out = gathered.reshape(f.shape[0], -1) @ self.weight.reshape(-1, self.weight.shape[2])
+        if not self.antisymmetric:
+            out = out + self.linear(f)
+        return out
+
+
+class ParticleNet(nn.Module):
+    """SFBC's network: continuous convolutions of widths [..., out] with ReLU between them; the
+    last one antisymmetric (DMCF) with head "dmcf"."""
+
+    def __init__(self, dim, basis, terms, in_features, widths, out_features, head="sfbc"):
+        super().__init__()
+        self.basis, self.terms, self.head = basis, terms, head
+        sizes = [in_features, *widths, out_features]
+        self.convs = nn.ModuleList(
+            ParticleConv(basis, terms, dim, a, b, antisymmetric=(head == "dmcf" and k == len(sizes) - 2))
+            for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
+        )
+
+    def bases(self, q, valid):
+        """The filter basis at the offsets q [N, K, dim], zero where `valid` [N, K] is not, and
+        its antisymmetric part b(q) - b(-q) for a DMCF head: two [N, K, T] (or None)."""
+        n, k, dim = q.shape
+        flat = q.reshape(-1, dim)
+        mask = valid[..., None].to(q.dtype)
+        b = filter_basis(self.basis, flat, self.terms).reshape(n, k, -1) * mask
+        odd = None
+        if self.head == "dmcf":
+            odd = (filter_basis(self.basis, flat, self.terms) - filter_basis(self.basis, -flat, self.terms)).reshape(n, k, -1) * mask
+        return b, odd
+
+    def forward(self, f, nbr, q, valid):
+        """Features f [N, C_in] of particles with neighbours `nbr` [N, K] at offsets q [N, K, dim]
+        (entries where `valid` [N, K] is false are padding)."""
+        b, odd = self.bases(q, valid)
+        for k, conv in enumerate(self.convs):
+            f = conv(f, nbr, odd if conv.antisymmetric else b)
+            if k + 1 < len(self.convs):
+                f = torch.relu(f)
+        return f
+
+
+def padded_neighbours(d, radius):
+    """Neighbour lists from offsets d [N, N, dim] (d[i, j] = x_j - x_i, nearest images): the
+    indices [N, K] of the j with |d| < radius (i itself included), padded to the largest count K,
+    a validity mask [N, K] and the normalised offsets q [N, K, dim]."""
+    inside = d.norm(dim=-1) < radius
+    k = int(inside.sum(-1).max())
+    valid, nbr = torch.topk(inside.to(torch.int8), k, dim=-1, sorted=True)
+    valid = valid.bool()
+    q = torch.gather(d, 1, nbr[..., None].expand(-1, -1, d.shape[-1])) / radius
+    return nbr, valid, q * valid[..., None]
+
+
 def build(config: dict) -> nn.Module:
     """A model from its config (the JSON stored in the safetensors metadata)."""
     family = config["family"]
@@ -193,6 +309,11 @@ def build(config: dict) -> nn.Module:
             config["in_channels"], config["out_channels"], config.get("cond_channels", 0), config["base"],
             config["mults"], config.get("attention", []), config.get("heads", 4), config.get("groups", 8),
             config.get("upsample", "nearest"), config.get("padding_mode", "zeros"),
+        )
+    if family == "sfbc":
+        return ParticleNet(
+            config["dim"], config["basis"], config["terms"], config["in_features"], config["widths"],
+            config["out_features"], config.get("head", "sfbc"),
         )
     raise ValueError(f"unknown family {family!r}")
 

@@ -123,8 +123,36 @@ def models():
         print(f"{name}: {count} parameters")
 
 
+def particles():
+    """Continuous convolutions: every basis in 1D and 2D, and the antisymmetric (DMCF) head, on
+    random particles with their neighbours (i itself included), stored in COO order (i, j, q)."""
+    g = torch.Generator().manual_seed(3)
+    torch.manual_seed(3)
+    cases = [(basis, dim, "sfbc") for basis in fnn.BASES for dim in (1, 2)]
+    cases += [("fourier", 1, "dmcf"), ("fourier", 2, "dmcf"), ("linear", 2, "dmcf")]
+    for basis, dim, head in cases:
+        config = {"family": "sfbc", "dim": dim, "basis": basis, "terms": 5 if dim == 1 else 4,
+                  "in_features": 2, "widths": [6, 5], "out_features": dim, "head": head}
+        model = fnn.build(config).eval()
+        n, radius = 40, 0.6
+        x = torch.rand(n, dim, generator=g) * 2 - 1
+        d = x[None, :, :] - x[:, None, :]  # [i, j]: x_j - x_i
+        nbr, valid, q = fnn.padded_neighbours(d, radius)
+        f = torch.randn(n, 2, generator=g)
+        with torch.no_grad():
+            y = model(f, nbr, q, valid)
+        i, j = torch.nonzero(valid, as_tuple=True)[0], nbr[valid]
+        q = q[valid]
+        name = f"{basis}_{dim}d" + ("_dmcf" if head == "dmcf" else "")
+        fnn.export(model, config, os.path.join(OUT, "particles", f"{name}.safetensors"))
+        save(os.path.join(OUT, "particles", f"{name}.io.safetensors"),
+             {"f": f, "i": i.float(), "j": j.float(), "q": q, "y": y}, {})
+        print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, {len(i)} pairs")
+
+
 if __name__ == "__main__":
     torch.use_deterministic_algorithms(True)
     layers()
     models()
+    particles()
     print(f"fixtures written to {os.path.normpath(OUT)}")

@@ -169,7 +169,10 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 fn info(file: &Path, json: bool) -> Result<()> {
     let bytes = read(file)?;
-    let (config, _) = Model::from_bytes(&bytes).with_context(|| file.display().to_string())?;
+    // Grid and particle networks alike (the manifest's reading of a file).
+    let entry = flowscope_nn::weights::Manifest::entry(&file.display().to_string(), &bytes)
+        .with_context(|| file.display().to_string())?;
+    let (config, parameters) = (entry.config, entry.parameters);
     let weights = Weights::from_bytes(&bytes)?;
     let file_view = safetensors::SafeTensors::deserialize(&bytes)?;
     let mut tensors: Vec<(String, Vec<usize>, String)> = file_view
@@ -180,7 +183,6 @@ fn info(file: &Path, json: bool) -> Result<()> {
         })
         .collect();
     tensors.sort();
-    let parameters = Model::parameters(&config);
     if json {
         let report = serde_json::json!({
             "config": config,

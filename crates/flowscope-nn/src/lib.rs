@@ -8,6 +8,8 @@
 //!   weights) with the parameter names of their PyTorch twins in `training/flowscope_nn.py`.
 //! - [`diffusion`]: β schedules (linear, cosine), DDPM ancestral and DDIM sampling, batched,
 //!   from counter-based seeded noise (a sample is reproducible from its seed alone).
+//! - [`particles`]: continuous convolutions over particle neighbourhoods (SFBC's basis
+//!   convolutions, DMCF's momentum-conserving antisymmetric form) and their network.
 //! - [`smdp`]: score matching through differentiable physics — a diffusive process run
 //!   backwards, the physics' approximate inverse plus a learned score (reverse SDE or ODE).
 //! - [`weights`]: safetensors in f32, f16 or bf16; a file that does not match its config is
@@ -22,6 +24,7 @@ pub mod diffusion;
 pub mod gpu;
 pub mod layers;
 pub mod model;
+pub mod particles;
 pub mod smdp;
 pub mod tensor;
 pub mod weights;

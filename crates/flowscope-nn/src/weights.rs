@@ -97,8 +97,16 @@ pub struct ManifestEntry {
     pub bytes: u64,
     pub sha256: String,
     /// The model's config, as stored in the file.
-    pub config: crate::Config,
+    pub config: AnyConfig,
     pub parameters: usize,
+}
+
+/// A model file's config: a grid network's or a particle network's.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum AnyConfig {
+    Grid(crate::Config),
+    Particles(crate::particles::ParticleConfig),
 }
 
 /// `public/models/manifest.json`: `{"models": [entry, …]}`.
@@ -114,12 +122,23 @@ impl Manifest {
 
     /// The entry for a model file, built from its bytes (what `flowscope model manifest` writes).
     pub fn entry(file: &str, bytes: &[u8]) -> Result<ManifestEntry, NnError> {
-        let (config, _) = crate::Model::from_bytes(bytes)?;
+        let family = Weights::from_bytes(bytes)?
+            .metadata("config")
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            .and_then(|c| c["family"].as_str().map(str::to_string));
+        let (config, parameters) = if family.as_deref() == Some("sfbc") {
+            let net = crate::particles::ParticleNet::from_bytes(bytes)?;
+            let parameters = net.parameters();
+            (AnyConfig::Particles(net.config), parameters)
+        } else {
+            let (config, _) = crate::Model::from_bytes(bytes)?;
+            (AnyConfig::Grid(config.clone()), crate::Model::parameters(&config))
+        };
         Ok(ManifestEntry {
             file: file.to_string(),
             bytes: bytes.len() as u64,
             sha256: Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect(),
-            parameters: crate::Model::parameters(&config),
+            parameters,
             config,
         })
     }
