@@ -200,6 +200,33 @@ impl Gas1d {
         Rates { dx: v.to_vec(), dv, de }
     }
 
+    /// Moves the particles to `x` with velocities `v` (a state from elsewhere: a learned
+    /// solver's) and re-evaluates density and pressure there; periodic positions are wrapped.
+    pub fn set_state(&mut self, x: Vec<f64>, v: Vec<f64>) -> Result<(), GasError> {
+        if x.len() != self.x.len() || v.len() != self.x.len() {
+            return Err(GasError::Setup(format!(
+                "a state of {} positions and {} velocities for {} particles",
+                x.len(),
+                v.len(),
+                self.x.len()
+            )));
+        }
+        for (name, values) in [("position", &x), ("velocity", &v)] {
+            if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+                return Err(GasError::Diverged(name, *bad, self.time));
+            }
+        }
+        let (a, l) = (self.domain.0, self.length());
+        self.x = match self.ends {
+            Ends::Periodic => x.into_iter().map(|x| a + (x - a).rem_euclid(l)).collect(),
+            Ends::Reflective => x,
+        };
+        self.v = v;
+        let (x, e) = (self.x.clone(), self.e.clone());
+        self.densities(&x, &e);
+        Ok(())
+    }
+
     /// A stable step: a fraction `cfl` of the time a signal needs to cross a smoothing length.
     pub fn stable_dt(&mut self, cfl: f64) -> f64 {
         let (x, e) = (self.x.clone(), self.e.clone());
