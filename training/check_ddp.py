@@ -6,6 +6,7 @@ processes (gloo), the same global batch, give the same loss curve (to float reor
     training/run check_ddp.py --data ../target/data/acdm-tiny [--model acdm|unet]
     training/run check_ddp.py --script train_smdp.py --data ../target/data/smdp-toy
     training/run check_ddp.py --script train_airfoil.py --data ../target/data/airfoil-uncertainty [--airfoil-model M]
+    training/run check_ddp.py --script train_sfbc.py --data ../target/data/sfbc-1d
 """
 
 import argparse
@@ -22,6 +23,8 @@ def losses(processes: int, args, workdir: str) -> list:
         small = ["--model", args.model, "--batch", "8", "--base", "16", "--mults", "1,2", "--attention", "1"]
     elif args.script == "train_airfoil.py":
         small = ["--model", args.airfoil_model, "--batch", "10", "--base", "8", "--mults", "1,2", "--attention", "1"]
+    elif args.script == "train_sfbc.py":
+        small = ["--batch", "4", "--widths", "8,8"]
     else:
         small = ["--batch", "64"]
     command = [
@@ -37,7 +40,7 @@ def losses(processes: int, args, workdir: str) -> list:
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", nargs="+", required=True)
-    p.add_argument("--script", default="train_acdm.py", choices=["train_acdm.py", "train_smdp.py", "train_airfoil.py"])
+    p.add_argument("--script", default="train_acdm.py", choices=["train_acdm.py", "train_smdp.py", "train_airfoil.py", "train_sfbc.py"])
     p.add_argument("--airfoil-model", default="ddpm", choices=["ddpm", "flow-matching", "heteroscedastic"], help="train_airfoil.py's model")
     p.add_argument("--model", default="acdm", choices=["acdm", "unet"], help="train_acdm.py's model")
     p.add_argument("--steps", type=int, default=6)
