@@ -147,3 +147,48 @@ impl Dataset for Sfbc1d {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Options {
+        let set = ["n=64", "t_end=0.02", "train_runs=1", "test_runs=1"].map(String::from);
+        super::super::options(&Sfbc1d, &set).unwrap()
+    }
+
+    #[test]
+    fn a_run_repeats_for_its_seed_and_starts_where_the_case_does() {
+        let options = tiny();
+        let runs = Sfbc1d.runs(&options).unwrap();
+        assert_eq!(runs.iter().map(|r| r.split).collect::<Vec<_>>(), ["train", "test"]);
+        let simulate = || Sfbc1d.simulate(&runs[1], &options, 4, &mut |_| {}).unwrap();
+        let (a, b) = (simulate(), simulate());
+        assert_eq!(a.data, b.data);
+        assert_eq!(a.shape, [6, 3, 1, 64]);
+        assert!((a.times[5] - 0.02).abs() < 1e-12);
+        // The case with the run's parameters starts from the same particles.
+        let params: Vec<(String, String)> = Sfbc1d.case_params(&runs[1], &options, 4).unwrap();
+        let spec = crate::find("sph-1d-periodic").unwrap();
+        let mut values = flowscope_core::ParamValues::defaults(spec.params);
+        for (name, text) in &params {
+            values.set_text(spec.id, spec.params, name, text).unwrap();
+        }
+        let case = crate::create(spec.id, &values, None).unwrap();
+        let start = case.particle_state().unwrap().positions;
+        assert_eq!(start, a.data[..64].to_vec());
+        // Pairwise forces: the gas starts at rest and its momentum stays zero.
+        let last = &a.data[(5 * 3 + 1) * 64..(5 * 3 + 2) * 64];
+        assert!(last.iter().map(|&u| f64::from(u)).sum::<f64>().abs() < 1e-6);
+        assert!(last.iter().any(|&u| u.abs() > 1e-4), "the gas moves");
+    }
+
+    #[test]
+    fn bad_times_are_refused() {
+        let set = ["frame_dt=0", "train_runs=1", "test_runs=0"].map(String::from);
+        let options = super::super::options(&Sfbc1d, &set).unwrap();
+        let run = &Sfbc1d.runs(&options).unwrap()[0];
+        let error = Sfbc1d.simulate(run, &options, 0, &mut |_| {}).err().unwrap();
+        assert!(error.contains("frame_dt"), "{error}");
+    }
+}
