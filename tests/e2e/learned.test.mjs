@@ -1,9 +1,10 @@
 // The learned wake (case acdm-wake) with the shipped model of public/models: it downloads with
 // its progress bar before the case starts, then posterior samples roll forward beside the live
 // solver — finite, different from each other, near the solver — on the CPU of a page without
-// WebGPU (4 samples, 5 frames) and on the device of a WebGPU page (2 samples, 3 frames: SwiftShader
+// WebGPU (4 samples, 5 frames) and on the device of a WebGPU page (2 samples, 2 frames: SwiftShader
 // takes seconds a UNet pass). A tampered model file is refused and the app goes
-// on; a page script that loads cases in quick succession meets no race.
+// on; a page script that loads cases in quick succession meets no race. The learned particle
+// solvers (learned-sph-1d) roll out beside the SPH solver, near it, DMCF's momentum held.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openApp } from './browser.mjs';
@@ -71,9 +72,9 @@ test('on a WebGPU page the learned wake rolls out on the device, with DDIM', asy
   try {
     // SwiftShader's adapter is passed over unless the link asks for WebGPU.
     const { page, errors } = await openApp(browser, '?backend=webgpu');
-    // Two samples, three frames: SwiftShader takes seconds for each of the 15 UNet passes.
-    const result = await rollout(page, { sampler: 'ddim', steps: 5, seed: 3, samples: 2 }, 3);
-    checkRollout(result, 'webgpu', 3);
+    // Two samples, two frames: SwiftShader takes seconds for each of the 10 UNet passes.
+    const result = await rollout(page, { sampler: 'ddim', steps: 5, seed: 3, samples: 2 }, 2);
+    checkRollout(result, 'webgpu', 2);
     assert.equal(result.state.params.sampler, 'ddim');
     // The deterministic baseline: one rollout, no spread.
     const baseline = await page.evaluate(async () => {
@@ -124,3 +125,47 @@ test('a tampered model is refused with a reason, and quick successive loads sett
     await browser.close();
   }
 });
+
+/** The learned particle solver beside the SPH solver: a few frames, then the state and plots. */
+async function particleRollout(page, model, frames) {
+  return page.evaluate(async ({ model, frames }) => {
+    const f = window.flowscope;
+    const loaded = await f.load('learned-sph-1d', { model, seed: 5 });
+    // The page plays after a load (on WebGPU a frame may already be in by the time it resolves).
+    f.pause();
+    const before = f.state().step;
+    const state = await f.step(frames);
+    return { loaded, before, state, o: f.observables(), png: f.snapshot() };
+  }, { model, frames });
+}
+
+for (const webgpu of [false, true]) {
+  test(`the learned particle solvers download and roll out beside the SPH solver (${webgpu ? 'WebGPU page' : 'without WebGPU'})`, async () => {
+    const browser = await launch({ webgpu });
+    try {
+      const { page, errors } = await openApp(browser, webgpu ? '?backend=webgpu' : '?backend=cpu');
+      for (const model of ['fourier-dmcf', 'linear']) {
+        const { loaded, before, state, o, png } = await particleRollout(page, model, 4);
+        assert.equal(loaded.case, 'learned-sph-1d');
+        assert.ok(!state.error, state.error);
+        assert.equal(state.step - before, 4);
+        assert.equal(state.backend, webgpu ? 'webgpu' : 'cpu');
+        assert.ok(Math.abs(state.time - state.step * 0.016) < 1e-9, `t = ${state.time} after ${state.step} frames`);
+        const last = (name) => o[name].at(-1);
+        assert.ok(Number.isFinite(last('momentum_x')) && Number.isFinite(last('kinetic_energy')));
+        assert.ok(last('position_error') < 1, `${model}: ${last('position_error')} spacings from the solver after ${state.step} frames`);
+        assert.ok(last('density_error') < 0.05, `${model}: density ${last('density_error')} of ρ0 from the solver`);
+        if (model === 'fourier-dmcf') {
+          // m Σ|u| ≤ √(2 n m KE) ≈ 63 √KE here: a drift of 1e-4 √KE is about 1e-6 of it.
+          const energy = Math.max(...o.kinetic_energy);
+          assert.ok(Math.abs(last('momentum_x')) < 1e-4 * Math.sqrt(energy), `DMCF momentum ${last('momentum_x')} (KE ${energy})`);
+        }
+        assert.match(png, /^data:image\/png/);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+

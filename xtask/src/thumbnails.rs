@@ -27,7 +27,10 @@ pub fn run(only: &[String]) -> Result<()> {
             .with_context(|| format!("starting {}", spec.id))?;
         let started = Instant::now();
         let mut steps = 0;
-        while steps < STEPS && started.elapsed() < BUDGET {
+        // The learned particle solver's frames are 16 solver steps each, and its shipped models
+        // hold for about 20 of them.
+        let wanted = if spec.id == "learned-sph-1d" { 12 } else { STEPS };
+        while steps < wanted && started.elapsed() < BUDGET {
             sim.step(1).with_context(|| format!("stepping {}", spec.id))?;
             steps += 1;
         }

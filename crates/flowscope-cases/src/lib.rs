@@ -13,6 +13,7 @@ pub mod datasets;
 mod flow_case;
 pub mod heat;
 pub mod hydrostatic_tank;
+pub mod learned_sph_1d;
 pub mod lid_cavity;
 pub mod particle_case;
 pub mod smdp_heat;
@@ -46,6 +47,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &smdp_toy::SPEC,
     &smdp_heat::SPEC,
     &airfoil_uncertainty::SPEC,
+    &learned_sph_1d::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -227,6 +229,9 @@ pub fn create_within(
         "smdp-heat" => Ok(Box::new(smdp_heat::SmdpHeatCase::new(params, models, gpu)?)),
         "airfoil-uncertainty" => {
             Ok(Box::new(airfoil_uncertainty::AirfoilUncertaintyCase::new(params, models, gpu)?))
+        }
+        "learned-sph-1d" => {
+            Ok(Box::new(learned_sph_1d::LearnedSph1dCase::new(params, models, gpu)?))
         }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {

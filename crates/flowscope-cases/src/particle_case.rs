@@ -384,7 +384,7 @@ fn splat(x: &[[f64; 2]], values: &[f64], (w, h): (f64, f64), pixel: f64, radius:
 const STRIP: usize = flowscope_sph::gpu::STRIP_POINTS;
 
 /// The SPH interpolant of per-particle `values` at `STRIP` points across the gas's domain.
-fn strip(gas: &Gas1d, values: &[f64]) -> Field2 {
+pub(crate) fn strip(gas: &Gas1d, values: &[f64]) -> Field2 {
     let (a, b) = gas.domain;
     let length = b - a;
     let h_max = gas.h.iter().cloned().fold(0.0, f64::max);

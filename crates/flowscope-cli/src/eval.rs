@@ -26,7 +26,8 @@ use std::time::Instant;
 pub struct EvalArgs {
     /// What to evaluate (acdm: the ACDM model and its UNet baseline; smdp: the SMDP toy and
     /// heat models against their baselines; airfoil-uncertainty: DDPM, flow matching and the
-    /// heteroscedastic UNet against the solver's statistics).
+    /// heteroscedastic UNet against the solver's statistics; sfbc: the learned particle solvers
+    /// against the SPH solver).
     target: String,
     /// The folder of shipped models and their manifest.json.
     #[arg(long, default_value = "public/models")]
@@ -44,8 +45,9 @@ pub struct EvalArgs {
     /// SMDP toy: particles run back.
     #[arg(long, default_value_t = 2000)]
     pub(crate) particles: usize,
+    /// Rollout frames (ACDM: 60; sfbc: network steps, capped at the held-out runs' length).
     #[arg(long, default_value_t = 60)]
-    rollout: usize,
+    pub(crate) rollout: usize,
     /// The long rollout's frames (stability and Strouhal number).
     #[arg(long, default_value_t = 240)]
     long: usize,
@@ -142,13 +144,29 @@ struct PerRe {
     seconds: f64,
 }
 
+/// Replaces the generated section between `begin` and `end` of the document with `md` (which
+/// carries both markers), or appends it under `heading` where the document has none yet.
+pub fn splice_section(doc: &Path, begin: &str, end: &str, heading: &str, md: &str) -> Result<()> {
+    let text = std::fs::read_to_string(doc).unwrap_or_default();
+    let updated = match (text.find(begin), text.find(end)) {
+        (Some(b), Some(e)) if e > b => {
+            format!("{}{}{}", &text[..b], md.trim_end(), &text[e + end.len()..])
+        }
+        _ => format!("{}\n\n## {heading}\n\n{md}", text.trim_end()),
+    };
+    std::fs::write(doc, updated).with_context(|| format!("cannot write {}", doc.display()))
+}
+
 pub fn run(args: EvalArgs) -> Result<()> {
     match args.target.as_str() {
         "acdm" => {}
         "smdp" => return crate::eval_smdp::run(args),
         "airfoil-uncertainty" => return crate::eval_airfoil::run(args),
+        "sfbc" => return crate::eval_sfbc::run(args),
         other => {
-            anyhow::bail!("unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty")
+            anyhow::bail!(
+                "unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty, sfbc"
+            )
         }
     }
     let (acdm, acdm_file, _) =
@@ -360,15 +378,7 @@ fn write_report(
     );
     let _ = writeln!(md, "{END}");
 
-    let doc = std::fs::read_to_string(&args.doc).unwrap_or_default();
-    let updated = match (doc.find(BEGIN), doc.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            format!("{}{}{}", &doc[..b], md.trim_end(), &doc[e + END.len()..])
-        }
-        _ => format!("{}\n## Evaluation: acdm-wake\n\n{md}", doc.trim_end()),
-    };
-    std::fs::write(&args.doc, updated)
-        .with_context(|| format!("cannot write {}", args.doc.display()))?;
+    splice_section(&args.doc, BEGIN, END, "Evaluation: acdm-wake", &md)?;
     println!(
         "eval acdm: ACDM {a:.3e}, UNet {u:.3e} (mean MSE); wrote {} and {}",
         args.doc.display(),

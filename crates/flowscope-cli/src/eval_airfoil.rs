@@ -327,15 +327,7 @@ fn write_report(
     }
     let _ = writeln!(md, "![steps]({})", relative("airfoil-steps.svg"));
     let _ = writeln!(md, "{END}");
-    let doc = std::fs::read_to_string(&args.doc).unwrap_or_default();
-    let updated = match (doc.find(BEGIN), doc.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            format!("{}{}{}", &doc[..b], md.trim_end(), &doc[e + END.len()..])
-        }
-        _ => format!("{}\n\n## Evaluation: airfoil-uncertainty\n\n{md}", doc.trim_end()),
-    };
-    std::fs::write(&args.doc, updated)
-        .with_context(|| format!("cannot write {}", args.doc.display()))?;
+    crate::eval::splice_section(&args.doc, BEGIN, END, "Evaluation: airfoil-uncertainty", &md)?;
     println!(
         "eval airfoil-uncertainty: {} conditions × 3 models, {samples} samples each; wrote {} and {}",
         rows.len(),

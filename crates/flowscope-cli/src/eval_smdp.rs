@@ -303,15 +303,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         relative("smdp-heat-backward.svg")
     );
     let _ = writeln!(md, "{END}");
-    let doc = std::fs::read_to_string(&args.doc).unwrap_or_default();
-    let updated = match (doc.find(BEGIN), doc.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            format!("{}{}{}", &doc[..b], md.trim_end(), &doc[e + END.len()..])
-        }
-        _ => format!("{}\n\n## Evaluation: smdp\n\n{md}", doc.trim_end()),
-    };
-    std::fs::write(&args.doc, updated)
-        .with_context(|| format!("cannot write {}", args.doc.display()))?;
+    crate::eval::splice_section(&args.doc, BEGIN, END, "Evaluation: smdp", &md)?;
     println!(
         "eval smdp: toy SDE {:.1}% / {:.1}% at ±1; heat MSE SDE mean {sde_mean:.4}, ODE {ode:.4}, naive {naive:.4}; wrote {} and {}",
         100.0 * toy[0][0],

@@ -3,6 +3,7 @@
 
 mod eval;
 mod eval_airfoil;
+mod eval_sfbc;
 mod eval_smdp;
 mod generate;
 mod model;
@@ -40,7 +41,7 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Roll out a learned model beside the solver (acdm-wake); see docs/MODELS.md.
     Sample(sample::SampleArgs),
-    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp).
+    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc).
     Eval(eval::EvalArgs),
 }
 
