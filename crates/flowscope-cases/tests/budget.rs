@@ -76,6 +76,7 @@ fn settings(spec: &CaseSpec) -> Vec<ParamValues> {
         "smdp-toy" => Some(("particles", "5000")),
         "acdm-wake" | "smdp-heat" => Some(("samples", "8")),
         "airfoil-uncertainty" => Some(("samples", "32")),
+        "learned-sph-1d" => Some(("n", "1024")),
         _ => Some(("n", "128")),
     };
     if let Some((name, value)) = bigger {
