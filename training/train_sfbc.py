@@ -36,6 +36,8 @@ def parse():
     p.add_argument("--radius", type=float, default=0.02, help="support radius of every convolution")
     p.add_argument("--frame-distance", type=int, default=16, help="published steps of 1e-3 s per network step")
     p.add_argument("--unroll", type=int, default=6, help="largest number of unrolled steps (from 2)")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="noise on each sample's start: positions by this many particle spacings, velocities by this many du_scale")
     p.add_argument("--steps", type=int, default=6000, help="optimizer steps (the schedules' length)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a quick check)")
     p.add_argument("--batch", type=int, default=4, help="samples (whole runs at a start frame) per step")
@@ -80,11 +82,15 @@ def network_step(model, x, u, extra):
     return x_next, u_next
 
 
-def rollout_loss(model, frames, starts, unroll, stride, extra):
+def rollout_loss(model, frames, starts, unroll, stride, extra, noise=None):
     """Mean over the unrolled steps of the squared position error (in particle spacings) and
-    velocity error (in u_scale); frames [runs, F, 3, N] (x, u, rho)."""
+    velocity error (in u_scale); frames [runs, F, 3, N] (x, u, rho). `noise` ([B, 2, N], in
+    spacings and du_scale) perturbs the start, so that the network learns to steer back."""
     run, start = starts[:, 0], starts[:, 1]
     x, u = frames[run, start, 0], frames[run, start, 1]
+    if noise is not None:
+        x = wrap(x + noise[:, 0] * extra["spacing"] + 1.0) - 1.0
+        u = u + noise[:, 1] * extra["du_scale"]
     loss = 0.0
     for m in range(1, unroll + 1):
         x, u = network_step(model, x, u, extra)
@@ -132,13 +138,13 @@ def main():
         "dataset": {"command": data.meta["command"], "options": options},
         "dim": 1, "n": n, "radius": args.radius, "dt": dt, "frame_distance": args.frame_distance,
         "spacing": 2.0 / n, "u_scale": float(u.std()) or 1.0, "du_scale": float(du.std()) or 1.0,
-        "features": ["one", "u / u_scale"], "output": "du / du_scale",
+        "features": ["one", "u / u_scale"], "output": "du / du_scale", "noise": args.noise, "unroll": args.unroll,
     }
     cfg = {
         "family": "sfbc", "dim": 1, "basis": args.basis, "terms": args.terms, "in_features": 2,
         "widths": [int(w) for w in args.widths.split(",")], "out_features": 1, "head": args.head,
     }
-    name = f"sfbc-1d-{args.basis}" + ("-dmcf" if args.head == "dmcf" else "")
+    name = f"sfbc-1d-{args.basis}" + ("-dmcf" if args.head == "dmcf" else "") + ("-noise" if args.noise else "")
     workdir = args.workdir or os.path.join("..", "target", "training", name)
     os.makedirs(workdir, exist_ok=True)
     model = flowscope_nn.build(cfg)
@@ -171,8 +177,10 @@ def main():
         g = torch.Generator().manual_seed(args.seed * 1_000_003 + step * 101)
         runs = torch.randint(0, train.shape[0], (args.batch,), generator=g)
         starts = torch.randint(0, train.shape[1] - unroll * stride, (args.batch,), generator=g)
+        noise = args.noise * torch.randn(args.batch, 2, n, generator=g) if args.noise else None
         local = slice(rank * args.batch // world, (rank + 1) * args.batch // world)
-        loss = rollout_loss(ddp, train, torch.stack([runs, starts], 1)[local], unroll, stride, extra)
+        picked = torch.stack([runs, starts], 1)[local]
+        loss = rollout_loss(ddp, train, picked, unroll, stride, extra, None if noise is None else noise[local])
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
