@@ -191,6 +191,26 @@ pub fn parse_values(text: &str) -> Result<Vec<f64>, String> {
     Ok(values)
 }
 
+/// The runs of a dataset of `options.count(train_key)` training and `options.count(test_key)`
+/// held-out runs without conditions, named `train000…` and `test000…` (`digits` wide).
+pub(crate) fn counted_runs(
+    options: &Options,
+    train_key: &str,
+    test_key: &str,
+    digits: usize,
+) -> Result<Vec<Run>, String> {
+    let (train, test) = (options.count(train_key, 0)?, options.count(test_key, 0)?);
+    if train + test == 0 {
+        return Err(format!("the dataset has no runs: give {train_key} or {test_key} some"));
+    }
+    Ok((0..train + test)
+        .map(|index| {
+            let (split, k) = if index < train { ("train", index) } else { ("test", index - train) };
+            Run { index, split, name: format!("{split}{k:0digits$}"), condition: Vec::new() }
+        })
+        .collect())
+}
+
 /// Per cell, mean then standard deviation over the frames: `[2, channels, height, width]`.
 pub fn cell_statistics(frames: &Frames) -> Vec<f32> {
     let [count, channels, height, width] = frames.shape;

@@ -65,17 +65,7 @@ impl Dataset for SmdpHeat {
     }
 
     fn runs(&self, options: &Options) -> Result<Vec<Run>, String> {
-        let (train, test) = (options.count("train", 0)?, options.count("test", 0)?);
-        if train + test == 0 {
-            return Err("the dataset has no runs: give train or test some".into());
-        }
-        Ok((0..train + test)
-            .map(|index| {
-                let (split, k) =
-                    if index < train { ("train", index) } else { ("test", index - train) };
-                Run { index, split, name: format!("{split}{k:04}"), condition: Vec::new() }
-            })
-            .collect())
+        super::counted_runs(options, "train", "test", 4)
     }
 
     fn simulate(

@@ -76,17 +76,7 @@ impl Dataset for SmdpToy {
     }
 
     fn runs(&self, options: &Options) -> Result<Vec<Run>, String> {
-        let (train, test) = (options.count("train_runs", 0)?, options.count("test_runs", 0)?);
-        if train + test == 0 {
-            return Err("the dataset has no runs: give train_runs or test_runs some".into());
-        }
-        Ok((0..train + test)
-            .map(|index| {
-                let (split, k) =
-                    if index < train { ("train", index) } else { ("test", index - train) };
-                Run { index, split, name: format!("{split}{k:03}"), condition: Vec::new() }
-            })
-            .collect())
+        super::counted_runs(options, "train_runs", "test_runs", 3)
     }
 
     fn simulate(
