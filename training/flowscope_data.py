@@ -56,6 +56,7 @@ def load(dirs) -> Dataset:
             "split": entry["split"],
             "condition": entry["condition"],
             "frames": np.load(base).astype(np.float32),
+            "times": record.get("times"),
         })
         sums.append((entry["split"], entry["condition"], record["sums"]))
     return Dataset(description, runs, _normalisation(sums, len(description["channels"])))

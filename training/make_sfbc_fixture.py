@@ -1,11 +1,13 @@
 """The parity fixture of the shipped learned particle solvers: for each model file given, the
 first held-out run's start (positions and velocities) and what PyTorch's network steps make
-of it, so that crates/flowscope-cases holds its CPU rollout to PyTorch's.
+of it, each step from PyTorch's state before it, so that crates/flowscope-cases holds its CPU
+steps to PyTorch's.
 
     training/run make_sfbc_fixture.py ../target/data/sfbc-1d ../public/models/sfbc-1d-*.safetensors
+    training/run make_sfbc_fixture.py ../target/data/sfbc-2d ../public/models/sfbc-2d-*.safetensors
 
-Writes tests/fixtures/nn/sfbc-1d-rollout.safetensors: x0, u0 [N] and, per model <name>,
-<name>.x and <name>.u [STEPS, N].
+Writes tests/fixtures/nn/<dataset>-rollout.safetensors: x0, u0 ([N], or [N, 2] in 2D over fluid
+then wall particles, with `wall` [N]) and, per model <name>, <name>.x and <name>.u [STEPS, ...].
 """
 
 import json
@@ -19,10 +21,10 @@ from safetensors.torch import save_file
 
 import flowscope_data
 import flowscope_nn
-from train_sfbc import network_step
+from train_sfbc import box_step, network_step
 
 STEPS = 4
-OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "nn", "sfbc-1d-rollout.safetensors")
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "nn")
 
 
 def load(path):
@@ -38,21 +40,33 @@ def main():
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
     data = flowscope_data.load(sys.argv[1])
+    dataset = data.meta["dataset"]
     start = torch.from_numpy(data.split("test")[0]["frames"][0, :, 0, :].astype(np.float32))
-    tensors = {"x0": start[0], "u0": start[1]}
+    if dataset == "sfbc-2d":
+        wall = start[5] > 0.5
+        x0, u0 = start[0:2].T.contiguous(), start[2:4].T.contiguous()
+        tensors = {"x0": x0, "u0": u0, "wall": wall.float()}
+
+        def step(model, x, u, extra):
+            return box_step(model, x, u, wall, extra)
+    else:
+        x0, u0 = start[0], start[1]
+        tensors = {"x0": x0, "u0": u0}
+        step = network_step
     for path in sys.argv[2:]:
         model, extra = load(path)
         name = os.path.basename(path).removesuffix(".safetensors")
-        x, u, xs, us = start[0][None], start[1][None], [], []
+        x, u, xs, us = x0[None], u0[None], [], []
         with torch.no_grad():
             for _ in range(STEPS):
-                x, u = network_step(model, x, u, extra)
+                x, u = step(model, x, u, extra)
                 xs.append(x[0])
                 us.append(u[0])
         tensors[f"{name}.x"], tensors[f"{name}.u"] = torch.stack(xs), torch.stack(us)
         print(f"{name}: {STEPS} steps, |u| up to {float(torch.stack(us).abs().max()):.3f}")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, OUT)
-    print(f"wrote {os.path.normpath(OUT)}")
+    out = os.path.join(FIXTURES, f"{dataset}-rollout.safetensors")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, out)
+    print(f"wrote {os.path.normpath(out)}")
 
 
 if __name__ == "__main__":

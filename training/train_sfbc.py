@@ -1,15 +1,19 @@
 """Trains a learned particle solver (SFBC's continuous convolutions, optionally with DMCF's
-momentum-conserving head) on `flowscope generate sfbc-1d`: one network step advances the gas by
-a frame distance of 16 published steps (0.016 s), trained unrolled (2 steps at first, up to
---unroll), the loss on positions and velocities of every unrolled step.
+momentum-conserving head) on `flowscope generate sfbc-1d` or `sfbc-2d`: one network step
+advances the fluid by a frame distance of 16 solver steps, trained unrolled (2 steps at first,
+up to --unroll), the loss on positions and velocities of every unrolled step.
 
     training/run train_sfbc.py --data ../target/data/sfbc-1d --basis fourier --export ../public/models/sfbc-1d-fourier.safetensors
+    training/run train_sfbc.py --data ../target/data/sfbc-2d --terms 4 --basis fourier --export ../public/models/sfbc-2d-fourier.safetensors
     torchrun --nproc_per_node 2 train_sfbc.py ...     # DistributedDataParallel (gloo, NCCL on GPUs)
 
-The network sees, per particle, the features [1, u / u_scale] and its neighbours within
-`radius` (periodic), and predicts the velocity change over the frame, du / du_scale. Positions
-follow by the trapezoidal rule, x' = x + dt (u + u') / 2. Checkpoints every --checkpoint-every
-steps; --resume continues from the last one.
+1D (the periodic ring): the network sees, per particle, the features [1, u / u_scale] and its
+neighbours within `radius` (periodic). 2D (the closed box): fluid and wall particles are nodes
+of one graph with the features [fluid, u / u_scale, v / u_scale, wall] — the wall channel's
+weights are SFBC's separate convolution over the wall particles — and only the fluid moves.
+The network predicts the velocity change over the frame, du / du_scale; positions follow by
+the trapezoidal rule, x' = x + dt (u + u') / 2. Checkpoints every --checkpoint-every steps;
+--resume continues from the last one.
 """
 
 import argparse
@@ -30,11 +34,13 @@ def parse():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", nargs="+", required=True, help="dataset folder(s) (shards allowed)")
     p.add_argument("--basis", default="fourier", choices=flowscope_nn.BASES)
-    p.add_argument("--terms", type=int, default=8, help="1D basis terms per axis")
+    p.add_argument("--terms", type=int, default=8, help="basis terms per axis (SFBC's 2D models: fewer)")
     p.add_argument("--head", default="sfbc", choices=["sfbc", "dmcf"], help="dmcf: antisymmetric last layer")
     p.add_argument("--widths", default="32,64,64", help="hidden widths (SFBC's default [32, 64, 64, out])")
-    p.add_argument("--radius", type=float, default=0.02, help="support radius of every convolution")
-    p.add_argument("--frame-distance", type=int, default=16, help="published steps of 1e-3 s per network step")
+    p.add_argument("--radius", type=float, default=None,
+                   help="support radius of every convolution (1D: 0.02; 2D: the solver kernel's support, 2.6 spacings)")
+    p.add_argument("--frame-distance", type=int, default=16,
+                   help="solver steps per network step (1D: published steps of 1e-3 s; 2D: a multiple of the data's 16)")
     p.add_argument("--unroll", type=int, default=6, help="largest number of unrolled steps (from 2)")
     p.add_argument("--noise", type=float, default=0.0,
                    help="noise on each sample's start: positions by this many particle spacings, velocities by this many du_scale")
@@ -69,7 +75,7 @@ def neighbours(x, radius):
 
 
 def network_step(model, x, u, extra):
-    """One learned step of the gas: positions and velocities [B, N] to the next frame's."""
+    """One learned step of the 1D gas: positions and velocities [B, N] to the next frame's."""
     b, n = x.shape
     with torch.no_grad():
         nbr, valid = neighbours(x, extra["radius"])
@@ -82,20 +88,131 @@ def network_step(model, x, u, extra):
     return x_next, u_next
 
 
-def rollout_loss(model, frames, starts, unroll, stride, extra, noise=None):
+class Ring1d:
+    """SFBC's test case I: particles x, u [B, N] on the periodic [-1, 1); frames [runs, F, 3, N]
+    (x, u, rho)."""
+
+    dataset, dim, in_features = "sfbc-1d", 1, 2
+
+    def __init__(self, args, data):
+        options = data.meta["options"]
+        frame_dt = float(options["frame_dt"])
+        dt = args.frame_distance * 1e-3
+        self.stride = round(dt / frame_dt)
+        if abs(self.stride * frame_dt - dt) > 1e-9 or self.stride < 1:
+            raise SystemExit(f"--frame-distance {args.frame_distance} (dt {dt}) is not a whole number of frames of {frame_dt}")
+        self.train = self.frames(data, "train")
+        n = self.n = self.train.shape[-1]
+        u = self.train[:, :, 1]
+        du = u[:, self.stride:] - u[:, :-self.stride]
+        self.extra = {
+            "dim": 1, "n": n, "radius": args.radius or 0.02, "dt": dt, "frame_distance": args.frame_distance,
+            "spacing": 2.0 / n, "u_scale": float(u.std()) or 1.0, "du_scale": float(du.std()) or 1.0,
+            "features": ["one", "u / u_scale"], "output": "du / du_scale",
+        }
+        self.noise_shape = (2, n)
+
+    @staticmethod
+    def frames(data, split):
+        return torch.from_numpy(np.stack([r["frames"][:, :, 0, :] for r in data.split(split)]))
+
+    def start(self, frames, run, start, noise):
+        x, u = frames[run, start, 0], frames[run, start, 1]
+        if noise is not None:
+            x = wrap(x + noise[:, 0] * self.extra["spacing"] + 1.0) - 1.0
+            u = u + noise[:, 1] * self.extra["du_scale"]
+        return x, u
+
+    def step(self, model, x, u):
+        return network_step(model, x, u, self.extra)
+
+    def error(self, x, u, target):
+        extra = self.extra
+        return (wrap(x - target[:, 0]) / extra["spacing"]).pow(2).mean() + ((u - target[:, 1]) / extra["u_scale"]).pow(2).mean()
+
+
+def box_step(model, x, u, wall, extra):
+    """One learned step of the 2D box: positions and velocities [B, N, 2] of fluid and wall
+    particles (`wall` [N] true for walls) to the next frame's."""
+    b, n, _ = x.shape
+    with torch.no_grad():
+        # Distances by matrix products: ~1e-7 off near the radius, and far cheaper.
+        inside = torch.cdist(x, x, compute_mode="use_mm_for_euclid_dist") < extra["radius"]  # [B, i, j]
+        batch, i, j = inside.nonzero(as_tuple=True)  # row-major: grouped by (b, i)
+        row = batch * n + i
+        count = torch.bincount(row, minlength=b * n)
+        first = torch.cumsum(count, 0) - count
+        k = int(count.max())
+        nbr = torch.zeros(b * n, k, dtype=torch.long)
+        valid = torch.zeros(b * n, k, dtype=torch.bool)
+        slot = torch.arange(row.numel()) - first[row]
+        nbr[row, slot] = batch * n + j
+        valid[row, slot] = True
+    flat = x.reshape(b * n, 2)
+    q = (flat[nbr] - flat[:, None, :]) / extra["radius"] * valid[..., None]
+    wall = wall.to(x.dtype).expand(b, n)
+    features = torch.cat([(1 - wall)[..., None], u / extra["u_scale"], wall[..., None]], dim=-1).reshape(b * n, 4)
+    du = model(features, nbr, q, valid).reshape(b, n, 2) * extra["du_scale"]
+    u_next = u + du * (1 - wall)[..., None]
+    x_next = x + extra["dt"] * 0.5 * (u + u_next)
+    return x_next, u_next
+
+
+class Box2d:
+    """SFBC's test case II at our scale: fluid and wall particles x, u [B, N, 2] in a closed
+    box; frames [runs, F, 6, N] (x, y, u, v, rho, wall); the walls never move."""
+
+    dataset, dim, in_features = "sfbc-2d", 2, 4
+
+    def __init__(self, args, data):
+        if args.frame_distance % 16:
+            raise SystemExit(f"--frame-distance {args.frame_distance}: the data's frames are 16 solver steps apart")
+        self.stride = args.frame_distance // 16
+        self.train = Ring1d.frames(data, "train")
+        n = self.train.shape[-1]
+        times = data.split("train")[0]["times"]
+        across = int(data.meta["options"]["n"])
+        self.wall = self.train[0, 0, 5] > 0.5
+        fluid = ~self.wall
+        u = self.train[:, :, 2:4][..., fluid]
+        du = u[:, self.stride:] - u[:, :-self.stride]
+        self.extra = {
+            "dim": 2, "n": across, "particles": n, "radius": args.radius or 2.6 / across,
+            "dt": float(times[self.stride] - times[0]), "frame_distance": args.frame_distance,
+            "spacing": 1.0 / across, "u_scale": float(u.std()) or 1.0, "du_scale": float(du.std()) or 1.0,
+            "features": ["fluid", "u / u_scale", "v / u_scale", "wall"], "output": "du / du_scale",
+        }
+        self.noise_shape = (2, n, 2)
+
+    def start(self, frames, run, start, noise):
+        x = frames[run, start, 0:2].transpose(1, 2)
+        u = frames[run, start, 2:4].transpose(1, 2)
+        if noise is not None:
+            fluid = (~self.wall)[None, :, None]
+            x = x + noise[:, 0] * self.extra["spacing"] * fluid
+            u = u + noise[:, 1] * self.extra["du_scale"] * fluid
+        return x, u
+
+    def step(self, model, x, u):
+        return box_step(model, x, u, self.wall, self.extra)
+
+    def error(self, x, u, target):
+        extra, fluid = self.extra, ~self.wall
+        dx = (x - target[:, 0:2].transpose(1, 2))[:, fluid] / extra["spacing"]
+        du = (u - target[:, 2:4].transpose(1, 2))[:, fluid] / extra["u_scale"]
+        return dx.pow(2).sum(-1).mean() + du.pow(2).sum(-1).mean()
+
+
+def rollout_loss(problem, model, frames, starts, unroll, noise=None):
     """Mean over the unrolled steps of the squared position error (in particle spacings) and
-    velocity error (in u_scale); frames [runs, F, 3, N] (x, u, rho). `noise` ([B, 2, N], in
-    spacings and du_scale) perturbs the start, so that the network learns to steer back."""
+    velocity error (in u_scale). `noise` (in spacings and du_scale) perturbs the start, so that
+    the network learns to steer back."""
     run, start = starts[:, 0], starts[:, 1]
-    x, u = frames[run, start, 0], frames[run, start, 1]
-    if noise is not None:
-        x = wrap(x + noise[:, 0] * extra["spacing"] + 1.0) - 1.0
-        u = u + noise[:, 1] * extra["du_scale"]
+    x, u = problem.start(frames, run, start, noise)
     loss = 0.0
     for m in range(1, unroll + 1):
-        x, u = network_step(model, x, u, extra)
-        target = frames[run, start + m * stride]
-        loss = loss + (wrap(x - target[:, 0]) / extra["spacing"]).pow(2).mean() + ((u - target[:, 1]) / extra["u_scale"]).pow(2).mean()
+        x, u = problem.step(model, x, u)
+        loss = loss + problem.error(x, u, frames[run, start + m * problem.stride])
     return loss / unroll
 
 
@@ -119,32 +236,20 @@ def main():
     torch.manual_seed(args.seed)
 
     data = flowscope_data.load(args.data)
-    if data.meta["dataset"] != "sfbc-1d":
-        raise SystemExit(f"{args.data}: a {data.meta['dataset']} dataset, not sfbc-1d")
-    options = data.meta["options"]
-    frame_dt = float(options["frame_dt"])
-    dt = args.frame_distance * 1e-3
-    stride = round(dt / frame_dt)
-    if abs(stride * frame_dt - dt) > 1e-9 or stride < 1:
-        raise SystemExit(f"--frame-distance {args.frame_distance} (dt {dt}) is not a whole number of frames of {frame_dt}")
-    # [runs, frames, channels, N]
-    train = torch.from_numpy(np.stack([r["frames"][:, :, 0, :] for r in data.split("train")]))
+    kinds = {"sfbc-1d": Ring1d, "sfbc-2d": Box2d}
+    if data.meta["dataset"] not in kinds:
+        raise SystemExit(f"{args.data}: a {data.meta['dataset']} dataset, not sfbc-1d or sfbc-2d")
+    problem = kinds[data.meta["dataset"]](args, data)
+    train, stride = problem.train, problem.stride
     if train.shape[1] <= args.unroll * stride:
         raise SystemExit(f"the runs have {train.shape[1]} frames, too few for {args.unroll} steps of {stride}")
-    n = train.shape[-1]
-    u = train[:, :, 1]
-    du = u[:, stride:] - u[:, :-stride]
-    extra = {
-        "dataset": {"command": data.meta["command"], "options": options},
-        "dim": 1, "n": n, "radius": args.radius, "dt": dt, "frame_distance": args.frame_distance,
-        "spacing": 2.0 / n, "u_scale": float(u.std()) or 1.0, "du_scale": float(du.std()) or 1.0,
-        "features": ["one", "u / u_scale"], "output": "du / du_scale", "noise": args.noise, "unroll": args.unroll,
-    }
+    extra = {"dataset": {"command": data.meta["command"], "options": data.meta["options"]}, **problem.extra,
+             "noise": args.noise, "unroll": args.unroll}
     cfg = {
-        "family": "sfbc", "dim": 1, "basis": args.basis, "terms": args.terms, "in_features": 2,
-        "widths": [int(w) for w in args.widths.split(",")], "out_features": 1, "head": args.head,
+        "family": "sfbc", "dim": problem.dim, "basis": args.basis, "terms": args.terms, "in_features": problem.in_features,
+        "widths": [int(w) for w in args.widths.split(",")], "out_features": problem.dim, "head": args.head,
     }
-    name = f"sfbc-1d-{args.basis}" + ("-dmcf" if args.head == "dmcf" else "") + ("-noise" if args.noise else "")
+    name = f"{problem.dataset}-{args.basis}" + ("-dmcf" if args.head == "dmcf" else "") + ("-noise" if args.noise else "")
     workdir = args.workdir or os.path.join("..", "target", "training", name)
     os.makedirs(workdir, exist_ok=True)
     model = flowscope_nn.build(cfg)
@@ -160,7 +265,7 @@ def main():
     ddp = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     log_path = os.path.join(workdir, "loss.jsonl")
     if rank == 0:
-        print(f"{name}: {params:,} weights, {train.shape[0]} runs of {train.shape[1]} frames, {n} particles, "
+        print(f"{name}: {params:,} weights, {train.shape[0]} runs of {train.shape[1]} frames, {train.shape[-1]} particles, "
               f"frame stride {stride}, {world} process(es), batch {args.batch}", flush=True)
     started = time.time()
 
@@ -177,10 +282,10 @@ def main():
         g = torch.Generator().manual_seed(args.seed * 1_000_003 + step * 101)
         runs = torch.randint(0, train.shape[0], (args.batch,), generator=g)
         starts = torch.randint(0, train.shape[1] - unroll * stride, (args.batch,), generator=g)
-        noise = args.noise * torch.randn(args.batch, 2, n, generator=g) if args.noise else None
+        noise = args.noise * torch.randn(args.batch, *problem.noise_shape, generator=g) if args.noise else None
         local = slice(rank * args.batch // world, (rank + 1) * args.batch // world)
         picked = torch.stack([runs, starts], 1)[local]
-        loss = rollout_loss(ddp, train, picked, unroll, stride, extra, None if noise is None else noise[local])
+        loss = rollout_loss(problem, ddp, train, picked, unroll, None if noise is None else noise[local])
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -203,11 +308,11 @@ def main():
             save()
     save()
     if rank == 0:
-        test = torch.from_numpy(np.stack([r["frames"][:, :, 0, :] for r in data.split("test")]))
+        test = Ring1d.frames(data, "test")
         with torch.no_grad():
             starts = torch.tensor([[r, 0] for r in range(test.shape[0])])
-            error = rollout_loss(model, test, starts, min(8, (test.shape[1] - 1) // stride), stride, extra)
-        print(f"{name}: held-out loss over 8 steps from rest: {float(error):.4f}", flush=True)
+            error = rollout_loss(problem, model, test, starts, min(8, (test.shape[1] - 1) // stride))
+        print(f"{name}: held-out loss over 8 steps from the start: {float(error):.4f}", flush=True)
         if args.export:
             flowscope_nn.export(model.cpu(), cfg, args.export, torch.float16 if args.f16 else torch.float32, extra)
             print(f"wrote {args.export}; rewrite the manifest with `flowscope model manifest public/models`")

@@ -9,6 +9,7 @@
 //! - [`tank`]: fluid blocks and wall particles on a lattice (the 2D initial states).
 //! - [`martin_moyce`]: the dam break's reference data.
 //! - [`wcsph`]: weakly compressible 2D SPH (Tait, δ-SPH, Adami walls).
+//! - [`swirl`]: a closed box of WCSPH fluid swirling from a random start (learned solvers' data).
 //! - [`dfsph`]: incompressible 2D SPH (divergence-free SPH, lattice walls).
 //!
 //! - [`gpu`]: the WGSL twins of the WCSPH and DFSPH steps (`shaders/sph/`), with a
@@ -25,6 +26,7 @@ pub mod martin_moyce;
 pub mod neighbours;
 pub mod riemann;
 pub mod sod;
+pub mod swirl;
 pub mod tank;
 pub mod wcsph;
 

@@ -9,12 +9,14 @@
 mod acdm_wake;
 pub mod airfoil_uncertainty;
 pub mod sfbc_1d;
+pub mod sfbc_2d;
 pub mod smdp_heat;
 pub mod smdp_toy;
 
 pub use acdm_wake::{AcdmWake, WakeSolver};
 pub use airfoil_uncertainty::AirfoilUncertainty;
 pub use sfbc_1d::Sfbc1d;
+pub use sfbc_2d::Sfbc2d;
 pub use smdp_heat::SmdpHeat;
 pub use smdp_toy::SmdpToy;
 
@@ -134,6 +136,7 @@ pub static DATASETS: &[&dyn Dataset] = &[
     &smdp_heat::SmdpHeat,
     &airfoil_uncertainty::AirfoilUncertainty,
     &sfbc_1d::Sfbc1d,
+    &sfbc_2d::Sfbc2d,
 ];
 
 pub fn find(name: &str) -> Result<&'static dyn Dataset, String> {
