@@ -173,9 +173,38 @@ impl ParticleConv {
         }
     }
 
+    /// The filter basis at every pair of the graph, `[pairs, terms^dim]` (antisymmetric:
+    /// b(q) − b(−q)); the same for every layer of a network, so computed once a forward.
+    pub fn edge_basis(&self, graph: &Graph) -> Vec<f32> {
+        let (filters, dim) = (self.filters(), self.dim);
+        let mut out = vec![0.0f32; graph.j.len() * filters];
+        const PAIRS: usize = 1024;
+        flowscope_parallel::for_each_chunk_mut(&mut out, PAIRS * filters, |block, out| {
+            let mut scratch = vec![0.0f32; self.terms];
+            let mut mirrored = vec![0.0f32; filters];
+            let mut minus = vec![0.0f32; dim];
+            for (k, b) in out.chunks_exact_mut(filters).enumerate() {
+                let e = block * PAIRS + k;
+                let q = &graph.q[e * dim..(e + 1) * dim];
+                self.filter_basis(q, &mut scratch, b);
+                if self.antisymmetric {
+                    minus.iter_mut().zip(q).for_each(|(m, q)| *m = -q);
+                    self.filter_basis(&minus, &mut scratch, &mut mirrored);
+                    b.iter_mut().zip(&mirrored).for_each(|(b, m)| *b -= m);
+                }
+            }
+        });
+        out
+    }
+
     /// `f` `[N, C_in]` → `[N, C_out]`.
     pub fn forward(&self, f: &[f32], graph: &Graph) -> Result<Vec<f32>, NnError> {
         graph.check()?;
+        self.forward_with(f, graph, &self.edge_basis(graph))
+    }
+
+    /// [`ParticleConv::forward`] with the graph's [`ParticleConv::edge_basis`] given.
+    fn forward_with(&self, f: &[f32], graph: &Graph, basis: &[f32]) -> Result<Vec<f32>, NnError> {
         let n = graph.particles();
         if graph.dim != self.dim || f.len() != n * self.cin {
             return Err(NnError::Shape(format!(
@@ -186,6 +215,9 @@ impl ParticleConv {
                 graph.dim
             )));
         }
+        if self.cout < self.cin {
+            return Ok(self.forward_transformed(f, graph, basis));
+        }
         let (filters, cin, cout) = (self.filters(), self.cin, self.cout);
         let width = filters * cin;
         let mut out = vec![0.0f32; n * cout];
@@ -195,46 +227,89 @@ impl ParticleConv {
             let first = block * ROWS;
             let rows = out.len() / cout;
             let mut gathered = vec![0.0f32; rows * width];
-            let mut b = vec![0.0f32; filters];
-            let mut mirrored = vec![0.0f32; filters];
-            let mut scratch = vec![0.0f32; self.terms];
-            let mut minus = vec![0.0f32; self.dim];
             let mut message = vec![0.0f32; cin];
             for r in 0..rows {
                 let i = first + r;
                 let row = &mut gathered[r * width..(r + 1) * width];
                 for e in graph.start[i] as usize..graph.start[i + 1] as usize {
                     let j = graph.j[e] as usize;
-                    let q = &graph.q[e * self.dim..(e + 1) * self.dim];
-                    self.filter_basis(q, &mut scratch, &mut b);
-                    if self.antisymmetric {
-                        minus.iter_mut().zip(q).for_each(|(m, q)| *m = -q);
-                        self.filter_basis(&minus, &mut scratch, &mut mirrored);
-                        b.iter_mut().zip(&mirrored).for_each(|(b, m)| *b -= m);
+                    let b = &basis[e * filters..(e + 1) * filters];
+                    let message = if self.antisymmetric {
                         for c in 0..cin {
                             message[c] = f[i * cin + c] + f[j * cin + c];
                         }
+                        &message[..]
                     } else {
-                        message.copy_from_slice(&f[j * cin..(j + 1) * cin]);
-                    }
-                    for (t, &bt) in b.iter().enumerate() {
-                        let slot = &mut row[t * cin..(t + 1) * cin];
-                        slot.iter_mut().zip(&message).for_each(|(s, m)| *s += bt * m);
+                        &f[j * cin..(j + 1) * cin]
+                    };
+                    for (slot, &bt) in row.chunks_exact_mut(cin).zip(b) {
+                        slot.iter_mut().zip(message).for_each(|(s, m)| *s += bt * m);
                     }
                 }
             }
             gemm_add(rows, width, cout, &gathered, &self.weight, out);
-            if let Some((s, bias)) = &self.linear {
-                for r in 0..rows {
-                    let x = &f[(first + r) * cin..(first + r + 1) * cin];
-                    for (o, y) in out[r * cout..(r + 1) * cout].iter_mut().enumerate() {
-                        let w = &s[o * cin..(o + 1) * cin];
-                        *y += bias[o] + w.iter().zip(x).map(|(w, x)| w * x).sum::<f32>();
+            self.add_self_term(f, first, out);
+        });
+        Ok(out)
+    }
+
+    /// The same sums in the other order, cheaper when C_out < C_in (a network's last layer):
+    /// each particle's features through every filter term first, g_j = f_j W_t `[N, terms^dim,
+    /// C_out]`, then out_i = Σ_j Σ_t b_t(q_ij) g_j,t (antisymmetric: g_i,t + g_j,t).
+    fn forward_transformed(&self, f: &[f32], graph: &Graph, basis: &[f32]) -> Vec<f32> {
+        let (filters, cin, cout, n) = (self.filters(), self.cin, self.cout, graph.particles());
+        let width = filters * cout;
+        // The weight as [C_in, terms^dim · C_out], so that one product makes every g_j.
+        let mut by_input = vec![0.0f32; cin * width];
+        for t in 0..filters {
+            for c in 0..cin {
+                let from = &self.weight[(t * cin + c) * cout..][..cout];
+                by_input[c * width + t * cout..][..cout].copy_from_slice(from);
+            }
+        }
+        const ROWS: usize = 64;
+        let mut g = vec![0.0f32; n * width];
+        flowscope_parallel::for_each_chunk_mut(&mut g, ROWS * width, |block, g| {
+            let rows = g.len() / width;
+            let x = &f[block * ROWS * cin..][..rows * cin];
+            gemm_add(rows, cin, width, x, &by_input, g);
+        });
+        let mut out = vec![0.0f32; n * cout];
+        flowscope_parallel::for_each_chunk_mut(&mut out, ROWS * cout, |block, out| {
+            let first = block * ROWS;
+            for (r, y) in out.chunks_exact_mut(cout).enumerate() {
+                let i = first + r;
+                for e in graph.start[i] as usize..graph.start[i + 1] as usize {
+                    let j = graph.j[e] as usize;
+                    let b = &basis[e * filters..(e + 1) * filters];
+                    let gj = g[j * width..(j + 1) * width].chunks_exact(cout);
+                    for (gj, &bt) in gj.zip(b) {
+                        y.iter_mut().zip(gj).for_each(|(y, g)| *y += bt * g);
+                    }
+                    if self.antisymmetric {
+                        let gi = g[i * width..(i + 1) * width].chunks_exact(cout);
+                        for (gi, &bt) in gi.zip(b) {
+                            y.iter_mut().zip(gi).for_each(|(y, g)| *y += bt * g);
+                        }
                     }
                 }
             }
+            self.add_self_term(f, first, out);
         });
-        Ok(out)
+        out
+    }
+
+    /// Adds the self term f_i S + b to the rows `out` of the particles from `first` on.
+    fn add_self_term(&self, f: &[f32], first: usize, out: &mut [f32]) {
+        let Some((s, bias)) = &self.linear else { return };
+        let (cin, cout) = (self.cin, self.cout);
+        for (r, y) in out.chunks_exact_mut(cout).enumerate() {
+            let x = &f[(first + r) * cin..(first + r + 1) * cin];
+            for (o, y) in y.iter_mut().enumerate() {
+                let w = &s[o * cin..(o + 1) * cin];
+                *y += bias[o] + w.iter().zip(x).map(|(w, x)| w * x).sum::<f32>();
+            }
+        }
     }
 }
 
@@ -358,9 +433,15 @@ impl ParticleNet {
 
     /// Features `[N, in_features]` → `[N, out_features]`.
     pub fn forward(&self, features: &[f32], graph: &Graph) -> Result<Vec<f32>, NnError> {
+        graph.check()?;
+        // The layers share basis, terms and dimension: one basis for the plain layers, one for
+        // an antisymmetric head.
+        let (mut plain, mut odd) = (None, None);
         let mut f = std::borrow::Cow::Borrowed(features);
         for (k, conv) in self.convs.iter().enumerate() {
-            let mut out = conv.forward(&f, graph)?;
+            let cached = if conv.antisymmetric { &mut odd } else { &mut plain };
+            let basis = cached.get_or_insert_with(|| conv.edge_basis(graph));
+            let mut out = conv.forward_with(&f, graph, basis)?;
             if k + 1 < self.convs.len() {
                 out.iter_mut().for_each(|v| *v = v.max(0.0));
             }
