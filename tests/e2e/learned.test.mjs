@@ -4,7 +4,7 @@
 // WebGPU (4 samples, 3 frames) and on the device of a WebGPU page (2 samples, 2 frames: SwiftShader
 // takes seconds a UNet pass). A tampered model file is refused and the app goes
 // on; a page script that loads cases in quick succession meets no race. The learned particle
-// solvers (learned-sph-1d) roll out beside the SPH solver, near it, DMCF's momentum held.
+// solvers (learned-sph-1d, learned-sph-2d) roll out beside the SPH solver, near it, DMCF's momentum held.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openApp } from './browser.mjs';
@@ -127,16 +127,16 @@ test('a tampered model is refused with a reason, and quick successive loads sett
 });
 
 /** The learned particle solver beside the SPH solver: a few frames, then the state and plots. */
-async function particleRollout(page, model, frames) {
-  return page.evaluate(async ({ model, frames }) => {
+async function particleRollout(page, id, model, frames) {
+  return page.evaluate(async ({ id, model, frames }) => {
     const f = window.flowscope;
-    const loaded = await f.load('learned-sph-1d', { model, seed: 5 });
+    const loaded = await f.load(id, { model, seed: 5 });
     // The page plays after a load (on WebGPU a frame may already be in by the time it resolves).
     f.pause();
     const before = f.state().step;
     const state = await f.step(frames);
     return { loaded, before, state, o: f.observables(), png: f.snapshot() };
-  }, { model, frames });
+  }, { id, model, frames });
 }
 
 for (const webgpu of [false, true]) {
@@ -145,7 +145,7 @@ for (const webgpu of [false, true]) {
     try {
       const { page, errors } = await openApp(browser, webgpu ? '?backend=webgpu' : '?backend=cpu');
       for (const model of ['fourier-dmcf', 'linear']) {
-        const { loaded, before, state, o, png } = await particleRollout(page, model, 4);
+        const { loaded, before, state, o, png } = await particleRollout(page, 'learned-sph-1d', model, 4);
         assert.equal(loaded.case, 'learned-sph-1d');
         assert.ok(!state.error, state.error);
         assert.equal(state.step - before, 4);
@@ -162,6 +162,18 @@ for (const webgpu of [false, true]) {
         }
         assert.match(png, /^data:image\/png/);
       }
+      // The 2D box: fluid and wall particles in one graph, the solver's 16 steps a frame beside it.
+      const { loaded, before, state, o } = await particleRollout(page, 'learned-sph-2d', 'fourier-noise', 2);
+      assert.equal(loaded.case, 'learned-sph-2d');
+      assert.ok(!state.error, state.error);
+      assert.equal(state.step - before, 2);
+      assert.equal(state.backend, webgpu ? 'webgpu' : 'cpu');
+      const last = (name) => o[name].at(-1);
+      assert.ok(Number.isFinite(last('kinetic_energy')) && last('kinetic_energy') > 0);
+      assert.ok(last('position_error') < 0.5, `2D: ${last('position_error')} spacings from the solver after ${state.step} frames`);
+      assert.ok(last('density_error') < 0.05, `2D: density ${last('density_error')} of ρ0 from the solver`);
+      const energy = last('kinetic_energy') / last('solver_kinetic_energy');
+      assert.ok(energy > 0.8 && energy < 1.2, `2D: kinetic energy ${energy} of the solver's`);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

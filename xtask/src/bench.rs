@@ -13,6 +13,9 @@
 //! `cargo xtask bench airfoil`: seconds to 16 samples of each airfoil-uncertainty model,
 //! PyTorch on the CPU (same weights), our CLI on both native backends, and the case in headless
 //! Chromium (both backends, both wasm builds).
+//! `cargo xtask bench sfbc`: learned steps per second of the 2D learned particle solver
+//! (`learned-sph-2d`, about 2000 fluid particles) alone and with the SPH solver beside it, native
+//! CPU and GPU and in headless Chromium (both backends, both wasm builds).
 //! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
 //! both backends) and the size of what the browser downloads.
 
@@ -30,6 +33,7 @@ pub enum Suite {
     Fft,
     Smdp,
     Airfoil,
+    Sfbc,
     Site,
 }
 
@@ -43,6 +47,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Fft => fft(browser),
         Suite::Smdp => smdp(browser),
         Suite::Airfoil => airfoil(browser),
+        Suite::Sfbc => sfbc(browser),
         Suite::Site => site(),
     }
 }
@@ -384,6 +389,72 @@ fn acdm(browser: bool) -> Result<()> {
     println!("| backend | rollout | ms per frame | frames per second |\n|---|---|---|---|");
     for (backend, rollout, ms) in rows {
         println!("| {backend} | {rollout} | {ms:.0} | {:.2} |", 1000.0 / ms);
+    }
+    Ok(())
+}
+
+/// Learned steps per second of `learned-sph-2d` at its default 45 × 45 fluid particles (and
+/// the box's 576 wall particles), each shipped model alone (`solver=off`) and the default
+/// model with the SPH solver's 16 steps a frame beside it.
+fn sfbc(browser: bool) -> Result<()> {
+    let cli = build_cli()?;
+    let variants = [
+        ("fourier-noise", "off"),
+        ("fourier-small-noise", "off"),
+        ("linear-noise", "off"),
+        ("fourier-noise", "beside"),
+    ];
+    let name = |model: &str, solver: &str| {
+        format!("{model}, {}", if solver == "off" { "alone" } else { "solver beside" })
+    };
+    let mut rows = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        for (model, solver) in variants {
+            let set = [format!("model={model}"), format!("solver={solver}")];
+            let mut args = vec!["learned-sph-2d", "--backend", backend, "--warmup", "2"];
+            args.extend(["--seconds", "10"]);
+            for assignment in &set {
+                args.extend(["--set", assignment.as_str()]);
+            }
+            let report = cli_bench(&cli, &args)?;
+            let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+            let device = report["device"].as_str().unwrap_or("?").to_string();
+            rows.push((device, name(model, solver), ms));
+        }
+    }
+    if browser {
+        let root = project_root();
+        let chromium = setup::chromium()?;
+        setup::playwright()?;
+        let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
+        let server = serve::start_isolated(&site)?;
+        let runs: Vec<_> = variants
+            .iter()
+            .map(|&(model, solver)| {
+                serde_json::json!({
+                    "label": name(model, solver),
+                    "params": { "model": model, "solver": solver },
+                    // SwiftShader's WebGPU takes seconds a frame.
+                    "steps": { "cpu": 30, "webgpu": 3 },
+                    "warmup": 2,
+                })
+            })
+            .collect();
+        let plan = serde_json::json!({ "case": "learned-sph-2d", "runs": runs, "params": {} });
+        let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
+        for entry in report.as_array().into_iter().flatten() {
+            rows.push((
+                format!("browser {}", entry["backend"].as_str().unwrap_or("?")),
+                entry["n"].as_str().unwrap_or("?").to_string(),
+                entry["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    println!(
+        "| backend | run | ms per learned step | learned steps per second |\n|---|---|---|---|"
+    );
+    for (backend, run, ms) in rows {
+        println!("| {backend} | {run} | {ms:.1} | {:.1} |", 1000.0 / ms);
     }
     Ok(())
 }

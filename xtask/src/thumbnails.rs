@@ -27,9 +27,9 @@ pub fn run(only: &[String]) -> Result<()> {
             .with_context(|| format!("starting {}", spec.id))?;
         let started = Instant::now();
         let mut steps = 0;
-        // The learned particle solver's frames are 16 solver steps each, and its shipped models
-        // hold for about 20 of them.
-        let wanted = if spec.id == "learned-sph-1d" { 12 } else { STEPS };
+        // The learned particle solvers' frames are 16 solver steps each, and their shipped
+        // models hold for about 20 of them.
+        let wanted = if spec.id.starts_with("learned-sph") { 12 } else { STEPS };
         while steps < wanted && started.elapsed() < BUDGET {
             sim.step(1).with_context(|| format!("stepping {}", spec.id))?;
             steps += 1;

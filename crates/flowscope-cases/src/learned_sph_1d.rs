@@ -7,6 +7,7 @@
 //! density and pressure evaluated there by the solver's own summation), so views, profiles and
 //! the `run` contract's files are those of the solver's case.
 
+use crate::learned_particles::{Rollout, Runner};
 use crate::particle_case::{self, strip};
 use crate::ModelFiles;
 use flowscope_core::params::{ParamKind, ParamSpec};
@@ -14,9 +15,7 @@ use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Cost, Domain, Field2, Interaction, ObservableSpec,
     ParamValue, ParamValues, ParticleState, Plot, Preset, Series, ViewSpec,
 };
-use flowscope_gpu::buffers::PendingRead;
 use flowscope_gpu::GpuContext;
-use flowscope_nn::particles::gpu::GpuParticleNet;
 use flowscope_nn::particles::{Graph, ParticleNet};
 use flowscope_nn::Weights;
 use flowscope_sph::gas1d::Gas1d;
@@ -250,21 +249,9 @@ const SOLVER_CFL: f64 = 0.3;
 /// the solver.
 const LEFT_THE_SOLVER: f64 = 2.0;
 
-/// The network on the device: one frame in flight at a time (the next frame's graph needs
-/// this one's positions).
-struct GpuPath {
-    ctx: GpuContext,
-    net: GpuParticleNet,
-    pending: Option<PendingRead>,
-    /// Frames asked for and not submitted yet.
-    requested: u64,
-}
-
-/// The case: the learned gas and the solver's, a frame per step.
-pub struct LearnedSph1dCase {
-    params: ParamValues,
+/// The learned gas and the solver's, a frame per step.
+struct Sim {
     model: SfbcModel,
-    gpu: Option<GpuPath>,
     learned: Gas1d,
     solver: Gas1d,
     steps: u64,
@@ -272,6 +259,13 @@ pub struct LearnedSph1dCase {
     history: Vec<[f64; 5]>,
     notices: Vec<String>,
     left_the_solver: bool,
+}
+
+/// The case.
+pub struct LearnedSph1dCase {
+    params: ParamValues,
+    runner: Runner,
+    sim: Sim,
 }
 
 impl LearnedSph1dCase {
@@ -308,15 +302,8 @@ impl LearnedSph1dCase {
                 solver.x.len()
             ));
         }
-        let gpu = gpu.map(|ctx| GpuPath {
-            ctx: ctx.clone(),
-            net: GpuParticleNet::new(ctx, &model.net),
-            pending: None,
-            requested: 0,
-        });
-        let mut case = Self {
-            params,
-            gpu,
+        let runner = Runner::new(gpu, &model.net);
+        let mut sim = Sim {
             learned: solver.clone(),
             solver,
             model,
@@ -325,10 +312,12 @@ impl LearnedSph1dCase {
             notices,
             left_the_solver: false,
         };
-        case.record();
-        Ok(case)
+        sim.record();
+        Ok(Self { params, runner, sim })
     }
+}
 
+impl Sim {
     fn record(&mut self) {
         let n = self.solver.x.len();
         let spacing = 2.0 / n as f64;
@@ -367,60 +356,6 @@ impl LearnedSph1dCase {
         }
     }
 
-    /// Takes in the network's output for the current state: the learned gas a frame later,
-    /// the solver taken along to the same time.
-    fn arrive(&mut self, du: &[f32]) -> Result<(), CaseError> {
-        let (x, u) = self.model.integrate(&self.learned.x, &self.learned.v, du);
-        let t = self.learned.time + self.model.dt;
-        self.learned.set_state(x, u).map_err(|e| {
-            CaseError::Diverged(format!("the learned solver after {} steps: {e}", self.steps))
-        })?;
-        self.learned.time = t;
-        self.advance_solver(t)?;
-        self.steps += 1;
-        self.record();
-        Ok(())
-    }
-
-    /// On the device: submits the next requested frame when none is in flight.
-    fn submit(&mut self) -> Result<(), CaseError> {
-        let Some(gpu) = &mut self.gpu else { return Ok(()) };
-        if gpu.pending.is_some() || gpu.requested == 0 {
-            return Ok(());
-        }
-        let (graph, features) = self.model.inputs(&self.learned.x, &self.learned.v);
-        let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
-        gpu.net
-            .encode(&mut encoder, &features, &graph)
-            .map_err(|e| CaseError::Gpu(e.to_string()))?;
-        gpu.ctx.queue.submit([encoder.finish()]);
-        let output = gpu.net.output().ok_or(CaseError::Gpu("nothing recorded".into()))?;
-        let n = self.learned.x.len();
-        gpu.pending = Some(PendingRead::start(&gpu.ctx.device, &gpu.ctx.queue, output, n));
-        gpu.requested -= 1;
-        Ok(())
-    }
-
-    /// On the device: takes in the frame read back, if it has arrived, and submits the next;
-    /// true while frames are in flight or asked for.
-    fn take_in(&mut self) -> Result<bool, CaseError> {
-        let Some(gpu) = &mut self.gpu else { return Ok(false) };
-        // Natively, map callbacks run when the device is polled (the browser runs them itself).
-        #[cfg(not(target_arch = "wasm32"))]
-        let _ = gpu.ctx.device.poll(flowscope_gpu::wgpu::PollType::Poll);
-        if let Some(read) = &gpu.pending {
-            let Some(values) = read.try_take() else { return Ok(true) };
-            gpu.pending = None;
-            let du = values.map_err(CaseError::Gpu)?;
-            if let Err(error) = self.arrive(&du) {
-                self.gpu.as_mut().expect("on the device").requested = 0;
-                return Err(error);
-            }
-        }
-        self.submit()?;
-        Ok(self.gpu.as_ref().is_some_and(|g| g.pending.is_some() || g.requested > 0))
-    }
-
     /// Advances the solver to time `t` in stable steps that land on it.
     fn advance_solver(&mut self, t: f64) -> Result<(), CaseError> {
         let left = t - self.solver.time;
@@ -435,17 +370,38 @@ impl LearnedSph1dCase {
     }
 }
 
+impl Rollout for Sim {
+    fn net(&self) -> &ParticleNet {
+        &self.model.net
+    }
+
+    fn inputs(&self) -> (Graph, Vec<f32>) {
+        self.model.inputs(&self.learned.x, &self.learned.v)
+    }
+
+    /// Takes in the network's output for the current state: the learned gas a frame later,
+    /// the solver taken along to the same time.
+    fn arrive(&mut self, du: &[f32]) -> Result<(), CaseError> {
+        let (x, u) = self.model.integrate(&self.learned.x, &self.learned.v, du);
+        let t = self.learned.time + self.model.dt;
+        self.learned.set_state(x, u).map_err(|e| {
+            CaseError::Diverged(format!("the learned solver after {} steps: {e}", self.steps))
+        })?;
+        self.learned.time = t;
+        self.advance_solver(t)?;
+        self.steps += 1;
+        self.record();
+        Ok(())
+    }
+}
+
 impl Case for LearnedSph1dCase {
     fn spec(&self) -> &'static CaseSpec {
         &SPEC
     }
 
     fn backend(&self) -> Backend {
-        if self.gpu.is_some() {
-            Backend::Gpu
-        } else {
-            Backend::Cpu
-        }
+        self.runner.backend()
     }
 
     fn params(&self) -> &ParamValues {
@@ -457,41 +413,21 @@ impl Case for LearnedSph1dCase {
         Err(CaseError::NeedsReset(name.into()))
     }
 
-    /// `n` network steps, the solver taken along to the same time. On the device the frames
-    /// arrive through `poll` (natively, before this returns).
+    /// `n` network steps, the solver taken along to the same time.
     fn step(&mut self, n: u32) -> Result<(), CaseError> {
-        if let Some(gpu) = &mut self.gpu {
-            gpu.requested += u64::from(n);
-            self.submit()?;
-            #[cfg(not(target_arch = "wasm32"))]
-            while self.take_in()? {
-                let ctx = &self.gpu.as_ref().expect("on the device").ctx;
-                flowscope_gpu::buffers::wait_idle(&ctx.device).map_err(CaseError::Gpu)?;
-            }
-            return Ok(());
-        }
-        for _ in 0..n {
-            let (graph, features) = self.model.inputs(&self.learned.x, &self.learned.v);
-            let du = self
-                .model
-                .net
-                .forward(&features, &graph)
-                .map_err(|e| CaseError::Model(e.to_string()))?;
-            self.arrive(&du)?;
-        }
-        Ok(())
+        self.runner.step(&mut self.sim, n)
     }
 
     fn steps(&self) -> u64 {
-        self.steps
+        self.sim.steps
     }
 
     fn time(&self) -> f64 {
-        self.learned.time
+        self.sim.learned.time
     }
 
     fn dt(&self) -> f64 {
-        self.model.dt
+        self.sim.model.dt
     }
 
     fn domain(&self) -> Domain {
@@ -503,12 +439,12 @@ impl Case for LearnedSph1dCase {
     }
 
     fn particles(&self) -> Option<usize> {
-        Some(self.learned.x.len())
+        Some(self.sim.learned.x.len())
     }
 
     fn read_view(&self, name: &str) -> Result<Field2, CaseError> {
-        let gas = if name.starts_with("solver_") { &self.solver } else { &self.learned };
-        let values = Self::values(gas, name)
+        let gas = if name.starts_with("solver_") { &self.sim.solver } else { &self.sim.learned };
+        let values = Sim::values(gas, name)
             .ok_or_else(|| flowscope_core::case::unknown_view(&SPEC, name))?;
         Ok(strip(gas, &values))
     }
@@ -519,31 +455,35 @@ impl Case for LearnedSph1dCase {
             .views
             .iter()
             .map(|v| {
-                let gas = if v.name.starts_with("solver_") { &self.solver } else { &self.learned };
-                (v.name, narrow(&Self::values(gas, v.name).unwrap_or_default()))
+                let gas = if v.name.starts_with("solver_") {
+                    &self.sim.solver
+                } else {
+                    &self.sim.learned
+                };
+                (v.name, narrow(&Sim::values(gas, v.name).unwrap_or_default()))
             })
             .collect();
-        let c = &self.model.net.config;
+        let c = &self.sim.model.net.config;
         let meta = serde_json::json!({
-            "particle_mass": self.learned.m.first().copied().unwrap_or(0.0),
-            "smoothing_length": self.learned.h.first().copied().unwrap_or(0.0),
+            "particle_mass": self.sim.learned.m.first().copied().unwrap_or(0.0),
+            "smoothing_length": self.sim.learned.h.first().copied().unwrap_or(0.0),
             "equation_of_state": { "kind": "barotropic, p = kappa (rho - rho0)", "kappa": 10.0, "rho0": RHO0 },
             "learned": {
                 "model": self.params.choice("model"), "basis": c.basis, "terms": c.terms,
-                "head": c.head, "radius": self.model.radius, "dt": self.model.dt,
-                "frame_distance": self.model.frame_distance,
+                "head": c.head, "radius": self.sim.model.radius, "dt": self.sim.model.dt,
+                "frame_distance": self.sim.model.frame_distance,
                 "positions": "the learned solver's; views prefixed solver_ are the SPH solver's, particle by particle",
             },
         });
-        Some(ParticleState { dim: 1, positions: narrow(&self.learned.x), views, meta })
+        Some(ParticleState { dim: 1, positions: narrow(&self.sim.learned.x), views, meta })
     }
 
     fn observables(&self) -> Result<Vec<f64>, CaseError> {
-        let last = self.history.last().copied().unwrap_or([0.0; 5]);
+        let last = self.sim.history.last().copied().unwrap_or([0.0; 5]);
         Ok(vec![
-            self.learned.total_mass(),
-            self.learned.momentum(),
-            self.learned.kinetic_energy(),
+            self.sim.learned.total_mass(),
+            self.sim.learned.momentum(),
+            self.sim.learned.kinetic_energy(),
             last[1],
             last[2],
             last[4],
@@ -555,11 +495,11 @@ impl Case for LearnedSph1dCase {
     }
 
     fn notices(&self) -> &[String] {
-        &self.notices
+        &self.sim.notices
     }
 
     fn plots(&self) -> Result<Vec<Plot>, CaseError> {
-        let t = self.learned.time;
+        let t = self.sim.learned.time;
         let profile = |name, symbol, learned: &[f64], solver: &[f64]| Plot {
             name,
             title: format!("{name} {symbol}(x) at t = {t:.3}"),
@@ -568,18 +508,19 @@ impl Case for LearnedSph1dCase {
             series: vec![
                 Series::markers(
                     "SPH solver",
-                    self.solver.x.iter().zip(solver).map(|(&x, &y)| [x, y]).collect(),
+                    self.sim.solver.x.iter().zip(solver).map(|(&x, &y)| [x, y]).collect(),
                 ),
                 Series::markers(
                     "learned",
-                    self.learned.x.iter().zip(learned).map(|(&x, &y)| [x, y]).collect(),
+                    self.sim.learned.x.iter().zip(learned).map(|(&x, &y)| [x, y]).collect(),
                 ),
             ],
         };
-        let over_time = |k: usize| self.history.iter().map(|h| [h[0], h[k]]).collect::<Vec<_>>();
+        let over_time =
+            |k: usize| self.sim.history.iter().map(|h| [h[0], h[k]]).collect::<Vec<_>>();
         Ok(vec![
-            profile("density", "ρ", &self.learned.rho, &self.solver.rho),
-            profile("velocity", "u", &self.learned.v, &self.solver.v),
+            profile("density", "ρ", &self.sim.learned.rho, &self.sim.solver.rho),
+            profile("velocity", "u", &self.sim.learned.v, &self.sim.solver.v),
             Plot {
                 name: "error",
                 title: "Error against the solver over time".into(),
@@ -611,16 +552,8 @@ impl crate::Simulation for LearnedSph1dCase {
         None
     }
 
-    /// On the device, one frame at a time: a new one only once the last has arrived.
     fn step_slice(&mut self) -> Result<(), CaseError> {
-        match &mut self.gpu {
-            Some(gpu) if gpu.pending.is_none() && gpu.requested == 0 => {
-                gpu.requested = 1;
-                self.submit()
-            }
-            Some(_) => Ok(()),
-            None => self.step(1),
-        }
+        self.runner.step_slice(&mut self.sim)
     }
 
     fn slices(&self) -> bool {
@@ -628,7 +561,7 @@ impl crate::Simulation for LearnedSph1dCase {
     }
 
     fn poll(&mut self) -> Result<bool, CaseError> {
-        self.take_in()
+        self.runner.poll(&mut self.sim)
     }
 }
 
@@ -738,11 +671,13 @@ mod tests {
             case
         };
         let (a, b) = (run(), run());
-        assert_eq!(a.learned.x, b.learned.x, "the same seed, the same rollout");
+        assert_eq!(a.sim.learned.x, b.sim.learned.x, "the same seed, the same rollout");
         let o = a.observables().unwrap();
         let names: Vec<_> = SPEC.observables.iter().map(|o| o.name).collect();
         let at = |n: &str| o[names.iter().position(|m| *m == n).unwrap()];
-        assert!((a.time() - 4.0 * 0.016).abs() < 1e-12 && (a.solver.time - a.time()).abs() < 1e-12);
+        assert!(
+            (a.time() - 4.0 * 0.016).abs() < 1e-12 && (a.sim.solver.time - a.time()).abs() < 1e-12
+        );
         assert!(at("position_error") < 0.5, "{} spacings after 4 frames", at("position_error"));
         assert!(at("density_error") < 0.01, "{} of ρ0 after 4 frames", at("density_error"));
         assert!(o.iter().all(|v| v.is_finite()));
@@ -766,18 +701,19 @@ mod tests {
         cpu.step(3).unwrap();
         gpu.step(3).unwrap();
         assert_eq!((gpu.steps(), gpu.backend()), (3, Backend::Gpu));
-        let spacing = 2.0 / cpu.learned.x.len() as f64;
+        let spacing = 2.0 / cpu.sim.learned.x.len() as f64;
         let apart = cpu
+            .sim
             .learned
             .x
             .iter()
-            .zip(&gpu.learned.x)
+            .zip(&gpu.sim.learned.x)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         assert!(apart < 1e-3 * spacing, "the backends' particles are {apart} apart");
-        let moving: f64 = gpu.learned.v.iter().map(|v| v.abs()).sum();
+        let moving: f64 = gpu.sim.learned.v.iter().map(|v| v.abs()).sum();
         assert!(
-            gpu.learned.momentum().abs() < 1e-5 * moving * gpu.learned.m[0],
+            gpu.sim.learned.momentum().abs() < 1e-5 * moving * gpu.sim.learned.m[0],
             "DMCF on the device"
         );
         gpu.step_slice().unwrap();

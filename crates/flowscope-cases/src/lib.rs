@@ -13,7 +13,9 @@ pub mod datasets;
 mod flow_case;
 pub mod heat;
 pub mod hydrostatic_tank;
+pub mod learned_particles;
 pub mod learned_sph_1d;
+pub mod learned_sph_2d;
 pub mod lid_cavity;
 pub mod particle_case;
 pub mod smdp_heat;
@@ -48,6 +50,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &smdp_heat::SPEC,
     &airfoil_uncertainty::SPEC,
     &learned_sph_1d::SPEC,
+    &learned_sph_2d::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -232,6 +235,9 @@ pub fn create_within(
         }
         "learned-sph-1d" => {
             Ok(Box::new(learned_sph_1d::LearnedSph1dCase::new(params, models, gpu)?))
+        }
+        "learned-sph-2d" => {
+            Ok(Box::new(learned_sph_2d::LearnedSph2dCase::new(params, models, gpu)?))
         }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {

@@ -359,7 +359,13 @@ fn refuse_non_finite<'a>(
 
 /// Paints `values` of particles at `x` as discs of radius `radius` on an image of `[0, w] ×
 /// [0, h]` with pixels of size `pixel`; NaN where no particle is.
-fn splat(x: &[[f64; 2]], values: &[f64], (w, h): (f64, f64), pixel: f64, radius: f64) -> Field2 {
+pub(crate) fn splat(
+    x: &[[f64; 2]],
+    values: &[f64],
+    (w, h): (f64, f64),
+    pixel: f64,
+    radius: f64,
+) -> Field2 {
     let (nx, ny) = (((w / pixel).ceil() as usize).max(1), ((h / pixel).ceil() as usize).max(1));
     let mut field = Field2 { nx, ny, data: vec![f32::NAN; nx * ny] };
     let reach = (radius / pixel).ceil() as isize;

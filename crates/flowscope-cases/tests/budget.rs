@@ -77,6 +77,7 @@ fn settings(spec: &CaseSpec) -> Vec<ParamValues> {
         "acdm-wake" | "smdp-heat" => Some(("samples", "8")),
         "airfoil-uncertainty" => Some(("samples", "32")),
         "learned-sph-1d" => Some(("n", "1024")),
+        "learned-sph-2d" => Some(("n", "64")),
         _ => Some(("n", "128")),
     };
     if let Some((name, value)) = bigger {

@@ -26,8 +26,8 @@ use std::time::Instant;
 pub struct EvalArgs {
     /// What to evaluate (acdm: the ACDM model and its UNet baseline; smdp: the SMDP toy and
     /// heat models against their baselines; airfoil-uncertainty: DDPM, flow matching and the
-    /// heteroscedastic UNet against the solver's statistics; sfbc: the learned particle solvers
-    /// against the SPH solver).
+    /// heteroscedastic UNet against the solver's statistics; sfbc, sfbc-2d: the learned 1D and
+    /// 2D particle solvers against the SPH solver).
     target: String,
     /// The folder of shipped models and their manifest.json.
     #[arg(long, default_value = "public/models")]
@@ -163,9 +163,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
         "smdp" => return crate::eval_smdp::run(args),
         "airfoil-uncertainty" => return crate::eval_airfoil::run(args),
         "sfbc" => return crate::eval_sfbc::run(args),
+        "sfbc-2d" => return crate::eval_sfbc_2d::run(args),
         other => {
             anyhow::bail!(
-                "unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty, sfbc"
+                "unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d"
             )
         }
     }

@@ -4,6 +4,7 @@
 mod eval;
 mod eval_airfoil;
 mod eval_sfbc;
+mod eval_sfbc_2d;
 mod eval_smdp;
 mod generate;
 mod model;
@@ -41,7 +42,7 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Roll out a learned model beside the solver (acdm-wake); see docs/MODELS.md.
     Sample(sample::SampleArgs),
-    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc).
+    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d).
     Eval(eval::EvalArgs),
 }
 

@@ -127,18 +127,30 @@ mod tests {
 
     #[test]
     fn a_run_repeats_for_its_seed_and_keeps_its_walls() {
-        let set = ["n=12", "frames=2", "train_runs=1", "test_runs=1"].map(String::from);
+        let set = ["n=24", "frames=2", "train_runs=1", "test_runs=1"].map(String::from);
         let options = super::super::options(&Sfbc2d, &set).unwrap();
         let runs = Sfbc2d.runs(&options).unwrap();
         let simulate = || Sfbc2d.simulate(&runs[1], &options, 4, &mut |_| {}).unwrap();
         let (a, b) = (simulate(), simulate());
         assert_eq!(a.data, b.data);
         let total = a.shape[3];
-        assert_eq!(total, 144 + (18 * 18 - 144));
+        assert_eq!(total, 30 * 30);
         let channel = |frame: usize, c: usize| &a.data[(frame * 6 + c) * total..][..total];
-        assert_eq!(channel(0, 5).iter().filter(|&&w| w == 1.0).count(), 18 * 18 - 144);
+        assert_eq!(channel(0, 5).iter().filter(|&&w| w == 1.0).count(), 30 * 30 - 24 * 24);
         // Fluid moves, walls do not.
         let moved = |i: usize| channel(2, 0)[i] != channel(0, 0)[i];
         assert!(moved(0) && !moved(total - 1));
+        // The case with the run's parameters starts from the same fluid.
+        let spec = crate::find("learned-sph-2d").unwrap();
+        let mut values = flowscope_core::ParamValues::defaults(spec.params);
+        for (name, text) in Sfbc2d.case_params(&runs[1], &options, 4).unwrap() {
+            values.set_text(spec.id, spec.params, &name, &text).unwrap();
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../public/models");
+        let models = crate::read_models(spec, &root).unwrap();
+        let case = crate::create_with(spec.id, &values, None, &models).unwrap();
+        let start = case.particle_state().unwrap().positions;
+        let xs = start.iter().step_by(2).copied().collect::<Vec<f32>>();
+        assert_eq!(xs, channel(0, 0)[..24 * 24].to_vec());
     }
 }
