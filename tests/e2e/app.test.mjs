@@ -168,7 +168,7 @@ for (const mode of ['webgpu', 'cpu']) {
         // The SMDP toy draws one thin column per step: 200 of them to see it change. The SMDP heat
         // case's first 20 steps blur its field on the CPU (the learned part comes after).
         const steps = id === 'sph-1d-periodic' ? 400 : id === 'acdm-wake' ? 3 : id === 'smdp-toy' ? 200
-          : id === 'smdp-heat' || id === 'learned-sph-1d' ? 8 : id === 'learned-sph-2d' ? 3 : id === 'airfoil-uncertainty' ? 1 : slow && !particles.includes(id) ? 6 : 40;
+          : id === 'smdp-heat' || id === 'learned-sph-1d' ? 8 : id === 'learned-sph-2d' ? 1 : id === 'airfoil-uncertainty' ? 1 : slow && !particles.includes(id) ? 6 : 40;
         await page.evaluate((n) => window.flowscope.step(n), steps);
         const first = await settledPicture(page, (png) => distinctColours(png) > 10);
         assert.ok(distinctColours(first) > 10, `${id}: canvas looks blank`);

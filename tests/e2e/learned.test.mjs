@@ -163,7 +163,7 @@ for (const webgpu of [false, true]) {
         assert.match(png, /^data:image\/png/);
       }
       // The 2D box: fluid and wall particles in one graph, the solver's 16 steps a frame beside it.
-      const { loaded, before, state, o } = await particleRollout(page, 'learned-sph-2d', 'fourier-noise', 2);
+      const { loaded, before, state, o } = await particleRollout(page, 'learned-sph-2d', 'fourier-small-noise', 2);
       assert.equal(loaded.case, 'learned-sph-2d');
       assert.ok(!state.error, state.error);
       assert.equal(state.step - before, 2);

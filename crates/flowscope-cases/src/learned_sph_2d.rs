@@ -24,7 +24,7 @@ use flowscope_sph::swirl::{self, SIDE};
 use flowscope_sph::wcsph::Wcsph;
 
 /// The shipped models, as the `model` parameter names them.
-pub const MODELS: &[&str] = &["fourier-noise", "fourier-small-noise", "linear-noise"];
+pub const MODELS: &[&str] = &["fourier-small-noise", "fourier-noise", "linear-noise"];
 
 /// The model file of a `model` option.
 pub fn model_file(model: &str) -> String {
@@ -174,11 +174,11 @@ const PARAMS: &[ParamSpec] = &[
         name: "model",
         label: "Learned model",
         unit: "",
-        help: "fourier-noise: SFBC's Fourier basis (4 terms per axis), SFBC's layer widths. \
-            fourier-small-noise: the same at half the widths, a quarter of the work (the fast \
-            one). linear-noise: CConv's piecewise-linear filters, the baseline. All trained \
-            with noisy starts.",
-        kind: ParamKind::Enum { options: MODELS, default: "fourier-noise" },
+        help: "fourier-small-noise: SFBC's Fourier basis (4 terms per axis) at half SFBC's \
+            layer widths, a quarter of the work (fast enough for 30 frames a second). \
+            fourier-noise: the same at SFBC's widths, a little more accurate. linear-noise: \
+            CConv's piecewise-linear filters, the baseline. All trained with noisy starts.",
+        kind: ParamKind::Enum { options: MODELS, default: "fourier-small-noise" },
         needs_reset: true,
     },
     ParamSpec {
@@ -275,7 +275,12 @@ pub static SPEC: CaseSpec = CaseSpec {
     ),
     interactions: &[],
     presets: &[
-        Preset { name: "default", label: "Fourier basis, seed 1", params: &[] },
+        Preset { name: "default", label: "Fourier basis (small network), seed 1", params: &[] },
+        Preset {
+            name: "wide",
+            label: "Fourier basis at SFBC's layer widths",
+            params: &[("model", "fourier-noise")],
+        },
         Preset {
             name: "linear",
             label: "Linear basis (CConv)",
@@ -283,8 +288,8 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset {
             name: "fast",
-            label: "The small Fourier model alone, as fast as it goes",
-            params: &[("model", "fourier-small-noise"), ("solver", "off")],
+            label: "The learned solver alone, as fast as it goes",
+            params: &[("solver", "off")],
         },
         Preset { name: "slow", label: "A gentler swirl", params: &[("speed", "0.5")] },
     ],
