@@ -7,6 +7,7 @@ pub mod acdm_wake;
 pub mod airfoil;
 pub mod airfoil_uncertainty;
 pub mod backward_step;
+pub mod control_cartpole;
 pub mod cylinder_wake;
 pub mod dam_break;
 pub mod datasets;

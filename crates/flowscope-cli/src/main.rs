@@ -10,6 +10,7 @@ mod generate;
 mod model;
 mod output;
 mod sample;
+mod train;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +43,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Roll out a learned model beside the solver (acdm-wake); see docs/MODELS.md.
     Sample(sample::SampleArgs),
+    /// Train a controller through a differentiable simulator (bptt-cartpole); see docs/CONTROL.md.
+    Train(train::TrainArgs),
     /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d).
     Eval(eval::EvalArgs),
 }
@@ -130,6 +133,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
     }
 }
 

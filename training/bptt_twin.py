@@ -1,0 +1,124 @@
+"""The PyTorch twin of crates/flowscope-control (f64): the multi-pole cart-pole of StableBPTT,
+the tanh MLP controller and the gradient modes, written as the reference writes them (a rollout
+with `detach()` where TensorFlow's `stop_gradient` stands), differentiated by autograd. It
+writes the fixture the Rust gradients are held to:
+
+    training/run bptt_twin.py
+
+tests/fixtures/control/cartpole-gradients.safetensors holds, for P poles in 1 and 3:
+`pP.starts` [B, 2 + 2P], the controller `pP.params` (flat: each layer's weight [out, in]
+row-major, then its bias), `pP.loss`, the batch gradients `pP.grad.F|P|S|C`, and the parameters
+after three Adam updates (lr 1e-2) in mode C clipped by norm 1 (`pP.after.C.norm`) and in mode F
+clipped by value 1 (`pP.after.F.value`).
+"""
+
+import os
+
+import torch
+from safetensors.torch import save_file
+
+G, POLE_MASS, TOTAL_MASS, HALF_LENGTH = 9.8, 0.1, 1.1, 0.5
+DT, STEPS = 0.01, 100
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "control",
+                       "cartpole-gradients.safetensors")
+
+
+def cartpole_step(state, force):
+    """state [B, 2 + 2P] as [x, x', th1, th1', ...], force [B]."""
+    ml = POLE_MASS * HALF_LENGTH
+    x, xd = state[:, 0], state[:, 1]
+    th, thd = state[:, 2::2], state[:, 3::2]
+    f = force[:, None]
+    sin, cos = torch.sin(th), torch.cos(th)
+    sintd2 = sin * thd**2
+    a = (f + ml * sintd2) / TOTAL_MASS
+    b = HALF_LENGTH * (4.0 / 3.0 - POLE_MASS * cos**2 / TOTAL_MASS)
+    thdd = (G * sin - cos * a) / b
+    c = torch.sum(sintd2 - thdd * cos, dim=1)
+    xdd = (force + ml * c) / TOTAL_MASS
+    thd_new = thd + DT * thdd
+    th_new = th + DT * thd_new
+    xd_new = xd + DT * xdd
+    x_new = x + DT * xd_new
+    poles = torch.stack([th_new, thd_new], dim=2).reshape(state.shape[0], -1)
+    return torch.cat([x_new[:, None], xd_new[:, None], poles], dim=1)
+
+
+def loss_fn(state):
+    return 1.0 - torch.mean(torch.cos(state[:, 2::2]))
+
+
+def rollout_loss(layers, starts, mode):
+    state = starts
+    for _ in range(STEPS):
+        seen = state if mode == "F" else state.detach()
+        physics = state.detach() if mode == "S" else state
+        h = seen
+        for k, layer in enumerate(layers):
+            h = layer(h)
+            if k < len(layers) - 1:
+                h = torch.tanh(h)
+        state = cartpole_step(physics, h[:, 0])
+    return loss_fn(state)
+
+
+def flat(tensors):
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def gradient(layers, starts, mode):
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]
+    if mode == "C":
+        p, f = gradient(layers, starts, "P")[1], gradient(layers, starts, "F")[1]
+        return None, torch.where(torch.sign(p) == torch.sign(f), p, torch.zeros_like(p))
+    loss = rollout_loss(layers, starts, mode)
+    grads = torch.autograd.grad(loss, params)
+    return loss.detach(), flat(grads)
+
+
+def train(layers, starts, mode, clip, updates=3):
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]
+    opt = torch.optim.Adam(params, lr=1e-2)
+    for _ in range(updates):
+        g = gradient(layers, starts, mode)[1]
+        if clip == "value":
+            g = g.clamp(-1.0, 1.0)
+        elif clip == "norm":
+            g = g * min(1.0, 1.0 / float(g.norm()))
+        offset = 0
+        for p in params:
+            p.grad = g[offset:offset + p.numel()].reshape(p.shape).clone()
+            offset += p.numel()
+        opt.step()
+    return flat([p.detach() for p in params])
+
+
+def main():
+    torch.manual_seed(0)
+    out = {}
+    for poles in (1, 3):
+        state_len = 2 + 2 * poles
+        widths = [state_len, 16, 16, 1]
+        make = lambda: [torch.nn.Linear(a, b, dtype=torch.float64) for a, b in zip(widths, widths[1:])]
+        layers = make()
+        starts = torch.rand(4, state_len, dtype=torch.float64) * 2 - 1
+        starts[:, 2::2] = torch.pi + starts[:, 2::2] * torch.pi / 6
+        key = f"p{poles}"
+        out[f"{key}.starts"] = starts
+        out[f"{key}.params"] = flat([p.detach() for l in layers for p in (l.weight, l.bias)])
+        for mode in "FPSC":
+            loss, g = gradient(layers, starts, mode)
+            out[f"{key}.grad.{mode}"] = g
+            if loss is not None:
+                out[f"{key}.loss"] = loss.reshape(1)
+        for mode, clip in (("C", "norm"), ("F", "value")):
+            copy = make()
+            for c, l in zip(copy, layers):
+                c.load_state_dict(l.state_dict())
+            out[f"{key}.after.{mode}.{clip}"] = train(copy, starts, mode, clip)
+    save_file({k: v.contiguous() for k, v in out.items()}, FIXTURE)
+    print(f"wrote {FIXTURE}: " + ", ".join(f"{k} {list(v.shape)}" for k, v in out.items()))
+
+
+if __name__ == "__main__":
+    main()
