@@ -538,6 +538,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("sampler", "ddim"), ("steps", "5")],
         },
     ],
+    exchange: None,
     models: &[MODEL_FILE, BASELINE_FILE],
     gpu: true,
     cost,

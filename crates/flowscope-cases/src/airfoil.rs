@@ -99,6 +99,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("naca", "4412"), ("alpha", "18")],
         },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

@@ -748,6 +748,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "many", label: "64 samples", params: &[("samples", "64")] },
     ],
+    exchange: None,
     models: &[
         "airfoil-flow-matching.safetensors",
         "airfoil-ddpm.safetensors",

@@ -91,6 +91,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("Re", "800"), ("n", "48")],
         },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

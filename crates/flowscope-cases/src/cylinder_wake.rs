@@ -150,6 +150,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "square", label: "Square cylinder", params: &[("shape", "square")] },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

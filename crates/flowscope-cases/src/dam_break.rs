@@ -115,6 +115,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         Preset { name: "dfsph", label: "DFSPH against Martin & Moyce", params: &[("solver", "dfsph")] },
         Preset { name: "fine", label: "WCSPH, 40 particles across", params: &[("solver", "wcsph"), ("n", "40")] },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

@@ -117,6 +117,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("scheme", "spectral"), ("initial", "mode"), ("dt", "1")],
         },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

@@ -68,6 +68,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         Preset { name: "default", label: "24 particles deep", params: &[] },
         Preset { name: "fine", label: "48 particles deep", params: &[("n", "48")] },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

@@ -232,6 +232,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "linear", label: "Linear basis (CConv)", params: &[("model", "linear")] },
     ],
+    exchange: None,
     models: &[
         "sfbc-1d-fourier-noise.safetensors",
         "sfbc-1d-fourier.safetensors",

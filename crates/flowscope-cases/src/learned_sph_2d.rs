@@ -293,6 +293,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "slow", label: "A gentler swirl", params: &[("speed", "0.5")] },
     ],
+    exchange: None,
     models: &[
         "sfbc-2d-fourier-noise.safetensors",
         "sfbc-2d-fourier-small-noise.safetensors",

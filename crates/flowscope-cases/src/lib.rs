@@ -52,6 +52,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &airfoil_uncertainty::SPEC,
     &learned_sph_1d::SPEC,
     &learned_sph_2d::SPEC,
+    &control_cartpole::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -239,6 +240,9 @@ pub fn create_within(
         }
         "learned-sph-2d" => {
             Ok(Box::new(learned_sph_2d::LearnedSph2dCase::new(params, models, gpu)?))
+        }
+        "control-cartpole" => {
+            Ok(Box::new(control_cartpole::ControlCartpoleCase::new(params, models)?))
         }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {

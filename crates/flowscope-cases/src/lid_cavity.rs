@@ -68,6 +68,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("Re", "1000"), ("n", "128")],
         },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

@@ -422,6 +422,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("method", "ode"), ("samples", "1")],
         },
     ],
+    exchange: None,
     models: &[MODEL_FILE],
     gpu: true,
     cost,

@@ -257,6 +257,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         Preset { name: "sde", label: "Reverse SDE: many paths back", params: &[] },
         Preset { name: "ode", label: "Probability-flow ODE", params: &[("method", "ode")] },
     ],
+    exchange: None,
     models: &[MODEL_FILE],
     gpu: false,
     cost,

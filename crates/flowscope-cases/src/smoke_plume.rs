@@ -101,6 +101,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         Preset { name: "fine", label: "Fine grid (128 cells)", params: &[("n", "128")] },
         Preset { name: "buoyant", label: "Strong buoyancy", params: &[("buoyancy", "0.4")] },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

@@ -121,6 +121,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "fine", label: "1600 particles", params: &[("n", "1600")] },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

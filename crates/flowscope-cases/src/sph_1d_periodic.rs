@@ -84,6 +84,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "seed-42", label: "Another draw (seed 42)", params: &[("seed", "42")] },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

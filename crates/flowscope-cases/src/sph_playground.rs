@@ -125,6 +125,7 @@ pub static SPEC: CaseSpec = CaseSpec {
             params: &[("paddle", "0"), ("tilt", "20")],
         },
     ],
+    exchange: None,
     models: &[],
     gpu: false,
     cost,

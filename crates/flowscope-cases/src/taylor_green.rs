@@ -74,6 +74,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         },
         Preset { name: "inviscid", label: "Nearly inviscid: ν 0.001", params: &[("nu", "0.001")] },
     ],
+    exchange: None,
     models: &[],
     gpu: true,
     cost,

@@ -55,13 +55,22 @@ pub struct EvalArgs {
     /// solver runs now).
     #[arg(long, default_value = "target/data/airfoil-uncertainty")]
     pub(crate) data: PathBuf,
+    /// bptt-cartpole: epochs per run (100).
+    #[arg(long)]
+    pub(crate) epochs: Option<usize>,
+    /// bptt-cartpole: seeds per setting.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) seeds: usize,
+    /// bptt-cartpole: the pole counts.
+    #[arg(long, default_value = "1,2,3,4")]
+    pub(crate) poles: String,
     /// Dataset options to change (e.g. `warmup=20` for a quick check).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
-    /// The document whose evaluation section is rewritten.
+    /// The document whose evaluation section is rewritten (bptt-cartpole: docs/CONTROL.md).
     #[arg(long, default_value = "docs/MODELS.md")]
     pub(crate) doc: PathBuf,
-    /// Where the plots go (linked from the document relative to it).
+    /// Where the plots go, linked from the document relative to it (bptt-cartpole: docs/control).
     #[arg(long, default_value = "docs/models")]
     pub(crate) plots: PathBuf,
 }
@@ -164,9 +173,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         "airfoil-uncertainty" => return crate::eval_airfoil::run(args),
         "sfbc" => return crate::eval_sfbc::run(args),
         "sfbc-2d" => return crate::eval_sfbc_2d::run(args),
+        "bptt-cartpole" => return crate::eval_control::run(args),
         other => {
             anyhow::bail!(
-                "unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d"
+                "unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty, sfbc, \
+                 sfbc-2d, bptt-cartpole"
             )
         }
     }

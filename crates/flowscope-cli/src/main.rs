@@ -3,6 +3,7 @@
 
 mod eval;
 mod eval_airfoil;
+mod eval_control;
 mod eval_sfbc;
 mod eval_sfbc_2d;
 mod eval_smdp;
@@ -45,7 +46,7 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Train a controller through a differentiable simulator (bptt-cartpole); see docs/CONTROL.md.
     Train(train::TrainArgs),
-    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d).
+    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d, bptt-cartpole).
     Eval(eval::EvalArgs),
 }
 

@@ -184,7 +184,10 @@ pub fn rollout(system: &impl System, controller: &Mlp, start: &[f64]) -> Rollout
     Rollout { states, controls }
 }
 
-/// One sample's loss and its gradient under each flow.
+/// One sample's loss and its gradient under each flow. The forward pass records every step's
+/// activations and the controller's unit adjoints; each flow then runs the adjoint back in time
+/// (cheap: the physics and the recorded input gradients) and forms its parameter gradient from
+/// the unit adjoints in one pass over the steps.
 fn sample_gradients(
     system: &impl System,
     controller: &Mlp,
@@ -192,14 +195,18 @@ fn sample_gradients(
     flows: &[Flow],
 ) -> (f64, Vec<Vec<f64>>) {
     let (s, u, t) = (system.state_len(), system.control_len(), controller.tape_len());
+    let ul = controller.unit_len();
+    let inputs = controller.inputs();
     let steps = system.steps();
     let mut states = start.to_vec();
     states.resize((steps + 1) * s, 0.0);
     let mut tapes = vec![0.0; steps * t];
+    let mut units = vec![0.0; steps * u * ul];
     for n in 0..steps {
         let (done, rest) = states.split_at_mut((n + 1) * s);
         let tape = &mut tapes[n * t..(n + 1) * t];
         controller.forward_tape(&done[n * s..], tape);
+        controller.unit_backward(tape, &mut units[n * u * ul..(n + 1) * u * ul]);
         system.step(&done[n * s..], &tape[t - u..], &mut rest[..s]);
     }
     let last = &states[steps * s..];
@@ -207,24 +214,36 @@ fn sample_gradients(
     let grads = flows
         .iter()
         .map(|flow| {
-            let mut grad = vec![0.0; controller.params.len()];
+            let mut adjoints = vec![0.0; steps * u];
             let mut adjoint = vec![0.0; s];
             system.loss_adjoint(last, &mut adjoint);
-            let (mut physics, mut control, mut through_controller) =
-                (vec![0.0; s], vec![0.0; u], vec![0.0; s]);
+            let mut physics = vec![0.0; s];
+            let mut first = 0;
             for n in (0..steps).rev() {
                 let (state, tape) = (&states[n * s..(n + 1) * s], &tapes[n * t..(n + 1) * t]);
-                system.step_adjoint(state, &tape[t - u..], &adjoint, &mut physics, &mut control);
-                let input_adjoint = flow.control.then_some(through_controller.as_mut_slice());
-                controller.backward(tape, &control, &mut grad, input_adjoint);
+                let mu = &mut adjoints[n * u..(n + 1) * u];
+                system.step_adjoint(state, &tape[t - u..], &adjoint, &mut physics, mu);
                 if !flow.physics && !flow.control {
+                    first = n;
                     break;
                 }
-                for k in 0..s {
-                    adjoint[k] = if flow.physics { physics[k] } else { 0.0 }
-                        + if flow.control { through_controller[k] } else { 0.0 };
+                for (k, a) in adjoint.iter_mut().enumerate() {
+                    *a = if flow.physics { physics[k] } else { 0.0 };
+                }
+                if flow.control {
+                    for (k, &m) in mu.iter().enumerate() {
+                        let gradient = &units[(n * u + k) * ul + ul - inputs..][..inputs];
+                        adjoint.iter_mut().zip(gradient).for_each(|(a, g)| *a += m * g);
+                    }
                 }
             }
+            let mut grad = vec![0.0; controller.params.len()];
+            controller.accumulate(
+                &tapes[first * t..],
+                &units[first * u * ul..],
+                &adjoints[first * u..],
+                &mut grad,
+            );
             grad
         })
         .collect();

@@ -57,6 +57,28 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
+/// The file with its JSON header's keys in sorted order: safetensors writes the metadata from a
+/// hash map, and the same controller must give the same bytes (and sha256).
+fn with_sorted_header(bytes: &[u8]) -> Vec<u8> {
+    use std::collections::BTreeMap;
+    let length = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let mut header: BTreeMap<String, Value> =
+        serde_json::from_slice(&bytes[8..8 + length]).expect("safetensors wrote JSON");
+    if let Some(Value::Object(metadata)) = header.get("__metadata__") {
+        let sorted: BTreeMap<String, Value> = metadata.clone().into_iter().collect();
+        header.insert("__metadata__".into(), serde_json::to_value(sorted).expect("JSON"));
+    }
+    let mut text = serde_json::to_string(&header).expect("JSON");
+    // The header is as long as before: the same keys and values, padded to 8 bytes again.
+    while text.len() < length {
+        text.push(' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&bytes[8 + length..]);
+    out
+}
+
 impl Mlp {
     /// Glorot-uniform weights and zero biases (Keras' `Dense` defaults, as the reference).
     pub fn new(widths: &[usize], rng: &mut impl Rng) -> Self {
@@ -157,6 +179,122 @@ impl Mlp {
         }
     }
 
+    /// Numbers a [`Self::unit_backward`] writes per output: the adjoint of every hidden layer's
+    /// pre-activation, then the input gradient.
+    pub fn unit_len(&self) -> usize {
+        self.widths[..self.widths.len() - 1].iter().sum()
+    }
+
+    /// For each output k, the backward pass of the unit adjoint e_k at the recorded `tape`:
+    /// `out` holds, output after output, the hidden layers' adjoints δ and ∂y_k/∂x. Every
+    /// adjoint of the outputs is a combination of these, so a rollout computes them once and
+    /// each gradient mode only mixes them ([`Self::accumulate`]).
+    pub fn unit_backward(&self, tape: &[f64], out: &mut [f64]) {
+        let all: Vec<Layer> = layers(&self.widths).collect();
+        let starts: Vec<usize> = self
+            .widths
+            .iter()
+            .scan(0, |o, w| {
+                let s = *o;
+                *o += w;
+                Some(s)
+            })
+            .collect();
+        let hidden = self.unit_len() - self.inputs();
+        let last = all.len() - 1;
+        for (k, unit) in out.chunks_exact_mut(self.unit_len()).enumerate() {
+            // Below the linear output layer: row k of its weight.
+            let top = all[last];
+            let mut delta = self.params[top.weight + k * top.inputs..][..top.inputs].to_vec();
+            for i in (0..last).rev() {
+                // Layer i maps activation i to activation i + 1 (hidden, tanh).
+                let h = &tape[starts[i + 1]..starts[i + 1] + all[i].outputs];
+                for (d, h) in delta.iter_mut().zip(h) {
+                    *d *= 1.0 - h * h;
+                }
+                let offset = starts[i + 1] - self.inputs();
+                unit[offset..offset + delta.len()].copy_from_slice(&delta);
+                let mut below = vec![0.0; all[i].inputs];
+                for (o, &d) in delta.iter().enumerate() {
+                    axpy(
+                        d,
+                        &self.params[all[i].weight + o * all[i].inputs..][..all[i].inputs],
+                        &mut below,
+                    );
+                }
+                delta = below;
+            }
+            unit[hidden..].copy_from_slice(&delta);
+        }
+    }
+
+    /// Adds Σ_n of the parameter gradient of `adjoints[n] · output_n` to `grad`, for the steps
+    /// whose tapes (`tapes`, [`Self::tape_len`] each) and unit adjoints (`units`,
+    /// [`Self::unit_len`] × outputs each) are given: the hidden layers' sums as matrix products
+    /// over the steps.
+    pub fn accumulate(&self, tapes: &[f64], units: &[f64], adjoints: &[f64], grad: &mut [f64]) {
+        let (t, u, ul) = (self.tape_len(), self.outputs(), self.unit_len());
+        let steps = adjoints.len() / u;
+        let all: Vec<Layer> = layers(&self.widths).collect();
+        let starts: Vec<usize> = self
+            .widths
+            .iter()
+            .scan(0, |o, w| {
+                let s = *o;
+                *o += w;
+                Some(s)
+            })
+            .collect();
+        let last = all.len() - 1;
+        let top = all[last];
+        for n in 0..steps {
+            let h = &tapes[n * t + starts[last]..][..top.inputs];
+            for k in 0..u {
+                let mu = adjoints[n * u + k];
+                axpy(mu, h, &mut grad[top.weight + k * top.inputs..][..top.inputs]);
+                grad[top.bias + k] += mu;
+            }
+        }
+        for (i, layer) in all[..last].iter().enumerate() {
+            let offset = starts[i + 1] - self.inputs();
+            // Row n: Σ_k μ_{n,k} δ_{n,k} of this layer.
+            let mut deltas = vec![0.0; steps * layer.outputs];
+            for (n, row) in deltas.chunks_exact_mut(layer.outputs).enumerate() {
+                for k in 0..u {
+                    let unit = &units[(n * u + k) * ul + offset..][..layer.outputs];
+                    axpy(adjoints[n * u + k], unit, row);
+                }
+                for (b, d) in
+                    grad[layer.bias..layer.bias + layer.outputs].iter_mut().zip(row.iter())
+                {
+                    *b += d;
+                }
+            }
+            let weight = &mut grad[layer.weight..layer.bias];
+            // weight[o][j] += Σ_n deltas[n][o] · tape_n[starts[i] + j].
+            // SAFETY: the strides describe `deltas` (steps × outputs), the activations inside
+            // `tapes` (steps rows of stride t) and `weight` (outputs × inputs), all in bounds.
+            unsafe {
+                matrixmultiply::dgemm(
+                    layer.outputs,
+                    steps,
+                    layer.inputs,
+                    1.0,
+                    deltas.as_ptr(),
+                    1,
+                    layer.outputs as isize,
+                    tapes[starts[i]..].as_ptr(),
+                    t as isize,
+                    1,
+                    1.0,
+                    weight.as_mut_ptr(),
+                    layer.inputs as isize,
+                    1,
+                );
+            }
+        }
+    }
+
     /// The network as a `flowscope-nn` MLP file (f32, config `{"family": "mlp", "widths": …,
     /// "activation": "tanh"}`), with `extra` in its metadata.
     pub fn to_safetensors(&self, extra: &Value) -> Vec<u8> {
@@ -193,7 +331,9 @@ impl Mlp {
             [("config".to_string(), config.to_string()), ("extra".to_string(), extra.to_string())]
                 .into_iter()
                 .collect();
-        safetensors::serialize(views, Some(metadata)).expect("serializing in memory cannot fail")
+        let bytes = safetensors::serialize(views, Some(metadata))
+            .expect("serializing in memory cannot fail");
+        with_sorted_header(&bytes)
     }
 
     /// Reads a file written by [`Self::to_safetensors`] (f32 or f64 tensors): the network and

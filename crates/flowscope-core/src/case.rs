@@ -143,6 +143,15 @@ pub struct Preset {
     pub params: &'static [(&'static str, &'static str)],
 }
 
+/// The file of [`CaseSpec::exchange`]: what the page's export and import buttons say and the
+/// name it downloads under.
+#[derive(Debug, Serialize)]
+pub struct Exchange {
+    /// What the file is, e.g. "controller".
+    pub label: &'static str,
+    pub file_name: &'static str,
+}
+
 /// The static declaration of a case.
 #[derive(Debug, Serialize)]
 pub struct CaseSpec {
@@ -160,6 +169,9 @@ pub struct CaseSpec {
     pub observables: &'static [ObservableSpec],
     pub interactions: &'static [InteractionKind],
     pub presets: &'static [Preset],
+    /// A file the user can take out of a running case and give back to a new one (a trained
+    /// controller), where the case has one.
+    pub exchange: Option<Exchange>,
     /// The model files a learned case runs (names in the site's `models/` folder, checked against
     /// its `manifest.json`); the front end fetches them before it starts the case.
     pub models: &'static [&'static str],
@@ -245,6 +257,8 @@ pub enum CaseError {
     MissingModel { case: &'static str, file: &'static str },
     #[error("case '{0}' has no GPU implementation yet; use the CPU backend")]
     NoGpu(&'static str),
+    #[error("case '{0}' has no file to export or import")]
+    NoExchange(&'static str),
     /// Parameters asking for more than the page's resource budget allows.
     #[error("{0}")]
     OverBudget(String),
@@ -302,6 +316,14 @@ pub trait Case {
     /// (`None`: scale to the data). Defaults to the spec's range.
     fn view_range(&self, view: &str) -> Option<(f32, f32)> {
         self.spec().views.iter().find(|v| v.name == view).and_then(|v| v.range)
+    }
+    /// The file of [`CaseSpec::exchange`] as it stands now.
+    fn export_file(&self) -> Result<Vec<u8>, CaseError> {
+        Err(CaseError::NoExchange(self.spec().id))
+    }
+    /// Takes a file of [`CaseSpec::exchange`] in (checked; a bad one changes nothing).
+    fn import_file(&mut self, _bytes: &[u8]) -> Result<(), CaseError> {
+        Err(CaseError::NoExchange(self.spec().id))
     }
     /// Profiles of the current state with reference data overlaid, where the case has them.
     fn plots(&self) -> Result<Vec<Plot>, CaseError> {

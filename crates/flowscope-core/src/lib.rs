@@ -17,7 +17,7 @@ pub mod svg;
 
 pub use budget::{Budget, Cost};
 pub use case::{
-    Backend, Case, CaseError, CaseSpec, Interaction, InteractionKind, ObservableSpec,
+    Backend, Case, CaseError, CaseSpec, Exchange, Interaction, InteractionKind, ObservableSpec,
     ParticleState, Plot, Preset, Series, SeriesStyle, ViewKind, ViewSpec,
 };
 pub use field::{npy_f32, read_npy_f32, Domain, Field2};

@@ -170,6 +170,49 @@ fn export_npy(signals: Signals) {
     }
 }
 
+/// The case's exchange file (a trained controller) as it stands, downloaded.
+fn export_exchange(signals: Signals, file_name: &'static str) {
+    let bytes = engine::with_engine(|e| e.sim.export_file().map_err(|e| e.to_string()));
+    let outcome = match bytes {
+        Some(Ok(bytes)) => ui::download(
+            &format!("{}-{file_name}", file_stem(signals)),
+            &bytes,
+            "application/octet-stream",
+        ),
+        Some(Err(message)) => Err(message),
+        None => Ok(()),
+    };
+    if let Err(message) = outcome {
+        signals.url_notices.set(vec![format!("Export: {message}")]);
+    }
+}
+
+/// Hands the file chosen in `input` to the running case; a file it refuses changes nothing and
+/// says why.
+fn import_exchange(signals: Signals, input: web_sys::HtmlInputElement) {
+    let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+    // Choosing the same file again fires another change.
+    input.set_value("");
+    leptos::task::spawn_local(async move {
+        let read = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
+        let outcome = match read {
+            Ok(buffer) => {
+                let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                engine::with_engine(|e| e.sim.import_file(&bytes).map_err(|e| e.to_string()))
+                    .unwrap_or(Ok(()))
+            }
+            Err(_) => Err(format!("cannot read {}", file.name())),
+        };
+        match outcome {
+            Ok(()) => {
+                signals.history.set(engine::History::default());
+                engine::after_steps(signals);
+            }
+            Err(message) => signals.url_notices.set(vec![message]),
+        }
+    });
+}
+
 fn file_stem(signals: Signals) -> String {
     signals.case_id.get_untracked()
 }
@@ -189,6 +232,19 @@ pub fn ExportBar(signals: Signals) -> impl IntoView {
             <button data-testid="btn-export-png" on:click=move |_| export_png(signals)>"PNG"</button>
             <button data-testid="btn-export-csv" on:click=move |_| export_csv(signals)>"CSV"</button>
             <button data-testid="btn-export-npy" on:click=move |_| export_npy(signals)>".npy"</button>
+            {move || signals.spec().exchange.as_ref().map(|exchange| {
+                let (label, file_name) = (exchange.label, exchange.file_name);
+                view! {
+                    <button data-testid="btn-export-file" on:click=move |_| export_exchange(signals, file_name)>
+                        {format!("Export {label}")}
+                    </button>
+                    <label class="import">
+                        {format!("Import {label}")}
+                        <input type="file" accept=".safetensors" data-testid="import-file"
+                            on:change=move |ev| import_exchange(signals, event_target(&ev)) />
+                    </label>
+                }
+            })}
             {move || copied.get().map(|link| view! {
                 <input class="link" readonly data-testid="copied-link" aria-label="Link to this state"
                     prop:value=link />

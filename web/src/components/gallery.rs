@@ -3,8 +3,12 @@
 use crate::engine::{self, Signals};
 use leptos::prelude::*;
 
-const GROUPS: &[(&str, &str)] =
-    &[("grids", "Grid fluids"), ("particles", "Particle fluids"), ("learned", "Learned models")];
+const GROUPS: &[(&str, &str)] = &[
+    ("grids", "Grid fluids"),
+    ("particles", "Particle fluids"),
+    ("learned", "Learned models"),
+    ("learning", "Learning through physics"),
+];
 
 /// The first author and year of a reference, for the card ("U. Ghia … 1982").
 fn short_reference(reference: &str) -> String {
