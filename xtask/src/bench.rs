@@ -16,6 +16,10 @@
 //! `cargo xtask bench sfbc`: learned steps per second of the 2D learned particle solver
 //! (`learned-sph-2d`, about 2000 fluid particles) alone and with the SPH solver beside it, native
 //! CPU and GPU and in headless Chromium (both backends, both wasm builds).
+//! `cargo xtask bench control`: one training update of the cart-pole controller (batch 8, 100
+//! steps, 2 × 100 tanh MLP; modes F and C; 1 and 4 poles) natively, in headless Chromium (both
+//! wasm builds) and in PyTorch on the CPU (training/bench_bptt.py, f64 and f32), and a whole
+//! epoch (32 updates and the test loss) natively.
 //! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
 //! both backends) and the size of what the browser downloads.
 
@@ -34,6 +38,7 @@ pub enum Suite {
     Smdp,
     Airfoil,
     Sfbc,
+    Control,
     Site,
 }
 
@@ -48,6 +53,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Smdp => smdp(browser),
         Suite::Airfoil => airfoil(browser),
         Suite::Sfbc => sfbc(browser),
+        Suite::Control => control(browser),
         Suite::Site => site(),
     }
 }
@@ -455,6 +461,100 @@ fn sfbc(browser: bool) -> Result<()> {
     );
     for (backend, run, ms) in rows {
         println!("| {backend} | {run} | {ms:.1} | {:.1} |", 1000.0 / ms);
+    }
+    Ok(())
+}
+
+fn control(browser: bool) -> Result<()> {
+    let cli = build_cli()?;
+    let variants = [(1, "F"), (1, "C"), (4, "F"), (4, "C")];
+    let name = |poles: u32, mode: &str| {
+        format!("{poles} pole{}, {mode}", if poles > 1 { "s" } else { "" })
+    };
+    let mut rows = Vec::new();
+    for (poles, mode) in variants {
+        let set = [format!("poles={poles}"), format!("mode={mode}"), "versus=none".to_string()];
+        let mut args = vec!["control-cartpole", "--warmup", "5", "--seconds", "5"];
+        for assignment in &set {
+            args.extend(["--set", assignment.as_str()]);
+        }
+        let report = cli_bench(&cli, &args)?;
+        let device = report["device"].as_str().unwrap_or("?").to_string();
+        rows.push((device, name(poles, mode), report["ms_per_step"].as_f64().unwrap_or(f64::NAN)));
+    }
+    // A whole epoch as `flowscope train` runs it: 32 updates and the test loss over 256 starts.
+    let out = std::env::temp_dir().join("flowscope-bench-control");
+    for (poles, mode) in [(1, "C"), (4, "C")] {
+        let status = Command::new(&cli)
+            .args(["train", "bptt-cartpole", "--epochs", "3", "--out"])
+            .arg(&out)
+            .args(["--set", &format!("poles={poles}"), "--set", &format!("mode={mode}")])
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("flowscope train failed");
+        }
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("meta.json"))?)?;
+        let ms = meta["wall_seconds"].as_f64().unwrap_or(f64::NAN) * 1000.0 / 3.0;
+        rows.push((
+            format!("native CPU, {} threads", meta["threads"]),
+            format!("{}: a whole epoch", name(poles, mode)),
+            ms,
+        ));
+    }
+    if browser {
+        let root = project_root();
+        let chromium = setup::chromium()?;
+        setup::playwright()?;
+        let site = dist::build(&root.join("dist"), dist::Threaded::Required)?;
+        let server = serve::start_isolated(&site)?;
+        let runs: Vec<_> = variants
+            .iter()
+            .map(|&(poles, mode)| {
+                serde_json::json!({
+                    "label": name(poles, mode),
+                    "params": { "poles": poles, "mode": mode, "versus": "none" },
+                    "steps": 40,
+                    "warmup": 5,
+                    "skip": ["webgpu"],
+                })
+            })
+            .collect();
+        let plan = serde_json::json!({ "case": "control-cartpole", "runs": runs, "params": {} });
+        let report = node_bench("bench.mjs", &server, &chromium, ("FLOWSCOPE_BENCH", &plan))?;
+        for entry in report.as_array().into_iter().flatten() {
+            rows.push((
+                format!("browser {}", entry["backend"].as_str().unwrap_or("?")),
+                entry["n"].as_str().unwrap_or("?").to_string(),
+                entry["ms_per_step"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    let out = Command::new(project_root().join("training/run"))
+        .arg("bench_bptt.py")
+        .output()
+        .context("running training/run bench_bptt.py")?;
+    if !out.status.success() {
+        bail!("bench_bptt.py failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let torch: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    for row in torch["rows"].as_array().into_iter().flatten() {
+        let poles = row["poles"].as_u64().unwrap_or(0) as u32;
+        rows.push((
+            format!(
+                "PyTorch {} CPU, {} threads, {}",
+                torch["torch"].as_str().unwrap_or("?"),
+                torch["threads"],
+                row["dtype"].as_str().unwrap_or("?")
+            ),
+            name(poles, row["mode"].as_str().unwrap_or("?")),
+            row["ms"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    println!("| where | run | ms (one update: batch 8, 100 steps; or the whole epoch named) |\n|---|---|---|");
+    for (backend, run, ms) in rows {
+        println!("| {backend} | {run} | {ms:.1} |");
     }
     Ok(())
 }

@@ -145,9 +145,9 @@ pub const MODEL_FILES: [&str; 4] = [
 /// Length of a pole as drawn (the model's l is its half length).
 const POLE: f64 = 2.0 * HALF_LENGTH;
 /// The track shown; the cart wraps around it.
-const TRACK: f64 = 6.0;
+const TRACK: f64 = 4.0;
 /// Height of one run's lane.
-const LANE: f64 = 2.5;
+const LANE: f64 = 2.4;
 /// Metres per pixel of the picture.
 const PIXEL: f64 = 0.025;
 /// Frames the finished swing stays before the next one starts.
@@ -284,10 +284,12 @@ impl ControlCartpoleCase {
                 }
             };
             for i in 0..nx {
-                paint((i as f64 + 0.5) * PIXEL, pivot[1] - 0.12, 0.0);
+                for dy in [0.16, 0.16 + PIXEL] {
+                    paint((i as f64 + 0.5) * PIXEL, pivot[1] - dy, 0.0);
+                }
             }
-            for i in -10..=10 {
-                for j in -3..=3 {
+            for i in -12..=12 {
+                for j in -5..=5 {
                     paint(pivot[0] + f64::from(i) * PIXEL, pivot[1] + f64::from(j) * PIXEL, 0.0);
                 }
             }
@@ -296,7 +298,7 @@ impl ControlCartpoleCase {
                 let (sin, cos) = theta.sin_cos();
                 for t in 0..=(POLE / (0.5 * PIXEL)) as usize {
                     let r = t as f64 * 0.5 * PIXEL;
-                    for w in [-1.0, 0.0, 1.0] {
+                    for w in [-2.0, -1.0, 0.0, 1.0, 2.0] {
                         let (x, y) = (
                             pivot[0] + r * sin + w * PIXEL * cos,
                             pivot[1] + r * cos - w * PIXEL * sin,
@@ -550,7 +552,7 @@ pub static SPEC: CaseSpec = CaseSpec {
         through the physics alone (P) and keeps it only where its signs agree with F. Two runs \
         train side by side from the same seed and starts; one step of the page is one \
         mini-batch update of each. Top: the first mode's cart, bottom: the other's, each pole \
-        coloured by cos θ (red upright), on a 6 m track that wraps. Try 3 or 4 poles, or \
+        coloured by cos θ (red upright), on a 4 m track that wraps. Try 3 or 4 poles, or \
         clipping.",
     reference: "P. Schnell, N. Thuerey, Stabilizing backpropagation through time to learn complex \
         physics, ICLR 2024 (github.com/tum-pbs/StableBPTT).",
@@ -590,3 +592,63 @@ pub static SPEC: CaseSpec = CaseSpec {
     gpu: false,
     cost,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(extra: &[(&str, &str)]) -> ControlCartpoleCase {
+        let mut params = SPEC.defaults();
+        for (name, value) in
+            [("samples", "16"), ("width", "16"), ("lr", "0.01")].iter().chain(extra)
+        {
+            SPEC.set_text(&mut params, name, value).unwrap();
+        }
+        ControlCartpoleCase::new(&params, &crate::ModelFiles::new()).unwrap()
+    }
+
+    #[test]
+    fn both_runs_train_and_the_carts_move() {
+        let mut case = small(&[("poles", "1")]);
+        let before = case.observables().unwrap();
+        let picture = case.read_view("carts").unwrap();
+        case.step(3).unwrap();
+        assert_ne!(case.read_view("carts").unwrap(), picture, "the swing plays");
+        case.step(2 * 25 - 3).unwrap();
+        let after = case.observables().unwrap();
+        assert_eq!(case.time(), 25.0);
+        assert!(
+            after[0] < 0.9 * before[0] && after[1] < 0.9 * before[1],
+            "{before:?} -> {after:?}"
+        );
+        let plots = case.plots().unwrap();
+        assert_eq!(plots[0].series.len(), 4, "test and train curves of both runs");
+        assert_eq!(plots[0].series[0].points.len(), 26);
+    }
+
+    #[test]
+    fn one_run_alone_leaves_the_other_curve_empty() {
+        let case = small(&[("versus", "none")]);
+        let values = case.observables().unwrap();
+        assert!(values[0].is_finite() && values[1].is_nan());
+        assert_eq!(case.read_view("carts").unwrap().ny, (LANE / PIXEL) as usize);
+    }
+
+    #[test]
+    fn an_exported_controller_imports_and_a_bad_file_changes_nothing() {
+        let mut case = small(&[]);
+        case.step(4).unwrap();
+        let file = case.export_file().unwrap();
+        let trained = case.runs[0].trainer.test_loss();
+        let mut other = small(&[("mode", "F"), ("versus", "P")]);
+        let error = other.import_file(b"not a safetensors file").unwrap_err().to_string();
+        assert!(error.contains("cannot import"), "{error}");
+        assert_eq!(other.steps(), 0);
+        other.import_file(&file).unwrap();
+        assert!((other.observables().unwrap()[0] - trained).abs() < 1e-4);
+        assert!(other.notices().last().unwrap().contains("Imported"));
+        let mut narrow = small(&[("width", "8")]);
+        let error = narrow.import_file(&file).unwrap_err().to_string();
+        assert!(error.contains("do not fit"), "{error}");
+    }
+}

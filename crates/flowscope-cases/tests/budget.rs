@@ -78,6 +78,7 @@ fn settings(spec: &CaseSpec) -> Vec<ParamValues> {
         "airfoil-uncertainty" => Some(("samples", "32")),
         "learned-sph-1d" => Some(("n", "1024")),
         "learned-sph-2d" => Some(("n", "64")),
+        "control-cartpole" => Some(("width", "256")),
         _ => Some(("n", "128")),
     };
     if let Some((name, value)) = bigger {

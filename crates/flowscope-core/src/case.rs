@@ -34,7 +34,8 @@ pub enum ViewKind {
 }
 
 /// A named field the case can show and export. A vector view `name` is read as the two scalar
-/// views `name_x` and `name_y`.
+/// views `name_x` and `name_y`. NaN marks "nothing here" (no fluid in a particle view, the
+/// background of a drawn scene) and shows as the background colour.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ViewSpec {
     pub name: &'static str,
