@@ -5,11 +5,13 @@ writes the fixture the Rust gradients are held to:
 
     training/run bptt_twin.py
 
-tests/fixtures/control/cartpole-gradients.safetensors holds, for P poles in 1 and 3:
+tests/fixtures/control/bptt-gradients.safetensors holds, for the cart-pole with P poles in
+1 and 3:
 `pP.starts` [B, 2 + 2P], the controller `pP.params` (flat: each layer's weight [out, in]
 row-major, then its bias), `pP.loss`, the batch gradients `pP.grad.F|P|S|C`, and the parameters
 after three Adam updates (lr 1e-2) in mode C clipped by norm 1 (`pP.after.C.norm`) and in mode F
-clipped by value 1 (`pP.after.F.value`).
+clipped by value 1 (`pP.after.F.value`); and for guidance by repulsion (2 drivers, 4 evaders,
+regularisation 0.1, a 16-16 controller) `g.starts`, `g.params`, `g.loss`, `g.grad.F|P|S|C`.
 """
 
 import os
@@ -20,7 +22,7 @@ from safetensors.torch import save_file
 G, POLE_MASS, TOTAL_MASS, HALF_LENGTH = 9.8, 0.1, 1.1, 0.5
 DT, STEPS = 0.01, 100
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "control",
-                       "cartpole-gradients.safetensors")
+                       "bptt-gradients.safetensors")
 
 
 def cartpole_step(state, force):
@@ -48,30 +50,91 @@ def loss_fn(state):
     return 1.0 - torch.mean(torch.cos(state[:, 2::2]))
 
 
-def rollout_loss(layers, starts, mode):
+class Guidance:
+    """GuidanceByRepulsion/Simulations/01/simulator.py, term by term (the same loops over
+    objects, the 'centre' a sum, the flocking sign), on states [B, objects * 4] laid out
+    [x, y, vx, vy] per object, drivers first; loss CONTINUOUS plus the control regularisation."""
+
+    EPS, EVADE, FRIC_EV, FLOCK, D_FLOCK, FRIC_DR, SPREAD = 0.1, 15.0, 4.0, 0.2, 0.5, 1.0, 0.2
+    DT, STEPS = 4.0 / 60.0, 60
+
+    def __init__(self, drivers, evaders, regularisation):
+        self.nd, self.ne, self.rc = drivers, evaders, regularisation
+
+    def dist(self, r):
+        return self.EPS + torch.sum(r**2, -1) ** 0.5
+
+    def step(self, state, c):
+        u = state.reshape(state.shape[0], self.nd + self.ne, 2, 2)
+        x, v = u[:, :, 0], u[:, :, 1]
+        xd, xe = x[:, :self.nd], x[:, self.nd:]
+        vd, ve = v[:, :self.nd], v[:, self.nd:]
+        c = c.reshape(-1, self.nd, 2)
+        centre_vec = xd - torch.sum(xe, dim=1, keepdim=True)
+        orthog = torch.stack([-centre_vec[..., 1], centre_vec[..., 0]], -1)
+        f_con = c[..., :1] * centre_vec + c[..., 1:] * orthog
+        f_ev = 0
+        for i in range(self.nd):
+            rel = xd[:, i:i + 1] - xe
+            f_ev = f_ev + (-1.0 * self.dist(rel) ** -2)[..., None] * rel
+        f_flock = 0
+        for i in range(self.ne):
+            others = torch.cat([xe[:, :i], xe[:, i + 1:]], 1)
+            rel = xe[:, i:i + 1] - others
+            d = self.dist(rel)
+            f = ((self.D_FLOCK / d - 1) / d)[..., None] * rel
+            f_flock = f_flock + torch.cat([f[:, :i], torch.zeros_like(f[:, :1]), f[:, i:]], 1)
+        f_spread = 0
+        for i in range(self.nd):
+            others = torch.cat([xd[:, :i], xd[:, i + 1:]], 1)
+            rel = others - xd[:, i:i + 1]
+            f = (self.dist(rel) ** -2)[..., None] * rel
+            f_spread = f_spread + torch.cat([f[:, :i], torch.zeros_like(f[:, :1]), f[:, i:]], 1)
+        ad = f_con - self.FRIC_DR * vd + self.SPREAD * f_spread
+        ae = self.EVADE * f_ev - self.FRIC_EV * ve + self.FLOCK * f_flock
+        x_dot = torch.cat([vd, ve], 1)
+        v_dot = torch.cat([ad, ae], 1)
+        new = u + torch.stack([x_dot, v_dot], 2) * self.DT
+        return new.reshape(state.shape)
+
+    def loss(self, states, forces):
+        objects = torch.stack(states[1:], 1).reshape(states[0].shape[0], len(states) - 1, self.nd + self.ne, 2, 2)
+        physics = torch.mean(objects[:, :, self.nd:, 0, :] ** 2)
+        return physics + self.rc * torch.mean(torch.stack(forces, 1) ** 2)
+
+
+def controller(layers, seen):
+    h = seen
+    for k, layer in enumerate(layers):
+        h = layer(h)
+        if k < len(layers) - 1:
+            h = torch.tanh(h)
+    return h
+
+
+def rollout_loss(layers, starts, mode, system=None):
     state = starts
-    for _ in range(STEPS):
+    states, forces = [starts], []
+    for _ in range(system.STEPS if system else STEPS):
         seen = state if mode == "F" else state.detach()
         physics = state.detach() if mode == "S" else state
-        h = seen
-        for k, layer in enumerate(layers):
-            h = layer(h)
-            if k < len(layers) - 1:
-                h = torch.tanh(h)
-        state = cartpole_step(physics, h[:, 0])
-    return loss_fn(state)
+        h = controller(layers, seen)
+        state = system.step(physics, h) if system else cartpole_step(physics, h[:, 0])
+        states.append(state)
+        forces.append(h)
+    return system.loss(states, forces) if system else loss_fn(state)
 
 
 def flat(tensors):
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
-def gradient(layers, starts, mode):
+def gradient(layers, starts, mode, system=None):
     params = [p for layer in layers for p in (layer.weight, layer.bias)]
     if mode == "C":
-        p, f = gradient(layers, starts, "P")[1], gradient(layers, starts, "F")[1]
+        p, f = gradient(layers, starts, "P", system)[1], gradient(layers, starts, "F", system)[1]
         return None, torch.where(torch.sign(p) == torch.sign(f), p, torch.zeros_like(p))
-    loss = rollout_loss(layers, starts, mode)
+    loss = rollout_loss(layers, starts, mode, system)
     grads = torch.autograd.grad(loss, params)
     return loss.detach(), flat(grads)
 
@@ -116,6 +179,23 @@ def main():
             for c, l in zip(copy, layers):
                 c.load_state_dict(l.state_dict())
             out[f"{key}.after.{mode}.{clip}"] = train(copy, starts, mode, clip)
+    # Guidance: 2 drivers, 4 evaders, regularisation 0.1.
+    system = Guidance(2, 4, 0.1)
+    widths = [24, 16, 16, 4]
+    layers = [torch.nn.Linear(a, b, dtype=torch.float64) for a, b in zip(widths, widths[1:])]
+    starts = torch.zeros(4, 6, 2, 2, dtype=torch.float64)
+    phi, r = torch.rand(4, 2, dtype=torch.float64) * 2 * torch.pi, 3 + torch.rand(4, 2, dtype=torch.float64)
+    starts[:, :2, 0] = torch.stack([r * torch.cos(phi), r * torch.sin(phi)], -1)
+    phi, r = torch.rand(4, 1, dtype=torch.float64) * 2 * torch.pi, 1 + torch.rand(4, 1, dtype=torch.float64)
+    starts[:, 2:, 0] = torch.stack([r * torch.cos(phi), r * torch.sin(phi)], -1) + torch.rand(4, 4, 2, dtype=torch.float64) - 0.5
+    starts = starts.reshape(4, 24)
+    out["g.starts"] = starts
+    out["g.params"] = flat([p.detach() for l in layers for p in (l.weight, l.bias)])
+    for mode in "FPSC":
+        loss, g = gradient(layers, starts, mode, system)
+        out[f"g.grad.{mode}"] = g
+        if loss is not None:
+            out["g.loss"] = loss.reshape(1)
     save_file({k: v.contiguous() for k, v in out.items()}, FIXTURE)
     print(f"wrote {FIXTURE}: " + ", ".join(f"{k} {list(v.shape)}" for k, v in out.items()))
 

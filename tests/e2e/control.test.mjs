@@ -1,7 +1,7 @@
-// Training through the simulator in the page (case control-cartpole): two gradient modes train
-// side by side, the loss falls and the carts swing, in the single-threaded build and in the
-// threaded one (the same numbers); bad values are refused with a notice; a trained controller
-// goes out through the export button and back in through the import button.
+// Training through the simulator in the page (cases control-cartpole, control-guidance): two
+// gradient modes train side by side, the loss falls and the systems move, in the single-threaded
+// build and in the threaded one (the same numbers); bad values are refused with a notice; a
+// trained controller goes out through the export button and back in through the import button.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -78,16 +78,23 @@ test('both gradient modes train in the page and the carts swing; bad values are 
   }
 });
 
+/** A fresh page at `url` once the app runs (the threaded build's workers join as they come). */
+async function open(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(url);
+  await page.waitForFunction(() => window.flowscope?.state().backend, null, { timeout: 60_000 });
+  return { page, errors };
+}
+
 test('the threaded build trains the same controller as the single-threaded one', async () => {
   const browser = await launch({ webgpu: false });
   try {
     const results = [];
     for (const url of [`${ISOLATED}?backend=cpu&threads=3`, `${URL_BASE}?backend=cpu`]) {
-      const page = await browser.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(url);
-      await page.waitForFunction(() => window.flowscope?.state().backend, null, { timeout: 60_000 });
+      const { page, errors } = await open(browser, url);
       const result = await train(page, 24);
       checkTraining(result);
       result.threads = await page.evaluate(() => window.flowscope.state().threads);
@@ -96,6 +103,40 @@ test('the threaded build trains the same controller as the single-threaded one',
     }
     assert.ok(results[0].threads > 1, `threads: ${results[0].threads}`);
     assert.deepEqual(results[0].after, results[1].after, 'the same losses on 3 threads and on 1');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('drivers learn to herd the evaders in the page, both builds alike', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const results = [];
+    for (const url of [`${ISOLATED}?backend=cpu&threads=3`, `${URL_BASE}?backend=cpu`]) {
+      const { page, errors } = await open(browser, url);
+      await page.evaluate(async () => {
+        const f = window.flowscope;
+        f.pause();
+        await f.load('control-guidance', { samples: 16, width: 32, lr: 0.01 });
+        f.pause();
+      });
+      const before = await canvasPixels(page);
+      const result = await page.evaluate(async () => {
+        const f = window.flowscope;
+        const first = f.observables();
+        const state = await f.step(20);
+        return { state, first, after: f.observables() };
+      });
+      assert.equal(result.state.step, 20);
+      for (const name of ['test_loss', 'test_loss_versus']) {
+        const [a, b] = [result.first[name].at(-1), result.after[name].at(-1)];
+        assert.ok(b < 0.8 * a, `${name} falls: ${a} -> ${b}`);
+      }
+      assert.ok(differingPixels(before, await canvasPixels(page)) > 20, 'the herds moved');
+      assert.deepEqual(errors, []);
+      results.push(result.after);
+    }
+    assert.deepEqual(results[0], results[1], 'the same losses on 3 threads and on 1');
   } finally {
     await browser.close();
   }

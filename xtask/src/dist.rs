@@ -66,9 +66,9 @@ pub fn build(out: &Path, threaded: Threaded) -> Result<PathBuf> {
 
 /// [`build`], with or without the test hooks.
 pub fn build_with(out: &Path, threaded: Threaded, hooks: Hooks) -> Result<PathBuf> {
-    let plain = compile(&PLAIN, setup::wasm_toolchain()?, hooks)?;
-    let threads = match setup::wasm_threads_toolchain() {
-        Ok(toolchain) => Some(compile(&THREADED, toolchain, hooks)?),
+    let plain_toolchain = setup::wasm_toolchain()?;
+    let threads_toolchain = match setup::wasm_threads_toolchain() {
+        Ok(toolchain) => Some(toolchain),
         Err(error) if threaded == Threaded::IfAvailable => {
             eprintln!(
                 "xtask: warning: no threaded build, the site will run on one thread: {error:#}"
@@ -77,6 +77,17 @@ pub fn build_with(out: &Path, threaded: Threaded, hooks: Hooks) -> Result<PathBu
         }
         Err(error) => return Err(error),
     };
+    // The two variants at once: each ends in a long single-threaded link-time optimisation,
+    // and they share no target folder.
+    let (plain, threads) = std::thread::scope(|scope| {
+        let threads = threads_toolchain
+            .map(|toolchain| scope.spawn(move || compile(&THREADED, toolchain, hooks)));
+        let plain = compile(&PLAIN, plain_toolchain, hooks);
+        let threads = threads.map(|t| t.join().expect("the threaded build's thread"));
+        (plain, threads)
+    });
+    let plain = plain?;
+    let threads = threads.transpose()?;
     if out.exists() {
         std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
     }

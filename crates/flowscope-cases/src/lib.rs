@@ -8,6 +8,8 @@ pub mod airfoil;
 pub mod airfoil_uncertainty;
 pub mod backward_step;
 pub mod control_cartpole;
+pub mod control_case;
+pub mod control_guidance;
 pub mod cylinder_wake;
 pub mod dam_break;
 pub mod datasets;
@@ -53,6 +55,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &learned_sph_1d::SPEC,
     &learned_sph_2d::SPEC,
     &control_cartpole::SPEC,
+    &control_guidance::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -243,6 +246,9 @@ pub fn create_within(
         }
         "control-cartpole" => {
             Ok(Box::new(control_cartpole::ControlCartpoleCase::new(params, models)?))
+        }
+        "control-guidance" => {
+            Ok(Box::new(control_guidance::ControlGuidanceCase::new(params, models)?))
         }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {

@@ -13,9 +13,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use flowscope_cases::control_cartpole;
+use flowscope_cases::control_cartpole::CartPoleProblem;
+use flowscope_cases::control_case::{self, Problem};
+use flowscope_cases::control_guidance::GuidanceProblem;
 use flowscope_control::{Mlp, Trainer};
-use flowscope_core::ParamValues;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::fs;
@@ -24,10 +25,11 @@ use std::time::Instant;
 
 #[derive(Parser)]
 pub struct TrainArgs {
-    /// The problem: bptt-cartpole.
+    /// The problem: bptt-cartpole, bptt-guidance.
     problem: String,
     /// A problem or training parameter, e.g. `--set poles=3 --set mode=C --set clip=norm`
-    /// (repeatable; `flowscope list` shows them under the problem's case, control-cartpole).
+    /// (repeatable; `flowscope list` shows them under the problem's case, control-cartpole or
+    /// control-guidance).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
     /// Passes over the training starts.
@@ -45,19 +47,22 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    if args.problem != "bptt-cartpole" {
-        bail!(
-            "unknown problem '{}'; known problems: bptt-cartpole (bptt-guidance and bptt-quantum \
-             are not built yet)",
-            args.problem
-        );
+    match args.problem.as_str() {
+        "bptt-cartpole" => train::<CartPoleProblem>(args),
+        "bptt-guidance" => train::<GuidanceProblem>(args),
+        other => bail!(
+            "unknown problem '{other}'; known problems: bptt-cartpole, bptt-guidance \
+             (bptt-quantum is not built yet)"
+        ),
     }
+}
+
+fn train<P: Problem>(args: TrainArgs) -> Result<()> {
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    let case = control_cartpole::SPEC_ID;
-    let specs = control_cartpole::PARAMS;
-    let mut params = ParamValues::defaults(specs);
+    let spec = P::spec();
+    let mut params = spec.defaults();
     for assignment in &args.set {
         let Some((name, value)) = assignment.split_once('=') else {
             bail!("--set expects NAME=VALUE, got '{assignment}'");
@@ -65,12 +70,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         match name.trim() {
             "versus" => bail!("'versus' is the page's second run; train each mode on its own"),
             "seed" => bail!("give the seed as --seed"),
-            name => params.set_text(case, specs, name, value)?,
+            name => spec.set_text(&mut params, name, value)?,
         }
     }
-    params.set_text(case, specs, "seed", &args.seed.to_string())?;
-    let (mode, _) = control_cartpole::modes(&params);
-    let (system, settings) = control_cartpole::problem(&params, mode);
+    spec.set_text(&mut params, "seed", &args.seed.to_string())?;
+    let (mode, _) = control_case::modes(&params);
+    let (system, settings) = (P::system(&params), control_case::settings(&params, mode));
     let init = match &args.init {
         Some(path) => {
             let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;

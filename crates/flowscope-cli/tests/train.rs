@@ -84,11 +84,43 @@ fn train_writes_losses_controller_and_meta_and_replays_its_seed() {
 }
 
 #[test]
+fn guidance_trains_through_the_same_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let result = flowscope(&[
+        "train",
+        "bptt-guidance",
+        "--set",
+        "drivers=2",
+        "--set",
+        "evaders=3",
+        "--set",
+        "samples=16",
+        "--set",
+        "width=8",
+        "--set",
+        "mode=F",
+        "--epochs",
+        "1",
+        "--out",
+        out,
+    ]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let csv = std::fs::read_to_string(dir.path().join("losses.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2);
+    let bytes = std::fs::read(dir.path().join("controller.safetensors")).unwrap();
+    let (config, _) = flowscope_nn::Model::from_bytes(&bytes).unwrap();
+    let widths = serde_json::to_value(&config).unwrap()["widths"].clone();
+    assert_eq!(widths, serde_json::json!([20, 8, 8, 4]), "5 agents in, 2 drivers' forces out");
+}
+
+#[test]
 fn train_refuses_bad_input_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["train", "bptt-pendulum", "--out", out], "unknown problem"),
+        (&["train", "bptt-guidance", "--set", "poles=2", "--out", out], "unknown parameter"),
         (&["train", "bptt-cartpole", "--set", "mode=X", "--out", out], "mode"),
         (&["train", "bptt-cartpole", "--set", "lr=0", "--out", out], "out of range"),
         (&["train", "bptt-cartpole", "--set", "lr=NaN", "--out", out], "lr"),

@@ -209,24 +209,25 @@ fn sample_gradients(
         controller.unit_backward(tape, &mut units[n * u * ul..(n + 1) * u * ul]);
         system.step(&done[n * s..], &tape[t - u..], &mut rest[..s]);
     }
+    let controls: Vec<f64> =
+        tapes.chunks_exact(t).flat_map(|tape| tape[t - u..].to_vec()).collect();
+    let loss = crate::rollout_loss(system, &states, &controls);
     let last = &states[steps * s..];
-    let loss = system.loss(last);
     let grads = flows
         .iter()
         .map(|flow| {
             let mut adjoints = vec![0.0; steps * u];
+            // The adjoint of s_{n+1}: what flowed back to it plus its own loss's gradient.
             let mut adjoint = vec![0.0; s];
             system.loss_adjoint(last, &mut adjoint);
             let mut physics = vec![0.0; s];
-            let mut first = 0;
             for n in (0..steps).rev() {
-                let (state, tape) = (&states[n * s..(n + 1) * s], &tapes[n * t..(n + 1) * t]);
+                let next = &states[(n + 1) * s..(n + 2) * s];
+                system.step_loss_adjoint(next, &mut adjoint);
+                let (state, control) = (&states[n * s..(n + 1) * s], &controls[n * u..(n + 1) * u]);
                 let mu = &mut adjoints[n * u..(n + 1) * u];
-                system.step_adjoint(state, &tape[t - u..], &adjoint, &mut physics, mu);
-                if !flow.physics && !flow.control {
-                    first = n;
-                    break;
-                }
+                system.step_adjoint(state, control, &adjoint, &mut physics, mu);
+                system.control_loss_adjoint(control, mu);
                 for (k, a) in adjoint.iter_mut().enumerate() {
                     *a = if flow.physics { physics[k] } else { 0.0 };
                 }
@@ -238,12 +239,7 @@ fn sample_gradients(
                 }
             }
             let mut grad = vec![0.0; controller.params.len()];
-            controller.accumulate(
-                &tapes[first * t..],
-                &units[first * u * ul..],
-                &adjoints[first * u..],
-                &mut grad,
-            );
+            controller.accumulate(&tapes, &units, &adjoints, &mut grad);
             grad
         })
         .collect();
@@ -309,7 +305,7 @@ pub fn mean_loss(system: &impl System, controller: &Mlp, starts: &[f64]) -> f64 
     let n = starts.len() / s;
     let losses = flowscope_parallel::map(n, |b| {
         let r = rollout(system, controller, &starts[b * s..(b + 1) * s]);
-        system.loss(&r.states[system.steps() * s..])
+        crate::rollout_loss(system, &r.states, &r.controls)
     });
     losses.iter().sum::<f64>() / n as f64
 }

@@ -1,7 +1,7 @@
 //! Every hand-written adjoint against central finite differences of the forward code.
 
 use flowscope_control::bptt::{batch_gradients, rollout};
-use flowscope_control::{CartPole, Mlp, System};
+use flowscope_control::{rollout_loss, CartPole, Guidance, Mlp, System};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -13,33 +13,65 @@ fn close(analytic: f64, numeric: f64, what: &str) {
     );
 }
 
+/// `system`'s step adjoint at `state` and `control` against finite differences of ⟨w, step⟩.
+fn check_step_adjoint(system: &impl System, state: &[f64], control: &[f64], what: &str) {
+    let s = system.state_len();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let weights: Vec<f64> = (0..s).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let objective = |state: &[f64], control: &[f64]| {
+        let mut next = vec![0.0; s];
+        system.step(state, control, &mut next);
+        next.iter().zip(&weights).map(|(a, b)| a * b).sum::<f64>()
+    };
+    let (mut state_adjoint, mut control_adjoint) = (vec![0.0; s], vec![0.0; control.len()]);
+    system.step_adjoint(state, control, &weights, &mut state_adjoint, &mut control_adjoint);
+    let h = 1e-6;
+    for k in 0..s {
+        let (mut up, mut down) = (state.to_vec(), state.to_vec());
+        up[k] += h;
+        down[k] -= h;
+        let numeric = (objective(&up, control) - objective(&down, control)) / (2.0 * h);
+        close(state_adjoint[k], numeric, &format!("{what}, d/ds[{k}]"));
+    }
+    for k in 0..control.len() {
+        let (mut up, mut down) = (control.to_vec(), control.to_vec());
+        up[k] += h;
+        down[k] -= h;
+        let numeric = (objective(state, &up) - objective(state, &down)) / (2.0 * h);
+        close(control_adjoint[k], numeric, &format!("{what}, d/du[{k}]"));
+    }
+}
+
 #[test]
 fn cartpole_step_adjoint_matches_finite_differences() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     for poles in 1..=4 {
         let system = CartPole::new(poles);
-        let s = system.state_len();
-        let state: Vec<f64> = (0..s).map(|_| rng.random_range(-3.0..3.0)).collect();
+        let state: Vec<f64> =
+            (0..system.state_len()).map(|_| rng.random_range(-3.0..3.0)).collect();
         let force = [rng.random_range(-5.0..5.0)];
-        let weights: Vec<f64> = (0..s).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let objective = |state: &[f64], force: &[f64]| {
-            let mut next = vec![0.0; s];
-            system.step(state, force, &mut next);
-            next.iter().zip(&weights).map(|(a, b)| a * b).sum::<f64>()
-        };
-        let (mut state_adjoint, mut force_adjoint) = (vec![0.0; s], [0.0]);
-        system.step_adjoint(&state, &force, &weights, &mut state_adjoint, &mut force_adjoint);
-        let h = 1e-6;
-        for k in 0..s {
-            let (mut up, mut down) = (state.clone(), state.clone());
-            up[k] += h;
-            down[k] -= h;
-            let numeric = (objective(&up, &force) - objective(&down, &force)) / (2.0 * h);
-            close(state_adjoint[k], numeric, &format!("{poles} poles, d/ds[{k}]"));
+        check_step_adjoint(&system, &state, &force, &format!("{poles} poles"));
+    }
+}
+
+#[test]
+fn guidance_step_adjoint_matches_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for (drivers, evaders) in [(1, 1), (2, 4), (3, 2)] {
+        let system = Guidance::new(drivers, evaders);
+        let mut state = system.starts(1, &mut rng);
+        // Moving, and some objects close together (the forces' steep part).
+        for v in state.iter_mut() {
+            *v += rng.random_range(-0.3..0.3);
         }
-        let numeric =
-            (objective(&state, &[force[0] + h]) - objective(&state, &[force[0] - h])) / (2.0 * h);
-        close(force_adjoint[0], numeric, &format!("{poles} poles, d/dF"));
+        let control: Vec<f64> =
+            (0..system.control_len()).map(|_| rng.random_range(-2.0..2.0)).collect();
+        check_step_adjoint(
+            &system,
+            &state,
+            &control,
+            &format!("{drivers} drivers, {evaders} evaders"),
+        );
     }
 }
 
@@ -70,6 +102,34 @@ fn mlp_backward_matches_finite_differences() {
         down[k] -= h;
         let numeric = (objective(&mlp, &up) - objective(&mlp, &down)) / (2.0 * h);
         close(input_adjoint[k], numeric, &format!("d/dx[{k}]"));
+    }
+}
+
+#[test]
+fn guidance_rollout_gradient_with_running_and_control_losses_matches_finite_differences() {
+    let mut system = Guidance::new(2, 4);
+    system.regularisation = 0.1;
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let mlp = Mlp::new(&[system.state_len(), 8, 8, system.control_len()], &mut rng);
+    let starts = system.starts(2, &mut rng);
+    let grads = batch_gradients(&system, &mlp, &starts, false);
+    let s = system.state_len();
+    let loss = |mlp: &Mlp| {
+        (0..2)
+            .map(|b| {
+                let r = rollout(&system, mlp, &starts[b * s..(b + 1) * s]);
+                rollout_loss(&system, &r.states, &r.controls)
+            })
+            .sum::<f64>()
+            / 2.0
+    };
+    close(grads.loss, loss(&mlp), "loss");
+    let h = 1e-6;
+    for k in (0..mlp.params.len()).step_by(5) {
+        let (mut up, mut down) = (mlp.clone(), mlp.clone());
+        up.params[k] += h;
+        down.params[k] -= h;
+        close(grads.full[k], (loss(&up) - loss(&down)) / (2.0 * h), &format!("F, d/dθ[{k}]"));
     }
 }
 

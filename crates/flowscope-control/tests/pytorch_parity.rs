@@ -2,10 +2,9 @@
 //! (f64), from the same weights and starts.
 
 use flowscope_control::bptt::{batch_gradients, Adam};
-use flowscope_control::{CartPole, Clip, Mlp, Mode, System};
+use flowscope_control::{CartPole, Clip, Guidance, Mlp, Mode, System};
 
-const FIXTURE: &[u8] =
-    include_bytes!("../../../tests/fixtures/control/cartpole-gradients.safetensors");
+const FIXTURE: &[u8] = include_bytes!("../../../tests/fixtures/control/bptt-gradients.safetensors");
 
 fn tensor(file: &safetensors::SafeTensors, name: &str) -> Vec<f64> {
     let view = file.tensor(name).unwrap_or_else(|_| panic!("the fixture has no {name}"));
@@ -51,5 +50,23 @@ fn gradients_and_updates_match_pytorch() {
             let error = relative_error(&ours, &moved);
             assert!(error < 1e-6, "{name}: the updates differ by {error:e} (relative)");
         }
+    }
+}
+
+#[test]
+fn guidance_gradients_match_pytorch() {
+    let file = safetensors::SafeTensors::deserialize(FIXTURE).unwrap();
+    let mut system = Guidance::new(2, 4);
+    system.regularisation = 0.1;
+    let widths = [system.state_len(), 16, 16, system.control_len()];
+    let mlp = Mlp { widths: widths.to_vec(), params: tensor(&file, "g.params") };
+    let starts = tensor(&file, "g.starts");
+    let grads = batch_gradients(&system, &mlp, &starts, true);
+    let loss = tensor(&file, "g.loss")[0];
+    assert!((grads.loss - loss).abs() < 1e-12 * loss, "loss {} vs {loss}", grads.loss);
+    for mode in Mode::ALL {
+        let reference = tensor(&file, &format!("g.grad.{}", mode.letter()));
+        let error = relative_error(&grads.of(mode), &reference);
+        assert!(error < 1e-6, "guidance, mode {}: relative error {error:e}", mode.letter());
     }
 }
