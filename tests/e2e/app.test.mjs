@@ -145,7 +145,8 @@ for (const mode of ['webgpu', 'cpu']) {
         // The learned wake's steps are rollout frames (the first also develops the wake, on the
         // CPU), so a short warm-up, the deterministic baseline (one network evaluation a frame;
         // SwiftShader takes about a second for one) and a few frames.
-        const cpuOnly = ['sph-playground', 'smdp-toy'];
+        // The control cases train on the CPU (threaded where the page is) on any page.
+        const cpuOnly = ['sph-playground', 'smdp-toy', 'control-cartpole', 'control-guidance'];
         const slow = mode === 'webgpu' && id !== 'heat' && !cpuOnly.includes(id);
         const small = {
           'lid-cavity': 16, 'taylor-green': 16, 'backward-step': 16, 'cylinder-wake': 16, airfoil: 32,

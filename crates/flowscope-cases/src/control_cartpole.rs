@@ -78,15 +78,18 @@ impl Problem for CartPoleProblem {
         MODEL_FILES[params.int("poles") as usize - 1]
     }
 
-    /// One lane per run (the first on top): the cart (0), each pole coloured by cos θ (1
-    /// upright, −1 hanging), the track.
-    fn picture(system: &CartPole, states: &[&[f64]]) -> Field2 {
+    /// One lane per run (the first on top): the cart and the track (0), each pole coloured by
+    /// the height of its points over the pivot in pole lengths (its tip: cos θ, 1 upright, −1
+    /// hanging), and the path of the tips so far, fainter.
+    fn picture(system: &CartPole, episodes: &[&[f64]]) -> Field2 {
         let (nx, lane) = ((TRACK / PIXEL) as usize, (LANE / PIXEL) as usize);
-        let ny = lane * states.len();
+        let ny = lane * episodes.len();
+        let s = system.state_len();
         let mut data = vec![f32::NAN; nx * ny];
-        for (k, state) in states.iter().enumerate() {
+        for (k, episode) in episodes.iter().enumerate() {
+            let state = &episode[episode.len() - s..];
             // Rows count upwards.
-            let base = (states.len() - 1 - k) * lane;
+            let base = (episodes.len() - 1 - k) * lane;
             let pivot = [
                 (state[0] + TRACK / 2.0).rem_euclid(TRACK),
                 (base as f64 + 0.5 * lane as f64) * PIXEL,
@@ -102,6 +105,15 @@ impl Problem for CartPoleProblem {
                     paint((i as f64 + 0.5) * PIXEL, pivot[1] - dy, 0.0);
                 }
             }
+            for past in episode.chunks_exact(s) {
+                let x = past[0] + TRACK / 2.0;
+                for p in 0..system.poles {
+                    let (sin, cos) = past[2 + 2 * p].sin_cos();
+                    let tip = [(x + POLE * sin).rem_euclid(TRACK), pivot[1] + POLE * cos];
+                    // Fainter than the poles: the trail's colour halfway to the track's.
+                    paint(tip[0], tip[1], 0.5 * cos as f32);
+                }
+            }
             for i in -12..=12 {
                 for j in -5..=5 {
                     paint(pivot[0] + f64::from(i) * PIXEL, pivot[1] + f64::from(j) * PIXEL, 0.0);
@@ -114,7 +126,7 @@ impl Problem for CartPoleProblem {
                     for w in [-2.0, -1.0, 0.0, 1.0, 2.0] {
                         let x = pivot[0] + r * sin + w * PIXEL * cos;
                         let y = pivot[1] + r * cos - w * PIXEL * sin;
-                        paint(x.rem_euclid(TRACK), y, cos as f32);
+                        paint(x.rem_euclid(TRACK), y, (r * cos / POLE) as f32);
                     }
                 }
             }
@@ -153,8 +165,8 @@ pub static SPEC: CaseSpec = CaseSpec {
         through the physics alone (P) and keeps it only where its signs agree with F. Two runs \
         train side by side from the same seed and starts; one step of the page is one \
         mini-batch update of each. Top: the first mode's cart, bottom: the other's, each pole \
-        coloured by cos θ (red upright), on a 4 m track that wraps. Try 3 or 4 poles, or \
-        clipping.",
+        coloured by height (red up), on a 4 m track that wraps; the faint path is where the \
+        tips have been. Try 3 or 4 poles, or clipping.",
     reference: "P. Schnell, N. Thuerey, Stabilizing backpropagation through time to learn complex \
         physics, ICLR 2024 (github.com/tum-pbs/StableBPTT).",
     group: "learning",
@@ -162,7 +174,7 @@ pub static SPEC: CaseSpec = CaseSpec {
     views: &[ViewSpec {
         name: "carts",
         label: "The carts under their controllers (top: mode, bottom: beside it)",
-        unit: "cos θ",
+        unit: "height / pole length",
         kind: ViewKind::Scalar,
         range: Some((-1.0, 1.0)),
         colormap: "coolwarm",

@@ -111,7 +111,8 @@ pub trait Problem: 'static {
     fn system(params: &ParamValues) -> Self::System;
     /// The shipped controller `start=pretrained` takes for these parameters.
     fn pretrained(params: &ParamValues) -> &'static str;
-    /// Every run's system at the state shown, one panel each.
+    /// Every run's episode up to the state shown (`states[k]`: s_0 … s_frame of run k, flat),
+    /// one panel each: the system now, and the trail that led there.
     fn picture(system: &Self::System, states: &[&[f64]]) -> Field2;
     fn domain(system: &Self::System, runs: usize) -> Domain;
     /// What the episode plot shows of a state: its title, y label and the value.
@@ -260,11 +261,11 @@ impl<P: Problem> ControlCase<P> {
         self.frame = 0;
     }
 
-    /// The state of `run`'s episode on screen.
-    fn shown_state<'a>(&self, run: &'a Run<P::System>) -> &'a [f64] {
+    /// `run`'s episode up to the state on screen.
+    fn shown_states<'a>(&self, run: &'a Run<P::System>) -> &'a [f64] {
         let s = self.system().state_len();
         let n = self.frame.min(self.system().steps());
-        &run.episode.states[n * s..(n + 1) * s]
+        &run.episode.states[..(n + 1) * s]
     }
 
     fn test_loss(&self, run: &Run<P::System>) -> f64 {
@@ -338,7 +339,7 @@ impl<P: Problem> Case for ControlCase<P> {
     }
 
     fn shape(&self) -> Option<[usize; 2]> {
-        let states: Vec<&[f64]> = self.runs.iter().map(|r| self.shown_state(r)).collect();
+        let states: Vec<&[f64]> = self.runs.iter().map(|r| self.shown_states(r)).collect();
         let picture = P::picture(self.system(), &states);
         Some([picture.ny, picture.nx])
     }
@@ -348,7 +349,7 @@ impl<P: Problem> Case for ControlCase<P> {
         if spec.views.first().is_none_or(|v| v.name != name) {
             return Err(flowscope_core::case::unknown_view(spec, name));
         }
-        let states: Vec<&[f64]> = self.runs.iter().map(|r| self.shown_state(r)).collect();
+        let states: Vec<&[f64]> = self.runs.iter().map(|r| self.shown_states(r)).collect();
         Ok(P::picture(self.system(), &states))
     }
 

@@ -7,7 +7,7 @@
 //! `flowscope train bptt-guidance` (contract) takes the same parameters, `versus` aside.
 
 use crate::control_case::{self, ControlCase, Problem};
-use flowscope_control::Guidance;
+use flowscope_control::{Guidance, System};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     CaseSpec, Cost, Domain, Exchange, Field2, ObservableSpec, ParamValues, Preset, ViewKind,
@@ -85,18 +85,30 @@ impl Problem for GuidanceProblem {
     }
 
     /// One square per run, side by side (the first on the left): drivers red (1), evaders
-    /// blue (−1), the target a ring (0).
-    fn picture(system: &Guidance, states: &[&[f64]]) -> Field2 {
+    /// blue (−1), their paths so far fading in from the start, the target a ring (0).
+    fn picture(system: &Guidance, episodes: &[&[f64]]) -> Field2 {
         let side = (2.0 * HALF / PIXEL) as usize;
-        let (nx, ny) = (side * states.len(), side);
+        let (nx, ny) = (side * episodes.len(), side);
+        let s = system.state_len();
         let mut data = vec![f32::NAN; nx * ny];
-        for (k, state) in states.iter().enumerate() {
+        for (k, episode) in episodes.iter().enumerate() {
+            let state = &episode[episode.len() - s..];
             let mut paint = |x: f64, y: f64, value: f32| {
                 let (i, j) = (((x + HALF) / PIXEL).floor(), ((y + HALF) / PIXEL).floor());
                 if (0.0..side as f64).contains(&i) && (0.0..side as f64).contains(&j) {
                     data[j as usize * nx + k * side + i as usize] = value;
                 }
             };
+            let frames = episode.len() / s;
+            for (n, past) in episode.chunks_exact(s).enumerate() {
+                let strength = (0.15 + 0.6 * n as f64 / frames as f64) as f32;
+                for object in 0..system.drivers + system.evaders {
+                    let sign = if object < system.drivers { 1.0 } else { -1.0 };
+                    for (dx, dy) in [(0.0, 0.0), (PIXEL, 0.0), (0.0, PIXEL), (PIXEL, PIXEL)] {
+                        paint(past[4 * object] + dx, past[4 * object + 1] + dy, sign * strength);
+                    }
+                }
+            }
             let reach = (RADIUS / PIXEL).ceil() as i32;
             for object in 0..system.drivers + system.evaders {
                 let (x, y) = (state[4 * object], state[4 * object + 1]);
@@ -104,8 +116,10 @@ impl Problem for GuidanceProblem {
                 for di in -reach..=reach {
                     for dj in -reach..=reach {
                         let (dx, dy) = (f64::from(di) * PIXEL, f64::from(dj) * PIXEL);
-                        if dx * dx + dy * dy <= RADIUS * RADIUS {
-                            paint(x + dx, y + dy, value);
+                        let r2 = (dx * dx + dy * dy) / (RADIUS * RADIUS);
+                        if r2 <= 1.0 {
+                            // Shaded like a ball: full colour at the centre.
+                            paint(x + dx, y + dy, value * (1.0 - 0.4 * r2 as f32));
                         }
                     }
                 }
