@@ -16,6 +16,7 @@ mod tests {
             "flowscope-grid",
             "flowscope-sph",
             "flowscope-nn",
+            "flowscope-control",
             "flowscope-cases",
         ] {
             let manifest = project_root().join("crates").join(krate).join("Cargo.toml");
@@ -29,6 +30,18 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The control room is CPU arithmetic: no GPU, no networks runtime, no cases (its `//!`).
+    #[test]
+    fn control_depends_on_no_gpu_nn_or_cases() {
+        let text =
+            std::fs::read_to_string(project_root().join("crates/flowscope-control/Cargo.toml"))
+                .expect("manifest");
+        let dependencies = text.split("[dev-dependencies]").next().expect("a first part");
+        for name in ["wgpu", "flowscope-gpu", "flowscope-nn", "flowscope-cases"] {
+            assert!(!dependencies.contains(name), "flowscope-control must not depend on {name}");
         }
     }
 
