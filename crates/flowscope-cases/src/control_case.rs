@@ -142,18 +142,20 @@ pub fn modes(params: &ParamValues) -> (Mode, Option<Mode>) {
     (mode, Mode::parse(params.choice("versus")).ok())
 }
 
-/// Starts, controllers, Adam's moments and one update's tapes and per-sample gradients, per
-/// run, for a system of `state` numbers, `control` outputs and `steps` steps.
+/// What the case holds for a system of `state` numbers, `control` outputs and `steps` steps: per
+/// run its starts and the controller with Adam's moments and last gradients; once, the update
+/// under way — every sample's gradients (F, P and, in S, S) and the tapes and unit adjoints of
+/// the samples in flight (up to four at a time).
 pub fn cost(params: &ParamValues, state: u64, control: u64, steps: u64) -> Cost {
     let width = params.int("width") as u64;
     let (batch, samples) = (params.int("batch") as u64, params.int("samples") as u64);
     let weights = (state + 1) * width + (width + 1) * width + (width + 1) * control;
     let unit = control * (2 * width + state);
-    let tape = steps * (state + 2 * width + control + state + unit + control);
-    let run = 8
-        * (2 * samples * state + 6 * weights + batch * (tape + 3 * weights) + (steps + 1) * state);
+    let tape = steps * (2 * state + 2 * width + 2 * control + unit);
+    let run = 2 * samples * state + 4 * weights;
+    let update = batch * 3 * weights + batch.min(4) * tape;
     Cost {
-        bytes: (256 << 10) + 2 * run,
+        bytes: (256 << 10) + 8 * (2 * run + update),
         set_by: &["samples", "width", "batch"],
         ..Default::default()
     }
