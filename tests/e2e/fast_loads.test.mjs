@@ -26,8 +26,9 @@ async function openRaw(browser, url) {
   return { page, errors };
 }
 
-/** Cases without WebGPU kernels, which run on the CPU backend on any page. */
-const CPU_ONLY = ['sph-playground', 'smdp-toy'];
+/** Cases without WebGPU kernels, which run on the CPU backend on any page (the control cases
+ * train there). */
+const CPU_ONLY = ['sph-playground', 'smdp-toy', 'control-cartpole', 'control-guidance'];
 
 /** Each case's parameters here: the learned wake with a short warm-up and its deterministic
  * baseline (one network evaluation a frame: SwiftShader takes about a second for one), so that
