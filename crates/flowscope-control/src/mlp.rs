@@ -179,6 +179,18 @@ impl Mlp {
         }
     }
 
+    /// Where each layer's activations start in a tape.
+    fn activation_starts(&self) -> Vec<usize> {
+        self.widths
+            .iter()
+            .scan(0, |offset, width| {
+                let start = *offset;
+                *offset += width;
+                Some(start)
+            })
+            .collect()
+    }
+
     /// Numbers a [`Self::unit_backward`] writes per output: the adjoint of every hidden layer's
     /// pre-activation, then the input gradient.
     pub fn unit_len(&self) -> usize {
@@ -191,15 +203,7 @@ impl Mlp {
     /// each gradient mode only mixes them ([`Self::accumulate`]).
     pub fn unit_backward(&self, tape: &[f64], out: &mut [f64]) {
         let all: Vec<Layer> = layers(&self.widths).collect();
-        let starts: Vec<usize> = self
-            .widths
-            .iter()
-            .scan(0, |o, w| {
-                let s = *o;
-                *o += w;
-                Some(s)
-            })
-            .collect();
+        let starts = self.activation_starts();
         let hidden = self.unit_len() - self.inputs();
         let last = all.len() - 1;
         for (k, unit) in out.chunks_exact_mut(self.unit_len()).enumerate() {
@@ -236,15 +240,7 @@ impl Mlp {
         let (t, u, ul) = (self.tape_len(), self.outputs(), self.unit_len());
         let steps = adjoints.len() / u;
         let all: Vec<Layer> = layers(&self.widths).collect();
-        let starts: Vec<usize> = self
-            .widths
-            .iter()
-            .scan(0, |o, w| {
-                let s = *o;
-                *o += w;
-                Some(s)
-            })
-            .collect();
+        let starts = self.activation_starts();
         let last = all.len() - 1;
         let top = all[last];
         for n in 0..steps {
