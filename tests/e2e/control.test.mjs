@@ -72,6 +72,16 @@ test('both gradient modes train in the page and the carts swing; bad values are 
     });
     await page.waitForFunction(() => /cannot import this controller/.test(document.body.innerText));
     assert.ok(readFileSync(file).length > 1000);
+
+    // A hurried user: a card click and at once a step. The case starts once its controller file
+    // is in, and the step waits for that instead of stepping nothing.
+    const hurried = await page.evaluate(async () => {
+      window.flowscope.pause();
+      document.querySelector('[data-testid="case-card-control-guidance"]').click();
+      return window.flowscope.step(2);
+    });
+    assert.equal(hurried.case, 'control-guidance');
+    assert.equal(hurried.step, 2);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

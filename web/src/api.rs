@@ -231,6 +231,22 @@ fn queued(
     .into())
 }
 
+/// [`queued`], for a command on the current case: a learned case picked by a click starts
+/// once its model files are here, and the command waits for that (it would otherwise act on
+/// no simulation at all); it rejects when they cannot be fetched.
+fn queued_on_case(
+    signals: Signals,
+    command: impl FnOnce() -> Result<JsValue, String> + 'static,
+) -> Result<JsValue, String> {
+    Ok(gate::queue(move || async move {
+        engine::recover_if_lost(signals).await;
+        // The case's own start is the first waiter on its files: it has run when this resumes.
+        crate::models::fetch_case_files(signals, signals.spec()).await?;
+        command().map_err(JsValue::from)
+    })
+    .into())
+}
+
 /// Runs one command; the result is a value or a promise of one.
 pub fn run(signals: Signals, command: Command) -> Result<JsValue, String> {
     match command {
@@ -238,7 +254,7 @@ pub fn run(signals: Signals, command: Command) -> Result<JsValue, String> {
             load(signals, &case, &params).map(|spec| when_loaded(signals, spec).into())
         }),
         Command::Set { name, value } => {
-            queued(signals, move || set(signals, &name, &value).map(|()| state(signals)))
+            queued_on_case(signals, move || set(signals, &name, &value).map(|()| state(signals)))
         }
         Command::Play => {
             signals.playing.set(true);
@@ -249,8 +265,8 @@ pub fn run(signals: Signals, command: Command) -> Result<JsValue, String> {
             PAUSES.with(|p| p.set(p.get() + 1));
             Ok(JsValue::UNDEFINED)
         }
-        Command::Step(n) => queued(signals, move || Ok(step(signals, n).into())),
-        Command::Reset => queued(signals, move || {
+        Command::Step(n) => queued_on_case(signals, move || Ok(step(signals, n).into())),
+        Command::Reset => queued_on_case(signals, move || {
             engine::restart(signals);
             Ok(when_done(signals).into())
         }),
