@@ -11,7 +11,12 @@ tests/fixtures/control/bptt-gradients.safetensors holds, for the cart-pole with 
 row-major, then its bias), `pP.loss`, the batch gradients `pP.grad.F|P|S|C`, and the parameters
 after three Adam updates (lr 1e-2) in mode C clipped by norm 1 (`pP.after.C.norm`) and in mode F
 clipped by value 1 (`pP.after.F.value`); and for guidance by repulsion (2 drivers, 4 evaders,
-regularisation 0.1, a 16-16 controller) `g.starts`, `g.params`, `g.loss`, `g.grad.F|P|S|C`.
+regularisation 0.1, a 16-16 controller) `g.starts`, `g.params`, `g.loss`, `g.grad.F|P|S|C`;
+and for quantum control (32 points, Crank–Nicolson as the reference builds it: dense U₁, U₂ and
+`torch.linalg.solve`, 128 steps, target eigenstate 3, the reference's CNN with 8 channels)
+`q.starts`, `q.params` (flat in the Rust layout: conv0 [8, 3, 2], conv1 [8, 3, 8] as output,
+position, input channel, dense [1, 56] position-major, biases after each), `q.loss`,
+`q.grad.F|P|S|C`.
 """
 
 import os
@@ -101,6 +106,76 @@ class Guidance:
         objects = torch.stack(states[1:], 1).reshape(states[0].shape[0], len(states) - 1, self.nd + self.ne, 2, 2)
         physics = torch.mean(objects[:, :, self.nd:, 0, :] ** 2)
         return physics + self.rc * torch.mean(torch.stack(forces, 1) ** 2)
+
+
+class Quantum:
+    """StableBPTT's QuantumControl solver (qmc_solver.py), batched, in complex128."""
+    NX, DT, STEPS, XMAX = 32, 0.0625, 128, 2.0
+
+    def __init__(self, target):
+        self.dx = self.XMAX / (self.NX + 1)
+        self.x = torch.arange(1, self.NX + 1, dtype=torch.float64) * self.dx
+        self.target = self.eigenstate(target)
+
+    def eigenstate(self, n):
+        wave = torch.sin(torch.pi * n / (self.NX + 1) * torch.arange(self.NX + 2, dtype=torch.float64))
+        return (wave / wave.norm())[1:-1]
+
+    def step(self, state, control):
+        psi = torch.complex(state[..., 0], state[..., 1])
+        dt, dx = self.DT, self.dx
+        pot = 0.5j * dt * control.reshape(-1, 1) * self.x
+        alpha = 1j * 0.5 * dt / dx / dx
+        gamma, eta = 1 - 1j * dt / dx / dx, 1 + 1j * dt / dx / dx
+        off = torch.diag(torch.full((self.NX - 1,), 1.0, dtype=torch.complex128), 1)
+        off = off + off.T
+        u2 = torch.diag_embed(gamma - pot) + alpha * off
+        u1 = torch.diag_embed(eta + pot) - alpha * off
+        phi = torch.linalg.solve(u1, (u2 @ psi.unsqueeze(-1)))[..., 0]
+        return torch.stack([phi.real, phi.imag], -1)
+
+    def loss(self, states):
+        xs = torch.stack(states[1:], 1)
+        overlap = (self.target * torch.complex(xs[..., 0], xs[..., 1])).sum(-1)
+        return (1 - overlap.abs() ** 2).sum(-1).mean()
+
+
+class QuantumCnn(torch.nn.Module):
+    """The reference's get_cnn: Conv2D(w, (3, 2), 2) over (points, Re/Im), Conv1D(w, 3, 2),
+    flattened position-major as Keras does, Dense(1)."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.conv0 = torch.nn.Conv2d(1, width, (3, 2), 2, dtype=torch.float64)
+        self.conv1 = torch.nn.Conv1d(width, width, 3, 2, dtype=torch.float64)
+        self.dense = torch.nn.Linear(7 * width, 1, dtype=torch.float64)
+
+    def forward(self, state):
+        h = torch.tanh(self.conv0(state.unsqueeze(1)))[..., 0]
+        h = torch.tanh(self.conv1(h))
+        return self.dense(h.transpose(1, 2).reshape(state.shape[0], -1))
+
+    def parameters_in_rust_order(self):
+        return [self.conv0.weight[:, 0], self.conv0.bias, self.conv1.weight.permute(0, 2, 1),
+                self.conv1.bias, self.dense.weight, self.dense.bias]
+
+
+def quantum_gradient(net, system, starts, mode):
+    params = list(net.parameters())
+    if mode == "C":
+        p, f = quantum_gradient(net, system, starts, "P")[1], quantum_gradient(net, system, starts, "F")[1]
+        return None, torch.where(torch.sign(p) == torch.sign(f), p, torch.zeros_like(p))
+    state, states = starts, [starts]
+    for _ in range(system.STEPS):
+        c = net(state if mode == "F" else state.detach())
+        state = system.step(state.detach() if mode == "S" else state, c)
+        states.append(state)
+    loss = system.loss(states)
+    grads = torch.autograd.grad(loss, params)
+    by_name = dict(zip([n for n, _ in net.named_parameters()], grads))
+    rust = [by_name["conv0.weight"][:, 0], by_name["conv0.bias"], by_name["conv1.weight"].permute(0, 2, 1),
+            by_name["conv1.bias"], by_name["dense.weight"], by_name["dense.bias"]]
+    return loss.detach(), flat(rust)
 
 
 def controller(layers, seen):
@@ -196,6 +271,22 @@ def main():
         out[f"g.grad.{mode}"] = g
         if loss is not None:
             out["g.loss"] = loss.reshape(1)
+    # Quantum control: target eigenstate 3, starts mixing the two lowest states.
+    system = Quantum(3)
+    net = QuantumCnn(8)
+    e1, e2 = system.eigenstate(1), system.eigenstate(2)
+    c = torch.randn(3, 2, dtype=torch.float64)
+    phase = torch.rand(3, 2, dtype=torch.float64) * 2 * torch.pi
+    f = c / c.norm(dim=1, keepdim=True) * torch.exp(1j * phase)
+    psi = f[:, :1] * e1 + f[:, 1:] * e2
+    starts = torch.stack([psi.real, psi.imag], -1)
+    out["q.starts"] = starts.reshape(3, -1)
+    out["q.params"] = flat([p.detach() for p in net.parameters_in_rust_order()])
+    for mode in "FPSC":
+        loss, g = quantum_gradient(net, system, starts, mode)
+        out[f"q.grad.{mode}"] = g
+        if loss is not None:
+            out["q.loss"] = loss.reshape(1)
     save_file({k: v.contiguous() for k, v in out.items()}, FIXTURE)
     print(f"wrote {FIXTURE}: " + ", ".join(f"{k} {list(v.shape)}" for k, v in out.items()))
 

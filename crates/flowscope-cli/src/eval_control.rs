@@ -56,7 +56,7 @@ fn train(config: &Config, epochs: usize) -> Result<Curve> {
         seed: config.seed,
         ..TrainerSettings::default()
     };
-    let mut trainer =
+    let mut trainer: Trainer<CartPole> =
         Trainer::new(CartPole::new(config.poles), settings, None).map_err(anyhow::Error::msg)?;
     let mut curve = vec![Some(trainer.test_loss())];
     for _ in 0..epochs {

@@ -10,7 +10,7 @@
 //! - S (stopped): neither, each force is judged by the next state alone;
 //! - C (combined): g_P where its sign agrees with g_F's, else 0 — the paper's update.
 
-use crate::{Mlp, System};
+use crate::{Controller, Mlp, System};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -168,7 +168,7 @@ pub struct Rollout {
 }
 
 /// Runs the controller and the system from `start` (no gradients).
-pub fn rollout(system: &impl System, controller: &Mlp, start: &[f64]) -> Rollout {
+pub fn rollout(system: &impl System, controller: &impl Controller, start: &[f64]) -> Rollout {
     let (s, u) = (system.state_len(), system.control_len());
     let mut states = start.to_vec();
     let mut controls = Vec::with_capacity(system.steps() * u);
@@ -190,7 +190,7 @@ pub fn rollout(system: &impl System, controller: &Mlp, start: &[f64]) -> Rollout
 /// the unit adjoints in one pass over the steps.
 fn sample_gradients(
     system: &impl System,
-    controller: &Mlp,
+    controller: &impl Controller,
     start: &[f64],
     flows: &[Flow],
 ) -> (f64, Vec<Vec<f64>>) {
@@ -238,7 +238,7 @@ fn sample_gradients(
                     }
                 }
             }
-            let mut grad = vec![0.0; controller.params.len()];
+            let mut grad = vec![0.0; controller.params().len()];
             controller.accumulate(&tapes, &units, &adjoints, &mut grad);
             grad
         })
@@ -271,7 +271,7 @@ impl Gradients {
 /// order).
 pub fn batch_gradients(
     system: &impl System,
-    controller: &Mlp,
+    controller: &impl Controller,
     starts: &[f64],
     stopped: bool,
 ) -> Gradients {
@@ -282,7 +282,7 @@ pub fn batch_gradients(
         sample_gradients(system, controller, &starts[b * s..(b + 1) * s], flows)
     });
     let scale = 1.0 / batch as f64;
-    let mut sums = vec![vec![0.0; controller.params.len()]; flows.len()];
+    let mut sums = vec![vec![0.0; controller.params().len()]; flows.len()];
     let mut loss = 0.0;
     for (l, grads) in &samples {
         loss += l * scale;
@@ -300,7 +300,7 @@ pub fn batch_gradients(
 }
 
 /// The mean loss of the controller over `starts`.
-pub fn mean_loss(system: &impl System, controller: &Mlp, starts: &[f64]) -> f64 {
+pub fn mean_loss(system: &impl System, controller: &impl Controller, starts: &[f64]) -> f64 {
     let s = system.state_len();
     let n = starts.len() / s;
     let losses = flowscope_parallel::map(n, |b| {
@@ -319,7 +319,7 @@ pub struct TrainerSettings {
     pub batch: usize,
     /// Start states in the training set, and as many in the test set.
     pub samples: usize,
-    /// Hidden layer widths of the controller.
+    /// Hidden layer widths of the controller (a CNN's: its channel count).
     pub hidden: Vec<usize>,
     pub seed: u64,
 }
@@ -356,9 +356,9 @@ pub struct EpochStats {
 
 /// A controller trained on a system, one mini-batch at a time. The same seed gives the same
 /// starts, weights and updates on every machine and thread count.
-pub struct Trainer<S: System> {
+pub struct Trainer<S: System, C: Controller = Mlp> {
     pub system: S,
-    pub controller: Mlp,
+    pub controller: C,
     pub settings: TrainerSettings,
     adam: Adam,
     train: Vec<f64>,
@@ -370,13 +370,13 @@ pub struct Trainer<S: System> {
     sums: [f64; 3],
 }
 
-impl<S: System> Trainer<S> {
+impl<S: System, C: Controller> Trainer<S, C> {
     /// Draws the training and test starts from the seed and a new controller from the seed (or
     /// starts from `controller`, which must fit the system).
     pub fn new(
         system: S,
         settings: TrainerSettings,
-        controller: Option<Mlp>,
+        controller: Option<C>,
     ) -> Result<Self, String> {
         if !(settings.lr.is_finite() && settings.lr > 0.0) {
             return Err(format!("the learning rate must be positive, not {}", settings.lr));
@@ -387,24 +387,19 @@ impl<S: System> Trainer<S> {
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         let train = system.starts(settings.samples, &mut rng);
         let test = system.starts(settings.samples, &mut rng);
-        let mut widths = vec![system.state_len()];
-        widths.extend(&settings.hidden);
-        widths.push(system.control_len());
+        let (inputs, outputs) = (system.state_len(), system.control_len());
         let controller = match controller {
-            Some(c) if c.widths != widths => {
-                return Err(format!(
-                    "the controller's layers {:?} do not fit this problem, which needs {widths:?}",
-                    c.widths
-                ))
+            Some(c) => {
+                c.fits(inputs, &settings.hidden, outputs)?;
+                c
             }
-            Some(c) => c,
             None => {
                 let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
                 rng.set_stream(1);
-                Mlp::new(&widths, &mut rng)
+                C::create(inputs, &settings.hidden, outputs, &mut rng)?
             }
         };
-        let adam = Adam::new(settings.lr, controller.params.len());
+        let adam = Adam::new(settings.lr, controller.params().len());
         Ok(Self {
             system,
             controller,
@@ -461,7 +456,7 @@ impl<S: System> Trainer<S> {
             ));
         }
         self.settings.clip.apply(&mut direction);
-        self.adam.step(&mut self.controller.params, &direction);
+        self.adam.step(self.controller.params_mut(), &direction);
         let cos = cosine(&grads.physics, &grads.full);
         for (sum, v) in self.sums.iter_mut().zip([grads.loss, grad_norm, cos]) {
             *sum += v;

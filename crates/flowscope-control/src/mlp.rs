@@ -38,7 +38,7 @@ fn layers(widths: &[usize]) -> impl Iterator<Item = Layer> + '_ {
 }
 
 /// Σ a_k b_k with four running sums, which the compiler turns into SIMD.
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
     let mut acc = [0.0; 4];
@@ -51,7 +51,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `y += a x`.
-fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+pub(crate) fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     for (y, x) in y.iter_mut().zip(x) {
         *y += a * x;
     }
@@ -59,7 +59,7 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
 
 /// The file with its JSON header's keys in sorted order: safetensors writes the metadata from a
 /// hash map, and the same controller must give the same bytes (and sha256).
-fn with_sorted_header(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn with_sorted_header(bytes: &[u8]) -> Vec<u8> {
     use std::collections::BTreeMap;
     let length = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
     let mut header: BTreeMap<String, Value> =
@@ -335,16 +335,7 @@ impl Mlp {
     /// Reads a file written by [`Self::to_safetensors`] (f32 or f64 tensors): the network and
     /// its `extra` metadata.
     pub fn from_safetensors(bytes: &[u8]) -> Result<(Self, Value), String> {
-        let file = safetensors::SafeTensors::deserialize(bytes)
-            .map_err(|e| format!("not a complete safetensors file ({e})"))?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-            .map_err(|e| format!("unreadable safetensors header: {e}"))?;
-        let metadata = header.metadata().clone().unwrap_or_default();
-        let field = |key: &str| -> Result<Value, String> {
-            let text = metadata.get(key).ok_or(format!("the file has no '{key}' metadata"))?;
-            serde_json::from_str(text).map_err(|e| format!("its '{key}' metadata: {e}"))
-        };
-        let config = field("config")?;
+        let (file, config, extra) = open_safetensors(bytes)?;
         if config["family"] != "mlp" || config["activation"] != "tanh" {
             return Err(format!("not a tanh MLP controller (config {config})"));
         }
@@ -364,28 +355,51 @@ impl Mlp {
                 if view.shape() != shape.as_slice() {
                     return Err(format!("'{name}' is {:?}, not {shape:?}", view.shape()));
                 }
-                let values: Vec<f64> = match view.dtype() {
-                    safetensors::Dtype::F32 => view
-                        .data()
-                        .chunks_exact(4)
-                        .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-                        .collect(),
-                    safetensors::Dtype::F64 => view
-                        .data()
-                        .chunks_exact(8)
-                        .map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8")))
-                        .collect(),
-                    other => return Err(format!("'{name}' is {other:?}; f32 or f64 expected")),
-                };
-                if values.iter().any(|v| !v.is_finite()) {
-                    return Err(format!("'{name}' holds NaN or infinite values"));
-                }
-                params[range].copy_from_slice(&values);
+                params[range].copy_from_slice(&read_tensor(&file, &name)?);
             }
         }
         if file.len() != 2 * (widths.len() - 1) {
             return Err("the file holds tensors an MLP of its widths does not use".into());
         }
-        Ok((Self { widths, params }, field("extra").unwrap_or(Value::Null)))
+        Ok((Self { widths, params }, extra))
     }
+}
+
+/// A controller file's tensors, its `config` metadata and its `extra` metadata (null if none).
+pub(crate) fn open_safetensors(
+    bytes: &[u8],
+) -> Result<(safetensors::SafeTensors<'_>, Value, Value), String> {
+    let file = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a complete safetensors file ({e})"))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| format!("unreadable safetensors header: {e}"))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let field = |key: &str| -> Result<Value, String> {
+        let text = metadata.get(key).ok_or(format!("the file has no '{key}' metadata"))?;
+        serde_json::from_str(text).map_err(|e| format!("its '{key}' metadata: {e}"))
+    };
+    let config = field("config")?;
+    Ok((file, config, field("extra").unwrap_or(Value::Null)))
+}
+
+/// Tensor `name`'s values (f32 or f64), refused if any is not finite.
+pub(crate) fn read_tensor(file: &safetensors::SafeTensors, name: &str) -> Result<Vec<f64>, String> {
+    let view = file.tensor(name).map_err(|_| format!("the file has no '{name}'"))?;
+    let values: Vec<f64> = match view.dtype() {
+        safetensors::Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect(),
+        safetensors::Dtype::F64 => view
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8")))
+            .collect(),
+        other => return Err(format!("'{name}' is {other:?}; f32 or f64 expected")),
+    };
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(format!("'{name}' holds NaN or infinite values"));
+    }
+    Ok(values)
 }

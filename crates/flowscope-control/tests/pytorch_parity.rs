@@ -2,7 +2,9 @@
 //! (f64), from the same weights and starts.
 
 use flowscope_control::bptt::{batch_gradients, Adam};
-use flowscope_control::{CartPole, Clip, Guidance, Mlp, Mode, System};
+use flowscope_control::{CartPole, Clip, Cnn, Controller, Guidance, Mlp, Mode, Quantum, System};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 const FIXTURE: &[u8] = include_bytes!("../../../tests/fixtures/control/bptt-gradients.safetensors");
 
@@ -68,5 +70,23 @@ fn guidance_gradients_match_pytorch() {
         let reference = tensor(&file, &format!("g.grad.{}", mode.letter()));
         let error = relative_error(&grads.of(mode), &reference);
         assert!(error < 1e-6, "guidance, mode {}: relative error {error:e}", mode.letter());
+    }
+}
+
+#[test]
+fn quantum_gradients_through_the_cnn_match_pytorch() {
+    let file = safetensors::SafeTensors::deserialize(FIXTURE).unwrap();
+    let system = Quantum::new(3).unwrap();
+    let mut cnn =
+        Cnn::create(system.state_len(), &[8], 1, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    cnn.params = tensor(&file, "q.params");
+    let starts = tensor(&file, "q.starts");
+    let grads = batch_gradients(&system, &cnn, &starts, true);
+    let loss = tensor(&file, "q.loss")[0];
+    assert!((grads.loss - loss).abs() < 1e-12 * loss, "loss {} vs {loss}", grads.loss);
+    for mode in Mode::ALL {
+        let reference = tensor(&file, &format!("q.grad.{}", mode.letter()));
+        let error = relative_error(&grads.of(mode), &reference);
+        assert!(error < 1e-6, "quantum, mode {}: relative error {error:e}", mode.letter());
     }
 }

@@ -17,14 +17,16 @@ fn settings(mode: Mode) -> TrainerSettings {
 
 #[test]
 fn training_lowers_the_loss_and_replays_from_its_seed() {
-    let mut trainer = Trainer::new(CartPole::new(1), settings(Mode::Combined), None).unwrap();
+    let mut trainer =
+        Trainer::<_, Mlp>::new(CartPole::new(1), settings(Mode::Combined), None).unwrap();
     let before = trainer.test_loss();
     let stats: Vec<_> = (0..4).map(|_| trainer.epoch().unwrap()).collect();
     let after = stats.last().unwrap().test_loss;
     assert!(after < 0.8 * before, "test loss {before} -> {after}");
     assert!(stats.iter().all(|s| s.grad_norm > 0.0 && s.cosine.abs() <= 1.0));
 
-    let mut again = Trainer::new(CartPole::new(1), settings(Mode::Combined), None).unwrap();
+    let mut again =
+        Trainer::<_, Mlp>::new(CartPole::new(1), settings(Mode::Combined), None).unwrap();
     let replay: Vec<_> = (0..4).map(|_| again.epoch().unwrap()).collect();
     assert_eq!(stats, replay);
     assert_eq!(trainer.controller, again.controller);
@@ -34,20 +36,22 @@ fn training_lowers_the_loss_and_replays_from_its_seed() {
 fn bad_settings_and_mismatched_controllers_are_refused() {
     let mut bad = settings(Mode::Full);
     bad.lr = 0.0;
-    assert!(Trainer::new(CartPole::new(1), bad.clone(), None)
+    assert!(Trainer::<_, Mlp>::new(CartPole::new(1), bad.clone(), None)
         .err()
         .unwrap()
         .contains("learning rate"));
     bad.lr = f64::NAN;
-    assert!(Trainer::new(CartPole::new(1), bad, None).is_err());
-    let two = Trainer::new(CartPole::new(2), settings(Mode::Full), None).unwrap().controller;
-    let error = Trainer::new(CartPole::new(1), settings(Mode::Full), Some(two)).err().unwrap();
+    assert!(Trainer::<_, Mlp>::new(CartPole::new(1), bad, None).is_err());
+    let two =
+        Trainer::<_, Mlp>::new(CartPole::new(2), settings(Mode::Full), None).unwrap().controller;
+    let error =
+        Trainer::<_, Mlp>::new(CartPole::new(1), settings(Mode::Full), Some(two)).err().unwrap();
     assert!(error.contains("do not fit"), "{error}");
 }
 
 #[test]
 fn exported_controller_runs_in_the_nn_room() {
-    let trainer = Trainer::new(CartPole::new(2), settings(Mode::Full), None).unwrap();
+    let trainer = Trainer::<_, Mlp>::new(CartPole::new(2), settings(Mode::Full), None).unwrap();
     let bytes = trainer.controller.to_safetensors(&serde_json::json!({"model": "bptt-cartpole"}));
     let (back, extra) = Mlp::from_safetensors(&bytes).unwrap();
     assert_eq!(extra["model"], "bptt-cartpole");
