@@ -148,7 +148,7 @@ impl Controller for Cnn {
         rng: &mut rand_chacha::ChaCha8Rng,
     ) -> Result<Self, String> {
         match hidden {
-            [width] if inputs % 2 == 0 => Cnn::new(inputs / 2, *width, outputs, rng),
+            [width] if inputs.is_multiple_of(2) => Cnn::new(inputs / 2, *width, outputs, rng),
             _ => Err(format!(
                 "a CNN controller takes (Re, Im) pairs and one channel count, not {inputs} \
                  inputs and {hidden:?}"
