@@ -146,7 +146,7 @@ for (const mode of ['webgpu', 'cpu']) {
         // CPU), so a short warm-up, the deterministic baseline (one network evaluation a frame;
         // SwiftShader takes about a second for one) and a few frames.
         // The control cases train on the CPU (threaded where the page is) on any page.
-        const cpuOnly = ['sph-playground', 'smdp-toy', 'control-cartpole', 'control-guidance'];
+        const cpuOnly = ['sph-playground', 'smdp-toy', 'control-cartpole', 'control-guidance', 'control-quantum'];
         const slow = mode === 'webgpu' && id !== 'heat' && !cpuOnly.includes(id);
         const small = {
           'lid-cavity': 16, 'taylor-green': 16, 'backward-step': 16, 'cylinder-wake': 16, airfoil: 32,
@@ -158,6 +158,8 @@ for (const mode of ['webgpu', 'cpu']) {
         }
         // A card click starts a learned case once its model is in; load() resolves then.
         if (['smdp-toy', 'smdp-heat', 'learned-sph-1d', 'learned-sph-2d'].includes(id)) await page.evaluate((id) => window.flowscope.load(id, {}), id);
+        // The quantum controller small: its published CNN trains ~0.1 s an update in the page.
+        if (id === 'control-quantum') await page.evaluate(() => window.flowscope.load('control-quantum', { samples: 8, width: 8 }));
         // The airfoil samples: the one-pass heteroscedastic UNet, a batch a step (4 on the CPU,
         // 16 on the device), without the solver, so the mean changes from one batch to the next.
         if (id === 'airfoil-uncertainty') {

@@ -1,4 +1,5 @@
-// Training through the simulator in the page (cases control-cartpole, control-guidance): two
+// Training through the simulator in the page (cases control-cartpole, control-guidance,
+// control-quantum): two
 // gradient modes train side by side, the loss falls and the systems move, in the single-threaded
 // build and in the threaded one (the same numbers); bad values are refused with a notice; a
 // trained controller goes out through the export button and back in through the import button.
@@ -143,6 +144,41 @@ test('drivers learn to herd the evaders in the page, both builds alike', async (
         assert.ok(b < 0.8 * a, `${name} falls: ${a} -> ${b}`);
       }
       assert.ok(differingPixels(before, await canvasPixels(page)) > 20, 'the herds moved');
+      assert.deepEqual(errors, []);
+      results.push(result.after);
+    }
+    assert.deepEqual(results[0], results[1], 'the same losses on 3 threads and on 1');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a field learns to steer the wave function in the page, both builds alike', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const results = [];
+    for (const url of [`${ISOLATED}?backend=cpu&threads=3#case=control-quantum&target=9`, `${URL_BASE}?backend=cpu`]) {
+      const { page, errors } = await open(browser, url);
+      const result = await page.evaluate(async () => {
+        const f = window.flowscope;
+        f.pause();
+        const notice = document.body.innerText;
+        await f.load('control-quantum', { samples: 8, width: 8, lr: 0.01 });
+        f.pause();
+        const first = f.observables();
+        const picture = f.snapshot();
+        const state = await f.step(8);
+        return { notice, state, first, after: f.observables(), moved: picture !== f.snapshot() };
+      });
+      if (url.includes('target=9')) assert.match(result.notice, /'target' = 9 is out of range/);
+      assert.equal(result.state.step, 8);
+      for (const name of ['test_loss', 'test_loss_versus']) {
+        const [a, b] = [result.first[name].at(-1), result.after[name].at(-1)];
+        assert.ok(b < 0.95 * a, `${name} falls: ${a} -> ${b}`);
+      }
+      assert.ok(result.moved, 'the wave function moved');
+      await assert.rejects(page.evaluate(() => window.flowscope.set('lr', NaN)), /finite/);
+      await assert.rejects(page.evaluate(() => window.flowscope.set('lr', 0)), /out of range/);
       assert.deepEqual(errors, []);
       results.push(result.after);
     }

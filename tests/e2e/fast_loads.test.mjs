@@ -28,15 +28,17 @@ async function openRaw(browser, url) {
 
 /** Cases without WebGPU kernels, which run on the CPU backend on any page (the control cases
  * train there). */
-const CPU_ONLY = ['sph-playground', 'smdp-toy', 'control-cartpole', 'control-guidance'];
+const CPU_ONLY = ['sph-playground', 'smdp-toy', 'control-cartpole', 'control-guidance', 'control-quantum'];
 
 /** Each case's parameters here: the learned wake with a short warm-up and its deterministic
  * baseline (one network evaluation a frame: SwiftShader takes about a second for one), so that
  * its 5 steps (rollout frames) take seconds, not minutes; the airfoil samples with one pass of
- * the heteroscedastic UNet. */
+ * the heteroscedastic UNet; the quantum controller small (its published CNN trains ~0.1 s an
+ * update in the page). */
 const PARAMS = {
   'acdm-wake': { warmup: 1, model: 'unet' },
   'airfoil-uncertainty': { model: 'heteroscedastic', samples: 4, solver: 'off' },
+  'control-quantum': { samples: 8, width: 8 },
 };
 
 /** The catalog's ids in gallery order. */

@@ -63,6 +63,7 @@ pub type ControlCartpoleCase = ControlCase<CartPoleProblem>;
 
 impl Problem for CartPoleProblem {
     type System = CartPole;
+    type Controller = flowscope_control::Mlp;
     const NAME: &'static str = "bptt-cartpole";
     const EPISODE: (&'static str, &'static str) = ("The swing shown: mean cos θ", "mean cos θ");
 

@@ -5,7 +5,7 @@
 //! ([`Problem`]) brings the system, its picture and its own parameters.
 
 use flowscope_control::bptt::{rollout, Rollout};
-use flowscope_control::{Clip, EpochStats, Mlp, Mode, System, Trainer, TrainerSettings};
+use flowscope_control::{Clip, Controller, EpochStats, Mode, System, Trainer, TrainerSettings};
 use flowscope_core::params::{ParamKind, ParamSpec};
 use flowscope_core::{
     Backend, Case, CaseError, CaseSpec, Cost, Domain, Field2, Interaction, ParamValue, ParamValues,
@@ -104,7 +104,14 @@ const SHOWN: usize = 8;
 /// One control problem as a case.
 pub trait Problem: 'static {
     type System: System + Clone;
+    /// The controller network (the tanh MLP unless the problem says otherwise).
+    type Controller: Controller;
     fn spec() -> &'static CaseSpec;
+    /// The controller's hidden sizes for these parameters (an MLP: two layers of `width`).
+    fn hidden(params: &ParamValues) -> Vec<usize> {
+        let width = params.int("width") as usize;
+        vec![width, width]
+    }
     /// The name `flowscope train` takes and exported controllers record.
     const NAME: &'static str;
     /// The system of complete, valid parameters.
@@ -122,16 +129,16 @@ pub trait Problem: 'static {
     fn time(system: &Self::System, n: usize) -> f64;
 }
 
-/// The training settings of complete, valid parameters, in `mode`.
-pub fn settings(params: &ParamValues, mode: Mode) -> TrainerSettings {
-    let width = params.int("width") as usize;
+/// The training settings of complete, valid parameters, in `mode`, for a controller with
+/// `hidden` sizes.
+pub fn settings(params: &ParamValues, mode: Mode, hidden: Vec<usize>) -> TrainerSettings {
     TrainerSettings {
         mode,
         clip: Clip::parse(params.choice("clip")).expect("the schema lists the clip modes"),
         lr: params.float("lr"),
         batch: params.int("batch") as usize,
         samples: params.int("samples") as usize,
-        hidden: vec![width, width],
+        hidden,
         seed: params.int("seed") as u64,
     }
 }
@@ -142,16 +149,22 @@ pub fn modes(params: &ParamValues) -> (Mode, Option<Mode>) {
     (mode, Mode::parse(params.choice("versus")).ok())
 }
 
-/// What the case holds for a system of `state` numbers, `control` outputs and `steps` steps: per
-/// run its starts and the controller with Adam's moments and last gradients; once, the update
-/// under way — every sample's gradients (F, P and, in S, S) and the tapes and unit adjoints of
-/// the samples in flight (up to four at a time).
+/// What the case holds for a system of `state` numbers, `control` outputs and `steps` steps
+/// under an MLP controller: see [`cost_of`].
 pub fn cost(params: &ParamValues, state: u64, control: u64, steps: u64) -> Cost {
     let width = params.int("width") as u64;
-    let (batch, samples) = (params.int("batch") as u64, params.int("samples") as u64);
     let weights = (state + 1) * width + (width + 1) * width + (width + 1) * control;
     let unit = control * (2 * width + state);
     let tape = steps * (2 * state + 2 * width + 2 * control + unit);
+    cost_of(params, state, weights, tape)
+}
+
+/// What the case holds for a controller of `weights` parameters whose rollout records `tape`
+/// numbers (states, activations, unit adjoints): per run its starts and the controller with
+/// Adam's moments and last gradients; once, the update under way — every sample's gradients
+/// (F, P and, in S, S) and the tapes of the samples in flight (up to four at a time).
+pub fn cost_of(params: &ParamValues, state: u64, weights: u64, tape: u64) -> Cost {
+    let (batch, samples) = (params.int("batch") as u64, params.int("samples") as u64);
     let run = 2 * samples * state + 4 * weights;
     let update = batch * 3 * weights + batch.min(4) * tape;
     Cost {
@@ -162,8 +175,8 @@ pub fn cost(params: &ParamValues, state: u64, control: u64, steps: u64) -> Cost 
 }
 
 /// One training run and what the page shows of it.
-struct Run<S: System> {
-    trainer: Trainer<S>,
+struct Run<S: System, C: Controller> {
+    trainer: Trainer<S, C>,
     curve: Vec<EpochStats>,
     /// Why it stopped, when it diverged.
     stopped: Option<String>,
@@ -171,7 +184,10 @@ struct Run<S: System> {
     episode: Rollout,
 }
 
-impl<S: System> Run<S> {
+/// A run of problem `P`'s system and controller.
+type RunOf<P> = Run<<P as Problem>::System, <P as Problem>::Controller>;
+
+impl<S: System, C: Controller> Run<S, C> {
     fn mode(&self) -> Mode {
         self.trainer.settings.mode
     }
@@ -179,7 +195,7 @@ impl<S: System> Run<S> {
 
 pub struct ControlCase<P: Problem> {
     params: ParamValues,
-    runs: Vec<Run<P::System>>,
+    runs: Vec<RunOf<P>>,
     initial_test_loss: f64,
     updates: u64,
     /// The episode's step on screen (beyond the last: holding it).
@@ -198,19 +214,16 @@ impl<P: Problem> ControlCase<P> {
         let start = if params.choice("start") == "pretrained" {
             let file = P::pretrained(&params);
             let bytes = models.get(file).ok_or(CaseError::MissingModel { case: spec.id, file })?;
-            let (mlp, _) = Mlp::from_safetensors(bytes).map_err(CaseError::Model)?;
+            let (controller, _) =
+                P::Controller::from_safetensors(bytes).map_err(CaseError::Model)?;
             let system = P::system(&params);
-            let width = params.int("width") as usize;
-            let fits = [system.state_len(), width, width, system.control_len()];
-            if mlp.widths == fits {
-                Some(mlp)
-            } else {
-                notices.push(format!(
-                    "The shipped controller has layers {:?}, these settings need {fits:?}: \
-                     starting from scratch",
-                    mlp.widths
-                ));
-                None
+            let hidden = P::hidden(&params);
+            match controller.fits(system.state_len(), &hidden, system.control_len()) {
+                Ok(()) => Some(controller),
+                Err(why) => {
+                    notices.push(format!("The shipped controller: {why}; starting from scratch"));
+                    None
+                }
             }
         } else {
             None
@@ -232,15 +245,16 @@ impl<P: Problem> ControlCase<P> {
         params: &ParamValues,
         mode: Mode,
         versus: Option<Mode>,
-        start: Option<Mlp>,
-    ) -> Result<Vec<Run<P::System>>, CaseError> {
+        start: Option<P::Controller>,
+    ) -> Result<Vec<RunOf<P>>, CaseError> {
         std::iter::once(mode)
             .chain(versus)
             .map(|mode| {
                 let system = P::system(params);
                 let s = system.state_len();
-                let trainer = Trainer::new(system, settings(params, mode), start.clone())
-                    .map_err(CaseError::Model)?;
+                let settings = settings(params, mode, P::hidden(params));
+                let trainer =
+                    Trainer::new(system, settings, start.clone()).map_err(CaseError::Model)?;
                 let episode =
                     rollout(&trainer.system, &trainer.controller, &trainer.test_starts()[..s]);
                 Ok(Run { trainer, curve: Vec::new(), stopped: None, episode })
@@ -264,13 +278,13 @@ impl<P: Problem> ControlCase<P> {
     }
 
     /// `run`'s episode up to the state on screen.
-    fn shown_states<'a>(&self, run: &'a Run<P::System>) -> &'a [f64] {
+    fn shown_states<'a>(&self, run: &'a RunOf<P>) -> &'a [f64] {
         let s = self.system().state_len();
         let n = self.frame.min(self.system().steps());
         &run.episode.states[..(n + 1) * s]
     }
 
-    fn test_loss(&self, run: &Run<P::System>) -> f64 {
+    fn test_loss(&self, run: &RunOf<P>) -> f64 {
         run.curve.last().map_or(self.initial_test_loss, |s| s.test_loss)
     }
 }
@@ -386,7 +400,7 @@ impl<P: Problem> Case for ControlCase<P> {
     /// Both runs start again from the controller given.
     fn import_file(&mut self, bytes: &[u8]) -> Result<(), CaseError> {
         let bad = |why: String| CaseError::Model(format!("cannot import this controller: {why}"));
-        let (mlp, extra) = Mlp::from_safetensors(bytes).map_err(bad)?;
+        let (controller, extra) = P::Controller::from_safetensors(bytes).map_err(bad)?;
         if !extra.is_null() && extra["model"] != P::NAME {
             return Err(bad(format!(
                 "it is a {} model, not a {} controller",
@@ -395,8 +409,8 @@ impl<P: Problem> Case for ControlCase<P> {
             )));
         }
         let (mode, versus) = modes(&self.params);
-        self.runs =
-            Self::runs(&self.params, mode, versus, Some(mlp)).map_err(|e| bad(e.to_string()))?;
+        self.runs = Self::runs(&self.params, mode, versus, Some(controller))
+            .map_err(|e| bad(e.to_string()))?;
         self.initial_test_loss = self.runs[0].trainer.test_loss();
         (self.updates, self.frame, self.shown) = (0, 0, 0);
         self.notices.push(format!(
@@ -407,7 +421,7 @@ impl<P: Problem> Case for ControlCase<P> {
     }
 
     fn plots(&self) -> Result<Vec<Plot>, CaseError> {
-        let curve = |run: &Run<P::System>, pick: fn(&EpochStats) -> f64| -> Vec<[f64; 2]> {
+        let curve = |run: &RunOf<P>, pick: fn(&EpochStats) -> f64| -> Vec<[f64; 2]> {
             let start = [0.0, self.initial_test_loss];
             std::iter::once(start)
                 .chain(run.curve.iter().map(|s| [s.epoch as f64, pick(s)]))

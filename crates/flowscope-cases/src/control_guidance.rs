@@ -65,6 +65,7 @@ pub type ControlGuidanceCase = ControlCase<GuidanceProblem>;
 
 impl Problem for GuidanceProblem {
     type System = Guidance;
+    type Controller = flowscope_control::Mlp;
     const NAME: &'static str = "bptt-guidance";
     const EPISODE: (&'static str, &'static str) =
         ("The episode shown: the evaders' RMS distance to the target", "distance");

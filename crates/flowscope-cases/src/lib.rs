@@ -10,6 +10,7 @@ pub mod backward_step;
 pub mod control_cartpole;
 pub mod control_case;
 pub mod control_guidance;
+pub mod control_quantum;
 pub mod cylinder_wake;
 pub mod dam_break;
 pub mod datasets;
@@ -56,6 +57,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &learned_sph_2d::SPEC,
     &control_cartpole::SPEC,
     &control_guidance::SPEC,
+    &control_quantum::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -250,6 +252,9 @@ pub fn create_within(
         "control-guidance" => {
             Ok(Box::new(control_guidance::ControlGuidanceCase::new(params, models)?))
         }
+        "control-quantum" => {
+            Ok(Box::new(control_quantum::ControlQuantumCase::new(params, models)?))
+        }
         // The catalog test runs every case, so this only guards a half-added one.
         other => {
             Err(CaseError::UnknownCase(format!("case '{other}' is listed but has no constructor")))
@@ -367,6 +372,21 @@ mod tests {
         for spec in CATALOG {
             for param in spec.params {
                 param.check(&param.default_value()).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn every_view_names_a_colormap_there_is() {
+        for spec in CATALOG {
+            for view in spec.views {
+                assert!(
+                    flowscope_core::colormap::NAMES.contains(&view.colormap),
+                    "{}: view '{}' asks for colormap '{}'",
+                    spec.id,
+                    view.name,
+                    view.colormap
+                );
             }
         }
     }

@@ -205,7 +205,7 @@ const PARAMS: &[ParamSpec] = &[
 ];
 
 const fn density_view(name: &'static str, label: &'static str) -> ViewSpec {
-    ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: None, colormap: "magma" }
+    ViewSpec { name, label, unit: "", kind: ViewKind::Scalar, range: None, colormap: "inferno" }
 }
 /// The model and the fixed buffers, then what each of the `particles` adds; measured by
 /// tests/budget.rs.

@@ -80,6 +80,7 @@ fn settings(spec: &CaseSpec) -> Vec<ParamValues> {
         "learned-sph-2d" => Some(("n", "64")),
         "control-cartpole" => Some(("width", "256")),
         "control-guidance" => Some(("evaders", "8")),
+        "control-quantum" => Some(("width", "128")),
         _ => Some(("n", "128")),
     };
     if let Some((name, value)) = bigger {

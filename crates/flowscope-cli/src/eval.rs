@@ -28,7 +28,7 @@ pub struct EvalArgs {
     /// heat models against their baselines; airfoil-uncertainty: DDPM, flow matching and the
     /// heteroscedastic UNet against the solver's statistics; sfbc, sfbc-2d: the learned 1D and
     /// 2D particle solvers against the SPH solver).
-    target: String,
+    pub(crate) target: String,
     /// The folder of shipped models and their manifest.json.
     #[arg(long, default_value = "public/models")]
     pub(crate) models: PathBuf,
@@ -55,22 +55,25 @@ pub struct EvalArgs {
     /// solver runs now).
     #[arg(long, default_value = "target/data/airfoil-uncertainty")]
     pub(crate) data: PathBuf,
-    /// bptt-cartpole: epochs per run (100).
+    /// bptt-*: epochs per run (100).
     #[arg(long)]
     pub(crate) epochs: Option<usize>,
-    /// bptt-cartpole: seeds per setting.
+    /// bptt-*: seeds per setting.
     #[arg(long, default_value_t = 2)]
     pub(crate) seeds: usize,
     /// bptt-cartpole: the pole counts.
     #[arg(long, default_value = "1,2,3,4")]
     pub(crate) poles: String,
+    /// bptt-quantum: the target states.
+    #[arg(long, default_value = "3,4,5")]
+    pub(crate) targets: String,
     /// Dataset options to change (e.g. `warmup=20` for a quick check).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
-    /// The document whose evaluation section is rewritten (bptt-cartpole: docs/CONTROL.md).
+    /// The document whose evaluation section is rewritten (bptt-*: docs/CONTROL.md).
     #[arg(long, default_value = "docs/MODELS.md")]
     pub(crate) doc: PathBuf,
-    /// Where the plots go, linked from the document relative to it (bptt-cartpole: docs/control).
+    /// Where the plots go, linked from the document relative to it (bptt-*: docs/control).
     #[arg(long, default_value = "docs/models")]
     pub(crate) plots: PathBuf,
 }
@@ -173,11 +176,13 @@ pub fn run(args: EvalArgs) -> Result<()> {
         "airfoil-uncertainty" => return crate::eval_airfoil::run(args),
         "sfbc" => return crate::eval_sfbc::run(args),
         "sfbc-2d" => return crate::eval_sfbc_2d::run(args),
-        "bptt-cartpole" => return crate::eval_control::run(args),
+        "bptt-cartpole" | "bptt-guidance" | "bptt-quantum" => {
+            return crate::eval_control::run(args)
+        }
         other => {
             anyhow::bail!(
                 "unknown evaluation '{other}'; known: acdm, smdp, airfoil-uncertainty, sfbc, \
-                 sfbc-2d, bptt-cartpole"
+                 sfbc-2d, bptt-cartpole, bptt-guidance, bptt-quantum"
             )
         }
     }

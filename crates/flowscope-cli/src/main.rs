@@ -44,9 +44,9 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Roll out a learned model beside the solver (acdm-wake); see docs/MODELS.md.
     Sample(sample::SampleArgs),
-    /// Train a controller through a differentiable simulator (bptt-cartpole); see docs/CONTROL.md.
+    /// Train a controller through a differentiable simulator (bptt-cartpole, bptt-guidance, bptt-quantum); see docs/CONTROL.md.
     Train(train::TrainArgs),
-    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d, bptt-cartpole).
+    /// Evaluate the shipped models against the solver into docs/MODELS.md (acdm, smdp, airfoil-uncertainty, sfbc, sfbc-2d, bptt-cartpole, bptt-guidance, bptt-quantum).
     Eval(eval::EvalArgs),
 }
 

@@ -4,19 +4,22 @@
 //! - `DIR/losses.csv`: `epoch,train_loss,test_loss,grad_norm,cosine_pf,seconds` — the mean
 //!   mini-batch loss, the test loss after the epoch, the mean norm of the update direction before
 //!   clipping, the mean cosine between the P and the F gradient, wall seconds so far;
-//! - `DIR/controller.safetensors`: the controller as a `flowscope-nn` MLP file (f32) that the
-//!   page imports and the nn runtime runs;
+//! - `DIR/controller.safetensors`: the controller (f32) that the page imports — for the
+//!   cart-pole and guidance a `flowscope-nn` MLP file the nn runtime runs, for the quantum
+//!   problem the control room's CNN file;
 //! - `DIR/meta.json`: the command, the parameters, the machine's threads, the wall time and the
 //!   final losses.
 //!
-//! Deterministic for a seed on any machine and thread count. Problems: bptt-cartpole.
+//! Deterministic for a seed on any machine and thread count. Problems: bptt-cartpole,
+//! bptt-guidance, bptt-quantum.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use flowscope_cases::control_cartpole::CartPoleProblem;
 use flowscope_cases::control_case::{self, Problem};
 use flowscope_cases::control_guidance::GuidanceProblem;
-use flowscope_control::{Mlp, Trainer};
+use flowscope_cases::control_quantum::QuantumProblem;
+use flowscope_control::{Controller, Trainer};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::fs;
@@ -25,11 +28,11 @@ use std::time::Instant;
 
 #[derive(Parser)]
 pub struct TrainArgs {
-    /// The problem: bptt-cartpole, bptt-guidance.
+    /// The problem: bptt-cartpole, bptt-guidance, bptt-quantum.
     problem: String,
     /// A problem or training parameter, e.g. `--set poles=3 --set mode=C --set clip=norm`
-    /// (repeatable; `flowscope list` shows them under the problem's case, control-cartpole or
-    /// control-guidance).
+    /// (repeatable; `flowscope list` shows them under the problem's case: control-cartpole,
+    /// control-guidance or control-quantum).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
     /// Passes over the training starts.
@@ -50,9 +53,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     match args.problem.as_str() {
         "bptt-cartpole" => train::<CartPoleProblem>(args),
         "bptt-guidance" => train::<GuidanceProblem>(args),
+        "bptt-quantum" => train::<QuantumProblem>(args),
         other => bail!(
-            "unknown problem '{other}'; known problems: bptt-cartpole, bptt-guidance \
-             (bptt-quantum is not built yet)"
+            "unknown problem '{other}'; known problems: bptt-cartpole, bptt-guidance, bptt-quantum"
         ),
     }
 }
@@ -75,18 +78,20 @@ fn train<P: Problem>(args: TrainArgs) -> Result<()> {
     }
     spec.set_text(&mut params, "seed", &args.seed.to_string())?;
     let (mode, _) = control_case::modes(&params);
-    let (system, settings) = (P::system(&params), control_case::settings(&params, mode));
+    let system = P::system(&params);
+    let settings = control_case::settings(&params, mode, P::hidden(&params));
     let init = match &args.init {
         Some(path) => {
             let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let (mlp, _) = Mlp::from_safetensors(&bytes)
+            let (controller, _) = P::Controller::from_safetensors(&bytes)
                 .map_err(anyhow::Error::msg)
                 .with_context(|| path.display().to_string())?;
-            Some(mlp)
+            Some(controller)
         }
         None => None,
     };
-    let mut trainer = Trainer::new(system, settings, init).map_err(anyhow::Error::msg)?;
+    let mut trainer: Trainer<P::System, P::Controller> =
+        Trainer::new(system, settings, init).map_err(anyhow::Error::msg)?;
     fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut command =
         format!("flowscope train {} --epochs {} --seed {}", args.problem, args.epochs, args.seed);

@@ -115,6 +115,46 @@ fn guidance_trains_through_the_same_contract() {
 }
 
 #[test]
+fn quantum_trains_its_cnn_through_the_same_contract_and_goes_on_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("first");
+    let quantum = |out: &std::path::Path, init: Option<&std::path::Path>| {
+        let mut args = vec!["train", "bptt-quantum"];
+        for set in ["target=4", "samples=8", "width=6", "mode=C", "clip=norm"] {
+            args.extend(["--set", set]);
+        }
+        if let Some(init) = init {
+            args.extend(["--init", init.to_str().unwrap()]);
+        }
+        args.extend(["--epochs", "1", "--out", out.to_str().unwrap()]);
+        let result = flowscope(&args);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("meta.json")).unwrap()).unwrap();
+        meta["final"]["test_loss"].as_f64().unwrap()
+    };
+    let first = quantum(&out, None);
+    let controller = out.join("controller.safetensors");
+    let (cnn, extra) =
+        flowscope_control::Cnn::from_safetensors(&std::fs::read(&controller).unwrap()).unwrap();
+    assert_eq!((cnn.points, cnn.width, cnn.outputs), (32, 6, 1));
+    assert_eq!(extra["model"], "bptt-quantum");
+    let second = quantum(&dir.path().join("second"), Some(&controller));
+    assert!(second < first, "an epoch more from the first run's controller: {first} -> {second}");
+    // A quantum controller is no cart-pole controller.
+    let result = flowscope(&[
+        "train",
+        "bptt-cartpole",
+        "--init",
+        controller.to_str().unwrap(),
+        "--out",
+        dir.path().join("third").to_str().unwrap(),
+    ]);
+    assert!(!result.status.success());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("not a tanh MLP"));
+}
+
+#[test]
 fn train_refuses_bad_input_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
@@ -126,6 +166,7 @@ fn train_refuses_bad_input_in_one_line() {
         (&["train", "bptt-cartpole", "--set", "lr=NaN", "--out", out], "lr"),
         (&["train", "bptt-cartpole", "--set", "poles=5", "--out", out], "1 ..= 4"),
         (&["train", "bptt-cartpole", "--epochs", "0", "--out", out], "--epochs"),
+        (&["train", "bptt-quantum", "--set", "target=9", "--out", out], "out of range"),
         (
             &["train", "bptt-cartpole", "--init", "/nonexistent.safetensors", "--out", out],
             "reading",

@@ -101,13 +101,18 @@ pub struct ManifestEntry {
     pub parameters: usize,
 }
 
-/// A model file's config: a grid network's or a particle network's.
+/// A model file's config: a grid network's, a particle network's, or that of a family another
+/// room reads (the control room's CNN controller), kept as written.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum AnyConfig {
     Grid(crate::Config),
     Particles(crate::particles::ParticleConfig),
+    Other(serde_json::Value),
 }
+
+/// Families whose files other rooms read; the manifest lists them with their tensors' size.
+const OTHER_FAMILIES: &[&str] = &["cnn-controller"];
 
 /// `public/models/manifest.json`: `{"models": [entry, …]}`.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -122,11 +127,19 @@ impl Manifest {
 
     /// The entry for a model file, built from its bytes (what `flowscope model manifest` writes).
     pub fn entry(file: &str, bytes: &[u8]) -> Result<ManifestEntry, NnError> {
-        let family = Weights::from_bytes(bytes)?
+        let config = Weights::from_bytes(bytes)?
             .metadata("config")
-            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-            .and_then(|c| c["family"].as_str().map(str::to_string));
-        let (config, parameters) = if family.as_deref() == Some("sfbc") {
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+        let family = config.as_ref().and_then(|c| c["family"].as_str().map(str::to_string));
+        let (config, parameters) = if let Some(other) =
+            config.filter(|_| family.as_deref().is_some_and(|f| OTHER_FAMILIES.contains(&f)))
+        {
+            let file = safetensors::SafeTensors::deserialize(bytes)
+                .map_err(|e| NnError::File(format!("not a safetensors file: {e}")))?;
+            let parameters =
+                file.tensors().iter().map(|(_, t)| t.shape().iter().product::<usize>()).sum();
+            (AnyConfig::Other(other), parameters)
+        } else if family.as_deref() == Some("sfbc") {
             let net = crate::particles::ParticleNet::from_bytes(bytes)?;
             let parameters = net.parameters();
             (AnyConfig::Particles(net.config), parameters)
