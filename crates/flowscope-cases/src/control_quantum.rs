@@ -34,7 +34,13 @@ pub static PARAMS: &[ParamSpec] = &[
     control_case::CLIP,
     control_case::LR,
     control_case::BATCH,
-    control_case::SAMPLES,
+    ParamSpec {
+        kind: ParamKind::Int { min: 8, max: 1024, default: 64 },
+        help: "Start states in the training set, one epoch is a pass over them; as many again \
+            measure the test loss. The paper: 256; 64 here keeps an epoch to 8 updates, a few \
+            seconds in the page (the published CNN's update takes about 0.1 s there).",
+        ..control_case::SAMPLES
+    },
     ParamSpec {
         name: "width",
         label: "Controller channels",
