@@ -231,5 +231,16 @@ mod tests {
             after[0] < 0.95 * before[0] && after[1] < 0.95 * before[1],
             "{before:?} -> {after:?}"
         );
+        // The trained CNN out as a file and back into a fresh case: the same test loss.
+        let file = case.export_file().unwrap();
+        let mut fresh = ControlQuantumCase::new(&params, &crate::ModelFiles::new()).unwrap();
+        fresh.import_file(&file).unwrap();
+        let imported = fresh.observables().unwrap()[0];
+        assert!((imported - after[0]).abs() < 1e-3 * after[0], "{imported} vs {}", after[0]);
+        // A cart-pole controller is refused, and the case trains on as it was.
+        let cartpole = flowscope_control::Mlp { widths: vec![4, 2, 1], params: vec![0.1; 13] };
+        let refused = fresh.import_file(&cartpole.to_safetensors(&serde_json::json!({})));
+        assert!(refused.unwrap_err().to_string().contains("not a CNN controller"));
+        assert_eq!(fresh.observables().unwrap()[0], imported);
     }
 }
