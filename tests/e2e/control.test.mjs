@@ -177,6 +177,9 @@ test('a field learns to steer the wave function in the page, both builds alike',
         assert.ok(b < 0.95 * a, `${name} falls: ${a} -> ${b}`);
       }
       assert.ok(result.moved, 'the wave function moved');
+      // The long view label wraps beside the colour bar; the picture keeps the width.
+      const { width } = await page.getByTestId('viewport-canvas').boundingBox();
+      assert.ok(width > 450, `the viewport is ${width} px wide`);
       await assert.rejects(page.evaluate(() => window.flowscope.set('lr', NaN)), /finite/);
       await assert.rejects(page.evaluate(() => window.flowscope.set('lr', 0)), /out of range/);
       assert.deepEqual(errors, []);
