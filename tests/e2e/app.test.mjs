@@ -38,6 +38,20 @@ for (const mode of ['webgpu', 'cpu']) {
       assert.equal(state.case, 'heat');
     });
 
+    if (mode === 'cpu') {
+      await t.test('one card looks selected: the card under the pointer does not wear the active look', async () => {
+        await page.getByTestId('case-card-lid-cavity').hover();
+        const look = (id) => page.getByTestId(`case-card-${id}`).evaluate((card) => {
+          const s = getComputedStyle(card);
+          return `${s.borderTopColor} ${s.boxShadow}`;
+        });
+        const [active, hovered, plain] = [await look('heat'), await look('lid-cavity'), await look('taylor-green')];
+        assert.notEqual(hovered, active, 'hovered and running cards look different');
+        assert.notEqual(hovered, plain, 'the hovered card still shows the pointer is on it');
+        await page.mouse.move(0, 0);
+      });
+    }
+
     await t.test('stepping changes the canvas, which is not blank', async () => {
       await page.evaluate(() => window.flowscope.pause());
       await page.waitForTimeout(200);
