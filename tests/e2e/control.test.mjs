@@ -106,8 +106,17 @@ test('the threaded build trains the same controller as the single-threaded one',
     const results = [];
     for (const url of [`${ISOLATED}?backend=cpu&threads=3`, `${URL_BASE}?backend=cpu`]) {
       const { page, errors } = await open(browser, url);
+      // The carts as loaded, then after training (the load in train() starts the same way).
+      await page.evaluate(async (params) => {
+        window.flowscope.pause();
+        await window.flowscope.load('control-cartpole', params);
+        window.flowscope.pause();
+      }, SMALL);
+      const pixels = await canvasPixels(page);
       const result = await train(page, 24);
       checkTraining(result);
+      const moved = differingPixels(pixels, await canvasPixels(page));
+      assert.ok(moved > 50, `the carts moved (${moved} pixels)`);
       result.threads = await page.evaluate(() => window.flowscope.state().threads);
       assert.deepEqual(errors, []);
       results.push(result);

@@ -72,8 +72,8 @@ test('on a WebGPU page the learned wake rolls out on the device, with DDIM', asy
   try {
     // SwiftShader's adapter is passed over unless the link asks for WebGPU.
     const { page, errors } = await openApp(browser, '?backend=webgpu');
-    // Two samples, two frames of 3 DDIM steps: SwiftShader takes seconds for each UNet pass.
-    const result = await rollout(page, { sampler: 'ddim', steps: 3, seed: 3, samples: 2 }, 2);
+    // Two samples, two frames: SwiftShader takes seconds for each of the 10 UNet passes.
+    const result = await rollout(page, { sampler: 'ddim', steps: 5, seed: 3, samples: 2 }, 2);
     checkRollout(result, 'webgpu', 2);
     assert.equal(result.state.params.sampler, 'ddim');
     // The deterministic baseline: one rollout, no spread.

@@ -340,20 +340,27 @@ const MAX_ARGS_BYTES: u32 = 16 * 1024;
 
 thread_local! {
     static SENDERS: Senders = Senders::from_url();
-    /// The current one-second window's start (ms) and the messages answered in it.
-    static RATE: std::cell::Cell<(f64, u32)> = const { std::cell::Cell::new((0.0, 0)) };
+    /// When the messages of the last second were answered (ms), oldest first.
+    static RATE: std::cell::RefCell<std::collections::VecDeque<f64>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
     /// Origins already warned about (one console warning each).
     static WARNED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Whether another message may be answered now (at most [`MESSAGES_PER_SECOND`]).
+/// Whether another message may be answered now: at most [`MESSAGES_PER_SECOND`] in any second
+/// (a sliding window: a fixed one lets twice as many through across its boundary).
 fn within_rate() -> bool {
     let now = crate::ui::now_ms();
     RATE.with(|rate| {
-        let (start, count) = rate.get();
-        let (start, count) = if now - start >= 1000.0 { (now, 0) } else { (start, count) };
-        rate.set((start, count + 1));
-        count < MESSAGES_PER_SECOND
+        let mut answered = rate.borrow_mut();
+        while answered.front().is_some_and(|&t| now - t >= 1000.0) {
+            answered.pop_front();
+        }
+        if answered.len() >= MESSAGES_PER_SECOND as usize {
+            return false;
+        }
+        answered.push_back(now);
+        true
     })
 }
 
