@@ -79,24 +79,29 @@ fn cli_bench(cli: &std::path::Path, args: &[&str]) -> Result<serde_json::Value> 
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-/// A venv under target/ with the reference tools of tests/bench/requirements.txt.
-fn bench_venv() -> Result<std::path::PathBuf> {
+/// A venv under target/ with the reference tools of tests/bench/requirements.txt, brought up to
+/// date when the list changes.
+pub fn bench_venv() -> Result<std::path::PathBuf> {
     let root = project_root();
     let venv = root.join("target/bench-venv");
     let python = venv.join("bin/python");
-    if !python.exists() {
-        eprintln!("xtask: creating {} with the reference tools", venv.display());
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status()?.success()
-            && Command::new(&python)
-                .args(["-m", "pip", "install", "-q", "-r"])
-                .arg(root.join("tests/bench/requirements.txt"))
-                .status()?
-                .success();
-        if !ok {
-            let _ = std::fs::remove_dir_all(&venv);
-            bail!("could not install the reference tools; run: python3 -m venv target/bench-venv && target/bench-venv/bin/pip install -r tests/bench/requirements.txt");
-        }
+    let wanted = std::fs::read_to_string(root.join("tests/bench/requirements.txt"))?;
+    let stamp = venv.join("requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(python);
     }
+    eprintln!("xtask: installing the reference tools into {}", venv.display());
+    let ok = (python.exists()
+        || Command::new("python3").args(["-m", "venv"]).arg(&venv).status()?.success())
+        && Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "-r"])
+            .arg(root.join("tests/bench/requirements.txt"))
+            .status()?
+            .success();
+    if !ok {
+        bail!("could not install the reference tools; run: python3 -m venv target/bench-venv && target/bench-venv/bin/pip install -r tests/bench/requirements.txt");
+    }
+    std::fs::write(stamp, wanted)?;
     Ok(python)
 }
 

@@ -20,6 +20,7 @@ mod test;
 mod thumbnails;
 mod tidy;
 mod validate;
+mod validate_hw;
 mod validate_sph;
 
 use anyhow::Result;
@@ -62,6 +63,12 @@ enum Command {
         /// One suite only (its part of docs/VALIDATION.md); all when left out.
         #[arg(value_enum)]
         suite: Option<validate::Suite>,
+        /// hw2d: the model time the 512² run reaches (the reference averages t 300–1000).
+        #[arg(long, default_value_t = 1000.0)]
+        until: f64,
+        /// hw2d: the model time of the coarse runs (the c1 scan, beside hw2d, the GPU).
+        #[arg(long, default_value_t = 500.0)]
+        coarse_until: f64,
     },
     /// Render the gallery thumbnails into public/thumbs/ from the cases themselves.
     Thumbnails {
@@ -110,7 +117,9 @@ fn main() {
         }
         Command::Test { no_browser } => test::run(!no_browser),
         Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
-        Command::Validate { suite } => validate::run(suite),
+        Command::Validate { suite, until, coarse_until } => {
+            validate::run(suite, &validate_hw::Lengths { until, coarse_until })
+        }
         Command::Thumbnails { cases } => thumbnails::run(&cases),
         Command::Fuzz { cases } => test::fuzz(cases),
         Command::Soak { minutes } => test::soak(minutes),

@@ -113,11 +113,13 @@ fn taylor_green(n: usize, dt_rule: impl Fn(&IncompressibleFlow) -> f64) -> f64 {
 pub enum Suite {
     Grid,
     Sph,
+    /// The Hasegawa–Wakatani solver against hw2d (hours at the default lengths).
+    Hw2d,
 }
 
 /// Runs the validations of `suite` (all when none), each writing its part under
 /// docs/validation/, then assembles docs/VALIDATION.md from the parts.
-pub fn run(suite: Option<Suite>) -> Result<()> {
+pub fn run(suite: Option<Suite>, lengths: &crate::validate_hw::Lengths) -> Result<()> {
     let docs = project_root().join("docs");
     let plots = docs.join("validation");
     std::fs::create_dir_all(&plots)?;
@@ -127,12 +129,15 @@ pub fn run(suite: Option<Suite>) -> Result<()> {
     if suite.is_none_or(|s| s == Suite::Sph) {
         std::fs::write(plots.join("sph.md"), crate::validate_sph::report(&plots)?)?;
     }
+    if suite.is_none_or(|s| s == Suite::Hw2d) {
+        std::fs::write(plots.join("hw2d.md"), crate::validate_hw::report(&plots, lengths)?)?;
+    }
     let mut report = String::from(
-        "# Validation\n\nWritten by `cargo xtask validate [grid|sph]` (do not edit by hand; each suite \
+        "# Validation\n\nWritten by `cargo xtask validate [grid|sph|hw2d]` (do not edit by hand; each suite \
          rewrites its part, docs/validation/<suite>.md, and this file is assembled from the parts); \
          the quick versions of these checks run in `cargo xtask test`. CPU reference backends (f64) unless a row says GPU.\n\n",
     );
-    for part in ["grid.md", "sph.md"] {
+    for part in ["grid.md", "sph.md", "hw2d.md"] {
         if let Ok(text) = std::fs::read_to_string(plots.join(part)) {
             report.push_str(&text);
             report.push('\n');

@@ -15,6 +15,7 @@ pub mod cylinder_wake;
 pub mod dam_break;
 pub mod datasets;
 mod flow_case;
+pub mod hasegawa_wakatani;
 pub mod heat;
 pub mod hydrostatic_tank;
 pub mod learned_particles;
@@ -58,6 +59,7 @@ pub static CATALOG: &[&CaseSpec] = &[
     &control_cartpole::SPEC,
     &control_guidance::SPEC,
     &control_quantum::SPEC,
+    &hasegawa_wakatani::SPEC,
 ];
 
 /// The model files a learned case needs, by name (see [`CaseSpec::models`]).
@@ -205,6 +207,9 @@ pub fn create_within(
     }
     match spec.id {
         "heat" => Ok(Box::new(heat::HeatCase::new(params, gpu)?)),
+        "hasegawa-wakatani" => {
+            Ok(Box::new(hasegawa_wakatani::HasegawaWakataniCase::new(params, gpu)?))
+        }
         "smoke-plume" => {
             Ok(Box::new(FlowCase::new(smoke_plume::SmokePlume::default(), params, gpu)?))
         }

@@ -163,7 +163,7 @@ pub struct CaseSpec {
     pub explanation: &'static str,
     /// The published work it comes from.
     pub reference: &'static str,
-    /// Gallery group: "grids", "particles" or "learned".
+    /// Gallery group: "grids", "particles", "learned", "learning" or "spectral".
     pub group: &'static str,
     pub params: &'static [ParamSpec],
     pub views: &'static [ViewSpec],

@@ -7,7 +7,7 @@ use flowscope_gpu::program::{encode, Op, Program};
 use flowscope_gpu::{buffers, wgpu, GpuContext};
 use rustfft::num_complex::Complex32;
 use rustfft::FftPlanner;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A 2D FFT of one size on the CPU (plans made once).
 pub struct Fft2 {
@@ -15,6 +15,8 @@ pub struct Fft2 {
     ny: usize,
     rows: [Arc<dyn rustfft::Fft<f32>>; 2],
     columns: [Arc<dyn rustfft::Fft<f32>>; 2],
+    /// Scratch for the column pass, kept between calls.
+    transposed: Mutex<Vec<Complex32>>,
 }
 
 impl Fft2 {
@@ -25,6 +27,7 @@ impl Fft2 {
             ny,
             rows: [planner.plan_fft_forward(nx), planner.plan_fft_inverse(nx)],
             columns: [planner.plan_fft_forward(ny), planner.plan_fft_inverse(ny)],
+            transposed: Mutex::new(Vec::new()),
         }
     }
 
@@ -42,15 +45,23 @@ impl Fft2 {
     fn transform(&self, data: &mut [Complex32], direction: usize) {
         let (nx, ny) = (self.nx, self.ny);
         assert_eq!(data.len(), nx * ny, "an {nx} × {ny} FFT of {} values", data.len());
-        self.rows[direction].process(data);
+        lines(&*self.rows[direction], data, nx);
         // Columns as rows of the transpose.
-        let mut transposed: Vec<Complex32> =
-            (0..nx * ny).map(|k| data[(k % ny) * nx + k / ny]).collect();
-        self.columns[direction].process(&mut transposed);
-        for (k, v) in transposed.into_iter().enumerate() {
-            data[(k % ny) * nx + k / ny] = v;
+        let mut transposed = self.transposed.lock().expect("no FFT panicked holding it");
+        transposed.clear();
+        transposed.extend((0..nx * ny).map(|k| data[(k % ny) * nx + k / ny]));
+        lines(&*self.columns[direction], &mut transposed, ny);
+        for (k, v) in transposed.iter().enumerate() {
+            data[(k % ny) * nx + k / ny] = *v;
         }
     }
+}
+
+/// Transforms the consecutive lines of `len` values in `data`, a block of lines per thread.
+fn lines(fft: &dyn rustfft::Fft<f32>, data: &mut [Complex32], len: usize) {
+    let count = data.len() / len;
+    let per_block = count.div_ceil(flowscope_parallel::threads()).max(1);
+    flowscope_parallel::for_each_chunk_mut(data, per_block * len, |_, block| fft.process(block));
 }
 
 /// Mirrors `Stage` in fft.wgsl.
@@ -153,6 +164,12 @@ impl GpuFft2 {
     /// Records the forward transform (or the inverse, divided by nx·ny) into `encoder`.
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, inverse: bool) {
         encode(encoder, &self.passes[usize::from(inverse)]);
+    }
+
+    /// The recorded passes of the forward transform (or the inverse), for a solver that records
+    /// them into its own sequence.
+    pub fn ops(&self, inverse: bool) -> impl Iterator<Item = Op> + '_ {
+        self.passes[usize::from(inverse)].iter().cloned()
     }
 
     /// Transforms `data` on `ctx` (the FFT's device) and reads it back (native: tests and

@@ -8,6 +8,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("particles", "Particle fluids"),
     ("learned", "Learned models"),
     ("learning", "Learning through physics"),
+    ("spectral", "Spectral turbulence"),
 ];
 
 /// The first author and year of a reference, for the card ("U. Ghia … 1982").
