@@ -164,7 +164,7 @@ for (const mode of ['webgpu', 'cpu']) {
         const slow = mode === 'webgpu' && id !== 'heat' && !cpuOnly.includes(id);
         const small = {
           'lid-cavity': 16, 'taylor-green': 16, 'backward-step': 16, 'cylinder-wake': 16, airfoil: 32,
-          'dam-break': 8, 'hydrostatic-tank': 16,
+          'dam-break': 8, 'hydrostatic-tank': 16, 'hasegawa-wakatani': 64,
         };
         if (slow && small[id]) await page.evaluate(({ id, n }) => window.flowscope.load(id, { n }), { id, n: small[id] });
         if (id === 'acdm-wake') {

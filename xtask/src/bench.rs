@@ -20,6 +20,9 @@
 //! steps, 2 × 100 tanh MLP; modes F and C; 1 and 4 poles) natively, in headless Chromium (both
 //! wasm builds) and in PyTorch on the CPU (training/bench_bptt.py, f64 and f32), and a whole
 //! epoch (32 updates and the test loss) natively.
+//! `cargo xtask bench hw`: Hasegawa–Wakatani ms/step at 128² to 512², native CPU and GPU, in
+//! headless Chromium (both backends, both wasm builds), and the reference code hw2d (Numba) on
+//! the same setup.
 //! `cargo xtask bench site`: first load in headless Chromium (time to the first drawn frame,
 //! both backends) and the size of what the browser downloads.
 
@@ -39,6 +42,7 @@ pub enum Suite {
     Airfoil,
     Sfbc,
     Control,
+    Hw,
     Site,
 }
 
@@ -54,6 +58,7 @@ pub fn run(suite: Suite, browser: bool) -> Result<()> {
         Suite::Airfoil => airfoil(browser),
         Suite::Sfbc => sfbc(browser),
         Suite::Control => control(browser),
+        Suite::Hw => hw(browser),
         Suite::Site => site(),
     }
 }
@@ -692,6 +697,60 @@ fn heat(browser: bool) -> Result<()> {
         );
     }
     println!("| backend | grid | ms/step |\n|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+    Ok(())
+}
+
+/// Hasegawa–Wakatani ms/step at 128², 256² and 512²: ours natively (CLI `bench`, release) and
+/// in the browser, and hw2d's (tests/bench/hw2d_reference.py, Numba, after a warm-up step).
+fn hw(browser: bool) -> Result<()> {
+    let cli = build_cli()?;
+    let python = bench_venv()?;
+    let sizes = [(128u64, 200u64), (256, 60), (512, 20)];
+    let mut reference = std::collections::BTreeMap::new();
+    for (n, steps) in sizes {
+        eprintln!("xtask: hw2d at {n}², {steps} steps");
+        let out = Command::new(&python)
+            .arg(project_root().join("tests/bench/hw2d_reference.py"))
+            .args(["--n", &n.to_string(), "--steps", &steps.to_string(), "--every", "1000000"])
+            .output()?;
+        if !out.status.success() {
+            bail!("hw2d benchmark failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        reference.insert(n, report["ms_per_step"].as_f64().unwrap_or(f64::NAN));
+    }
+    let versus = |n: u64, ms: f64| {
+        reference.get(&n).map_or("—".to_string(), |r| format!("{:.1}×", r / ms))
+    };
+    let mut rows = Vec::new();
+    for (n, _) in sizes {
+        rows.push(format!("| hw2d 1.0.4 (Numba, f64) | {n}² | {:.2} | 1× |", reference[&n]));
+    }
+    for backend in ["cpu", "gpu"] {
+        for (n, _) in sizes {
+            eprintln!("xtask: hasegawa-wakatani at {n}² on the {backend} backend");
+            let report = cli_bench(
+                &cli,
+                &["hasegawa-wakatani", "--set", &format!("n={n}"), "--backend", backend],
+            )?;
+            let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
+            let device = report["device"].as_str().unwrap_or("?");
+            rows.push(format!(
+                "| native {backend} ({device}) | {n}² | {ms:.2} | {} |",
+                versus(n, ms)
+            ));
+        }
+    }
+    if browser {
+        let plan: Vec<(u32, u32)> = vec![(128, 40), (256, 10), (512, 4)];
+        for (backend, n, ms) in browser_bench("hasegawa-wakatani", serde_json::json!({}), &plan)? {
+            rows.push(format!("| browser {backend} | {n}² | {ms:.2} | {} |", versus(n, ms)));
+        }
+    }
+    println!("| backend | grid | ms/step | speed-up over hw2d |\n|---|---|---|---|");
     for row in rows {
         println!("{row}");
     }

@@ -64,8 +64,9 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
-/// Bytes per cell: the state, next and two stages (vec2), two Laplacians (vec2), φ twice, the
-/// complex spectrum and the FFT's factor; measured by tests/budget.rs.
+/// Bytes per cell: the state, next, stage and rates (vec2), two Laplacians (vec2), φ twice, the
+/// half spectra and factors of the Poisson solve, with room for the statistics; measured by
+/// tests/budget.rs.
 const HW_CELL_BYTES: u64 = 4 * (2 * 6 + 2 + 2 + 1) + 8;
 
 fn cost(params: &ParamValues) -> Cost {
@@ -92,9 +93,10 @@ pub static SPEC: CaseSpec = CaseSpec {
         saturates after t ≈ 100–200, and then fluctuates about a mean the reference code gives \
         as 0.60 ± 0.01 at 512² and c1 = 1 (drawn on the plots). Small grids saturate at other \
         values: the statistics converge only at 512². Drag on the canvas to stir vorticity.",
-    reference: "R. Greif, F. Jenko, N. Thuerey, Physics-preserving AI-accelerated simulations of \
-        plasma turbulence, 2023; the reference code hw2d (the-rccg/hw2d): Arakawa bracket, FFT \
-        Poisson solve, hyperdiffusion of order 3, RK4.",
+    reference: "R. Greif, HW2D: A reference implementation of the Hasegawa-Wakatani model for \
+        plasma turbulence in fusion reactors, JOSS 8(92) 5959, 2023 (the-rccg/hw2d): Arakawa \
+        bracket, FFT Poisson solve, hyperdiffusion of order 3, RK4; A. Hasegawa, M. Wakatani, \
+        Phys. Rev. Lett. 50, 682, 1983.",
     group: "spectral",
     params: PARAMS,
     views: &[
@@ -197,8 +199,9 @@ enum Engine {
 /// What the page shows of a GPU run: the state as last read back, and the statistics history.
 #[derive(Default)]
 struct Record {
-    /// The time, state `[n, Ω]` and φ of the latest read-back (GPU backend).
-    latest: Option<(f64, Vec<[f32; 2]>, Vec<f32>)>,
+    /// The state `[n, Ω]` and φ of the latest read-back (the browser's GPU backend).
+    #[cfg(target_arch = "wasm32")]
+    latest: Option<(Vec<[f32; 2]>, Vec<f32>)>,
     /// (t, statistics), thinned to at most [`HISTORY`] points.
     history: Vec<(f64, HwStats)>,
 }
@@ -249,6 +252,9 @@ impl HasegawaWakataniCase {
                 .expect("a power of two in n's range");
         }
         let start = hw::initial_state(config.n, params.int("seed") as u64);
+        // Until the first read-back the page draws the start (φ not yet solved there).
+        #[cfg(target_arch = "wasm32")]
+        let first = (start.clone(), vec![0.0f32; config.n * config.n]);
         let engine = match gpu {
             Some(ctx) => {
                 Engine::Gpu(Box::new(GpuHw::new(ctx, config, &start).map_err(CaseError::Gpu)?))
@@ -264,6 +270,10 @@ impl HasegawaWakataniCase {
             notices,
             record: Default::default(),
         };
+        #[cfg(target_arch = "wasm32")]
+        if matches!(case.engine, Engine::Gpu(_)) {
+            case.lock().latest = Some(first);
+        }
         case.record_state();
         Ok(case)
     }
@@ -280,7 +290,10 @@ impl HasegawaWakataniCase {
                     let stats = HwStats::of(&config, state, phi);
                     if let Ok(mut record) = record.lock() {
                         record.push(time, stats);
-                        record.latest = Some((time, state.to_vec(), phi.to_vec()));
+                        #[cfg(target_arch = "wasm32")]
+                        {
+                            record.latest = Some((state.to_vec(), phi.to_vec()));
+                        }
                     }
                 });
             }
@@ -303,7 +316,7 @@ impl HasegawaWakataniCase {
             #[cfg(target_arch = "wasm32")]
             Engine::Gpu(_) => {
                 let record = self.lock();
-                let (_, state, phi) = record.latest.as_ref().ok_or_else(|| {
+                let (state, phi) = record.latest.as_ref().ok_or_else(|| {
                     CaseError::Gpu("the GPU state has not been read back yet; try again".into())
                 })?;
                 Ok(f(state, phi))

@@ -81,6 +81,7 @@ fn settings(spec: &CaseSpec) -> Vec<ParamValues> {
         "control-cartpole" => Some(("width", "256")),
         "control-guidance" => Some(("evaders", "8")),
         "control-quantum" => Some(("width", "128")),
+        "hasegawa-wakatani" => Some(("n", "256")),
         _ => Some(("n", "128")),
     };
     if let Some((name, value)) = bigger {

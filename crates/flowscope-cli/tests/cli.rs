@@ -142,6 +142,50 @@ fn gpu_and_cpu_runs_agree() {
     assert!(max < 1e-5, "cpu and gpu differ by {max}");
 }
 
+/// The Hasegawa–Wakatani contract: the four statistics under their names at every `--every`
+/// step, its three views, dt at hw2d's 0.025 unless asked, and a bad grid refused.
+#[test]
+fn hasegawa_wakatani_writes_its_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let result = flowscope(&[
+        "run",
+        "hasegawa-wakatani",
+        "--set",
+        "c1=1",
+        "--set",
+        "n=64",
+        "--set",
+        "seed=7",
+        "--steps",
+        "40",
+        "--every",
+        "20",
+        "--out",
+        out,
+    ]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let csv = std::fs::read_to_string(dir.path().join("observables.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("t,step,gamma_n,gamma_c,energy,enstrophy"));
+    let rows: Vec<Vec<f64>> =
+        lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    assert_eq!(rows.iter().map(|r| r[1]).collect::<Vec<_>>(), [0.0, 20.0, 40.0]);
+    assert!((rows[2][0] - 1.0).abs() < 1e-9, "t = 40 × 0.025");
+    assert!(rows.iter().flatten().all(|v| v.is_finite()));
+    for name in ["density", "potential", "vorticity"] {
+        let (shape, _) = read_npy(&dir.path().join(format!("fields/{name}_40.npy")));
+        assert_eq!(shape, [64, 64], "{name}");
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["params"]["seed"], 7);
+    let bad = flowscope(&["run", "hasegawa-wakatani", "--set", "n=2048", "--steps", "1"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("64 ..= 512"));
+}
+
 #[test]
 fn flow_cases_write_scalar_and_vector_views() {
     let dir = tempfile::tempdir().unwrap();

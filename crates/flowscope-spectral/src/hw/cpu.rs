@@ -2,8 +2,10 @@
 //! the Poisson solve by rustfft.
 
 use super::{HwConfig, HwStats};
-use crate::fft::Fft2;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlanner};
+use std::sync::Arc;
 
 /// RK4: the stage offsets (y0 + a·dt·k) and the weights of the four rates.
 pub(crate) const STAGE: [f32; 3] = [0.5, 0.5, 1.0];
@@ -15,9 +17,7 @@ pub struct CpuHw {
     /// `[n, Ω]` per cell.
     state: Vec<[f32; 2]>,
     phi: Vec<f32>,
-    fft: Fft2,
-    inverse_laplacian: Vec<f32>,
-    spectrum: Vec<Complex32>,
+    poisson: Poisson,
     stage: Vec<[f32; 2]>,
     stage_phi: Vec<f32>,
     next: Vec<[f32; 2]>,
@@ -35,9 +35,7 @@ impl CpuHw {
             config,
             state,
             phi: vec![0.0; cells],
-            fft: Fft2::new(config.n, config.n),
-            inverse_laplacian: config.inverse_laplacian(),
-            spectrum: vec![Complex32::default(); cells],
+            poisson: Poisson::new(&config),
             stage: zeros.clone(),
             stage_phi: vec![0.0; cells],
             next: zeros.clone(),
@@ -114,21 +112,100 @@ impl CpuHw {
 
     /// φ with ∇²φ = Ω (spectral Laplacian, mean zero), of the state or of the RK stage.
     fn solve_phi(&mut self, target: Target) {
-        let (state, phi) = match target {
-            Target::Current => (&self.state, &mut self.phi),
-            Target::Stage => (&self.stage, &mut self.stage_phi),
-        };
-        for (value, cell) in self.spectrum.iter_mut().zip(state) {
-            *value = Complex32::new(cell[1], 0.0);
+        match target {
+            Target::Current => self.poisson.solve(&self.state, &mut self.phi),
+            Target::Stage => self.poisson.solve(&self.stage, &mut self.stage_phi),
         }
-        self.fft.forward(&mut self.spectrum);
-        for (value, g) in self.spectrum.iter_mut().zip(&self.inverse_laplacian) {
-            *value *= *g;
+    }
+}
+
+/// The Poisson solve by real-to-complex FFTs (realfft along rows, rustfft along the half
+/// spectrum's columns): half the work of a complex transform of a real field, and the modes are
+/// scaled while the columns are in cache.
+struct Poisson {
+    n: usize,
+    rows: Arc<dyn RealToComplex<f32>>,
+    rows_back: Arc<dyn ComplexToReal<f32>>,
+    columns: [Arc<dyn Fft<f32>>; 2],
+    /// The inverse Laplacian over n², per column line: `[kx][ky]`, kx ≤ n/2.
+    factor: Vec<f32>,
+    /// The half spectrum by rows (`[j][kx]`) and by columns (`[kx][j]`).
+    by_rows: Vec<Complex32>,
+    by_columns: Vec<Complex32>,
+}
+
+impl Poisson {
+    fn new(config: &HwConfig) -> Self {
+        let n = config.n;
+        let half = n / 2 + 1;
+        let full = config.inverse_laplacian();
+        let scale = 1.0 / (n * n) as f32;
+        let factor = (0..half * n).map(|k| full[(k % n) * n + k / n] * scale).collect();
+        let mut real = RealFftPlanner::<f32>::new();
+        let mut complex = FftPlanner::<f32>::new();
+        Self {
+            n,
+            rows: real.plan_fft_forward(n),
+            rows_back: real.plan_fft_inverse(n),
+            columns: [complex.plan_fft_forward(n), complex.plan_fft_inverse(n)],
+            factor,
+            by_rows: vec![Complex32::default(); half * n],
+            by_columns: vec![Complex32::default(); half * n],
         }
-        self.fft.inverse(&mut self.spectrum);
-        for (out, value) in phi.iter_mut().zip(&self.spectrum) {
-            *out = value.re;
-        }
+    }
+
+    /// φ of the Ω in `state` (its second components).
+    fn solve(&mut self, state: &[[f32; 2]], phi: &mut [f32]) {
+        let n = self.n;
+        let half = n / 2 + 1;
+        let per_block = n.div_ceil(flowscope_parallel::threads()).max(1);
+        let forward = &self.rows;
+        flowscope_parallel::for_each_chunk_mut(&mut self.by_rows, per_block * half, |b, block| {
+            let mut input = forward.make_input_vec();
+            let mut scratch = forward.make_scratch_vec();
+            for (r, out) in block.chunks_mut(half).enumerate() {
+                let j = b * per_block + r;
+                for (value, cell) in input.iter_mut().zip(&state[j * n..(j + 1) * n]) {
+                    *value = cell[1];
+                }
+                forward
+                    .process_with_scratch(&mut input, out, &mut scratch)
+                    .expect("buffers sized by the plan");
+            }
+        });
+        let by_rows = &self.by_rows;
+        let (columns, factor) = (&self.columns, &self.factor);
+        let per_line = half.div_ceil(flowscope_parallel::threads()).max(1);
+        flowscope_parallel::for_each_chunk_mut(&mut self.by_columns, per_line * n, |b, block| {
+            for (l, line) in block.chunks_mut(n).enumerate() {
+                let kx = b * per_line + l;
+                for (j, value) in line.iter_mut().enumerate() {
+                    *value = by_rows[j * half + kx];
+                }
+                columns[0].process(line);
+                for (value, g) in line.iter_mut().zip(&factor[kx * n..(kx + 1) * n]) {
+                    *value *= *g;
+                }
+                columns[1].process(line);
+            }
+        });
+        let by_columns = &self.by_columns;
+        let back = &self.rows_back;
+        flowscope_parallel::for_each_chunk_mut(phi, per_block * n, |b, block| {
+            let mut spectrum = back.make_input_vec();
+            let mut scratch = back.make_scratch_vec();
+            for (r, out) in block.chunks_mut(n).enumerate() {
+                let j = b * per_block + r;
+                for (kx, value) in spectrum.iter_mut().enumerate() {
+                    *value = by_columns[kx * n + j];
+                }
+                // φ is real: the rounding residue of the mean and the Nyquist mode goes.
+                spectrum[0].im = 0.0;
+                spectrum[half - 1].im = 0.0;
+                back.process_with_scratch(&mut spectrum, out, &mut scratch)
+                    .expect("buffers sized by the plan");
+            }
+        });
     }
 }
 

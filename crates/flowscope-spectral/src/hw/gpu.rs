@@ -3,7 +3,7 @@
 //! for the statistics, exports and tests.
 
 use super::cpu::{STAGE, WEIGHT};
-use super::{HwConfig, HwStats};
+use super::HwConfig;
 use crate::fft::GpuFft2;
 use flowscope_gpu::program::{encode, Op, Program};
 use flowscope_gpu::{buffers, shader, wgpu, GpuContext};
@@ -252,9 +252,9 @@ impl GpuHw {
 
     /// The statistics of the current state (native).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn stats(&self) -> Result<HwStats, String> {
+    pub fn stats(&self) -> Result<super::HwStats, String> {
         let (state, phi) = self.read_state()?;
-        Ok(HwStats::of(&self.config, &state, &phi))
+        Ok(super::HwStats::of(&self.config, &state, &phi))
     }
 }
 
