@@ -286,6 +286,39 @@ mod tests {
     use super::super::initial_state;
     use super::*;
 
+    /// The discretisation is hw2d's: from the same order-one start at 32², 20 RK4 steps land
+    /// where the reference code's (f64, tests/fixtures/hw2d/make_fixture.py) do, to f32 rounding.
+    #[test]
+    fn twenty_steps_match_the_reference_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/hw2d/hw2d_32.json");
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let field = |v: &serde_json::Value| -> Vec<f32> {
+            v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+        };
+        let (density, omega) = (field(&fixture["density"]), field(&fixture["omega"]));
+        let state = density.iter().zip(&omega).map(|(&n, &o)| [n, o]).collect();
+        let mut hw = CpuHw::new(HwConfig::reference(32), state);
+        hw.step(fixture["steps"].as_u64().unwrap() as u32);
+        let after = &fixture["after"];
+        let ours = [
+            hw.state().iter().map(|c| c[0]).collect::<Vec<f32>>(),
+            hw.state().iter().map(|c| c[1]).collect(),
+            hw.phi().to_vec(),
+        ];
+        for (name, ours) in ["density", "omega", "phi"].iter().zip(ours) {
+            let theirs = field(&after[*name]);
+            let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let start = field(&fixture[if *name == "phi" { "omega" } else { name }]);
+            let moved = start.iter().zip(&theirs).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            let error = ours.iter().zip(&theirs).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(error < 1e-5 * scale.max(1.0), "{name}: off by {error} (scale {scale})");
+            if *name != "phi" {
+                assert!(moved > 0.05 * scale, "{name} changed by {moved}: a test that could fail");
+            }
+        }
+    }
+
     /// A smooth periodic test field on the box: sin(k0 x) cos(2 k0 y) and friends.
     fn smooth(config: &HwConfig, a: f64, b: f64) -> Vec<f32> {
         let (n, dx, k0) = (config.n, config.dx(), config.k0);
