@@ -93,16 +93,25 @@ impl CpuHw {
             laplacian(&self.config, state, first);
             laplacian(&self.config, first, second);
             rates(&self.config, state, phi, second, &mut self.rate);
+            let n = self.config.n;
+            let rate = &self.rate;
             let weight = dt * WEIGHT[s];
-            for (next, rate) in self.next.iter_mut().zip(&self.rate) {
-                next[0] += weight * rate[0];
-                next[1] += weight * rate[1];
-            }
-            if s < 3 {
-                let offset = dt * STAGE[s];
-                for ((stage, y), rate) in self.stage.iter_mut().zip(&self.state).zip(&self.rate) {
-                    *stage = [y[0] + offset * rate[0], y[1] + offset * rate[1]];
+            flowscope_parallel::for_each_chunk_mut(&mut self.next, n, |j, row| {
+                for (next, rate) in row.iter_mut().zip(&rate[j * n..(j + 1) * n]) {
+                    next[0] += weight * rate[0];
+                    next[1] += weight * rate[1];
                 }
+            });
+            if s < 3 {
+                let (offset, start) = (dt * STAGE[s], &self.state);
+                flowscope_parallel::for_each_chunk_mut(&mut self.stage, n, |j, row| {
+                    let cells = j * n..(j + 1) * n;
+                    for ((stage, y), rate) in
+                        row.iter_mut().zip(&start[cells.clone()]).zip(&rate[cells])
+                    {
+                        *stage = [y[0] + offset * rate[0], y[1] + offset * rate[1]];
+                    }
+                });
                 self.solve_phi(Target::Stage);
             }
         }
