@@ -6,7 +6,10 @@ use crate::bench::bench_venv;
 use crate::project_root;
 use anyhow::{bail, Context, Result};
 use flowscope_core::svg::line_chart;
-use flowscope_spectral::hw::{initial_state, CpuHw, GpuHw, HwConfig, HwStats};
+use flowscope_spectral::hw::{
+    initial_state, CpuHw, GpuHw, HwConfig, HwStats, REFERENCE_BANDS as BANDS,
+    REFERENCE_GAMMA_N_BY_C1 as GAMMA_N_BY_C1,
+};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -21,12 +24,6 @@ pub struct Lengths {
     pub coarse_until: f64,
 }
 
-/// Γn against c1 in the reference (512², t 300–1000).
-const GAMMA_N_BY_C1: [(f64, f64); 5] =
-    [(0.1, 1.51), (0.5, 0.89), (1.0, 0.60), (2.0, 0.38), (5.0, 0.13)];
-/// The reference bands at c1 = 1: (name, value, spread).
-const BANDS: [(&str, f64, f64); 4] =
-    [("Γn", 0.60, 0.01), ("Γc", 0.60, 0.01), ("E", 3.78, 0.07), ("U", 13.2, 0.91)];
 /// The grid of the coarse runs.
 const COARSE: usize = 128;
 

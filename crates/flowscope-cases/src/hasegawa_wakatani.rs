@@ -10,7 +10,9 @@ use flowscope_core::{
     ObservableSpec, ParamValue, ParamValues, Plot, Preset, Series, ViewKind, ViewSpec,
 };
 use flowscope_gpu::GpuContext;
-use flowscope_spectral::hw::{self, CpuHw, GpuHw, HwConfig, HwStats};
+use flowscope_spectral::hw::{
+    self, CpuHw, GpuHw, HwConfig, HwStats, REFERENCE_BANDS, REFERENCE_GAMMA_N_BY_C1,
+};
 use std::sync::{Arc, Mutex};
 
 const PARAMS: &[ParamSpec] = &[
@@ -73,12 +75,6 @@ fn cost(params: &ParamValues) -> Cost {
     let n = grid_size(params.int("n")) as u64;
     Cost::grid(n * n, HW_CELL_BYTES, &["n"])
 }
-
-/// The reference's Γn for the c1 of its table (512², averaged over t 300–1000).
-const GAMMA_N_BY_C1: &[(f64, f64)] =
-    &[(0.1, 1.51), (0.5, 0.89), (1.0, 0.60), (2.0, 0.38), (5.0, 0.13)];
-/// The reference's bands at c1 = 1: (value, spread) of Γn, Γc, E, U.
-const BANDS: [(f64, f64); 4] = [(0.60, 0.01), (0.60, 0.01), (3.78, 0.07), (13.2, 0.91)];
 
 pub static SPEC: CaseSpec = CaseSpec {
     id: "hasegawa-wakatani",
@@ -285,9 +281,9 @@ impl HasegawaWakataniCase {
         match &self.engine {
             Engine::Cpu(cpu) => {
                 // Four points per unit of time are plenty for the plots.
-                let recent = self.lock().history.last().is_some_and(|(t, _)| time - t < 0.25);
-                if !recent {
-                    self.lock().push(time, cpu.stats());
+                let mut record = self.lock();
+                if !record.history.last().is_some_and(|(t, _)| time - t < 0.25) {
+                    record.push(time, cpu.stats());
                 }
             }
             Engine::Gpu(gpu) => {
@@ -462,12 +458,13 @@ impl Case for HasegawaWakataniCase {
         let c1 = self.config.c1;
         let mut fluxes = vec![series("Γn", |s| s.gamma_n), series("Γc", |s| s.gamma_c)];
         let mut energies = vec![series("E", |s| s.energy), series("U", |s| s.enstrophy)];
-        if let Some((_, gamma)) = GAMMA_N_BY_C1.iter().find(|(c, _)| (c - c1).abs() < 1e-9) {
+        if let Some((_, gamma)) =
+            REFERENCE_GAMMA_N_BY_C1.iter().find(|(c, _)| (c - c1).abs() < 1e-9)
+        {
             fluxes.push(band(format!("reference Γn = {gamma} (512², c1 = {c1})"), *gamma));
         }
         if (c1 - 1.0).abs() < 1e-9 {
-            let [_, _, (e, de), (u, du)] = BANDS;
-            let (g, dg) = BANDS[0];
+            let [(_, g, dg), _, (_, e, de), (_, u, du)] = REFERENCE_BANDS;
             fluxes.push(band(format!("reference band {}", g - dg), g - dg));
             fluxes.push(band(format!("reference band {}", g + dg), g + dg));
             energies.push(band(format!("reference E = {e} ± {de}"), e));

@@ -73,6 +73,13 @@ impl HwConfig {
     }
 }
 
+/// The reference's Γn against c1 (hw2d at 512², averaged over t 300–1000; SCIENCE.md).
+pub const REFERENCE_GAMMA_N_BY_C1: [(f64, f64); 5] =
+    [(0.1, 1.51), (0.5, 0.89), (1.0, 0.60), (2.0, 0.38), (5.0, 0.13)];
+/// The reference's bands at c1 = 1, in [`HwStats`] order: (name, value, spread) of Γn, Γc, E, U.
+pub const REFERENCE_BANDS: [(&str, f64, f64); 4] =
+    [("Γn", 0.60, 0.01), ("Γc", 0.60, 0.01), ("E", 3.78, 0.07), ("U", 13.2, 0.91)];
+
 /// hw2d's "normal" start: independent normal noise of standard deviation 0.01 in n and Ω, from
 /// `seed` (φ follows from Ω).
 pub fn initial_state(n: usize, seed: u64) -> Vec<[f32; 2]> {
