@@ -10,6 +10,7 @@ mod eval_smdp;
 mod generate;
 mod model;
 mod output;
+mod render;
 mod sample;
 mod train;
 
@@ -35,6 +36,8 @@ enum Command {
     },
     /// Run a case and write meta.json, observables.csv and fields/<view>_<step>.npy.
     Run(RunArgs),
+    /// Draw a run's fields as PNGs (DIR/png/<view>_<step>.png) or an animated GIF, with a colour bar.
+    Render(render::RenderArgs),
     /// Time a case's steps (warm-up, then at least `--seconds` of stepping); prints JSON.
     Bench(BenchArgs),
     /// Inspect or run a network file (safetensors with its config).
@@ -134,6 +137,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Render(args) => render::run(args),
         Command::Train(args) => train::run(args),
     }
 }
