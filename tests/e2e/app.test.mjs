@@ -1,7 +1,11 @@
 // The playground end to end, in both backends: WebGPU (SwiftShader) and the CPU fallback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openApp, canvasPixels, differingPixels, distinctColours, OUT } from './browser.mjs';
+import { writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import {
+  launch, openApp, canvasPixels, differingPixels, distinctColours, decodePng, matchingFraction, OUT,
+} from './browser.mjs';
 
 // Headless Chromium's SwiftShader computes with WebGPU but loses the device as soon as a frame
 // is presented to a WebGPU canvas (plain JS does the same), so the WebGPU run displays through
@@ -192,6 +196,17 @@ for (const mode of ['webgpu', 'cpu']) {
         await page.evaluate((n) => window.flowscope.step(n), steps);
         const second = await settledPicture(page, (png) => differingPixels(first, png) > 200);
         assert.ok(differingPixels(first, second) > 200, `${id}: the picture did not change`);
+        // snapshot(): the view as on screen (colormap, particles, arrows) at display size.
+        const picture = decodePng(await page.evaluate(() => window.flowscope.snapshot()));
+        const screen = await canvasPixels(page);
+        assert.ok(picture.width >= 256, `${id}: snapshot ${picture.width} px wide`);
+        assert.ok(picture.width >= screen.width - 2, `${id}: ${picture.width} px for ${screen.width} px on screen`);
+        const match = matchingFraction(picture, screen);
+        if (match <= 0.9) {
+          writeFileSync(`${OUT}/${id}-${mode}-snapshot.png`, PNG.sync.write(picture));
+          writeFileSync(`${OUT}/${id}-${mode}-canvas.png`, PNG.sync.write(screen));
+        }
+        assert.ok(match > 0.9, `${id}: the snapshot matches the canvas at ${(100 * match).toFixed(1)} % of pixels`);
         const state = await page.evaluate(() => window.flowscope.state());
         assert.equal(state.error, undefined, `${id}: ${state.error}`);
         const expected = cpuOnly.includes(id) ? 'cpu' : mode;

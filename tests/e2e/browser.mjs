@@ -51,3 +51,34 @@ export function distinctColours(png) {
   }
   return seen.size;
 }
+
+/** A PNG data URL (what `snapshot()` returns), decoded. */
+export function decodePng(url) {
+  return PNG.sync.read(Buffer.from(url.replace(/^data:image\/png;base64,/, ''), 'base64'));
+}
+
+/** How closely `picture` (a snapshot) matches `screen` (the canvas as on screen): the fraction
+ * of pixels within a small colour distance (cell edges of a pixelated view may fall one pixel
+ * apart), at the best of the offsets up to 12 px (a 1D case's picture has a margin around its
+ * strip), on every other pixel. */
+export function matchingFraction(picture, screen) {
+  let best = 0;
+  for (let oy = 0; oy <= 12; oy++) {
+    for (let ox = 0; ox <= 12; ox++) {
+      const [w, h] = [Math.min(picture.width - ox, screen.width), Math.min(picture.height - oy, screen.height)];
+      let [close, all] = [0, 0];
+      for (let y = 0; y < h; y += 2) {
+        for (let x = 0; x < w; x += 2) {
+          const a = ((y + oy) * picture.width + x + ox) * 4;
+          const b = (y * screen.width + x) * 4;
+          const d = Math.abs(picture.data[a] - screen.data[b]) + Math.abs(picture.data[a + 1] - screen.data[b + 1])
+            + Math.abs(picture.data[a + 2] - screen.data[b + 2]);
+          all++;
+          if (d <= 30) close++;
+        }
+      }
+      best = Math.max(best, close / all);
+    }
+  }
+  return best;
+}

@@ -2,13 +2,14 @@
 //! same commands over `postMessage` for cross-origin iframes.
 //!
 //! Commands: `load(caseId, params)`, `set(name, value)`, `play()`, `pause()`, `step(n)`,
-//! `reset()`, `state()`, `observables()`, `snapshot()`, and `ready` (a promise; over postMessage
-//! a `ready` command, and a `flowscope-ready` message to the embedding page). Bad input is an
-//! error with a message (a rejected promise, a thrown JS error or an error reply); it never
-//! panics the app. The asynchronous commands (`load`, `set`, `step`, `reset`) run one after
-//! another in the order they were called, after start-up (see [`crate::gate`]).
+//! `reset()`, `state()`, `observables()`, `snapshot(options)`, `record(options)`,
+//! `stopRecording()`, and `ready` (a promise; over postMessage a `ready` command, and a
+//! `flowscope-ready` message to the embedding page). Bad input is an error with a message (a
+//! rejected promise, a thrown JS error or an error reply); it never panics the app. The
+//! asynchronous commands (`load`, `set`, `step`, `reset`, `record`) run one after another in the
+//! order they were called, after start-up (see [`crate::gate`]).
 
-use crate::command::Command;
+use crate::command::{Command, SnapshotOptions};
 use crate::engine::{self, Signals};
 use crate::gate;
 use flowscope_core::{CaseSpec, ParamValue};
@@ -211,8 +212,8 @@ fn step(signals: Signals, n: u32) -> Promise {
     })
 }
 
-fn snapshot() -> Result<JsValue, String> {
-    engine::with_engine(|e| e.snapshot())
+fn snapshot(signals: Signals, options: SnapshotOptions) -> Result<JsValue, String> {
+    engine::with_engine(|e| crate::picture::snapshot(signals, e, options))
         .ok_or("no simulation is running yet (await window.flowscope.ready)")?
         .map(JsValue::from)
 }
@@ -273,7 +274,18 @@ pub fn run(signals: Signals, command: Command) -> Result<JsValue, String> {
         Command::State => Ok(state(signals)),
         Command::Ready => Ok(gate::ready().into()),
         Command::Observables => Ok(observables(signals)),
-        Command::Snapshot => snapshot(),
+        Command::Snapshot(options) => snapshot(signals, options),
+        Command::Record(options) => queued_on_case(signals, move || {
+            let clip = crate::record::record(signals, options);
+            Ok(wasm_bindgen_futures::future_to_promise(async move {
+                clip.await.map(JsValue::from).map_err(JsValue::from)
+            })
+            .into())
+        }),
+        Command::StopRecording => {
+            crate::record::stop();
+            Ok(JsValue::UNDEFINED)
+        }
     }
 }
 
@@ -481,10 +493,10 @@ pub fn install(signals: Signals) {
         );
         set_key(&api, name, function.into_js_value());
     };
-    for name in ["load", "set", "step", "reset"] {
+    for name in ["load", "set", "step", "reset", "record"] {
         define(name, true);
     }
-    for name in ["play", "pause", "state", "observables", "snapshot"] {
+    for name in ["play", "pause", "state", "observables", "snapshot", "stopRecording"] {
         define(name, false);
     }
     // The browser tests' hooks, compiled into the test command's site only (never shipped).

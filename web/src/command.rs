@@ -9,7 +9,8 @@ use serde_json::Value;
 pub const MAX_STEPS: u32 = 100_000;
 
 /// The commands a page script or an embedding page sends, by name.
-pub const NAMES: &str = "load, set, play, pause, step, reset, state, observables, snapshot, ready";
+pub const NAMES: &str =
+    "load, set, play, pause, step, reset, state, observables, snapshot, record, stopRecording, ready";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -31,7 +32,154 @@ pub enum Command {
     State,
     Ready,
     Observables,
-    Snapshot,
+    Snapshot(SnapshotOptions),
+    Record(RecordOptions),
+    StopRecording,
+}
+
+/// How long a clip runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ClipLength {
+    /// This many simulation steps, a frame every [`RecordOptions::every`] steps.
+    Steps(u32),
+    /// This many seconds of the page as it plays.
+    Seconds(f64),
+}
+
+/// The clip's file format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClipFormat {
+    /// WebM where the browser records it, else GIF.
+    #[default]
+    Auto,
+    Webm,
+    Gif,
+}
+
+/// `record({steps | seconds, fps, every, format})` (contract, docs/EMBEDDING.md).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecordOptions {
+    pub length: ClipLength,
+    pub fps: f64,
+    pub every: u32,
+    pub format: ClipFormat,
+}
+
+/// The longest clip in steps and in seconds.
+pub const MAX_CLIP_STEPS: u32 = 20_000;
+pub const MAX_CLIP_SECONDS: f64 = 600.0;
+
+impl RecordOptions {
+    /// A clip of the playing page, `seconds` long at 30 frames per second.
+    pub fn seconds(seconds: f64) -> Self {
+        Self { length: ClipLength::Seconds(seconds), fps: 30.0, every: 1, format: ClipFormat::Auto }
+    }
+
+    fn decode(value: &Value) -> Result<Self, String> {
+        let Value::Object(object) = value else {
+            return Err(
+                "record(options): options must be an object like {steps: 120} or {seconds: 5}"
+                    .into(),
+            );
+        };
+        let number = |key: &str, lo: f64, hi: f64| -> Result<Option<f64>, String> {
+            match object.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(value) => value
+                    .as_f64()
+                    .filter(|v| (lo..=hi).contains(v))
+                    .map(Some)
+                    .ok_or(format!("record(options): {key} must be a number from {lo} to {hi}")),
+            }
+        };
+        let whole = |key: &str, v: Option<f64>| match v {
+            Some(v) if v.fract() != 0.0 => {
+                Err(format!("record(options): {key} must be a whole number"))
+            }
+            v => Ok(v.map(|v| v as u32)),
+        };
+        if let Some(other) = object
+            .keys()
+            .find(|k| !["steps", "seconds", "fps", "every", "format"].contains(&k.as_str()))
+        {
+            let other: String = other.chars().take(40).collect();
+            return Err(format!("record(options): unknown option '{other}'; known: steps, seconds, fps, every, format"));
+        }
+        let steps = whole("steps", number("steps", 1.0, f64::from(MAX_CLIP_STEPS))?)?;
+        let seconds = number("seconds", 0.1, MAX_CLIP_SECONDS)?;
+        let length = match (steps, seconds) {
+            (Some(steps), None) => ClipLength::Steps(steps),
+            (None, Some(seconds)) => ClipLength::Seconds(seconds),
+            _ => return Err("record(options): give either steps or seconds".into()),
+        };
+        let format = match object.get("format") {
+            None | Some(Value::Null) => ClipFormat::Auto,
+            Some(Value::String(f)) if f == "webm" => ClipFormat::Webm,
+            Some(Value::String(f)) if f == "gif" => ClipFormat::Gif,
+            Some(_) => return Err("record(options): format must be \"webm\" or \"gif\"".into()),
+        };
+        Ok(Self {
+            length,
+            fps: number("fps", 1.0, 60.0)?.unwrap_or(30.0),
+            every: whole("every", number("every", 1.0, 10_000.0)?)?.unwrap_or(1),
+            format,
+        })
+    }
+
+    /// The number of frames the clip holds.
+    pub fn frames(&self) -> u32 {
+        match self.length {
+            ClipLength::Steps(steps) => steps.div_ceil(self.every),
+            ClipLength::Seconds(seconds) => (seconds * self.fps).round().max(1.0) as u32,
+        }
+    }
+}
+
+/// `snapshot({scale, colorbar, labels})` (contract, docs/EMBEDDING.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SnapshotOptions {
+    /// Picture pixels per CSS pixel of the viewport (default the screen's devicePixelRatio).
+    pub scale: Option<f64>,
+    /// The colour bar with its range beside the view.
+    pub colorbar: bool,
+    /// A caption: the case, its parameters, the view and the time.
+    pub labels: bool,
+}
+
+/// The largest `scale` of a snapshot (the picture is capped at 4096 px anyway).
+pub const MAX_SNAPSHOT_SCALE: f64 = 8.0;
+
+impl SnapshotOptions {
+    fn decode(value: &Value) -> Result<Self, String> {
+        let object = match value {
+            Value::Null => return Ok(Self::default()),
+            Value::Object(object) => object,
+            _ => return Err("snapshot(options): options must be an object like {scale: 2}".into()),
+        };
+        let mut options = Self::default();
+        for (key, value) in object {
+            let flag = || {
+                value.as_bool().ok_or(format!("snapshot(options): '{key}' must be true or false"))
+            };
+            match key.as_str() {
+                "scale" => {
+                    let scale = value.as_f64().filter(|s| *s > 0.0 && *s <= MAX_SNAPSHOT_SCALE);
+                    options.scale = Some(scale.ok_or(format!(
+                        "snapshot(options): scale must be a number above 0 and at most {MAX_SNAPSHOT_SCALE}"
+                    ))?);
+                }
+                "colorbar" => options.colorbar = flag()?,
+                "labels" => options.labels = flag()?,
+                other => {
+                    let other: String = other.chars().take(40).collect();
+                    return Err(format!(
+                        "snapshot(options): unknown option '{other}'; known: scale, colorbar, labels"
+                    ));
+                }
+            }
+        }
+        Ok(options)
+    }
 }
 
 impl Command {
@@ -78,7 +226,9 @@ impl Command {
             "state" => Command::State,
             "ready" => Command::Ready,
             "observables" => Command::Observables,
-            "snapshot" => Command::Snapshot,
+            "snapshot" => Command::Snapshot(SnapshotOptions::decode(arg(0))?),
+            "record" => Command::Record(RecordOptions::decode(arg(0))?),
+            "stopRecording" => Command::StopRecording,
             other => {
                 let other: String = other.chars().take(40).collect();
                 return Err(format!("unknown command '{other}'; known: {NAMES}"));
@@ -117,6 +267,46 @@ mod tests {
         assert!(Command::decode("load", &[json!("heat"), json!(7)])
             .unwrap_err()
             .contains("object"));
+        assert_eq!(
+            Command::decode("snapshot", &[json!({"scale": 2, "colorbar": true})]),
+            Ok(Command::Snapshot(SnapshotOptions {
+                scale: Some(2.0),
+                colorbar: true,
+                labels: false
+            }))
+        );
+        assert_eq!(Command::decode("snapshot", &[]), Ok(Command::Snapshot(Default::default())));
+        for (bad, says) in [
+            (json!({"scale": 0}), "scale"),
+            (json!({"scale": 100}), "at most"),
+            (json!({"colorbar": "yes"}), "true or false"),
+            (json!({"dpi": 300}), "unknown option 'dpi'"),
+            (json!(2), "object"),
+        ] {
+            assert!(Command::decode("snapshot", &[bad]).unwrap_err().contains(says), "{says}");
+        }
+        let clip = Command::decode("record", &[json!({"steps": 30, "fps": 24})]);
+        let expected = RecordOptions {
+            length: ClipLength::Steps(30),
+            fps: 24.0,
+            every: 1,
+            format: ClipFormat::Auto,
+        };
+        assert_eq!(clip, Ok(Command::Record(expected)));
+        let gif = RecordOptions::decode(&json!({"seconds": 2, "format": "gif"})).unwrap();
+        assert_eq!((gif.format, gif.frames()), (ClipFormat::Gif, 60));
+        for (bad, says) in [
+            (json!({}), "either steps or seconds"),
+            (json!({"steps": 3, "seconds": 1}), "either steps or seconds"),
+            (json!({"steps": 2.5}), "whole number"),
+            (json!({"steps": 0}), "from 1"),
+            (json!({"seconds": 5, "fps": 500}), "fps"),
+            (json!({"seconds": 5, "format": "mp4"}), "format"),
+            (json!({"seconds": 5, "length": 3}), "unknown option 'length'"),
+            (json!(null), "object"),
+        ] {
+            assert!(Command::decode("record", &[bad]).unwrap_err().contains(says), "{says}");
+        }
         let long = "x".repeat(10_000);
         assert!(Command::decode(&long, &[]).unwrap_err().len() < 200);
     }

@@ -77,6 +77,8 @@ pub struct Signals {
     pub url_notices: RwSignal<Vec<String>>,
     /// The arrows overlay (see `arrow_segments`); empty when off.
     pub arrow_segments: RwSignal<Vec<[f32; 4]>>,
+    /// The fraction of a clip recorded so far, while one is (see [`crate::record`]).
+    pub recording: RwSignal<Option<f64>>,
     /// Milliseconds from navigation start to the first drawn frame.
     pub first_frame_ms: RwSignal<Option<f64>>,
     /// A model download under way (`models::DownloadBar`).
@@ -178,6 +180,7 @@ impl Signals {
             first_frame_ms: RwSignal::new(None),
             download: RwSignal::new(None),
             arrow_segments: RwSignal::new(Vec::new()),
+            recording: RwSignal::new(None),
             url_notices: RwSignal::new(Vec::new()),
         }
     }
@@ -449,10 +452,16 @@ impl Engine {
         Some((self.sim.read_view(&x).ok()?, self.sim.read_view(&y).ok()?))
     }
 
-    /// The canvas as a PNG data URL, drawn afresh so that a WebGPU canvas still holds it.
-    pub fn snapshot(&mut self) -> Result<String, String> {
+    /// The viewport's canvas, drawn afresh so that a WebGPU canvas still holds the picture
+    /// (until this task ends) for whoever copies it.
+    pub fn drawn_canvas(&mut self) -> Result<HtmlCanvasElement, String> {
         self.render()?;
-        self.canvas.to_data_url().map_err(|e| format!("the canvas cannot be exported: {e:?}"))
+        Ok(self.canvas.clone())
+    }
+
+    /// The viewport canvas's size on the page in CSS pixels (0 while it is not laid out).
+    pub fn canvas_css_size(&self) -> (f64, f64) {
+        (f64::from(self.canvas.client_width()), f64::from(self.canvas.client_height()))
     }
 
     pub fn view(&self) -> &'static ViewSpec {
@@ -616,7 +625,7 @@ pub async fn settled(signals: Signals) {
 }
 
 /// Resolves once the GPU has finished all work submitted so far (at once without a GPU).
-async fn gpu_idle(gpu: Option<GpuContext>) {
+pub async fn gpu_idle(gpu: Option<GpuContext>) {
     let Some(gpu) = gpu else { return };
     let (sender, receiver) = futures_channel::oneshot::channel::<()>();
     gpu.queue.on_submitted_work_done(move || {

@@ -8,6 +8,8 @@ mod engine;
 mod gate;
 mod gpu_status;
 mod models;
+mod picture;
+mod record;
 mod render;
 mod threads;
 mod ui;

@@ -48,6 +48,14 @@ pub fn prefers_reduced_motion() -> bool {
         .is_some_and(|m| m.matches())
 }
 
+/// The width below which the page lays out for a phone (style.css uses the same).
+pub const PHONE_QUERY: &str = "(max-width: 700px)";
+
+/// Whether the page is laid out for a phone.
+pub fn is_phone() -> bool {
+    window().match_media(PHONE_QUERY).ok().flatten().is_some_and(|m| m.matches())
+}
+
 pub fn create_canvas() -> web_sys::HtmlCanvasElement {
     let canvas = document()
         .create_element("canvas")

@@ -1,6 +1,7 @@
 //! What the viewport shows (view, colormap, colour range, arrows) and what leaves the page:
 //! the link, PNG, CSV and `.npy` exports.
 
+use crate::command::{RecordOptions, SnapshotOptions};
 use crate::engine::{self, Signals};
 use crate::ui;
 use flowscope_core::{colormap, ViewKind};
@@ -133,11 +134,41 @@ pub fn DisplayBar(signals: Signals) -> impl IntoView {
 }
 
 fn export_png(signals: Signals) {
-    match engine::with_engine(|e| e.snapshot()) {
+    let options = SnapshotOptions { scale: None, colorbar: true, labels: true };
+    match engine::with_engine(|e| crate::picture::snapshot(signals, e, options)) {
         Some(Ok(url)) => ui::download_url(&format!("{}.png", file_stem(signals)), &url),
         Some(Err(message)) => signals.url_notices.set(vec![message]),
         None => {}
     }
+}
+
+/// The record button's clip: the playing page for up to a minute, or until stopped.
+const BUTTON_CLIP_SECONDS: f64 = 60.0;
+
+/// Starts a clip from the button, or stops the one under way; the clip is downloaded.
+fn toggle_recording(signals: Signals) {
+    if signals.recording.get_untracked().is_some() {
+        crate::record::stop();
+        return;
+    }
+    let options = RecordOptions::seconds(BUTTON_CLIP_SECONDS);
+    leptos::task::spawn_local(async move {
+        let outcome = match crate::record::record(signals, options).await {
+            Ok(clip) => {
+                let extension = if clip.type_() == "image/gif" { "gif" } else { "webm" };
+                web_sys::Url::create_object_url_with_blob(&clip)
+                    .map(|url| {
+                        ui::download_url(&format!("{}.{extension}", file_stem(signals)), &url);
+                        let _ = web_sys::Url::revoke_object_url(&url);
+                    })
+                    .map_err(|e| format!("the clip cannot be saved: {e:?}"))
+            }
+            Err(message) => Err(message),
+        };
+        if let Err(message) = outcome {
+            signals.url_notices.set(vec![format!("Recording: {message}")]);
+        }
+    });
 }
 
 fn export_csv(signals: Signals) {
@@ -230,6 +261,15 @@ pub fn ExportBar(signals: Signals) -> impl IntoView {
         <div class="export-bar" role="group" aria-label="Share and export">
             <button data-testid="btn-copy-link" on:click=copy_link>"Copy link"</button>
             <button data-testid="btn-export-png" on:click=move |_| export_png(signals)>"PNG"</button>
+            <button data-testid="btn-record" aria-pressed=move || signals.recording.get().is_some().to_string()
+                title="Record a clip of the view (up to a minute; click again to stop)"
+                on:click=move |_| toggle_recording(signals)>
+                {move || if signals.recording.get().is_some() { "■ Stop" } else { "● Record" }}
+            </button>
+            {move || signals.recording.get().map(|fraction| view! {
+                <progress data-testid="record-progress" max="1" prop:value=fraction
+                    aria-label="Recording" />
+            })}
             <button data-testid="btn-export-csv" on:click=move |_| export_csv(signals)>"CSV"</button>
             <button data-testid="btn-export-npy" on:click=move |_| export_npy(signals)>".npy"</button>
             {move || signals.spec().exchange.as_ref().map(|exchange| {

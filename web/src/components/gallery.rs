@@ -1,6 +1,7 @@
 //! The case gallery, generated from the catalog and grouped.
 
 use crate::engine::{self, Signals};
+use crate::ui;
 use leptos::prelude::*;
 
 const GROUPS: &[(&str, &str)] = &[
@@ -29,6 +30,10 @@ fn short_reference(reference: &str) -> String {
 
 #[component]
 pub fn Gallery(signals: Signals) -> impl IntoView {
+    // On a phone a link to a case opens on the case, the gallery folded behind a button above
+    // it; picking a case folds it again.
+    let linked = ui::window().location().hash().is_ok_and(|h| h.contains("case="));
+    let collapsed = RwSignal::new(linked && ui::is_phone());
     let groups = GROUPS
         .iter()
         .filter(|(group, _)| flowscope_cases::CATALOG.iter().any(|s| s.group == *group))
@@ -48,7 +53,10 @@ pub fn Gallery(signals: Signals) -> impl IntoView {
                                 title=spec.reference
                                 on:click=move |_| {
                                     signals.url_notices.set(Vec::new());
-                                    engine::load_case(signals, spec, spec.defaults())
+                                    engine::load_case(signals, spec, spec.defaults());
+                                    if ui::is_phone() {
+                                        collapsed.set(true);
+                                    }
                                 }
                             >
                                 <img class="thumb" src=format!("thumbs/{}.png", spec.id) alt=""
@@ -67,5 +75,15 @@ pub fn Gallery(signals: Signals) -> impl IntoView {
             }
         })
         .collect_view();
-    view! { <nav class="gallery" data-testid="gallery" aria-label="Cases">{groups}</nav> }
+    let count = flowscope_cases::CATALOG.len();
+    view! {
+        <nav class="gallery" class:collapsed=move || collapsed.get() data-testid="gallery" aria-label="Cases">
+            <button class="gallery-toggle" data-testid="gallery-toggle"
+                aria-expanded=move || (!collapsed.get()).to_string()
+                on:click=move |_| collapsed.update(|c| *c = !*c)>
+                {move || if collapsed.get() { format!("All {count} cases ▾") } else { "Hide the cases ▴".to_string() }}
+            </button>
+            {groups}
+        </nav>
+    }
 }

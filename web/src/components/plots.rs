@@ -9,12 +9,12 @@ const WIDTH: f64 = 320.0;
 const HEIGHT: f64 = 170.0;
 /// Plot area inside the SVG: left, right, top, bottom margins.
 const MARGIN: (f64, f64, f64, f64) = (48.0, 10.0, 10.0, 30.0);
-const COLOURS: &[&str] = &["#f0a030", "#5ab4ff", "#9be15d", "#ff6b9a"];
+pub(crate) const COLOURS: &[&str] = &["#f0a030", "#5ab4ff", "#9be15d", "#ff6b9a"];
 /// Markers drawn per series at most (every k-th beyond).
-const MAX_MARKERS: usize = 600;
+pub(crate) const MAX_MARKERS: usize = 600;
 
 /// Round tick positions covering `[lo, hi]`.
-fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub(crate) fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = (hi - lo).max(1e-300);
     let raw = span / 4.0;
     let magnitude = 10f64.powf(raw.log10().floor());
@@ -26,7 +26,7 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// A tick label with as many decimals as the tick spacing `step` needs.
-fn label(value: f64, step: f64) -> String {
+pub(crate) fn label(value: f64, step: f64) -> String {
     if value.abs() < 1e-9 * step {
         return "0".into();
     }
@@ -40,7 +40,7 @@ fn label(value: f64, step: f64) -> String {
 }
 
 /// Bounds of the finite points, padded a little; a flat series gets a unit-ish span.
-fn bounds(series: &[Series]) -> Option<([f64; 2], [f64; 2])> {
+pub(crate) fn bounds(series: &[Series]) -> Option<([f64; 2], [f64; 2])> {
     let mut points = series
         .iter()
         .flat_map(|s| s.points.iter())
