@@ -119,6 +119,17 @@ test('pictures and clips for slides', async (t) => {
     await page.getByTestId('record-progress').waitFor({ state: 'detached' });
   });
 
+  await t.test('observables that do not apply are not plotted', async () => {
+    const plotted = () => page.getByTestId('observable-solver_iterations').count();
+    await page.evaluate(() => window.flowscope.load('dam-break', { n: 8, solver: 'wcsph' }));
+    await page.getByTestId('observable-front').waitFor();
+    assert.equal(await plotted(), 0, 'no DFSPH iterations under WCSPH');
+    await page.evaluate(() => window.flowscope.load('dam-break', { n: 8, solver: 'dfsph' }));
+    await page.getByTestId('observable-solver_iterations').waitFor();
+    const o = await page.evaluate(() => window.flowscope.observables());
+    assert.ok('solver_iterations' in o, 'still recorded');
+  });
+
   await t.test('no errors in the console', () => {
     assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
   });

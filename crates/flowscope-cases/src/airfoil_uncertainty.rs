@@ -1261,6 +1261,14 @@ impl Case for AirfoilUncertaintyCase {
         &self.notices
     }
 
+    fn inapplicable_observables(&self) -> Vec<&'static str> {
+        if self.params().choice("solver") == "off" {
+            vec!["mean_error", "std_error", "snapshots"]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn plots(&self) -> Result<Vec<Plot>, CaseError> {
         let (model, solver) = self.wake_profiles();
         let channel = CHANNELS[self.channel];

@@ -600,6 +600,14 @@ impl Case for LearnedSph2dCase {
         &self.sim.notices
     }
 
+    fn inapplicable_observables(&self) -> Vec<&'static str> {
+        if self.params().choice("solver") == "off" {
+            vec!["position_error", "density_error", "solver_momentum_x", "solver_kinetic_energy"]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn plots(&self) -> Result<Vec<Plot>, CaseError> {
         let over_time =
             |k: usize| self.sim.history.iter().map(|h| [h[0], h[k]]).collect::<Vec<_>>();

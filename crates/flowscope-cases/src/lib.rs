@@ -395,4 +395,28 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn observables_that_do_not_apply_are_named_for_the_current_settings() {
+        let hidden = |id: &str, set: &[(&str, &str)]| {
+            let spec = find(id).unwrap();
+            let mut params = spec.defaults();
+            for (name, value) in set {
+                params.set_text(id, spec.params, name, value).unwrap();
+            }
+            let case = create_with(id, &params, None, &fixture_models()).unwrap();
+            let names = case.inapplicable_observables();
+            assert!(
+                names.iter().all(|n| spec.observables.iter().any(|o| o.name == *n)),
+                "{names:?}"
+            );
+            names
+        };
+        let small = [("n", "8")];
+        assert_eq!(hidden("dam-break", &[small[0], ("solver", "wcsph")]), ["solver_iterations"]);
+        assert!(hidden("dam-break", &[small[0], ("solver", "dfsph")]).is_empty());
+        assert_eq!(hidden("hydrostatic-tank", &[]), Vec::<&str>::new());
+        assert_eq!(hidden("learned-sph-2d", &[("solver", "off")]).len(), 4);
+        assert!(hidden("learned-sph-2d", &[]).is_empty());
+    }
 }

@@ -657,6 +657,15 @@ impl<S: ParticleSetup> Case for ParticleCase<S> {
         &self.notices
     }
 
+    fn inapplicable_observables(&self) -> Vec<&'static str> {
+        let iterations = self.spec().observables.iter().any(|o| o.name == "solver_iterations");
+        if iterations && self.engine.dfsph().is_none() {
+            vec!["solver_iterations"]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn plots(&self) -> Result<Vec<Plot>, CaseError> {
         Ok(self.setup.plots(&self.engine))
     }

@@ -330,6 +330,12 @@ pub trait Case {
     fn plots(&self) -> Result<Vec<Plot>, CaseError> {
         Ok(Vec::new())
     }
+    /// Observables that mean nothing for the current settings (DFSPH's iterations under WCSPH,
+    /// errors against a solver that is off): the page does not plot them. They are still
+    /// recorded, so that the CSV and `observables()` keep one format.
+    fn inapplicable_observables(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
 }
 
 /// The error for a view name the case does not declare.

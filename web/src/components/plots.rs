@@ -166,10 +166,14 @@ pub fn Plots(signals: Signals) -> impl IntoView {
     let series = move || {
         let spec = flowscope_cases::find(&signals.case_id.get()).ok()?;
         let history = signals.history.get();
+        signals.params.track();
+        let hidden =
+            crate::engine::with_engine(|e| e.sim.inapplicable_observables()).unwrap_or_default();
         Some(
             spec.observables
                 .iter()
                 .enumerate()
+                .filter(|(_, observable)| !hidden.contains(&observable.name))
                 .map(|(k, observable)| {
                     let points = history
                         .time
