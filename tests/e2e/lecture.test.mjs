@@ -186,3 +186,74 @@ test('a course link on a phone opens on the simulation', async (t) => {
   assert.equal(await page.getByTestId('case-card-heat').isVisible(), false);
   assert.deepEqual(errors, []);
 });
+
+for (const mode of ['cpu', 'webgpu']) {
+  test(`compare mode on ${mode}`, async (t) => {
+    const browser = await launch({ webgpu: mode === 'webgpu' });
+    t.after(() => browser.close());
+    const query = mode === 'webgpu' ? '?backend=webgpu&display=readback' : '';
+    const { page, errors } = await openApp(browser, `${query}#case=heat&n=32&compare=diffusivity:0.0005,0.002`);
+    const state = () => page.evaluate(() => window.flowscope.state());
+
+    await t.test('a link opens two sides, stepped together in simulated time', async () => {
+      let s = await state();
+      assert.deepEqual(s.compare.values, ['0.0005', '0.002']);
+      assert.equal(s.params.diffusivity, 0.0005, 'the first side runs the first value');
+      await page.getByTestId('viewport-b').locator('canvas').waitFor();
+      s = await page.evaluate(async () => { window.flowscope.pause(); await window.flowscope.step(20); return window.flowscope.state(); });
+      assert.equal(s.backend, mode);
+      assert.ok(Math.abs(s.compare.time - s.time) <= s.dt, `second side at t ${s.compare.time}, first at ${s.time}`);
+      const o = await page.evaluate(() => window.flowscope.observables());
+      assert.ok(o.compare.max.length >= 2, 'the second side\'s observables');
+      assert.notEqual(o.compare.max.at(-1), o.max.at(-1), 'faster diffusion, a lower maximum');
+      const legend = await page.getByTestId('observable-max').innerText();
+      assert.match(legend, /diffusivity = 0\.0005/);
+      assert.match(legend, /diffusivity = 0\.002/);
+      assert.match(await page.evaluate(() => location.hash), /compare=diffusivity/);
+    });
+
+    await t.test('the difference view is zero for equal settings and not otherwise', async () => {
+      let s = await page.evaluate(async () => {
+        await window.flowscope.compare('diffusivity', [0.001, 0.001], { difference: true });
+        await window.flowscope.step(10);
+        return window.flowscope.state();
+      });
+      await page.getByTestId('difference-canvas').waitFor();
+      assert.equal(s.compare.difference, true);
+      assert.equal(s.compare.maxDifference, 0, 'same parameters, same fields');
+      s = await page.evaluate(async () => {
+        await window.flowscope.compare('diffusivity', [0.0005, 0.002], { difference: true });
+        await window.flowscope.step(10);
+        return window.flowscope.state();
+      });
+      assert.ok(s.compare.maxDifference > 1e-4, `difference ${s.compare.maxDifference}`);
+    });
+
+    await t.test('bad comparisons are refused; compare(null) ends it', async () => {
+      await assert.rejects(page.evaluate(() => window.flowscope.compare('nope', [1, 2])), /no parameter 'nope'/);
+      await assert.rejects(page.evaluate(() => window.flowscope.compare('diffusivity', [0.001])), /two values/);
+      await assert.rejects(page.evaluate(() => window.flowscope.set('diffusivity', 0.001)), /being compared/);
+      const s = await page.evaluate(() => window.flowscope.compare(null));
+      assert.equal(s.compare, null);
+      assert.equal(await page.getByTestId('viewport-b').isVisible(), false);
+    });
+
+    if (mode === 'cpu') {
+      await t.test('the compare controls start and end it', async () => {
+        await page.getByTestId('compare-bar').locator('summary').click();
+        await page.getByTestId('compare-param').selectOption('diffusivity');
+        await page.getByTestId('compare-a').fill('0.0005');
+        await page.getByTestId('compare-b').fill('0.003');
+        await page.getByTestId('compare-start').click();
+        await page.waitForFunction(() => window.flowscope.state().compare !== null);
+        assert.deepEqual((await state()).compare.values, ['0.0005', '0.003']);
+        await page.getByTestId('compare-end').click();
+        await page.waitForFunction(() => window.flowscope.state().compare === null);
+      });
+    }
+
+    await t.test('no errors in the console', () => {
+      assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+    });
+  });
+}

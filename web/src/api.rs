@@ -68,6 +68,20 @@ pub fn state(signals: Signals) -> JsValue {
         JsValue::from(progress)
     });
     set_key(&object, "progress", progress.unwrap_or(JsValue::NULL));
+    // Compare mode: what is compared, the second side's time, the largest difference drawn.
+    let compare = signals.compare.get_untracked().map(|compare| {
+        let object = Object::new();
+        set_key(&object, "name", compare.name.as_str().into());
+        let values: Array = compare.values.iter().map(|v| JsValue::from(v.as_str())).collect();
+        set_key(&object, "values", values.into());
+        set_key(&object, "difference", signals.difference.get_untracked().into());
+        let largest = signals.max_difference.get_untracked().map(f64::from);
+        set_key(&object, "maxDifference", largest.map_or(JsValue::NULL, JsValue::from));
+        let history = signals.compare_history.get_untracked();
+        set_key(&object, "time", history.time.last().copied().map_or(JsValue::NULL, JsValue::from));
+        JsValue::from(object)
+    });
+    set_key(&object, "compare", compare.unwrap_or(JsValue::NULL));
     // The module's memory (it grows and never shrinks): what a soak test watches.
     let buffer = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer();
     let bytes = Reflect::get(&buffer, &"byteLength".into()).unwrap_or(JsValue::NULL);
@@ -75,9 +89,18 @@ pub fn state(signals: Signals) -> JsValue {
     object.into()
 }
 
-/// `{name: [values]}` for every observable since the last reset, plus `step` and `time`.
+/// `{name: [values]}` for every observable since the last reset, plus `step` and `time`; in
+/// compare mode the second side's under `compare`.
 fn observables(signals: Signals) -> JsValue {
-    let history = signals.history.get_untracked();
+    let object = history_object(signals, &signals.history.get_untracked());
+    if signals.compare.get_untracked().is_some() {
+        let twin = history_object(signals, &signals.compare_history.get_untracked());
+        set_key(&object, "compare", twin.into());
+    }
+    object.into()
+}
+
+fn history_object(signals: Signals, history: &engine::History) -> Object {
     let object = Object::new();
     let array = |values: &[f64]| values.iter().map(|&v| JsValue::from(v)).collect::<Array>();
     let steps: Vec<f64> = history.step.iter().map(|&s| s as f64).collect();
@@ -86,7 +109,7 @@ fn observables(signals: Signals) -> JsValue {
     for (spec, values) in signals.spec().observables.iter().zip(&history.values) {
         set_key(&object, spec.name, array(values).into());
     }
-    object.into()
+    object
 }
 
 /// A promise that resolves with the state once all submitted GPU work has finished and the case
@@ -281,6 +304,31 @@ pub fn run(signals: Signals, command: Command) -> Result<JsValue, String> {
                 clip.await.map(JsValue::from).map_err(JsValue::from)
             })
             .into())
+        }),
+        Command::Compare(args) => queued(signals, move || {
+            let compare = match args {
+                Some(args) => {
+                    let compare =
+                        crate::compare::Compare::new(signals.spec(), &args.name, &args.values)?;
+                    signals.difference.set(args.difference);
+                    Some(compare)
+                }
+                None => None,
+            };
+            // The first side takes the first value, the parameter panel with it.
+            if let Some(compare) = &compare {
+                let spec = signals.spec();
+                signals.params.update(|p| {
+                    let _ = p.set_text(spec.id, spec.params, &compare.name, &compare.values[0]);
+                });
+            }
+            signals.compare.set(compare);
+            engine::restart(signals);
+            if let Some(error) = signals.error.get_untracked() {
+                signals.compare.set(None);
+                return Err(error);
+            }
+            Ok(when_done(signals).into())
         }),
         Command::StopRecording => {
             crate::record::stop();
@@ -481,19 +529,21 @@ pub fn install(signals: Signals) {
     let api = Object::new();
     // Synchronous commands return their value or throw; the others return promises.
     let define = |name: &'static str, asynchronous: bool| {
-        let function = Closure::<dyn Fn(JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |a: JsValue, b: JsValue| match run_named(signals, name, &[a, b]) {
-                Ok(value) if asynchronous && !value.is_instance_of::<Promise>() => {
-                    Ok(Promise::resolve(&value).into())
-                }
-                Ok(value) => Ok(value),
-                Err(message) if asynchronous => Ok(Promise::reject(&message.into()).into()),
-                Err(message) => Err(js_sys::Error::new(&message).into()),
-            },
-        );
+        let function =
+            Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+                move |a: JsValue, b: JsValue, c: JsValue| match run_named(signals, name, &[a, b, c])
+                {
+                    Ok(value) if asynchronous && !value.is_instance_of::<Promise>() => {
+                        Ok(Promise::resolve(&value).into())
+                    }
+                    Ok(value) => Ok(value),
+                    Err(message) if asynchronous => Ok(Promise::reject(&message.into()).into()),
+                    Err(message) => Err(js_sys::Error::new(&message).into()),
+                },
+            );
         set_key(&api, name, function.into_js_value());
     };
-    for name in ["load", "set", "step", "reset", "record"] {
+    for name in ["load", "set", "step", "reset", "record", "compare"] {
         define(name, true);
     }
     for name in ["play", "pause", "state", "observables", "snapshot", "stopRecording"] {

@@ -10,7 +10,7 @@ pub const MAX_STEPS: u32 = 100_000;
 
 /// The commands a page script or an embedding page sends, by name.
 pub const NAMES: &str =
-    "load, set, play, pause, step, reset, state, observables, snapshot, record, stopRecording, ready";
+    "load, set, play, pause, step, reset, state, observables, snapshot, record, stopRecording, compare, ready";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -35,6 +35,15 @@ pub enum Command {
     Snapshot(SnapshotOptions),
     Record(RecordOptions),
     StopRecording,
+    /// `compare(name, [a, b], {difference})`; `compare(null)` ends compare mode.
+    Compare(Option<CompareArgs>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareArgs {
+    pub name: String,
+    pub values: Vec<String>,
+    pub difference: bool,
 }
 
 /// How long a clip runs.
@@ -229,6 +238,29 @@ impl Command {
             "snapshot" => Command::Snapshot(SnapshotOptions::decode(arg(0))?),
             "record" => Command::Record(RecordOptions::decode(arg(0))?),
             "stopRecording" => Command::StopRecording,
+            "compare" => Command::Compare(match arg(0) {
+                Value::Null => None,
+                Value::String(name) => {
+                    let values = match arg(1) {
+                        Value::Array(values) => values
+                            .iter()
+                            .map(|v| text(name, v))
+                            .collect::<Result<Vec<_>, _>>()?,
+                        _ => return Err("compare(name, values): values must be an array like [100, 1000]".into()),
+                    };
+                    let difference = match arg(2) {
+                        Value::Null => false,
+                        Value::Object(o) => match o.get("difference") {
+                            None | Some(Value::Null) => false,
+                            Some(Value::Bool(b)) => *b,
+                            Some(_) => return Err("compare(name, values, options): difference must be true or false".into()),
+                        },
+                        _ => return Err("compare(name, values, options): options must be an object like {difference: true}".into()),
+                    };
+                    Some(CompareArgs { name: name.clone(), values, difference })
+                }
+                _ => return Err("compare(name, values): name must be a parameter's name (or null to end compare mode)".into()),
+            }),
             other => {
                 let other: String = other.chars().take(40).collect();
                 return Err(format!("unknown command '{other}'; known: {NAMES}"));
@@ -307,6 +339,18 @@ mod tests {
         ] {
             assert!(Command::decode("record", &[bad]).unwrap_err().contains(says), "{says}");
         }
+        let compare = Command::decode("compare", &[json!("Re"), json!([100, "1000"])]);
+        let args = CompareArgs {
+            name: "Re".into(),
+            values: vec!["100".into(), "1000".into()],
+            difference: false,
+        };
+        assert_eq!(compare, Ok(Command::Compare(Some(args))));
+        assert_eq!(Command::decode("compare", &[json!(null)]), Ok(Command::Compare(None)));
+        assert!(Command::decode("compare", &[json!("Re"), json!(100)])
+            .unwrap_err()
+            .contains("array"));
+        assert!(Command::decode("compare", &[json!(3)]).unwrap_err().contains("name"));
         let long = "x".repeat(10_000);
         assert!(Command::decode(&long, &[]).unwrap_err().len() < 200);
     }

@@ -2,6 +2,7 @@
 //! threaded; a thread-local keeps non-`Send` GPU handles out of signals). Components and the JS
 //! API talk to it through the commands at the bottom of this file.
 
+use crate::compare::Compare;
 use crate::render::{
     canvas2d::Canvas2dRenderer, readback::ReadbackRenderer, webgpu::WebGpuRenderer, ColorScale,
 };
@@ -79,6 +80,14 @@ pub struct Signals {
     pub arrow_segments: RwSignal<Vec<[f32; 4]>>,
     /// The fraction of a clip recorded so far, while one is (see [`crate::record`]).
     pub recording: RwSignal<Option<f64>>,
+    /// Compare mode's request (see [`crate::compare`]): the first side runs `values[0]`.
+    pub compare: RwSignal<Option<Compare>>,
+    /// The second side's observables.
+    pub compare_history: RwSignal<History>,
+    /// Whether the difference of the two sides is drawn (where their grids match).
+    pub difference: RwSignal<bool>,
+    /// The largest |second − first| of the drawn view at the last difference drawn.
+    pub max_difference: RwSignal<Option<f32>>,
     /// Milliseconds from navigation start to the first drawn frame.
     pub first_frame_ms: RwSignal<Option<f64>>,
     /// A model download under way (`models::DownloadBar`).
@@ -181,6 +190,10 @@ impl Signals {
             download: RwSignal::new(None),
             arrow_segments: RwSignal::new(Vec::new()),
             recording: RwSignal::new(None),
+            compare: RwSignal::new(None),
+            compare_history: RwSignal::new(History::default()),
+            difference: RwSignal::new(false),
+            max_difference: RwSignal::new(None),
             url_notices: RwSignal::new(Vec::new()),
         }
     }
@@ -232,6 +245,8 @@ pub struct Engine {
     colormap: &'static str,
     /// A colour range the user fixed.
     user_range: Option<(f32, f32)>,
+    /// The range shared with the other side in compare mode (where nothing else fixes one).
+    shared_range: Option<(f32, f32)>,
     /// The drawn field for the hover readout: when it was read, at which step.
     probe: Option<(f64, u64, Field2)>,
     scale: ColorScale,
@@ -337,6 +352,7 @@ impl Engine {
             view,
             colormap: view.colormap,
             user_range: None,
+            shared_range: None,
             probe: None,
             scale,
             gpu_ms_per_step: Arc::default(),
@@ -404,7 +420,18 @@ impl Engine {
 
     /// The colour range: the user's, else the case's fixed one for the drawn field.
     fn fixed_range(&self) -> Option<(f32, f32)> {
-        self.user_range.or_else(|| self.sim.view_range(self.drawn()))
+        self.user_range.or_else(|| self.sim.view_range(self.drawn())).or(self.shared_range)
+    }
+
+    /// The drawn field's extent where nothing fixes the range (on the GPU, as last measured).
+    fn auto_extent(&self) -> Option<(f32, f32)> {
+        if self.user_range.is_some() || self.sim.view_range(self.drawn()).is_some() {
+            return None;
+        }
+        let name = self.drawn();
+        self.sim
+            .measured_range(name)
+            .or_else(|| self.sim.read_view(name).ok().and_then(|f| f.finite_range()))
     }
 
     fn render(&mut self) -> Result<(), String> {
@@ -515,9 +542,72 @@ fn auto_scale((lo, hi): (f32, f32), colormap: &str, lut: &'static [u32; 256]) ->
     ColorScale { vmin, vmax, lut }
 }
 
+/// Compare mode's second side, and the picture of the difference between the sides.
+struct Twin {
+    engine: Engine,
+    difference: Canvas2dRenderer,
+}
+
+/// Most steps the second side takes at once to catch up with the first.
+const MAX_FOLLOW_STEPS: f64 = 10_000.0;
+
+impl Twin {
+    /// Steps the second side until its time is the first's (to within half its step).
+    fn follow(&mut self, first: &Engine, gpu: Option<&GpuContext>) -> Result<(), String> {
+        let behind = first.sim.time() - self.engine.sim.time();
+        let steps = (behind / self.engine.sim.dt()).round().min(MAX_FOLLOW_STEPS);
+        if steps >= 1.0 {
+            self.engine.step(steps as u32, gpu)?;
+        }
+        Ok(())
+    }
+}
+
+/// Draws the first side and, in compare mode, the second with the same colour range and their
+/// difference; returns the largest |second − first| when it was drawn.
+fn render_sides(
+    first: &mut Engine,
+    twin: Option<&mut Twin>,
+    difference: bool,
+) -> Result<Option<f32>, String> {
+    let Some(twin) = twin else { return first.render().map(|()| None) };
+    let shared = match (first.auto_extent(), twin.engine.auto_extent()) {
+        (Some((a0, a1)), Some((b0, b1))) => {
+            let scale = auto_scale((a0.min(b0), a1.max(b1)), first.colormap, first.scale.lut);
+            Some((scale.vmin, scale.vmax))
+        }
+        _ => None,
+    };
+    first.shared_range = shared;
+    twin.engine.shared_range = shared;
+    first.render()?;
+    twin.engine.render()?;
+    if !difference {
+        return Ok(None);
+    }
+    let (Ok(a), Ok(b)) = (first.read_drawn(), twin.engine.read_drawn()) else { return Ok(None) };
+    if (a.nx, a.ny) != (b.nx, b.ny) {
+        return Ok(None);
+    }
+    let mut delta = b;
+    let mut largest = 0.0f32;
+    for (d, a) in delta.data.iter_mut().zip(&a.data) {
+        *d -= a;
+        if d.is_finite() {
+            largest = largest.max(d.abs());
+        }
+    }
+    let m = largest.max(1e-12);
+    let scale = ColorScale { vmin: -m, vmax: m, lut: lut("coolwarm") };
+    twin.difference.draw(&delta, &scale)?;
+    Ok(Some(largest))
+}
+
 #[derive(Default)]
 struct App {
     gpu: Option<GpuContext>,
+    /// Compare mode's second side.
+    twin: Option<Twin>,
     /// Set once drawing into a WebGPU canvas has lost a device: display through read-back.
     readback_display: bool,
     /// Devices requested to replace lost ones (bounded: a device that keeps getting lost is
@@ -603,6 +693,20 @@ pub fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
     with_app(|app| app.engine.as_mut().map(f))
 }
 
+/// Draws what runs (both sides in compare mode); a failure pauses with its message.
+fn render_all(signals: Signals) {
+    let difference = signals.difference.get_untracked();
+    let drawn = with_app(|app| {
+        let first = app.engine.as_mut()?;
+        Some(render_sides(first, app.twin.as_mut(), difference))
+    });
+    match drawn {
+        Some(Ok(largest)) => signals.max_difference.set(largest),
+        Some(Err(message)) => fail(signals, message),
+        None => {}
+    }
+}
+
 /// A future that resolves after `ms` milliseconds (a macrotask later at 0: promise callbacks
 /// queued before, such as a device-lost notification, have run by then).
 async fn sleep(ms: u32) {
@@ -619,7 +723,7 @@ pub async fn settled(signals: Signals) {
             _ => break,
         }
     }
-    let _ = with_engine(|engine| engine.render());
+    render_all(signals);
     refresh_hud(signals);
     record(signals);
 }
@@ -722,10 +826,19 @@ fn start_case(signals: Signals) {
         });
         return;
     };
-    let params = signals.params.get_untracked();
+    let mut params = signals.params.get_untracked();
+    let compare = signals.compare.get_untracked().filter(|c| spec.param(&c.name).is_some());
+    let mut second = None;
+    if let Some(compare) = &compare {
+        let mut other = params.clone();
+        let _ = params.set_text(spec.id, spec.params, &compare.name, &compare.values[0]);
+        let _ = other.set_text(spec.id, spec.params, &compare.name, &compare.values[1]);
+        second = Some(other);
+    }
     let result = with_app(|app| {
         let host = HOST.with(|h| h.borrow().clone()).ok_or("the viewport is not mounted")?;
         app.engine = None;
+        app.twin = None;
         let gpu = app.gpu.as_ref().filter(|_| !signals.prefer_cpu.get_untracked());
         let mut engine = Engine::start(spec, &params, gpu, app.display(), &host, &models)?;
         engine.set_display(
@@ -734,6 +847,32 @@ fn start_case(signals: Signals) {
             signals.range.get_untracked(),
             signals.particle_size.get_untracked(),
         );
+        if let Some(other) = &second {
+            let twin_host =
+                ui::element_by_testid("viewport-b").ok_or("the compare viewport is not mounted")?;
+            let mut twin = Engine::start(spec, other, gpu, app.display(), &twin_host, &models)
+                .map_err(|e| format!("compare: the second side cannot start: {e}"))?;
+            twin.set_display(
+                signals.view_spec(),
+                &signals.colormap.get_untracked(),
+                signals.range.get_untracked(),
+                signals.particle_size.get_untracked(),
+            );
+            let difference_host = ui::element_by_testid("viewport-difference")
+                .ok_or("the difference viewport is not mounted")?;
+            let canvas = ui::create_canvas();
+            let _ = canvas.set_attribute("class", "pixelated");
+            let _ = canvas.set_attribute("data-testid", "difference-canvas");
+            if let Ok(Some(old)) = difference_host.query_selector("canvas") {
+                old.remove();
+            }
+            let _ = difference_host.append_child(&canvas);
+            let _ = difference_host.style().set_property(
+                "aspect-ratio",
+                &twin_host.style().get_property_value("aspect-ratio").unwrap_or_default(),
+            );
+            app.twin = Some(Twin { engine: twin, difference: Canvas2dRenderer::new(canvas)? });
+        }
         let used = engine.sim.params().clone();
         let sized = engine.sim.particle_size().is_some();
         let mut notices = engine.sim.notices().to_vec();
@@ -755,6 +894,8 @@ fn start_case(signals: Signals) {
             signals.pending.set(Vec::new());
             signals.error.set(None);
             signals.history.set(History::default());
+            signals.compare_history.set(History::default());
+            signals.max_difference.set(None);
             signals.plots.set(Vec::new());
             refresh_hud(signals);
             record(signals);
@@ -768,6 +909,7 @@ fn start_case(signals: Signals) {
 
 /// Switches to another case with `params`, showing its first view in its own colours.
 pub fn load_case(signals: Signals, spec: &'static CaseSpec, params: ParamValues) {
+    signals.compare.set(None);
     signals.case_id.set(spec.id.to_string());
     signals.params.set(params);
     signals.view.set(spec.views[0].name.to_string());
@@ -779,18 +921,18 @@ pub fn load_case(signals: Signals, spec: &'static CaseSpec, params: ParamValues)
 
 /// Applies the view, colormap and range signals to the running engine and redraws.
 pub fn apply_display(signals: Signals) {
-    let result = with_engine(|engine| {
-        engine.set_display(
-            signals.view_spec(),
-            &signals.colormap.get_untracked(),
-            signals.range.get_untracked(),
-            signals.particle_size.get_untracked(),
-        );
-        engine.render()
+    with_app(|app| {
+        let engines = app.engine.iter_mut().chain(app.twin.iter_mut().map(|t| &mut t.engine));
+        for engine in engines {
+            engine.set_display(
+                signals.view_spec(),
+                &signals.colormap.get_untracked(),
+                signals.range.get_untracked(),
+                signals.particle_size.get_untracked(),
+            );
+        }
     });
-    if let Some(Err(message)) = result {
-        fail(signals, message);
-    }
+    render_all(signals);
     refresh_hud(signals);
 }
 
@@ -805,6 +947,13 @@ fn record(signals: Signals) {
     };
     if let Some(values) = values {
         signals.history.update(|h| h.record(step, time, values));
+    }
+    let twin = with_app(|app| {
+        let sim = &app.twin.as_ref()?.engine.sim;
+        Some((sim.steps(), sim.time(), sim.observables().ok()?))
+    });
+    if let Some((step, time, values)) = twin {
+        signals.compare_history.update(|h| h.record(step, time, values));
     }
     if let Some(plots) = plots {
         if plots != signals.plots.get_untracked() {
@@ -836,9 +985,20 @@ pub fn set_param(signals: Signals, name: &str, value: ParamValue) -> Result<(), 
         });
         return Ok(());
     }
-    let applied = with_engine(|engine| {
-        engine.sim.set_param(name, value).map_err(|e| e.to_string())?;
-        Ok::<_, String>((engine.sim.params().clone(), engine.sim.notices().to_vec()))
+    let compared = signals.compare.get_untracked().is_some_and(|c| c.name == name);
+    if compared {
+        return Err(format!("'{name}' is being compared; end compare mode to set it"));
+    }
+    let applied = with_app(|app| {
+        let engine = app.engine.as_mut()?;
+        let result = (|| {
+            engine.sim.set_param(name, value.clone()).map_err(|e| e.to_string())?;
+            if let Some(twin) = app.twin.as_mut() {
+                twin.engine.sim.set_param(name, value).map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>((engine.sim.params().clone(), engine.sim.notices().to_vec()))
+        })();
+        Some(result)
     });
     match applied {
         Some(Ok((params, notices))) => {
@@ -862,10 +1022,7 @@ pub fn set_param(signals: Signals, name: &str, value: ParamValue) -> Result<(), 
 /// Advances `n` steps now (the step button) and redraws.
 pub fn step_now(signals: Signals, n: u32) {
     if step_quietly(signals, n) {
-        let result = with_engine(|engine| engine.render());
-        if let Some(Err(message)) = result {
-            fail(signals, message);
-        }
+        render_all(signals);
     }
     refresh_hud(signals);
     record(signals);
@@ -878,6 +1035,9 @@ pub fn step_quietly(signals: Signals, n: u32) -> bool {
         let gpu = app.gpu.clone();
         let Some(engine) = app.engine.as_mut() else { return Ok(()) };
         app.ms_per_step = engine.step(n, gpu.as_ref())?;
+        if let Some(twin) = app.twin.as_mut() {
+            twin.follow(engine, gpu.as_ref())?;
+        }
         Ok(())
     });
     match result {
@@ -891,9 +1051,7 @@ pub fn step_quietly(signals: Signals, n: u32) -> bool {
 
 /// Draws and records the state after steps taken by [`step_quietly`].
 pub fn after_steps(signals: Signals) {
-    if let Some(Err(message)) = with_engine(|engine| engine.render()) {
-        fail(signals, message);
-    }
+    render_all(signals);
     refresh_hud(signals);
     record(signals);
 }
@@ -970,8 +1128,8 @@ pub fn pointer(signals: Signals, client_x: f64, client_y: f64) {
     let mode = signals.pointer_mode.get_untracked();
     let result = with_engine(|engine| {
         let interactions = engine.sim.spec().interactions;
-        let Some(&kind) = interactions.get(mode).or(interactions.first()) else { return Ok(()) };
-        let Some((x, y)) = engine.domain_point(client_x, client_y) else { return Ok(()) };
+        let Some(&kind) = interactions.get(mode).or(interactions.first()) else { return Ok(None) };
+        let Some((x, y)) = engine.domain_point(client_x, client_y) else { return Ok(None) };
         let [[x0, x1], _] = engine.sim.domain();
         let interaction = match kind {
             InteractionKind::DragObstacle => Interaction::Drag { x, y },
@@ -980,13 +1138,26 @@ pub fn pointer(signals: Signals, client_x: f64, client_y: f64) {
             }
         };
         engine.sim.interact(&interaction).map_err(|e| e.to_string())?;
-        if !signals.playing.get_untracked() {
-            engine.render()?;
-        }
-        Ok::<_, String>(())
+        Ok::<_, String>(Some(interaction))
     });
-    if let Some(Err(message)) = result {
-        fail(signals, message);
+    let interaction = match result {
+        Some(Ok(interaction)) => interaction,
+        Some(Err(message)) => return fail(signals, message),
+        None => None,
+    };
+    // In compare mode the second side gets the same input at the same place.
+    if let Some(interaction) = interaction {
+        let twin = with_app(|app| {
+            app.twin
+                .as_mut()
+                .map(|t| t.engine.sim.interact(&interaction).map_err(|e| e.to_string()))
+        });
+        if let Some(Err(message)) = twin {
+            return fail(signals, message);
+        }
+    }
+    if !signals.playing.get_untracked() {
+        render_all(signals);
     }
 }
 
@@ -1142,10 +1313,11 @@ fn frame(signals: Signals) {
         playing = credit;
     }
     let steps = signals.steps_per_frame.get_untracked().max(1);
+    let difference = signals.difference.get_untracked();
     let now = ui::now_ms();
     let result = with_app(|app| {
         let gpu = app.gpu.clone();
-        let Some(engine) = app.engine.as_mut() else { return Ok(false) };
+        let Some(engine) = app.engine.as_mut() else { return Ok((false, None)) };
         if playing && !engine.gpu_behind() {
             // Up to `steps` steps, but stop once the frame budget is spent so that slow cases
             // (large grids on the CPU) keep the page responsive.
@@ -1165,9 +1337,12 @@ fn frame(signals: Signals) {
                 }
             }
         }
+        if let Some(twin) = app.twin.as_mut() {
+            twin.follow(engine, gpu.as_ref())?;
+        }
         // Whatever the device has delivered since (a learned rollout's frames) is drawn now.
         engine.sim.poll().map_err(|e| e.to_string())?;
-        engine.render()?;
+        let largest = render_sides(engine, app.twin.as_mut(), difference)?;
         let elapsed = now - app.last_frame_ms;
         if app.last_frame_ms > 0.0 && elapsed > 0.0 {
             app.fps =
@@ -1178,17 +1353,21 @@ fn frame(signals: Signals) {
         if due {
             app.last_hud_ms = now;
         }
-        Ok::<_, String>(due)
+        Ok::<_, String>((due, largest))
     });
     if signals.first_frame_ms.get_untracked().is_none() && result.is_ok() {
         signals.first_frame_ms.set(Some(now));
     }
     match result {
-        Ok(true) => {
-            refresh_hud(signals);
-            record(signals);
+        Ok((due, largest)) => {
+            if signals.max_difference.get_untracked() != largest {
+                signals.max_difference.set(largest);
+            }
+            if due {
+                refresh_hud(signals);
+                record(signals);
+            }
         }
-        Ok(false) => {}
         Err(message) => fail(signals, message),
     }
 }

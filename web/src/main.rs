@@ -3,6 +3,7 @@
 
 mod api;
 mod command;
+mod compare;
 mod components;
 mod engine;
 mod gate;

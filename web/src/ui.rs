@@ -48,6 +48,15 @@ pub fn prefers_reduced_motion() -> bool {
         .is_some_and(|m| m.matches())
 }
 
+/// The page's element with `data-testid` = `id`, if it is mounted.
+pub fn element_by_testid(id: &str) -> Option<web_sys::HtmlElement> {
+    document()
+        .query_selector(&format!("[data-testid=\"{id}\"]"))
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+}
+
 /// The width below which the page lays out for a phone (style.css uses the same).
 pub const PHONE_QUERY: &str = "(max-width: 700px)";
 

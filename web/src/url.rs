@@ -1,6 +1,7 @@
 //! The shareable state in the URL hash (contract):
 //! `#case=lid-cavity&Re=400&n=64&view=vorticity&cmap=inferno&range=-5,5&arrows=1&spf=4&speed=0.5`
-//! (`psize=1.5`: particle size in particle views).
+//! (`psize=1.5`: particle size in particle views; `compare=Re:100,1000`: compare mode, and
+//! `diff=1` its difference view).
 //! Every other key is a parameter of the case (its `seed` too). A link restores the exact state;
 //! bad values are clamped or defaulted, each with a notice, and never stop the page.
 
@@ -10,7 +11,8 @@ use flowscope_core::{colormap, CaseSpec, ParamValue, ParamValues};
 use leptos::prelude::*;
 
 /// Keys that are not parameters.
-const SETTINGS: &[&str] = &["case", "view", "cmap", "range", "arrows", "psize", "spf", "speed"];
+const SETTINGS: &[&str] =
+    &["case", "view", "cmap", "range", "arrows", "psize", "spf", "speed", "compare", "diff"];
 
 /// Percent-decoding as `decodeURIComponent` does (`+` a space); bad escapes stay as written,
 /// invalid UTF-8 becomes U+FFFD.
@@ -63,6 +65,8 @@ pub struct Restored {
     pub particle_size: Option<f64>,
     pub steps_per_frame: Option<u32>,
     pub speed: Option<f64>,
+    pub compare: Option<crate::compare::Compare>,
+    pub difference: bool,
     pub notices: Vec<String>,
 }
 
@@ -145,9 +149,20 @@ pub fn restore(hash: &str) -> Option<Restored> {
             1.0
         }
     });
+    let compare =
+        value("compare").and_then(|text| match crate::compare::Compare::from_hash(spec, text) {
+            Ok(compare) => Some(compare),
+            Err(message) => {
+                notices.push(format!("Link: {message}; showing one side"));
+                None
+            }
+        });
+    let difference = value("diff").is_some_and(|text| text == "1" || text == "true");
     Some(Restored {
         spec,
         params,
+        compare,
+        difference,
         view,
         colormap,
         range,
@@ -198,6 +213,8 @@ pub fn apply(signals: Signals, restored: Restored) {
     if let Some(speed) = restored.speed {
         signals.speed.set(speed);
     }
+    signals.compare.set(restored.compare);
+    signals.difference.set(restored.difference);
     signals.url_notices.set(restored.notices);
 }
 
@@ -226,6 +243,12 @@ pub fn hash(signals: Signals) -> String {
     let speed = signals.speed.get();
     if speed != 1.0 {
         pairs.push(("speed".into(), speed.to_string()));
+    }
+    if let Some(compare) = signals.compare.get() {
+        pairs.push(("compare".into(), compare.to_hash()));
+        if signals.difference.get() {
+            pairs.push(("diff".into(), "1".into()));
+        }
     }
     let body: Vec<String> =
         pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();

@@ -5,7 +5,7 @@
 use super::{
     colorbar::Colorbar,
     controls::{self, ControlBar, Hud, Shown},
-    display::{DisplayBar, ExportBar},
+    display::{CompareBar, DisplayBar, ExportBar},
     gallery::Gallery,
     params::ParamPanel,
     plots::Plots,
@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
                 <DownloadBar signals />
                 <WorkBar signals />
                 <DisplayBar signals />
+                <CompareBar signals />
                 <div class="view-row">
                     <Viewport signals />
                     <Colorbar signals />

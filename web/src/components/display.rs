@@ -292,3 +292,75 @@ pub fn ExportBar(signals: Signals) -> impl IntoView {
         </div>
     }
 }
+
+/// Compare mode's controls: pick a parameter and two values; while comparing, the difference
+/// view and the way out.
+#[component]
+pub fn CompareBar(signals: Signals) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let first = RwSignal::new(String::new());
+    let second = RwSignal::new(String::new());
+    let start = move || {
+        let spec = signals.spec();
+        let chosen = name.get_untracked();
+        let param = spec.param(&chosen).or(spec.params.first());
+        let Some(param) = param else { return };
+        let current = signals.params.get_untracked().get(param.name).map(|v| v.to_string());
+        let or_current = |text: String| {
+            if text.trim().is_empty() {
+                current.clone().unwrap_or_default()
+            } else {
+                text
+            }
+        };
+        let values = [or_current(first.get_untracked()), or_current(second.get_untracked())];
+        match crate::compare::Compare::new(spec, param.name, &values) {
+            Ok(compare) => {
+                signals.params.update(|p| {
+                    let _ = p.set_text(spec.id, spec.params, &compare.name, &compare.values[0]);
+                });
+                signals.compare.set(Some(compare));
+                engine::restart(signals);
+            }
+            Err(message) => signals.url_notices.set(vec![message]),
+        }
+    };
+    let stop = move || {
+        signals.compare.set(None);
+        engine::restart(signals);
+    };
+    move || {
+        match signals.compare.get() {
+        Some(compare) => view! {
+            <div class="compare-bar" role="group" aria-label="Compare" data-testid="compare-bar">
+                <span>{format!("Comparing {}: {} | {}", compare.name, compare.values[0], compare.values[1])}</span>
+                <label>
+                    <input type="checkbox" data-testid="difference-toggle" prop:checked=move || signals.difference.get()
+                        on:change=move |ev| { signals.difference.set(event_target_checked(&ev)); engine::apply_display(signals); } />
+                    " difference"
+                </label>
+                <button data-testid="compare-end" on:click=move |_| stop()>"End compare"</button>
+            </div>
+        }
+        .into_any(),
+        None => {
+            let spec = signals.spec();
+            (spec.models.is_empty() && !spec.params.is_empty()).then(|| view! {
+                <details class="compare-bar" data-testid="compare-bar">
+                    <summary>"Compare two settings…"</summary>
+                    <select aria-label="Parameter to compare" data-testid="compare-param"
+                        on:change=move |ev| name.set(event_target_value(&ev))>
+                        {spec.params.iter().map(|p| view! { <option value=p.name>{p.name}</option> }).collect_view()}
+                    </select>
+                    <input aria-label="First value" placeholder="value" data-testid="compare-a"
+                        on:change=move |ev| first.set(event_target_value(&ev)) />
+                    <input aria-label="Second value" placeholder="value" data-testid="compare-b"
+                        on:change=move |ev| second.set(event_target_value(&ev)) />
+                    <button data-testid="compare-start" on:click=move |_| start()>"Compare side by side"</button>
+                </details>
+            })
+            .into_any()
+        }
+    }
+    }
+}

@@ -166,6 +166,8 @@ pub fn Plots(signals: Signals) -> impl IntoView {
     let series = move || {
         let spec = flowscope_cases::find(&signals.case_id.get()).ok()?;
         let history = signals.history.get();
+        let compare = signals.compare.get();
+        let twin = signals.compare_history.get();
         signals.params.track();
         let hidden =
             crate::engine::with_engine(|e| e.sim.inapplicable_observables()).unwrap_or_default();
@@ -175,12 +177,22 @@ pub fn Plots(signals: Signals) -> impl IntoView {
                 .enumerate()
                 .filter(|(_, observable)| !hidden.contains(&observable.name))
                 .map(|(k, observable)| {
-                    let points = history
-                        .time
-                        .iter()
-                        .zip(history.values.get(k).into_iter().flatten())
-                        .map(|(&t, &v)| [t, v])
-                        .collect();
+                    let points = |history: &crate::engine::History| {
+                        history
+                            .time
+                            .iter()
+                            .zip(history.values.get(k).into_iter().flatten())
+                            .map(|(&t, &v)| [t, v])
+                            .collect::<Vec<_>>()
+                    };
+                    // In compare mode both sides, named by their values.
+                    let series = match &compare {
+                        Some(c) => vec![
+                            Series::line(c.label(0), points(&history)),
+                            Series::line(c.label(1), points(&twin)),
+                        ],
+                        None => vec![Series::line(observable.name, points(&history))],
+                    };
                     let unit = if observable.unit.is_empty() {
                         String::new()
                     } else {
@@ -189,7 +201,7 @@ pub fn Plots(signals: Signals) -> impl IntoView {
                     view! {
                         <Chart title=format!("{}{unit}", observable.label) x_label="t".to_string()
                             y_label=observable.name.to_string()
-                            series=vec![Series::line(observable.name, points)]
+                            series=series
                             testid=format!("observable-{}", observable.name) />
                     }
                 })

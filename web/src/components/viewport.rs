@@ -1,5 +1,6 @@
 //! The viewport: the engine puts its canvas in here; pointer drags (mouse, pen or touch) become
 //! case interactions, hovering shows the value under the pointer, and arrows are drawn over it.
+//! In compare mode the second side and the difference stand beside it.
 
 use crate::engine::{self, Signals};
 use leptos::html;
@@ -26,9 +27,12 @@ pub fn Viewport(signals: Signals) -> impl IntoView {
             <line x1=x0 * 1000.0 y1=y0 * 1000.0 x2=x1 * 1000.0 y2=y1 * 1000.0 marker-end="url(#arrowhead)" />
         }).collect_view()
     };
+    let comparing = move || signals.compare.get().is_some();
+    let label = move |k: usize| signals.compare.get().map(|c| c.label(k));
     view! {
         <div class="viewport-frame">
-            <div class="viewport" node_ref=host data-testid="viewport"
+            <div class="viewports" class:comparing=comparing>
+            <div class="viewport" node_ref=host data-testid="viewport" data-label=move || label(0)
                 on:pointerdown=move |ev| {
                     dragging.set(true);
                     engine::pointer(signals, ev.client_x() as f64, ev.client_y() as f64);
@@ -53,6 +57,16 @@ pub fn Viewport(signals: Signals) -> impl IntoView {
                 </defs>
                 {arrows}
             </svg>
+            </div>
+            // Compare mode's second side and the difference (the engine puts their canvases here).
+            <div class="viewport twin" data-testid="viewport-b" data-label=move || label(1)
+                hidden=move || !comparing()></div>
+            <div class="viewport twin" data-testid="viewport-difference"
+                data-label=move || signals.compare.get().map(|c| {
+                    let range = signals.max_difference.get().map(|m| format!(", ±{m:.3}")).unwrap_or_default();
+                    format!("difference: ({}) − ({}){range}", c.label(1), c.label(0))
+                })
+                hidden=move || !(comparing() && signals.difference.get())></div>
             </div>
             <output class="hover" data-testid="hover-readout" aria-live="off">
                 {move || signals.hover.get().unwrap_or_default()}
