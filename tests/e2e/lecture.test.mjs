@@ -204,7 +204,8 @@ for (const mode of ['cpu', 'webgpu']) {
       assert.equal(s.backend, mode);
       assert.ok(Math.abs(s.compare.time - s.time) <= s.dt, `second side at t ${s.compare.time}, first at ${s.time}`);
       const o = await page.evaluate(() => window.flowscope.observables());
-      assert.ok(o.compare.max.length >= 2, 'the second side\'s observables');
+      // (On the GPU backend a paused case's observables come with its read-back: one point here.)
+      assert.ok(o.compare.max.length >= 1 && o.compare.time.at(-1) === o.time.at(-1), 'the second side\'s observables, at the same time');
       assert.notEqual(o.compare.max.at(-1), o.max.at(-1), 'faster diffusion, a lower maximum');
       const legend = await page.getByTestId('observable-max').innerText();
       assert.match(legend, /diffusivity = 0\.0005/);

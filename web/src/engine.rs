@@ -717,7 +717,13 @@ async fn sleep(ms: u32) {
 /// rollout's frames, read back after the work is done), with the HUD and history updated.
 pub async fn settled(signals: Signals) {
     loop {
-        match with_engine(|engine| engine.sim.poll()) {
+        // Both sides in compare mode: each takes in its own read-backs.
+        let pending = with_app(|app| {
+            let first = app.engine.as_mut()?.sim.poll();
+            let second = app.twin.as_mut().map_or(Ok(false), |t| t.engine.sim.poll());
+            Some(first.and_then(|a| second.map(|b| a || b)))
+        });
+        match pending {
             Some(Ok(true)) => sleep(1).await,
             Some(Err(error)) => return fail(signals, error.to_string()),
             _ => break,
@@ -1339,6 +1345,7 @@ fn frame(signals: Signals) {
         }
         if let Some(twin) = app.twin.as_mut() {
             twin.follow(engine, gpu.as_ref())?;
+            twin.engine.sim.poll().map_err(|e| e.to_string())?;
         }
         // Whatever the device has delivered since (a learned rollout's frames) is drawn now.
         engine.sim.poll().map_err(|e| e.to_string())?;
