@@ -869,6 +869,7 @@ fn start_case(signals: Signals) {
             let canvas = ui::create_canvas();
             let _ = canvas.set_attribute("class", "pixelated");
             let _ = canvas.set_attribute("data-testid", "difference-canvas");
+            let _ = canvas.set_attribute("aria-label", "Difference of the two sides");
             if let Ok(Some(old)) = difference_host.query_selector("canvas") {
                 old.remove();
             }

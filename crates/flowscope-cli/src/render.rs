@@ -197,6 +197,7 @@ fn draw_field(frame: &Frame, width: usize, domain: [[f64; 2]; 2], range: (f32, f
                     (f64::from(positions[2 * k + 1]) - y0) / (y1 - y0)
                 };
                 let (cx, cy) = (u * width as f64, (1.0 - v) * height as f64);
+                let colour = index_of(*value, range);
                 let r = radius.ceil() as i64;
                 // In 1D a particle colours the strip's full height about it.
                 let rows = if *dim == 1 { height as i64 } else { r };
@@ -208,7 +209,7 @@ fn draw_field(frame: &Frame, width: usize, domain: [[f64; 2]; 2], range: (f32, f
                             && (0..width as i64).contains(&x)
                             && (0..height as i64).contains(&y)
                         {
-                            pixels[y as usize * width + x as usize] = index_of(*value, range);
+                            pixels[y as usize * width + x as usize] = colour;
                         }
                     }
                 }
