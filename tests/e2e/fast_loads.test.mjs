@@ -66,7 +66,7 @@ async function unawaited({ ids, params }) {
   const f = window.flowscope;
   const pending = [];
   for (const id of ids) {
-    pending.push(f.load(id, params[id] ?? {}).then((s) => ({ id, backend: s.backend, case: s.case })));
+    pending.push(f.load(id, params[id] ?? {}).then((s) => ({ id, backend: s.backend, note: s.backendNote, case: s.case })));
     pending.push(f.step(5));
   }
   const loads = (await Promise.all(pending)).filter((r) => r && r.id);
@@ -134,7 +134,7 @@ for (const [build, url] of BUILDS) {
         assert.deepEqual(loads.map((l) => l.id), ids, `page ${k}: every load answered, in order`);
         for (const l of loads) {
           const expected = CPU_ONLY.includes(l.id) ? 'cpu' : 'webgpu';
-          assert.equal(l.backend, expected, `page ${k}: ${l.id} ran on ${l.backend}`);
+          assert.equal(l.backend, expected, `page ${k}: ${l.id} ran on ${l.backend} (${l.note})`);
           assert.equal(l.case, l.id, `page ${k}: the state answering load('${l.id}') is its own`);
         }
         assert.equal(last.case, ids.at(-1));

@@ -1230,7 +1230,7 @@ async fn replace_device(signals: Signals, reason: String) {
         app.recovering = true;
         (retry, was_canvas)
     });
-    let replacement = if retry { GpuContext::new().await.ok() } else { None };
+    let replacement = if retry { gpu_status::request(true).await.ok() } else { None };
     let note = match &replacement {
         Some(_) if was_canvas => gpu_status::readback_message(&reason),
         Some(_) => gpu_status::replaced_message(&reason),

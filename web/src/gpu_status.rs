@@ -11,8 +11,10 @@ pub async fn detect() -> Result<GpuContext, String> {
     if requested.as_deref() == Some("cpu") {
         return Err("CPU backend requested in the URL (?backend=cpu)".into());
     }
-    let ctx =
-        GpuContext::new().await.map_err(|why: GpuUnavailable| capitalise(&why.to_string()))?;
+    // Asked for by name, a GPU that is briefly unavailable is waited for.
+    let ctx = request(requested.as_deref() == Some("webgpu"))
+        .await
+        .map_err(|why: GpuUnavailable| capitalise(&why.to_string()))?;
     if ctx.is_software() && requested.as_deref() != Some("webgpu") {
         return Err(format!(
             "WebGPU runs on a software renderer here ({}), slower than the CPU backend; running \
@@ -21,6 +23,26 @@ pub async fn detect() -> Result<GpuContext, String> {
         ));
     }
     Ok(ctx)
+}
+
+/// Waits between adapter requests when `patient`: after a lost device (or while the browser
+/// starts its GPU process under load) Chromium answers "no adapter" for a moment, and a page
+/// that asked for WebGPU should not end up on the CPU for that.
+const RETRY_MS: [u32; 4] = [250, 500, 1000, 2000];
+
+/// A device, requested again after the waits of [`RETRY_MS`] when `patient` and the browser
+/// has WebGPU at all.
+pub async fn request(patient: bool) -> Result<GpuContext, GpuUnavailable> {
+    let mut waits = RETRY_MS.iter().filter(|_| patient);
+    loop {
+        let outcome = GpuContext::new().await;
+        let passing =
+            matches!(outcome, Err(GpuUnavailable::NoAdapter(_) | GpuUnavailable::DeviceRequest(_)));
+        match waits.next() {
+            Some(&ms) if passing => gloo_timers::future::TimeoutFuture::new(ms).await,
+            _ => return outcome,
+        }
+    }
 }
 
 /// The message when drawing into a WebGPU canvas lost the device and a new one took over.
