@@ -106,6 +106,10 @@ pub const KERNEL: ParamSpec = ParamSpec {
 /// Bytes a 2D particle holds (position, velocity, density, pressure, the solver's scratch, its
 /// share of the neighbour lists, the views); measured by tests/budget.rs.
 pub const PARTICLE_BYTES: u64 = 320;
+/// Bytes DFSPH adds per particle: each fluid particle's neighbour pairs with their kernel
+/// gradients (about 21 of 32 bytes, held twice while gathered) and its solves' vectors; measured
+/// by tests/budget.rs.
+pub const DFSPH_PAIR_BYTES: u64 = 2000;
 /// Bytes a 1D gas particle holds.
 pub const GAS_PARTICLE_BYTES: u64 = 768;
 

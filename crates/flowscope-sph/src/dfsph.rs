@@ -15,7 +15,6 @@
 
 use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
-use crate::neighbours::CellList;
 use crate::tank::Tank;
 use crate::wcsph::SphError;
 use flowscope_parallel::map as map_particles;
@@ -96,9 +95,22 @@ pub struct Dfsph {
 }
 
 /// The neighbour grid of one position set: fluid then walls.
+/// The particles of one configuration and every fluid particle's neighbours in it, with the
+/// kernel gradient and distance of each pair: the solves sweep the neighbourhoods a dozen times
+/// or more per step, and looking them up in the cell list each time dominated the step.
 struct Frame {
     all: Vec<[f64; 2]>,
-    list: CellList,
+    /// Fluid particle i's pairs are `start[i]..start[i + 1]` of `pairs`.
+    start: Vec<usize>,
+    pairs: Vec<Pair>,
+}
+
+/// A neighbour j of a fluid particle i: ∇_i W_ij and |x_i − x_j|.
+#[derive(Clone, Copy)]
+struct Pair {
+    j: u32,
+    grad: [f64; 2],
+    r: f64,
 }
 
 impl Dfsph {
@@ -145,8 +157,22 @@ impl Dfsph {
     fn frame(&self) -> Frame {
         let mut all = self.fluid.x.clone();
         all.extend_from_slice(&self.walls);
-        let list = cell_list(&self.tank, self.kernel.support(self.h), &all);
-        Frame { all, list }
+        let (h, kernel) = (self.h, self.kernel);
+        let list = cell_list(&self.tank, kernel.support(h), &all);
+        let neighbourhoods = map_particles(self.fluid.len(), |i| {
+            let mut pairs = Vec::new();
+            list.for_each_neighbour(&all, i, kernel.support(h), |j, d, r| {
+                let s = kernel.dw_dr(r, h) / r;
+                pairs.push(Pair { j: j as u32, grad: [s * d[0], s * d[1]], r });
+            });
+            pairs
+        });
+        let mut start = Vec::with_capacity(neighbourhoods.len() + 1);
+        start.push(0);
+        for pairs in &neighbourhoods {
+            start.push(start.last().copied().unwrap_or(0) + pairs.len());
+        }
+        Frame { all, start, pairs: neighbourhoods.concat() }
     }
 
     /// Mass of neighbour j (fluid or wall alike).
@@ -156,11 +182,9 @@ impl Dfsph {
 
     /// ∑ over neighbours of particle i: f(j, ∇_i W_ij, r).
     fn around(&self, frame: &Frame, i: usize, mut f: impl FnMut(usize, [f64; 2], f64)) {
-        let (h, kernel) = (self.h, self.kernel);
-        frame.list.for_each_neighbour(&frame.all, i, kernel.support(h), |j, d, r| {
-            let s = kernel.dw_dr(r, h) / r;
-            f(j, [s * d[0], s * d[1]], r);
-        });
+        for pair in &frame.pairs[frame.start[i]..frame.start[i + 1]] {
+            f(pair.j as usize, pair.grad, pair.r);
+        }
     }
 
     fn densities_and_factors(&mut self, frame: &Frame) {
