@@ -74,7 +74,11 @@ fn cost(params: &ParamValues) -> Cost {
     let dx = a / params.int("n") as f64;
     let tank = Tank { width: 6.0 * a, height: 3.0 * a, dx, layers: 3 };
     let particles = tank.block_count(a, 2.0 * a) + tank.wall_count();
-    Cost::particles(particles as u64, particle_case::PARTICLE_BYTES, &["n"])
+    let bytes = match params.choice("solver") {
+        "dfsph" => particle_case::PARTICLE_BYTES + particle_case::DFSPH_PAIR_BYTES,
+        _ => particle_case::PARTICLE_BYTES,
+    };
+    Cost::particles(particles as u64, bytes, &["n"])
 }
 
 pub static SPEC: CaseSpec = CaseSpec {
@@ -108,6 +112,8 @@ pub static SPEC: CaseSpec = CaseSpec {
         ObservableSpec { name: "scaled_time", label: "Time T = t √(2g/a)", unit: "" },
         ObservableSpec { name: "density_error", label: "Mean |ρ − ρ0| / ρ0", unit: "" },
         ObservableSpec { name: "solver_iterations", label: "Pressure iterations (DFSPH)", unit: "" },
+        ObservableSpec { name: "max_speed", label: "Largest particle speed", unit: "m/s" },
+        ObservableSpec { name: "escaped", label: "Particles through a wall", unit: "" },
     ),
     interactions: &[],
     presets: &[
@@ -168,15 +174,17 @@ impl ParticleSetup for DamBreak {
     fn extra_observables(&self, engine: &Engine) -> Vec<f64> {
         let (a, g) = (self.a, self.g);
         let scale = (2.0 * g / a).sqrt();
-        let (front, time, error, iterations) = if let Some(sph) = engine.wcsph() {
-            (sph.fluid.front(), sph.time, sph.density_error(), 0.0)
+        let (fluid, tank, time, error, iterations) = if let Some(sph) = engine.wcsph() {
+            (&sph.fluid, &sph.tank, sph.time, sph.density_error(), 0.0)
         } else if let Some(sph) = engine.dfsph() {
             let iterations = sph.last.density_iterations as f64;
-            (sph.fluid.front(), sph.time, sph.density_error(), iterations)
+            (&sph.fluid, &sph.tank, sph.time, sph.density_error(), iterations)
         } else {
-            return vec![f64::NAN; 5];
+            return vec![f64::NAN; 7];
         };
-        vec![front, front / a, time * scale, error, iterations]
+        let front = fluid.front();
+        let escaped = fluid.escaped(tank) as f64;
+        vec![front, front / a, time * scale, error, iterations, fluid.max_speed(), escaped]
     }
 
     fn apply_live(&self, engine: &mut Engine, params: &ParamValues, name: &str) -> bool {

@@ -16,7 +16,7 @@ mod train;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use flowscope_core::Backend;
+use flowscope_core::{Backend, Case, CaseSpec};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -73,6 +73,12 @@ struct BenchArgs {
     /// posterior sample's backward steps).
     #[arg(long)]
     steps: Option<u32>,
+    /// Time to solution instead: step from the initial state (no warm-up) until the observable
+    /// NAME reaches VALUE, e.g. `--until scaled_time=2` (or each of increasing values,
+    /// `scaled_time=2,3`: a line each); reports the stepping's wall time and each observable's
+    /// value then and largest value so far.
+    #[arg(long, value_name = "NAME=VALUE", conflicts_with = "steps")]
+    until: Option<String>,
     /// The folder of model files a learned case runs, with their manifest.json.
     #[arg(long, default_value = "public/models")]
     models: PathBuf,
@@ -185,6 +191,9 @@ fn bench(args: BenchArgs) -> Result<()> {
         }
         Ok(())
     };
+    if let Some(until) = &args.until {
+        return time_to_solution(spec, &mut *case, until, gpu.as_ref());
+    }
     case.step(args.warmup)?;
     finish(&gpu)?;
     let started = std::time::Instant::now();
@@ -230,6 +239,86 @@ fn bench(args: BenchArgs) -> Result<()> {
     println!("{report}");
     Ok(())
 }
+
+/// Steps `case` until the observable named in `until` (`NAME=VALUE`, or `NAME=V1,V2,…` in
+/// increasing order) reaches each value; prints a line for each: the steps, the stepping's wall
+/// time so far (observables read between steps are not counted) and each observable's value
+/// then and largest value up to then.
+fn time_to_solution(
+    spec: &CaseSpec,
+    case: &mut dyn Case,
+    until: &str,
+    gpu: Option<&flowscope_gpu::GpuContext>,
+) -> Result<()> {
+    let (name, targets) = until.split_once('=').context("--until takes NAME=VALUE")?;
+    let targets = targets
+        .split(',')
+        .map(|t| match t.trim().parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok(value),
+            _ => Err(anyhow::anyhow!("--until {until}: {t} is not a number")),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if targets.windows(2).any(|w| w[0] >= w[1]) {
+        bail!("--until {until}: the values must increase");
+    }
+    let index = spec.observables.iter().position(|o| o.name == name).with_context(|| {
+        let names: Vec<_> = spec.observables.iter().map(|o| o.name).collect();
+        format!("--until: {} has no observable {name} (it has {})", spec.id, names.join(", "))
+    })?;
+    let named = |values: &[f64]| -> serde_json::Map<String, serde_json::Value> {
+        spec.observables
+            .iter()
+            .zip(values)
+            .map(|(o, v)| (o.name.to_string(), (*v).into()))
+            .collect()
+    };
+    let device = gpu
+        .map(|g| g.describe())
+        .unwrap_or_else(|| format!("native, {} threads", flowscope_parallel::threads()));
+    let mut largest = case.observables()?;
+    if !largest[index].is_finite() {
+        bail!("--until {until}: {name} starts at {}", largest[index]);
+    }
+    let mut current = largest.clone();
+    let (mut steps, mut stepping) = (0u64, std::time::Duration::ZERO);
+    for target in targets {
+        while current[index] < target {
+            if steps == MAX_STEPS_TO_SOLUTION {
+                bail!("--until {until}: {name} = {} after {steps} steps", current[index]);
+            }
+            let started = std::time::Instant::now();
+            case.step(1)?;
+            if let Some(ctx) = gpu {
+                flowscope_gpu::buffers::wait_idle(&ctx.device).map_err(anyhow::Error::msg)?;
+            }
+            stepping += started.elapsed();
+            steps += 1;
+            current = case.observables()?;
+            if let Some(bad) = current.iter().find(|v| !v.is_finite()) {
+                bail!("--until {until}: an observable became {bad} after {steps} steps");
+            }
+            for (most, now) in largest.iter_mut().zip(&current) {
+                *most = most.max(*now);
+            }
+        }
+        let report = serde_json::json!({
+            "case": spec.id,
+            "params": case.params(),
+            "backend": case.backend(),
+            "device": device,
+            "until": format!("{name}={target}"),
+            "steps": steps,
+            "wall_s": stepping.as_secs_f64(),
+            "observables": named(&current),
+            "observables_max": named(&largest),
+        });
+        println!("{report}");
+    }
+    Ok(())
+}
+
+/// A bound on `--until`'s stepping, for a target the case never reaches.
+const MAX_STEPS_TO_SOLUTION: u64 = 10_000_000;
 
 fn list(json: bool) -> Result<()> {
     if json {

@@ -377,3 +377,46 @@ fn particle_cases_write_positions_views_and_their_particles() {
         assert!((values[80] - expected).abs() < 0.02 * expected, "{view}: {}", values[80]);
     }
 }
+
+#[test]
+fn bench_until_reports_each_time_reached_and_refuses_bad_targets() {
+    let out = flowscope(&[
+        "bench",
+        "dam-break",
+        "--set",
+        "n=12",
+        "--set",
+        "solver=dfsph",
+        "--until",
+        "scaled_time=0.5,1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "a line per time");
+    let mut previous_steps = 0;
+    for (line, target) in lines.iter().zip([0.5, 1.0]) {
+        let reached = line["observables"]["scaled_time"].as_f64().unwrap();
+        assert!(reached >= target && reached < target + 0.1, "{reached} for {target}");
+        let steps = line["steps"].as_u64().unwrap();
+        assert!(steps > previous_steps);
+        previous_steps = steps;
+        assert!(line["wall_s"].as_f64().unwrap() > 0.0);
+        assert_eq!(line["observables"]["escaped"].as_f64(), Some(0.0));
+        let fastest = line["observables_max"]["max_speed"].as_f64().unwrap();
+        assert!(fastest >= line["observables"]["max_speed"].as_f64().unwrap() && fastest < 2.0);
+    }
+    for (until, message) in [
+        ("nothing=1", "has no observable nothing"),
+        ("scaled_time=2,1", "must increase"),
+        ("scaled_time", "NAME=VALUE"),
+    ] {
+        let out = flowscope(&["bench", "dam-break", "--set", "n=12", "--until", until]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(message), "{until}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+}
