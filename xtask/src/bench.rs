@@ -2,9 +2,9 @@
 //! (release build of the CLI's `bench` command) and in headless Chromium (both backends).
 //! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024², native
 //! CPU and GPU, in headless Chromium (both backends), and PhiFlow 3.4 on the same setup.
-//! `cargo xtask bench sph`: dam-break particle-steps per second (WCSPH at 10k, 100k and 1M
-//! particles, DFSPH at 3.2k), native CPU and GPU, in headless Chromium, and
-//! SPlisHSPlasH (pysplishsplash) on a comparable 2D dam break.
+//! `cargo xtask bench sph [--particles 10k,100k]`: dam-break time to solution (wall time to the
+//! scaled times 2 and 3) of Flowscope's CPU WCSPH and DFSPH and SPlisHSPlasH's
+//! (tests/bench/splishsplash_dam_break.py), every run checked against Martin & Moyce.
 //! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
 //! our CPU and GPU backends against PyTorch on the CPU with the same weights, and in headless
 //! Chromium against onnxruntime-web (wasm and WebGPU) on the same weights in ONNX.
@@ -46,11 +46,11 @@ pub enum Suite {
     Site,
 }
 
-pub fn run(suite: Suite, browser: bool) -> Result<()> {
+pub fn run(suite: Suite, browser: bool, particles: &[String]) -> Result<()> {
     match suite {
         Suite::Heat => heat(browser),
         Suite::Grid => grid(browser),
-        Suite::Sph => sph(browser),
+        Suite::Sph => sph(particles),
         Suite::Nn => nn(browser),
         Suite::Acdm => acdm(browser),
         Suite::Fft => fft(browser),
@@ -757,96 +757,163 @@ fn hw(browser: bool) -> Result<()> {
     Ok(())
 }
 
-/// Dam-break particle-steps per second: Flowscope's WCSPH (CPU, GPU, browser) at 10k, 100k and
-/// 1M particles and its DFSPH at 10k and 100k, and SPlisHSPlasH's WCSPH and DFSPH at 10k and 100k.
-fn sph(browser: bool) -> Result<()> {
+/// Dam-break time to solution: wall time to T = 2 and T = 3 (T = t √(2g/a)) of Flowscope's CPU
+/// WCSPH and DFSPH and SPlisHSPlasH's at the same particle counts, each run checked against
+/// Martin & Moyce and for particles in the tank at physical speeds.
+fn sph(particles: &[String]) -> Result<()> {
     let cli = build_cli()?;
     let python = bench_venv()?;
-    // Particles across the column: the column holds 2n² of them.
-    let sizes = [(71u64, "10k"), (224, "100k"), (707, "1M")];
-    let rate = |n: u64, ms: f64| (2 * n * n) as f64 * 1000.0 / ms;
     let mut rows = Vec::new();
-    let dfsph_sizes = &sizes[..2];
-    for (solver, solver_sizes) in [("wcsph", &sizes[..]), ("dfsph", dfsph_sizes)] {
-        let name = solver.to_uppercase();
-        for backend in ["cpu", "gpu"] {
-            for (n, label) in solver_sizes {
-                eprintln!("xtask: dam break, {name}, {label} particles, {backend} backend");
-                let (warmup, seconds) = if *n > 300 { ("1", "2") } else { ("5", "3") };
-                let report = cli_bench(
-                    &cli,
-                    &[
-                        "dam-break",
-                        "--set",
-                        &format!("n={n}"),
-                        "--set",
-                        &format!("solver={solver}"),
-                        "--backend",
-                        backend,
-                        "--warmup",
-                        warmup,
-                        "--seconds",
-                        seconds,
-                    ],
-                )?;
-                let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
-                rows.push(format!(
-                    "| Flowscope {name}, native {backend} ({}) | {} | {ms:.1} | {:.3} |",
-                    report["device"].as_str().unwrap_or("?"),
-                    2 * n * n,
-                    rate(*n, ms) / 1e6
-                ));
+    for label in particles {
+        // Particles across the column: the column holds about 2n² of them.
+        let n = match label.as_str() {
+            "10k" => 71,
+            "100k" => 224,
+            other => bail!("--particles: {other} is not one of 10k, 100k"),
+        };
+        for solver in ["wcsph", "dfsph"] {
+            eprintln!("xtask: dam break to T = 3, Flowscope {solver}, {label} particles");
+            let out = Command::new(&cli)
+                .args(["bench", "dam-break", "--set", &format!("n={n}")])
+                .args(["--set", &format!("solver={solver}"), "--until", "scaled_time=2,3"])
+                .output()?;
+            if !out.status.success() {
+                bail!("flowscope bench failed: {}", String::from_utf8_lossy(&out.stderr).trim());
             }
+            let reached = json_lines(&out.stdout)?
+                .iter()
+                .map(|r| {
+                    let (now, most) = (&r["observables"], &r["observables_max"]);
+                    Reached {
+                        particles: count_fluid(n),
+                        steps: r["steps"].as_f64().unwrap_or(f64::NAN),
+                        wall_s: r["wall_s"].as_f64().unwrap_or(f64::NAN),
+                        scaled_time: now["scaled_time"].as_f64().unwrap_or(f64::NAN),
+                        front: now["front_scaled"].as_f64().unwrap_or(f64::NAN),
+                        max_speed: most["max_speed"].as_f64().unwrap_or(f64::NAN),
+                        outside: now["escaped"].as_f64().unwrap_or(f64::NAN),
+                        // The case's column: a = 2.25 in.
+                        speed_limit: 3.0 * (2.0 * 9.81 * 2.0 * 0.05715f64).sqrt(),
+                    }
+                })
+                .collect::<Vec<_>>();
+            rows.push(time_to_solution_row(
+                &format!("Flowscope {}, native CPU (2 threads)", solver.to_uppercase()),
+                &reached,
+            )?);
         }
-        if browser {
-            let params = serde_json::json!({ "solver": solver });
-            // DFSPH with fewer timed steps: SwiftShader takes seconds per step.
-            let size = if solver == "dfsph" { (71, 3) } else { (71, 20) };
-            for (backend, n, ms) in browser_bench("dam-break", params, &[size])? {
-                rows.push(format!(
-                    "| Flowscope {name}, browser {backend} | {} | {ms:.1} | {:.3} |",
-                    2 * n * n,
-                    rate(n, ms) / 1e6
-                ));
-            }
-        }
-    }
-    let dispatch = "/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0";
-    for method in ["wcsph", "dfsph"] {
-        for (n, label) in &sizes[..2] {
-            eprintln!("xtask: SPlisHSPlasH {method}, {label} particles");
-            let steps = if *n > 100 { "5" } else { "30" };
+        for solver in ["wcsph", "dfsph"] {
+            eprintln!("xtask: dam break to T = 3, SPlisHSPlasH {solver}, {label} particles");
             let out = Command::new(&python)
                 .arg(project_root().join("tests/bench/splishsplash_dam_break.py"))
-                .args([method, &n.to_string(), "5", steps])
-                .env("LD_PRELOAD", dispatch)
+                .args([solver, &n.to_string(), "--until", "2,3"])
+                .env("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0")
                 .output()?;
-            let report: serde_json::Value = std::str::from_utf8(&out.stdout)?
-                .lines()
-                .rev()
-                .find_map(|line| serde_json::from_str(line).ok())
-                .with_context(|| {
-                    format!(
-                        "SPlisHSPlasH printed no report: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    )
-                })?;
-            let ms = report["ms_per_step"].as_f64().unwrap_or(f64::NAN);
-            let particles = report["particles"].as_f64().unwrap_or(f64::NAN);
-            rows.push(format!(
-                "| SPlisHSPlasH 2.19 {}, native CPU (OpenMP) | {particles} | {ms:.1} | {:.3} |",
-                method.to_uppercase(),
-                particles * 1000.0 / ms / 1e6
-            ));
+            let reached = json_lines(&out.stdout)
+                .with_context(|| format!("SPlisHSPlasH: {}", String::from_utf8_lossy(&out.stderr)))?
+                .iter()
+                .map(|r| Reached {
+                    particles: r["particles"].as_f64().unwrap_or(f64::NAN),
+                    steps: r["steps"].as_f64().unwrap_or(f64::NAN),
+                    wall_s: r["wall_s"].as_f64().unwrap_or(f64::NAN),
+                    scaled_time: r["T"].as_f64().unwrap_or(f64::NAN),
+                    front: r["front"].as_f64().unwrap_or(f64::NAN),
+                    max_speed: r["max_speed"].as_f64().unwrap_or(f64::NAN),
+                    outside: r["outside"].as_f64().unwrap_or(f64::NAN),
+                    // Its column: a = 1 m.
+                    speed_limit: 3.0 * (2.0 * 9.81 * 2.0f64).sqrt(),
+                })
+                .collect::<Vec<_>>();
+            rows.push(time_to_solution_row(
+                &format!(
+                    "SPlisHSPlasH 2.19 {}, native CPU (OpenMP, 2 threads)",
+                    solver.to_uppercase()
+                ),
+                &reached,
+            )?);
         }
     }
     println!(
-        "| solver, backend | particles | ms/step | million particle-steps/s |\n|---|---|---|---|"
+        "| solver | particles | steps to T = 2 | wall time to T = 2 (s) | to T = 3 (s) | M particle-steps/s | front Z at T = 2 (M&M 2.29) | at T = 3 (M&M 3.62) | fastest (m/s) / limit | outside | valid |"
     );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         println!("{row}");
     }
     Ok(())
+}
+
+/// Fluid particles of the dam-break case at `n` across (the column's block, 2n² on a lattice).
+fn count_fluid(n: u64) -> f64 {
+    let tank = flowscope_sph::tank::Tank { width: 6.0, height: 3.0, dx: 1.0 / n as f64, layers: 3 };
+    tank.block_count(1.0, 2.0) as f64
+}
+
+/// A dam-break run at one of the scaled times it was asked to reach.
+struct Reached {
+    particles: f64,
+    steps: f64,
+    wall_s: f64,
+    scaled_time: f64,
+    front: f64,
+    max_speed: f64,
+    outside: f64,
+    speed_limit: f64,
+}
+
+impl Reached {
+    /// The front against Martin & Moyce at the time reached (relative error).
+    fn front_error(&self) -> f64 {
+        self.front / martin_moyce_front(self.scaled_time) - 1.0
+    }
+
+    fn valid(&self) -> bool {
+        self.outside == 0.0 && self.max_speed < self.speed_limit && self.front_error().abs() <= 0.1
+    }
+}
+
+/// Martin & Moyce's front Z at scaled time `t`, interpolated from Z = 1 at T = 0.
+fn martin_moyce_front(t: f64) -> f64 {
+    let mut points = vec![(0.0, 1.0)];
+    points.extend(flowscope_sph::martin_moyce::SURGE_FRONT);
+    let k = points.windows(2).position(|w| t <= w[1].0).unwrap_or(points.len() - 2);
+    let ((t0, z0), (t1, z1)) = (points[k], points[k + 1]);
+    z0 + (z1 - z0) * (t - t0) / (t1 - t0)
+}
+
+/// A table row from the runs at T = 2 and T = 3.
+fn time_to_solution_row(name: &str, reached: &[Reached]) -> Result<String> {
+    let [two, three] = reached else {
+        bail!("{name}: expected reports at T = 2 and T = 3, got {}", reached.len());
+    };
+    let front = |r: &Reached| format!("{:.3} ({:+.1}%)", r.front, 100.0 * r.front_error());
+    let valid = two.valid() && three.valid();
+    Ok(format!(
+        "| {name} | {:.0} | {:.0} | {:.1} | {:.1} | {:.3} | {} | {} | {:.2} / {:.2} | {:.0} | {} |",
+        two.particles,
+        two.steps,
+        two.wall_s,
+        three.wall_s,
+        three.particles * three.steps / three.wall_s / 1e6,
+        front(two),
+        front(three),
+        three.max_speed,
+        three.speed_limit,
+        three.outside,
+        if valid { "yes" } else { "**no**" }
+    ))
+}
+
+/// The JSON objects among a command's output lines, in order.
+fn json_lines(stdout: &[u8]) -> Result<Vec<serde_json::Value>> {
+    let lines: Vec<serde_json::Value> = std::str::from_utf8(stdout)?
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    if lines.is_empty() {
+        bail!("printed no report");
+    }
+    Ok(lines)
 }
 
 /// Time to the first frame on localhost (median of five fresh browsers per backend) and the

@@ -95,6 +95,9 @@ enum Command {
         /// Skip the browser measurements.
         #[arg(long)]
         no_browser: bool,
+        /// `bench sph`'s dam-break sizes (10k, 100k; the 100k runs take about two hours).
+        #[arg(long, value_delimiter = ',', default_value = "10k,100k")]
+        particles: Vec<String>,
     },
 }
 
@@ -116,7 +119,9 @@ fn main() {
                 .map(|_| ())
         }
         Command::Test { no_browser } => test::run(!no_browser),
-        Command::Bench { suite, no_browser } => bench::run(suite, !no_browser),
+        Command::Bench { suite, no_browser, particles } => {
+            bench::run(suite, !no_browser, &particles)
+        }
         Command::Validate { suite, until, coarse_until } => {
             validate::run(suite, &validate_hw::Lengths { until, coarse_until })
         }
