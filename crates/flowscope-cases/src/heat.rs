@@ -372,6 +372,15 @@ impl Simulation for HeatCase {
             _ => None,
         }
     }
+
+    /// In the browser the observables come from the state read back; after steps on a paused
+    /// page that is the state they reached.
+    fn poll(&mut self) -> Result<bool, CaseError> {
+        match &self.engine {
+            Engine::Gpu(gpu) => Ok(gpu.catch_up_field()),
+            Engine::Cpu(_) => Ok(false),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -128,7 +128,8 @@ pub fn wait_idle(device: &wgpu::Device) -> Result<(), String> {
 /// Reads a few f32 buffers back without blocking: [`AsyncRead::request`] copies them into one
 /// staging buffer and maps it; [`AsyncRead::take`] hands the arrays over once the map has
 /// completed (a frame or so later in the browser). One read at a time; a request while one is in
-/// flight is skipped, so callers may request after every step batch.
+/// flight is skipped, so callers may request after every step batch, and
+/// [`AsyncRead::catch_up`] issues the skipped one once the read in flight has landed.
 pub struct AsyncRead {
     staging: wgpu::Buffer,
     lengths: Vec<usize>,
@@ -138,6 +139,8 @@ pub struct AsyncRead {
 #[derive(Default)]
 struct ReadSlot {
     in_flight: bool,
+    /// A request came while a read was in flight: what it asked for has not been read yet.
+    skipped: bool,
     ready: Option<Vec<Vec<f32>>>,
 }
 
@@ -174,9 +177,11 @@ impl AsyncRead {
         assert_eq!(sources.len(), self.lengths.len(), "one source per declared length");
         let Ok(mut slot) = self.slot.lock() else { return };
         if slot.in_flight {
+            slot.skipped = true;
             return;
         }
         slot.in_flight = true;
+        slot.skipped = false;
         drop(slot);
         let mut encoder = device.create_command_encoder(&Default::default());
         let mut offset = 0;
@@ -213,6 +218,24 @@ impl AsyncRead {
                 }
             }
         });
+    }
+
+    /// Requests `sources` again if a request was skipped and the read in flight has landed; true
+    /// while a read is still owed (so a paused page settles on the state last asked for, not on
+    /// one read before its last steps).
+    pub fn catch_up(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        sources: &[&wgpu::Buffer],
+    ) -> bool {
+        let Ok(slot) = self.slot.lock() else { return false };
+        let (in_flight, skipped) = (slot.in_flight, slot.skipped);
+        drop(slot);
+        if skipped && !in_flight {
+            self.request(device, queue, sources);
+        }
+        in_flight || skipped
     }
 
     /// The arrays of the last completed read, once.

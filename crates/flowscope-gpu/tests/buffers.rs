@@ -26,3 +26,27 @@ fn buffers_from_slices_read_back_as_written() {
     assert_eq!(uniform.size(), 16);
     assert!(uniform.usage().contains(flowscope_gpu::wgpu::BufferUsages::UNIFORM));
 }
+
+/// A read requested while another is in flight is not lost: `catch_up` issues it once the first
+/// has landed, and what is taken at the end is the state last asked for (a paused page's
+/// observables after `step(n)`).
+#[test]
+fn a_skipped_read_is_caught_up_with_the_latest_state() {
+    let Some(ctx) = context_for_tests() else { return };
+    let (device, queue) = (&ctx.device, &ctx.queue);
+    let reader = buffers::AsyncRead::new(device, "reader", &[4]);
+    let state = buffers::storage_from(device, queue, "state", &[1.0f32; 4]);
+    reader.request(device, queue, &[&state]);
+    queue.write_buffer(&state, 0, bytemuck::cast_slice(&[2.0f32; 4]));
+    reader.request(device, queue, &[&state]);
+    let mut owed = true;
+    for _ in 0..100 {
+        buffers::wait_idle(device).unwrap();
+        owed = reader.catch_up(device, queue, &[&state]);
+        if !owed {
+            break;
+        }
+    }
+    assert!(!owed, "the skipped read never landed");
+    assert_eq!(reader.take(), Some(vec![vec![2.0; 4]]), "the state last asked for");
+}

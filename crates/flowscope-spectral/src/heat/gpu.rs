@@ -241,6 +241,12 @@ impl GpuHeat {
         self.reader.request(&self.ctx.device, &self.ctx.queue, &[self.field_buffer()]);
     }
 
+    /// Issues a [`GpuHeat::request_field`] skipped while another read was in flight, once that
+    /// has landed; true while the state last asked for is still on its way.
+    pub fn catch_up_field(&self) -> bool {
+        self.reader.catch_up(&self.ctx.device, &self.ctx.queue, &[self.field_buffer()])
+    }
+
     /// The state of the last completed [`GpuHeat::request_field`], once.
     pub fn take_field(&self) -> Option<Vec<f32>> {
         self.reader.take()?.pop()
