@@ -92,21 +92,43 @@ pub struct Dfsph {
     /// The fluid's initial depth along gravity: sqrt(g depth) bounds the speeds its free
     /// surface develops, hence the step.
     pub depth: f64,
+    /// The frame a step ended on, where the next one starts (the neighbour search was half of a
+    /// step's time when each step made both).
+    frame: Option<Frame>,
 }
 
-/// The neighbour grid of one position set: fluid then walls.
-/// The particles of one configuration and every fluid particle's neighbours in it, with the
-/// kernel gradient and distance of each pair: the solves sweep the neighbourhoods a dozen times
-/// or more per step, and looking them up in the cell list each time dominated the step.
+/// The particles of one configuration (fluid then walls) and every fluid particle's neighbours
+/// in it, with the kernel gradient and distance of each pair: the solves sweep the
+/// neighbourhoods a dozen times or more per step, and looking them up in the cell list each time
+/// dominated the step.
+#[derive(Clone, Debug)]
 struct Frame {
     all: Vec<[f64; 2]>,
-    /// Fluid particle i's pairs are `start[i]..start[i + 1]` of `pairs`.
-    start: Vec<usize>,
+    /// The pairs of fluid particles `k·FRAME_CHUNK..(k + 1)·FRAME_CHUNK` in chunk k (made in
+    /// parallel, a chunk at a time: one allocation per chunk rather than per particle).
+    chunks: Vec<FrameChunk>,
+}
+
+/// Fluid particles per [`FrameChunk`].
+const FRAME_CHUNK: usize = 256;
+
+/// The i-th particle of a chunk has the pairs `start[i]..start[i + 1]`.
+#[derive(Clone, Debug)]
+struct FrameChunk {
+    start: Vec<u32>,
     pairs: Vec<Pair>,
 }
 
+impl Frame {
+    /// Whether this frame was made for these fluid and wall positions.
+    fn holds(&self, fluid: &[[f64; 2]], walls: &[[f64; 2]]) -> bool {
+        let n = fluid.len();
+        self.all.len() == n + walls.len() && self.all[..n] == *fluid && self.all[n..] == *walls
+    }
+}
+
 /// A neighbour j of a fluid particle i: ∇_i W_ij and |x_i − x_j|.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Pair {
     j: u32,
     grad: [f64; 2],
@@ -146,6 +168,7 @@ impl Dfsph {
             last: DfsphStats::default(),
             kappa: vec![0.0; n],
             depth: 0.0,
+            frame: None,
         };
         let frame = sph.frame();
         sph.densities_and_factors(&frame);
@@ -159,20 +182,20 @@ impl Dfsph {
         all.extend_from_slice(&self.walls);
         let (h, kernel) = (self.h, self.kernel);
         let list = cell_list(&self.tank, kernel.support(h), &all);
-        let neighbourhoods = map_particles(self.fluid.len(), |i| {
-            let mut pairs = Vec::new();
-            list.for_each_neighbour(&all, i, kernel.support(h), |j, d, r| {
-                let s = kernel.dw_dr(r, h) / r;
-                pairs.push(Pair { j: j as u32, grad: [s * d[0], s * d[1]], r });
-            });
-            pairs
+        let n = self.fluid.len();
+        let chunks = map_particles(n.div_ceil(FRAME_CHUNK), |k| {
+            let particles = k * FRAME_CHUNK..n.min((k + 1) * FRAME_CHUNK);
+            let mut chunk = FrameChunk { start: vec![0], pairs: Vec::new() };
+            for i in particles {
+                list.for_each_neighbour(&all, i, kernel.support(h), |j, d, r| {
+                    let s = kernel.dw_dr(r, h) / r;
+                    chunk.pairs.push(Pair { j: j as u32, grad: [s * d[0], s * d[1]], r });
+                });
+                chunk.start.push(chunk.pairs.len() as u32);
+            }
+            chunk
         });
-        let mut start = Vec::with_capacity(neighbourhoods.len() + 1);
-        start.push(0);
-        for pairs in &neighbourhoods {
-            start.push(start.last().copied().unwrap_or(0) + pairs.len());
-        }
-        Frame { all, start, pairs: neighbourhoods.concat() }
+        Frame { all, chunks }
     }
 
     /// Mass of neighbour j (fluid or wall alike).
@@ -182,7 +205,8 @@ impl Dfsph {
 
     /// ∑ over neighbours of particle i: f(j, ∇_i W_ij, r).
     fn around(&self, frame: &Frame, i: usize, mut f: impl FnMut(usize, [f64; 2], f64)) {
-        for pair in &frame.pairs[frame.start[i]..frame.start[i + 1]] {
+        let (chunk, k) = (&frame.chunks[i / FRAME_CHUNK], i % FRAME_CHUNK);
+        for pair in &chunk.pairs[chunk.start[k] as usize..chunk.start[k + 1] as usize] {
             f(pair.j as usize, pair.grad, pair.r);
         }
     }
@@ -317,7 +341,10 @@ impl Dfsph {
 
     /// One step of `dt`.
     pub fn step(&mut self, dt: f64) -> Result<DfsphStats, SphError> {
-        let frame = self.frame();
+        let frame = match self.frame.take() {
+            Some(frame) if frame.holds(&self.fluid.x, &self.walls) => frame,
+            _ => self.frame(),
+        };
         let n = self.fluid.len();
         let (g, nu, h) = (self.config.gravity, self.config.viscosity, self.h);
         // Non-pressure forces: gravity and viscosity, walls at rest (no-slip).
@@ -351,6 +378,7 @@ impl Dfsph {
         let frame = self.frame();
         self.densities_and_factors(&frame);
         let divergence_iterations = self.correct_divergence(&frame, &mut v, dt);
+        self.frame = Some(frame);
         self.fluid.v = v;
         self.time += dt;
         if let Some(bad) = self.fluid.non_finite() {

@@ -1,6 +1,7 @@
 //! Neighbour search on a uniform grid of cells at least one support radius wide: each particle
 //! looks only into its own cell and the adjacent ones. Particles are sorted by cell with a
-//! counting sort (count, prefix sum, scatter), the same algorithm the GPU twin runs.
+//! counting sort (count, prefix sum, scatter), the same algorithm the GPU twin runs, and their
+//! positions copied in that order, so that a cell's candidates are read from one run of memory.
 
 /// Particles sorted into the cells of a box, 1D (one row of cells) or 2D.
 #[derive(Clone, Debug)]
@@ -10,9 +11,10 @@ pub struct CellList {
     cell: [f64; 2],
     dims: [usize; 2],
     periodic: [bool; 2],
-    /// Particles of cell c: `order[start[c]..start[c + 1]]`.
+    /// Particles of cell c: `order[start[c]..start[c + 1]]`, at `sorted[start[c]..start[c + 1]]`.
     start: Vec<usize>,
     order: Vec<usize>,
+    sorted: Vec<[f64; 2]>,
 }
 
 impl CellList {
@@ -22,7 +24,8 @@ impl CellList {
         let extent = [hi[0] - lo[0], hi[1] - lo[1]];
         let dims = extent.map(|e| ((e / radius).floor() as usize).max(1));
         let cell = [extent[0] / dims[0] as f64, (extent[1] / dims[1] as f64).max(radius)];
-        Self { lo, extent, cell, dims, periodic, start: Vec::new(), order: Vec::new() }
+        let (start, order, sorted) = (Vec::new(), Vec::new(), Vec::new());
+        Self { lo, extent, cell, dims, periodic, start, order, sorted }
     }
 
     /// The grid: lower corner, cell size and cells per axis (what the GPU twin rebuilds).
@@ -60,6 +63,7 @@ impl CellList {
             self.order[count[k]] = i;
             count[k] += 1;
         }
+        self.sorted = self.order.iter().map(|&i| positions[i]).collect();
     }
 
     /// The displacement `a − b`, by the nearest image across periodic sides.
@@ -97,7 +101,7 @@ impl CellList {
     }
 
     /// Calls `f(j, x_i − x_j, r)` for every particle j ≠ i within `radius` (≤ the cell size)
-    /// of particle i.
+    /// of particle i; `positions` are those the list was built from.
     pub fn for_each_neighbour(
         &self,
         positions: &[[f64; 2]],
@@ -105,6 +109,11 @@ impl CellList {
         radius: f64,
         mut f: impl FnMut(usize, [f64; 2], f64),
     ) {
+        debug_assert_eq!(
+            positions.len(),
+            self.sorted.len(),
+            "the positions the list was built from"
+        );
         let xi = positions[i];
         // Squared distances first: most candidates of the 3 × 3 cells lie outside the support,
         // and libm's overflow-safe `hypot` dominated the solvers' profiles.
@@ -112,19 +121,29 @@ impl CellList {
         let c = self.cell_of(xi);
         let (xs, nx) = self.around(0, c[0]);
         let (ys, ny) = self.around(1, c[1]);
-        for &cy in &ys[..ny] {
-            for &cx in &xs[..nx] {
-                let cell = cy * self.dims[0] + cx;
-                for &j in &self.order[self.start[cell]..self.start[cell + 1]] {
-                    if j == i {
-                        continue;
-                    }
-                    let d = self.displacement(xi, positions[j]);
-                    let r_squared = d[0] * d[0] + d[1] * d[1];
-                    if r_squared < radius_squared {
-                        f(j, d, r_squared.sqrt());
-                    }
+        let wraps = self.periodic[0] || self.periodic[1];
+        let mut scan = |run: std::ops::Range<usize>| {
+            for (&j, &xj) in self.order[run.clone()].iter().zip(&self.sorted[run]) {
+                if j == i {
+                    continue;
                 }
+                let d =
+                    if wraps { self.displacement(xi, xj) } else { [xi[0] - xj[0], xi[1] - xj[1]] };
+                let r_squared = d[0] * d[0] + d[1] * d[1];
+                if r_squared < radius_squared {
+                    f(j, d, r_squared.sqrt());
+                }
+            }
+        };
+        for &cy in &ys[..ny] {
+            let row = cy * self.dims[0];
+            if self.periodic[0] {
+                for &cx in &xs[..nx] {
+                    scan(self.start[row + cx]..self.start[row + cx + 1]);
+                }
+            } else {
+                // Without wrapping the row's cells are consecutive, and so are their particles.
+                scan(self.start[row + xs[0]]..self.start[row + xs[nx - 1] + 1]);
             }
         }
     }
