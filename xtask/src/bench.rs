@@ -809,8 +809,15 @@ fn sph(particles: &[String]) -> Result<()> {
                 .args([solver, &n.to_string(), "--until", "2,3"])
                 .env("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0")
                 .output()?;
-            let reached = json_lines(&out.stdout)
-                .with_context(|| format!("SPlisHSPlasH: {}", String::from_utf8_lossy(&out.stderr)))?
+            let lines = json_lines(&out.stdout).with_context(|| {
+                format!("SPlisHSPlasH: {}", String::from_utf8_lossy(&out.stderr))
+            })?;
+            let sampling = lines.first().and_then(|r| r["sampling"].as_str()).unwrap_or("?");
+            let label = format!(
+                "SPlisHSPlasH 2.19 {}, {sampling} sampling, native CPU (OpenMP, 2 threads)",
+                solver.to_uppercase()
+            );
+            let reached = lines
                 .iter()
                 .map(|r| Reached {
                     particles: r["particles"].as_f64().unwrap_or(f64::NAN),
@@ -824,13 +831,7 @@ fn sph(particles: &[String]) -> Result<()> {
                     speed_limit: 3.0 * (2.0 * 9.81 * 2.0f64).sqrt(),
                 })
                 .collect::<Vec<_>>();
-            rows.push(time_to_solution_row(
-                &format!(
-                    "SPlisHSPlasH 2.19 {}, native CPU (OpenMP, 2 threads)",
-                    solver.to_uppercase()
-                ),
-                &reached,
-            )?);
+            rows.push(time_to_solution_row(&label, &reached)?);
         }
     }
     println!(
