@@ -2,9 +2,10 @@
 //! (release build of the CLI's `bench` command) and in headless Chromium (both backends).
 //! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024², native
 //! CPU and GPU, in headless Chromium (both backends), and PhiFlow 3.4 on the same setup.
-//! `cargo xtask bench sph [--particles 10k,100k]`: dam-break time to solution (wall time to the
-//! scaled times 2 and 3) of Flowscope's CPU WCSPH and DFSPH and SPlisHSPlasH's
-//! (tests/bench/splishsplash_dam_break.py), every run checked against Martin & Moyce.
+//! `cargo xtask bench sph [--particles 10k,100k] [--solvers wcsph,dfsph]`: dam-break time to
+//! solution (wall time to the scaled times 2 and 3) of Flowscope's CPU WCSPH and DFSPH and
+//! SPlisHSPlasH's (tests/bench/splishsplash_dam_break.py), every run checked against Martin &
+//! Moyce.
 //! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
 //! our CPU and GPU backends against PyTorch on the CPU with the same weights, and in headless
 //! Chromium against onnxruntime-web (wasm and WebGPU) on the same weights in ONNX.
@@ -46,11 +47,17 @@ pub enum Suite {
     Site,
 }
 
-pub fn run(suite: Suite, browser: bool, particles: &[String]) -> Result<()> {
+/// What `bench sph` runs: dam-break sizes (10k, 100k) and solvers (wcsph, dfsph).
+pub struct SphRuns {
+    pub particles: Vec<String>,
+    pub solvers: Vec<String>,
+}
+
+pub fn run(suite: Suite, browser: bool, sph_runs: &SphRuns) -> Result<()> {
     match suite {
         Suite::Heat => heat(browser),
         Suite::Grid => grid(browser),
-        Suite::Sph => sph(particles),
+        Suite::Sph => sph(sph_runs),
         Suite::Nn => nn(browser),
         Suite::Acdm => acdm(browser),
         Suite::Fft => fft(browser),
@@ -760,18 +767,22 @@ fn hw(browser: bool) -> Result<()> {
 /// Dam-break time to solution: wall time to T = 2 and T = 3 (T = t √(2g/a)) of Flowscope's CPU
 /// WCSPH and DFSPH and SPlisHSPlasH's at the same particle counts, each run checked against
 /// Martin & Moyce and for particles in the tank at physical speeds.
-fn sph(particles: &[String]) -> Result<()> {
+fn sph(runs: &SphRuns) -> Result<()> {
+    if let Some(other) = runs.solvers.iter().find(|s| !["wcsph", "dfsph"].contains(&s.as_str())) {
+        bail!("--solvers: {other} is not one of wcsph, dfsph");
+    }
+    let solvers: Vec<&str> = runs.solvers.iter().map(String::as_str).collect();
     let cli = build_cli()?;
     let python = bench_venv()?;
     let mut rows = Vec::new();
-    for label in particles {
+    for label in &runs.particles {
         // Particles across the column: the column holds about 2n² of them.
         let n = match label.as_str() {
             "10k" => 71,
             "100k" => 224,
             other => bail!("--particles: {other} is not one of 10k, 100k"),
         };
-        for solver in ["wcsph", "dfsph"] {
+        for &solver in &solvers {
             eprintln!("xtask: dam break to T = 3, Flowscope {solver}, {label} particles");
             let out = Command::new(&cli)
                 .args(["bench", "dam-break", "--set", &format!("n={n}")])
@@ -802,7 +813,7 @@ fn sph(particles: &[String]) -> Result<()> {
                 &reached,
             )?);
         }
-        for solver in ["wcsph", "dfsph"] {
+        for &solver in &solvers {
             eprintln!("xtask: dam break to T = 3, SPlisHSPlasH {solver}, {label} particles");
             let out = Command::new(&python)
                 .arg(project_root().join("tests/bench/splishsplash_dam_break.py"))

@@ -98,6 +98,9 @@ enum Command {
         /// `bench sph`'s dam-break sizes (10k, 100k; the 100k runs take about two hours).
         #[arg(long, value_delimiter = ',', default_value = "10k,100k")]
         particles: Vec<String>,
+        /// `bench sph`'s solvers (wcsph, dfsph), ours and SPlisHSPlasH's alike.
+        #[arg(long, value_delimiter = ',', default_value = "wcsph,dfsph")]
+        solvers: Vec<String>,
     },
 }
 
@@ -119,8 +122,8 @@ fn main() {
                 .map(|_| ())
         }
         Command::Test { no_browser } => test::run(!no_browser),
-        Command::Bench { suite, no_browser, particles } => {
-            bench::run(suite, !no_browser, &particles)
+        Command::Bench { suite, no_browser, particles, solvers } => {
+            bench::run(suite, !no_browser, &bench::SphRuns { particles, solvers })
         }
         Command::Validate { suite, until, coarse_until } => {
             validate::run(suite, &validate_hw::Lengths { until, coarse_until })
