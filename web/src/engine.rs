@@ -713,9 +713,14 @@ async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
+/// How long [`settled`] waits for read-backs while the case plays.
+const PLAYING_SETTLE_MS: f64 = 500.0;
+
 /// Resolves once the running case has taken in everything on its way from the device (a GPU
-/// rollout's frames, read back after the work is done), with the HUD and history updated.
+/// rollout's frames, read back after the work is done), with the HUD and history updated; for a
+/// playing case, whose state keeps moving, after at most [`PLAYING_SETTLE_MS`].
 pub async fn settled(signals: Signals) {
+    let started = crate::ui::now_ms();
     loop {
         // Both sides in compare mode: each takes in its own read-backs.
         let pending = with_app(|app| {
@@ -723,8 +728,12 @@ pub async fn settled(signals: Signals) {
             let second = app.twin.as_mut().map_or(Ok(false), |t| t.engine.sim.poll());
             Some(first.and_then(|a| second.map(|b| a || b)))
         });
+        // A playing case keeps asking for newer state: there is nothing to settle on, so it gets
+        // a moment for what is on its way and no more.
+        let chasing =
+            signals.playing.get_untracked() && crate::ui::now_ms() - started > PLAYING_SETTLE_MS;
         match pending {
-            Some(Ok(true)) => sleep(1).await,
+            Some(Ok(true)) if !chasing => sleep(1).await,
             Some(Err(error)) => return fail(signals, error.to_string()),
             _ => break,
         }
