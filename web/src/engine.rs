@@ -713,12 +713,12 @@ async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
-/// How long [`settled`] waits for read-backs while the case plays.
+/// How long [`settled`] waits for read-backs while a solver case (not a learned one) plays.
 const PLAYING_SETTLE_MS: f64 = 500.0;
 
 /// Resolves once the running case has taken in everything on its way from the device (a GPU
 /// rollout's frames, read back after the work is done), with the HUD and history updated; for a
-/// playing case, whose state keeps moving, after at most [`PLAYING_SETTLE_MS`].
+/// playing solver case, whose state keeps moving, after at most [`PLAYING_SETTLE_MS`].
 pub async fn settled(signals: Signals) {
     let started = crate::ui::now_ms();
     loop {
@@ -728,10 +728,12 @@ pub async fn settled(signals: Signals) {
             let second = app.twin.as_mut().map_or(Ok(false), |t| t.engine.sim.poll());
             Some(first.and_then(|a| second.map(|b| a || b)))
         });
-        // A playing case keeps asking for newer state: there is nothing to settle on, so it gets
-        // a moment for what is on its way and no more.
-        let chasing =
-            signals.playing.get_untracked() && crate::ui::now_ms() - started > PLAYING_SETTLE_MS;
+        // A playing solver keeps asking for newer state: there is nothing to settle on, so it
+        // gets a moment for what is on its way and no more (a learned case's frames end).
+        let solver = signals.spec().models.is_empty();
+        let chasing = solver
+            && signals.playing.get_untracked()
+            && crate::ui::now_ms() - started > PLAYING_SETTLE_MS;
         match pending {
             Some(Ok(true)) if !chasing => sleep(1).await,
             Some(Err(error)) => return fail(signals, error.to_string()),
