@@ -11,10 +11,10 @@
 // their arithmetic by measuring the divergence in density units (dt · Dρ/Dt):
 // error = Σ s / (ρ0 n), κ = s α / dt².
 //
-// The constant-density solve starts from the last step's κ (`kappa_sum`, applied by
-// `apply_warm`) and relaxes it both ways: its source is the relaxed step OMEGA (ρ* − ρ0), held
-// where it would take κ below zero, and it also stops only once no particle is compressed by
-// more than WORST_TOLERANCES tolerances (dfsph.rs says why).
+// The constant-density solve starts from zero κ (`accelerate` clears `kappa_sum` once it has
+// extrapolated the walls' pressure from it) and relaxes it both ways: its source is the relaxed
+// step OMEGA (ρ* − ρ0), held where it would take κ below zero, and it also stops only once no
+// particle is compressed by more than WORST_TOLERANCES tolerances (dfsph.rs says why).
 
 struct Params {
     n_fluid: u32,
@@ -121,7 +121,8 @@ fn factors(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // ---- Non-pressure forces ----
 
-// pred = vel + dt (g + Morris viscosity, walls at rest: no-slip).
+// pred = vel + dt (g + Morris viscosity, walls at rest: no-slip, + the hydrostatic part of the
+// walls' pressure from the last solve's κ_i); then κ_i starts again from zero.
 @compute @workgroup_size(64)
 fn accelerate(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
@@ -129,6 +130,8 @@ fn accelerate(@builtin(global_invocation_id) id: vec3<u32>) {
     let h = params.h;
     let p_i = pos[i];
     let v_i = vel[i];
+    let k_i = kappa_sum[i];
+    let g = vec2<f32>(params.gx, params.gy);
     var a = vec2<f32>(params.gx, params.gy);
     let range = cell_range(p_i);
     for (var cy = range.z; cy <= range.w; cy++) {
@@ -146,13 +149,18 @@ fn accelerate(@builtin(global_invocation_id) id: vec3<u32>) {
                     v_j = vel[j];
                     rho_j = rho[j];
                 }
-                let s = 8.0 * params.viscosity * params.mass / rho_j * dot(v_i - v_j, d)
+                var s = 8.0 * params.viscosity * params.mass / rho_j * dot(v_i - v_j, d)
                     / (r * r + 0.01 * h * h);
+                if (j >= params.n_fluid) {
+                    // What the wall adds to the κ_i it mirrors: g·(x_wall − x_i), held at zero κ.
+                    s -= params.mass / rho[i] * (max(k_i - dot(g, d), 0.0) - k_i);
+                }
                 a += s * kernel_dw_dr(r) / r * d;
             }
         }
     }
     pred[i] = v_i + params.dt * a;
+    kappa_sum[i] = 0.0;
 }
 
 // ---- The two solves ----
@@ -266,17 +274,16 @@ fn reduce_divergence(@builtin(local_invocation_index) t: u32) {
     reduce_solve(t, 1.0, 3.4e38);
 }
 
-// κ/ρ of fluid particle j: this iteration's, or (`warm`) the last step's.
-fn kappa_over_rho(j: u32, warm: bool) -> f32 {
-    if (warm) { return kappa_sum[j] / rho[j]; }
+// κ/ρ of fluid particle j in this iteration.
+fn kappa_over_rho(j: u32) -> f32 {
     return source[j] * alpha[j] / (params.dt * params.dt * rho[j]);
 }
 
 // pred_i −= dt ∑_j m (κ_i/ρ_i + κ_j/ρ_j) ∇W_ij, a wall particle mirroring κ_i/ρ_i.
-fn apply_kappa(i: u32, warm: bool) {
+fn apply_kappa(i: u32) {
     let m = params.mass;
     let p_i = pos[i];
-    let k_i = kappa_over_rho(i, warm);
+    let k_i = kappa_over_rho(i);
     var dv = vec2<f32>(0.0, 0.0);
     let range = cell_range(p_i);
     for (var cy = range.z; cy <= range.w; cy++) {
@@ -289,7 +296,7 @@ fn apply_kappa(i: u32, warm: bool) {
                 let r = length(d);
                 if (r >= params.radius) { continue; }
                 var pair = 2.0 * k_i;
-                if (j < params.n_fluid) { pair = k_i + kappa_over_rho(j, warm); }
+                if (j < params.n_fluid) { pair = k_i + kappa_over_rho(j); }
                 dv += m * pair * kernel_dw_dr(r) / r * d;
             }
         }
@@ -297,19 +304,11 @@ fn apply_kappa(i: u32, warm: bool) {
     pred[i] -= params.dt * dv;
 }
 
-// The warm start: the last step's κ applied before the constant-density solve.
-@compute @workgroup_size(64)
-fn apply_warm(@builtin(global_invocation_id) id: vec3<u32>) {
-    let i = id.x;
-    if (i >= params.n_fluid) { return; }
-    apply_kappa(i, true);
-}
-
 @compute @workgroup_size(64)
 fn apply_density(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.n_fluid) { return; }
-    apply_kappa(i, false);
+    apply_kappa(i);
     kappa_sum[i] = max(kappa_sum[i] + source[i] * alpha[i] / (params.dt * params.dt), 0.0);
 }
 
@@ -317,7 +316,7 @@ fn apply_density(@builtin(global_invocation_id) id: vec3<u32>) {
 fn apply_divergence(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.n_fluid) { return; }
-    apply_kappa(i, false);
+    apply_kappa(i);
 }
 
 // ---- Time stepping ----

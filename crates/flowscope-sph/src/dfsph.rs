@@ -3,15 +3,18 @@
 //! until the average density error is below a tolerance (and no particle is compressed by more
 //! than ten times it); after the positions move, the divergence-free solver removes the
 //! velocity divergence. Walls are layers of particles on the fluid's lattice, with the fluid's
-//! particle mass, at rest, mirroring the fluid's pressure (Akinci et al. 2012, whose
-//! per-particle volumes reduce to the lattice's for such walls).
+//! particle mass, at rest (Akinci et al. 2012, whose per-particle volumes reduce to the
+//! lattice's for such walls), whose pressure is the fluid particle's plus the hydrostatic
+//! difference ρ g·(x_wall − x_i) (Adami et al. 2012): a wall that only mirrors κ_i carries no
+//! pressure gradient, so fluid along it was held up by half a gradient and slid down (a tank at
+//! rest turned over in convection cells at 1–2 m/s).
 //!
-//! The constant-density solve starts from the last step's pressure (a full warm start) and
-//! relaxes it both ways, kept non-negative: Jacobi sweeps carry a correction only a few
-//! particles per sweep, so a column many particles deep could never rebuild its hydrostatic
-//! pressure within one step, while the average error, diluted by the depth, would stop the
-//! sweeps with the bottom rows compressed. A fluid at rest starts with the pressure it has when
-//! released.
+//! Each constant-density solve starts from zero pressure. Started from the last step's κ, the
+//! solve acted as an integral controller on the slow, deep modes that a Jacobi sweep barely
+//! corrects, and those grew: the fluid bounced as a whole (a tank at rest reached 1 m/s within a
+//! second, a dam break ran 2% expanded). From zero, a deep column rebuilds its hydrostatic
+//! pressure within the solve's iterations, its bottom rows held within the worst-compression
+//! limit.
 
 use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
@@ -86,8 +89,8 @@ pub struct Dfsph {
     pub kernel: Kernel,
     pub time: f64,
     pub last: DfsphStats,
-    /// The pressure-like κ of the last constant-density solve (κ ρ is a pressure), where the
-    /// next one starts.
+    /// The pressure-like κ of the last constant-density solve (κ ρ is a pressure); the walls'
+    /// pressure of the next step extrapolates it.
     pub kappa: Vec<f64>,
     /// The fluid's initial depth along gravity: sqrt(g depth) bounds the speeds its free
     /// surface develops, hence the step.
@@ -254,6 +257,15 @@ impl Dfsph {
         })
     }
 
+    /// What a wall particle at x_i − `d` adds to the κ_i it mirrors: the hydrostatic difference
+    /// g·(x_wall − x_i), no lower than what makes its κ zero (above the fluid's surface), with
+    /// the last solve's κ_i.
+    fn wall_hydrostatic(&self, i: usize, d: [f64; 2]) -> f64 {
+        let g = self.config.gravity;
+        let k = self.kappa[i];
+        (k - g[0] * d[0] - g[1] * d[1]).max(0.0) - k
+    }
+
     /// v_i −= dt ∑_j m_j (κ_i/ρ_i + κ_j/ρ_j) ∇W_ij, a wall particle mirroring κ_i/ρ_i (so a
     /// fluid at uniform pressure feels no net force next to a wall).
     fn apply_kappa(&self, frame: &Frame, kappa: &[f64], dt: f64, v: &mut [[f64; 2]]) {
@@ -277,12 +289,11 @@ impl Dfsph {
 
     /// Corrects `v` so that the densities predicted one step ahead stay at ρ0: on average within
     /// the tolerance (compression counts, expansion does not), and nowhere compressed by more
-    /// than [`WORST_TOLERANCES`] tolerances. Starts from the last step's κ; returns the
-    /// iterations and the error reached, and keeps κ (the pressure field).
+    /// than [`WORST_TOLERANCES`] tolerances. Starts from zero κ; returns the iterations and the
+    /// error reached, and keeps κ (the pressure field).
     fn correct_density(&mut self, frame: &Frame, v: &mut [[f64; 2]], dt: f64) -> (usize, f64) {
         let (rho0, tolerance) = (self.config.rho0, self.config.tolerance);
-        let mut total = self.kappa.clone();
-        self.apply_kappa(frame, &total, dt, v);
+        let mut total = vec![0.0; self.fluid.len()];
         let mut error = 0.0;
         let mut iterations = self.config.max_iterations;
         for iteration in 0..self.config.max_iterations {
@@ -347,7 +358,8 @@ impl Dfsph {
         };
         let n = self.fluid.len();
         let (g, nu, h) = (self.config.gravity, self.config.viscosity, self.h);
-        // Non-pressure forces: gravity and viscosity, walls at rest (no-slip).
+        // Gravity, viscosity (walls at rest: no-slip) and the hydrostatic part of the walls'
+        // pressure, which the solves' mirrored κ_i leaves out.
         let accelerations = map_particles(n, |i| {
             let mut a = g;
             let v = &self.fluid.v;
@@ -356,8 +368,11 @@ impl Dfsph {
                     if j < n { (v[j], self.rho[j]) } else { ([0.0; 2], self.rho[i]) };
                 let d = [frame.all[i][0] - frame.all[j][0], frame.all[i][1] - frame.all[j][1]];
                 let v_ij = [v[i][0] - v_j[0], v[i][1] - v_j[1]];
-                let s = 8.0 * nu * self.fluid.mass / rho_j * (v_ij[0] * d[0] + v_ij[1] * d[1])
+                let mut s = 8.0 * nu * self.fluid.mass / rho_j * (v_ij[0] * d[0] + v_ij[1] * d[1])
                     / (r * r + 0.01 * h * h);
+                if j >= n {
+                    s -= self.fluid.mass / self.rho[i] * self.wall_hydrostatic(i, d);
+                }
                 a[0] += s * grad[0];
                 a[1] += s * grad[1];
             });

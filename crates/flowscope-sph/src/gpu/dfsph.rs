@@ -256,7 +256,16 @@ impl GpuDfsph {
         let (start, order) = (&self.grid.start, &self.grid.order);
         let mut ops = vec![program.op_1d(
             "accelerate",
-            &[(0, u), (1, pos), (2, vel), (3, rho), (5, pred), (12, start), (13, order)],
+            &[
+                (0, u),
+                (1, pos),
+                (2, vel),
+                (3, rho),
+                (5, pred),
+                (7, kappa_sum),
+                (12, start),
+                (13, order),
+            ],
             n_fluid,
             GROUP,
         )];
@@ -268,20 +277,19 @@ impl GpuDfsph {
             ][k];
             let mut source_bindings =
                 vec![(0, u), (1, pos), (5, pred), (6, source), (12, start), (13, order)];
-            let apply_bindings = [
+            let mut apply_bindings = vec![
                 (0, u),
                 (1, pos),
                 (3, rho),
                 (4, alpha),
                 (5, pred),
                 (6, source),
-                (7, kappa_sum),
                 (12, start),
                 (13, order),
             ];
             if k == 0 {
                 source_bindings.extend([(3, rho), (4, alpha), (7, kappa_sum)]);
-                ops.push(program.op_1d("apply_warm", &apply_bindings, n_fluid, GROUP));
+                apply_bindings.push((7, kappa_sum));
             } else {
                 source_bindings.push((14, neighbours));
             }
