@@ -84,7 +84,7 @@ fn gpu_particle_cases_run_and_draw() {
     let mut runs = Vec::new();
     for spec in CATALOG.iter().filter(|s| s.gpu && s.group == "particles") {
         runs.push((spec, spec.defaults(), false));
-        if spec.id == "dam-break" {
+        if ["dam-break", "hydrostatic-tank"].contains(&spec.id) {
             let mut dfsph = spec.defaults();
             dfsph.set(spec.id, spec.params, "solver", ParamValue::Enum("dfsph".into())).unwrap();
             runs.push((spec, dfsph, true));
@@ -98,9 +98,13 @@ fn gpu_particle_cases_run_and_draw() {
         let (before, after) = (cpu.observables().unwrap(), gpu.observables().unwrap());
         assert_eq!(before[0], after[0], "{}: mass changed", spec.id);
         assert!(after.iter().all(|v| v.is_finite()), "{}: {after:?}", spec.id);
-        if dfsph {
-            let k = spec.observables.iter().position(|o| o.name == "solver_iterations").unwrap();
+        let observable = |name| spec.observables.iter().position(|o| o.name == name);
+        if let (true, Some(k)) = (dfsph, observable("solver_iterations")) {
             assert!(after[k] >= 1.0, "the DFSPH solve reported {} iterations", after[k]);
+        }
+        // The WGSL DFSPH's walls hold the tank still too (0.2 s in).
+        if let (true, "hydrostatic-tank", Some(k)) = (dfsph, spec.id, observable("max_speed")) {
+            assert!(after[k] < 0.05, "the GPU DFSPH tank moves at {} m/s", after[k]);
         }
         for view in spec.views {
             let image = gpu.gpu_view(view.name).expect("a GPU view");
