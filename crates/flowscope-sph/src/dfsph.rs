@@ -344,8 +344,8 @@ impl Dfsph {
 
     /// The CFL step for the current speeds, or for the speed sqrt(g depth) that a free
     /// surface develops where that is more (a released column's toe accelerates at once), and
-    /// within the explicit viscosity's limit (h²/(12ν): at h²/(8ν), Morris et al. 1997's bound, fluid
-    /// at rest went unstable at ν = 8e-3 m²/s and 48 particles over 0.4 m).
+    /// within the explicit viscosity's limit h²/(12ν) (at Morris et al. 1997's h²/(8ν), fluid at
+    /// rest went unstable at ν = 8e-3 m²/s and 48 particles over 0.4 m).
     pub fn stable_dt(&self) -> f64 {
         let g = self.config.gravity[0].hypot(self.config.gravity[1]);
         let speed = self.fluid.max_speed().max((g * self.depth.max(self.h)).sqrt());

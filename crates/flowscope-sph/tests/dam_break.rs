@@ -67,10 +67,8 @@ fn a_settled_tank_is_hydrostatic_and_keeps_its_particles() {
 /// solve stopped at its tolerance leaves each step's pressure scattered around it).
 #[test]
 fn a_dfsph_tank_holds_still_and_hydrostatic() {
-    let depth = 0.4;
-    let tank = Tank { width: 0.5, height: 0.6, dx: depth / 48.0, layers: 3 };
-    let config = DfsphConfig { viscosity: 6e-3, ..DfsphConfig::default() };
-    let mut sph = Dfsph::new(tank, tank.block(0.0, tank.width, 0.0, depth), config).unwrap();
+    let mut sph = dfsph_tank(48, 6e-3);
+    let (tank, config) = (sph.tank, sph.config);
     let (mut mean, mut samples, mut fastest) = (vec![0.0; sph.fluid.len()], 0.0, 0.0f64);
     while sph.time < 1.1 {
         sph.step(sph.stable_dt()).unwrap();
@@ -97,14 +95,20 @@ fn a_dfsph_tank_holds_still_and_hydrostatic() {
 /// viscosity's limit (at the CFL step alone, 2 ms here, the water blew up within 0.1 s).
 #[test]
 fn dfsph_stays_stable_at_the_largest_viscosity() {
-    let depth = 0.4;
-    let tank = Tank { width: 0.5, height: 0.6, dx: depth / 48.0, layers: 3 };
-    let config = DfsphConfig { viscosity: 1e-2, ..DfsphConfig::default() };
-    let mut sph = Dfsph::new(tank, tank.block(0.0, tank.width, 0.0, depth), config).unwrap();
+    let mut sph = dfsph_tank(48, 1e-2);
     while sph.time < 0.15 {
         sph.step(sph.stable_dt()).unwrap();
     }
     assert!(sph.fluid.max_speed() < 0.1, "{} m/s", sph.fluid.max_speed());
+}
+
+/// The settled-tank test's water, 0.4 m deep and `n` particles over the depth, in DFSPH at
+/// viscosity `nu`.
+fn dfsph_tank(n: u32, nu: f64) -> Dfsph {
+    let depth = 0.4;
+    let tank = Tank { width: 0.5, height: 0.6, dx: depth / f64::from(n), layers: 3 };
+    let config = DfsphConfig { viscosity: nu, ..DfsphConfig::default() };
+    Dfsph::new(tank, tank.block(0.0, tank.width, 0.0, depth), config).unwrap()
 }
 
 /// Checks that no particle went into a wall (past the centres of its first particle layer) and
