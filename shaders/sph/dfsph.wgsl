@@ -14,7 +14,11 @@
 // The constant-density solve starts from zero κ (`accelerate` clears `kappa_sum` once it has
 // extrapolated the walls' pressure from it) and relaxes it both ways: its source is the relaxed
 // step OMEGA (ρ* − ρ0), held where it would take κ below zero, and it also stops only once no
-// particle is compressed by more than WORST_TOLERANCES tolerances (dfsph.rs says why).
+// particle is compressed by more than WORST_TOLERANCES tolerances (dfsph.rs says why). Its steps
+// are Chebyshev-accelerated: `reduce`, which alone knows whether the solve converged, writes the
+// steps the apply kernel takes, ω_k × the source plus (ω_k − 1) × the last step with the weight
+// it keeps in the `Solve` record; once converged it writes the plain source (the smoothing sweep)
+// and keeps the kernels dispatched for that one apply, and the next `reduce` stops them.
 
 struct Params {
     n_fluid: u32,
@@ -37,7 +41,8 @@ struct Params {
     max_iterations: u32,
     // 0: cubic spline, 1: Wendland C2.
     shape: u32,
-    _pad0: u32,
+    // Of the constant-density solve's Chebyshev weights (0: plain sweeps).
+    spectral_radius: f32,
 }
 
 // A solve's progress, and the indirect dispatch arguments of its kernels.
@@ -51,6 +56,8 @@ struct Solve {
     error: f32,
     // Workgroups of the per-particle kernels (x, y, z).
     particles: vec3<u32>,
+    // The Chebyshev weight of the last accelerated step.
+    weight: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -61,12 +68,15 @@ struct Solve {
 @group(0) @binding(4) var<storage, read_write> alpha: array<f32>;
 // The velocity the solves correct.
 @group(0) @binding(5) var<storage, read_write> pred: array<vec2<f32>>;
-// Each particle's compression (density units) in the current iteration.
-@group(0) @binding(6) var<storage, read_write> source: array<f32>;
+// Each particle's compression (density units) in the current iteration, and the lowest step
+// that keeps its κ at or above zero.
+@group(0) @binding(6) var<storage, read_write> source: array<vec2<f32>>;
 // κ summed over the constant-density solve: κ ρ is the pressure.
 @group(0) @binding(7) var<storage, read_write> kappa_sum: array<f32>;
 @group(0) @binding(8) var<storage, read_write> solve: Solve;
 @group(0) @binding(14) var<storage, read_write> neighbours: array<u32>;
+// The steps the apply kernels take (density units, as `source`).
+@group(0) @binding(15) var<storage, read_write> steps: array<f32>;
 
 // Fewer neighbours than this mark a particle at the free surface (dfsph.rs).
 const SURFACE_NEIGHBOURS: u32 = 16u;
@@ -173,6 +183,7 @@ fn begin_solve() {
     solve.iterations = params.max_iterations;
     solve.error = 0.0;
     solve.particles = vec3<u32>((params.n_fluid + GROUP - 1u) / GROUP, 1u, 1u);
+    solve.weight = 1.0;
 }
 
 // Dρ/Dt of fluid particle i for the predicted velocities (walls at rest).
@@ -200,16 +211,16 @@ fn density_change(i: u32) -> f32 {
     return change;
 }
 
-// The relaxed step OMEGA (ρ + dt Dρ/Dt − ρ0), no lower than what takes κ to zero.
+// The relaxed step OMEGA (ρ + dt Dρ/Dt − ρ0), and the step that takes κ to zero.
 @compute @workgroup_size(64)
 fn density_source(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.n_fluid) { return; }
-    var s = OMEGA * (rho[i] + params.dt * density_change(i) - params.rho0);
+    var lowest = -3.4e38;
     if (alpha[i] > 0.0) {
-        s = max(s, -kappa_sum[i] * params.dt * params.dt / alpha[i]);
+        lowest = -kappa_sum[i] * params.dt * params.dt / alpha[i];
     }
-    source[i] = s;
+    source[i] = vec2<f32>(OMEGA * (rho[i] + params.dt * density_change(i) - params.rho0), lowest);
 }
 
 // Compressing divergence, dt max(Dρ/Dt, 0), left alone at the free surface.
@@ -221,23 +232,28 @@ fn divergence_source(@builtin(global_invocation_id) id: vec3<u32>) {
     if (neighbours[i] >= SURFACE_NEIGHBOURS) {
         s = params.dt * max(density_change(i), 0.0);
     }
-    source[i] = s;
+    source[i] = vec2<f32>(s, -3.4e38);
 }
 
 var<workgroup> sums: array<f32, REDUCE>;
 var<workgroup> peaks: array<f32, REDUCE>;
 var<workgroup> finished: u32;
+var<workgroup> weight: f32;
 
 // The average of the sources' positive parts (over `scale`) and their largest; converged (after
-// at least one correction) stops the solve.
-fn reduce_solve(t: u32, scale: f32, worst_tolerances: f32) {
+// at least one correction) stops the solve, an accelerated one after its smoothing sweep. Then
+// the steps of this iteration's apply.
+fn reduce_solve(t: u32, scale: f32, worst_tolerances: f32, accelerated: bool) {
     if (t == 0u) { finished = solve.done; }
-    if (workgroupUniformLoad(&finished) == 1u) { return; }
+    if (workgroupUniformLoad(&finished) == 1u) {
+        if (t == 0u) { solve.particles = vec3<u32>(0u, 1u, 1u); }
+        return;
+    }
     var sum = 0.0;
     var peak = 0.0;
     for (var i = t; i < params.n_fluid; i += REDUCE) {
-        sum += max(source[i], 0.0);
-        peak = max(peak, source[i]);
+        sum += max(source[i].x, 0.0);
+        peak = max(peak, source[i].x);
     }
     sums[t] = sum;
     peaks[t] = peak;
@@ -253,30 +269,48 @@ fn reduce_solve(t: u32, scale: f32, worst_tolerances: f32) {
         let error = sums[0] / (scale * params.rho0 * f32(max(params.n_fluid, 1u)));
         let worst = peaks[0] / (scale * params.rho0);
         solve.error = error;
+        var w = 1.0;
         if (error <= params.tolerance && worst <= worst_tolerances * params.tolerance
             && solve.k > 0u) {
             solve.done = 1u;
             solve.iterations = solve.k;
-            solve.particles = vec3<u32>(0u, 1u, 1u);
+            if (!accelerated) {
+                solve.particles = vec3<u32>(0u, 1u, 1u);
+            }
+        } else if (accelerated && solve.k > 0u) {
+            // Chebyshev's weights: 1, 2/(2 − ρ²), 4/(4 − ρ² ω_(k−1)) (dfsph.rs).
+            let r2 = params.spectral_radius * params.spectral_radius;
+            if (solve.k == 1u) {
+                w = 2.0 / (2.0 - r2);
+            } else {
+                w = 4.0 / (4.0 - r2 * solve.weight);
+            }
+            solve.weight = w;
         }
         solve.k += 1u;
+        weight = w;
+    }
+    let w = workgroupUniformLoad(&weight);
+    for (var i = t; i < params.n_fluid; i += REDUCE) {
+        let s = source[i];
+        steps[i] = max(w * s.x + (w - 1.0) * steps[i], s.y);
     }
 }
 
 @compute @workgroup_size(256)
 fn reduce_density(@builtin(local_invocation_index) t: u32) {
-    reduce_solve(t, OMEGA, WORST_TOLERANCES);
+    reduce_solve(t, OMEGA, WORST_TOLERANCES, true);
 }
 
 // The divergence-free solve stops on the average alone.
 @compute @workgroup_size(256)
 fn reduce_divergence(@builtin(local_invocation_index) t: u32) {
-    reduce_solve(t, 1.0, 3.4e38);
+    reduce_solve(t, 1.0, 3.4e38, false);
 }
 
 // κ/ρ of fluid particle j in this iteration.
 fn kappa_over_rho(j: u32) -> f32 {
-    return source[j] * alpha[j] / (params.dt * params.dt * rho[j]);
+    return steps[j] * alpha[j] / (params.dt * params.dt * rho[j]);
 }
 
 // pred_i −= dt ∑_j m (κ_i/ρ_i + κ_j/ρ_j) ∇W_ij, a wall particle mirroring κ_i/ρ_i.
@@ -309,7 +343,7 @@ fn apply_density(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.n_fluid) { return; }
     apply_kappa(i);
-    kappa_sum[i] = max(kappa_sum[i] + source[i] * alpha[i] / (params.dt * params.dt), 0.0);
+    kappa_sum[i] = max(kappa_sum[i] + steps[i] * alpha[i] / (params.dt * params.dt), 0.0);
 }
 
 @compute @workgroup_size(64)

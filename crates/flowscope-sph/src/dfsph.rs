@@ -20,7 +20,7 @@ use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
 use crate::tank::Tank;
 use crate::wcsph::SphError;
-use flowscope_parallel::map as map_particles;
+use flowscope_parallel::{for_each_chunk_mut, map as map_particles};
 
 /// Fewer neighbours than this mark a particle at the free surface (a full 2D neighbourhood at
 /// h = 1.3 dx has about 20).
@@ -29,6 +29,39 @@ const SURFACE_NEIGHBOURS: u32 = 16;
 /// Relaxation of the constant-density solve's sweeps (unrelaxed, sweeps that may lower the
 /// pressure overshoot and diverge).
 pub const OMEGA: f64 = 0.5;
+
+/// The spectral radius the constant-density solve's Chebyshev weights assume for its relaxed
+/// sweep by default. Nearer 1 accelerates the deepest modes more and damps the others less: at
+/// 0.95 a dam break's 142-deep column converges in about 3.5 sweeps a step (unaccelerated 9–10),
+/// at 0.98 in 3.1, but then the pressure of a tank 24 deep at rest swings by up to 50% from step
+/// to step (17% at 0.95, as unaccelerated) as the solve stops after 3, 4 or 5 sweeps.
+pub const SPECTRAL_RADIUS: f64 = 0.95;
+
+/// The weights ω_k of Chebyshev's semi-iteration for a spectral radius ρ: 1, 2/(2 − ρ²), then
+/// 4/(4 − ρ² ω_(k−1)), rising towards 2/(1 + √(1 − ρ²)) (all 1 for ρ = 0).
+#[derive(Clone, Copy, Debug)]
+struct Chebyshev {
+    rho: f64,
+    k: usize,
+    omega: f64,
+}
+
+impl Chebyshev {
+    fn new(rho: f64) -> Self {
+        Self { rho, k: 0, omega: 1.0 }
+    }
+
+    fn next_weight(&mut self) -> f64 {
+        let rho2 = self.rho * self.rho;
+        self.omega = match self.k {
+            0 => 1.0,
+            1 => 2.0 / (2.0 - rho2),
+            _ => 4.0 / (4.0 - rho2 * self.omega),
+        };
+        self.k += 1;
+        self.omega
+    }
+}
 
 /// The constant-density solve also stops only once no particle is compressed by more than this
 /// many tolerances.
@@ -43,6 +76,9 @@ pub struct DfsphConfig {
     /// Average density error the constant-density solver stops at (0.001 = 0.1%).
     pub tolerance: f64,
     pub max_iterations: usize,
+    /// The spectral radius the constant-density solve's Chebyshev acceleration assumes (0: plain
+    /// relaxed sweeps; see [`SPECTRAL_RADIUS`]).
+    pub spectral_radius: f64,
     /// Step as a fraction of the time the fastest particle needs to cross a smoothing length.
     pub cfl: f64,
     pub max_dt: f64,
@@ -58,6 +94,7 @@ impl Default for DfsphConfig {
             viscosity: 1e-4,
             tolerance: 1e-3,
             max_iterations: 100,
+            spectral_radius: SPECTRAL_RADIUS,
             cfl: 0.4,
             max_dt: 2e-3,
             h_factor: 1.3,
@@ -173,30 +210,40 @@ impl Dfsph {
             depth: 0.0,
             frame: None,
         };
-        let frame = sph.frame();
+        let frame = sph.frame(None);
         sph.densities_and_factors(&frame);
         sph.kappa = released_kappa(&sph.fluid.x, &sph.neighbours, config.gravity, sph.tank.dx);
         sph.depth = depth(&sph.fluid.x, config.gravity, sph.tank.dx);
         Ok(sph)
     }
 
-    fn frame(&self) -> Frame {
-        let mut all = self.fluid.x.clone();
+    /// The frame of the current positions, in the memory of `recycled` where given (a frame is
+    /// megabytes; allocating and freeing one each step cost page faults).
+    fn frame(&self, recycled: Option<Frame>) -> Frame {
+        let Frame { mut all, mut chunks } =
+            recycled.unwrap_or(Frame { all: Vec::new(), chunks: Vec::new() });
+        all.clear();
+        all.extend_from_slice(&self.fluid.x);
         all.extend_from_slice(&self.walls);
-        let (h, kernel) = (self.h, self.kernel);
-        let list = cell_list(&self.tank, kernel.support(h), &all);
+        let (radius, kernel) = (self.kernel.support(self.h), self.kernel.at(self.h));
+        let list = cell_list(&self.tank, radius, &all);
         let n = self.fluid.len();
-        let chunks = map_particles(n.div_ceil(FRAME_CHUNK), |k| {
-            let particles = k * FRAME_CHUNK..n.min((k + 1) * FRAME_CHUNK);
-            let mut chunk = FrameChunk { start: vec![0], pairs: Vec::new() };
-            for i in particles {
-                list.for_each_neighbour(&all, i, kernel.support(h), |j, d, r| {
-                    let s = kernel.dw_dr(r, h) / r;
+        chunks.resize_with(n.div_ceil(FRAME_CHUNK), || FrameChunk {
+            start: Vec::with_capacity(FRAME_CHUNK + 1),
+            pairs: Vec::with_capacity(FRAME_CHUNK * 32),
+        });
+        for_each_chunk_mut(&mut chunks, 1, |k, chunk| {
+            let chunk = &mut chunk[0];
+            chunk.start.clear();
+            chunk.pairs.clear();
+            chunk.start.push(0);
+            for i in k * FRAME_CHUNK..n.min((k + 1) * FRAME_CHUNK) {
+                list.for_each_neighbour(&all, i, radius, |j, d, r| {
+                    let s = kernel.grad_over_r(r);
                     chunk.pairs.push(Pair { j: j as u32, grad: [s * d[0], s * d[1]], r });
                 });
                 chunk.start.push(chunk.pairs.len() as u32);
             }
-            chunk
         });
         Frame { all, chunks }
     }
@@ -216,14 +263,15 @@ impl Dfsph {
 
     fn densities_and_factors(&mut self, frame: &Frame) {
         let n = self.fluid.len();
+        let kernel = self.kernel.at(self.h);
         let out = map_particles(n, |i| {
-            let mut rho = self.fluid.mass * self.kernel.w(0.0, self.h);
+            let mut rho = self.fluid.mass * kernel.w(0.0);
             // ∑ m ∇W over fluid and over walls, and ∑ |m ∇W|² over fluid neighbours: the
             // response of particle i's density change to its own κ (walls push with 2κ_i).
             let (mut fluid, mut wall, mut squares, mut count) = ([0.0; 2], [0.0; 2], 0.0, 0u32);
             self.around(frame, i, |j, grad, r| {
                 let m = self.mass_of(j);
-                rho += m * self.kernel.w(r, self.h);
+                rho += m * kernel.w(r);
                 let sum = if j < n { &mut fluid } else { &mut wall };
                 sum[0] += m * grad[0];
                 sum[1] += m * grad[1];
@@ -270,11 +318,12 @@ impl Dfsph {
     /// fluid at uniform pressure feels no net force next to a wall).
     fn apply_kappa(&self, frame: &Frame, kappa: &[f64], dt: f64, v: &mut [[f64; 2]]) {
         let n = self.fluid.len();
+        let per_rho: Vec<f64> = kappa.iter().zip(&self.rho).map(|(k, r)| k / r).collect();
         let kick = map_particles(n, |i| {
-            let ki = kappa[i] / self.rho[i];
+            let ki = per_rho[i];
             let mut dv = [0.0; 2];
             self.around(frame, i, |j, grad, _| {
-                let k = if j < n { ki + kappa[j] / self.rho[j] } else { 2.0 * ki };
+                let k = if j < n { ki + per_rho[j] } else { 2.0 * ki };
                 let s = self.mass_of(j) * k;
                 dv[0] += s * grad[0];
                 dv[1] += s * grad[1];
@@ -291,34 +340,47 @@ impl Dfsph {
     /// the tolerance (compression counts, expansion does not), and nowhere compressed by more
     /// than [`WORST_TOLERANCES`] tolerances. Starts from zero κ; returns the iterations and the
     /// error reached, and keeps κ (the pressure field).
+    ///
+    /// The relaxed Jacobi sweeps are accelerated by Chebyshev's semi-iteration (Golub & Varga
+    /// 1961; Wang 2015 for constrained solves): each step is ω_k times the sweep's plus ω_k − 1
+    /// times the previous step, with [`Chebyshev`]'s weights. A plain sweep barely moves the
+    /// deep, smooth modes (a column's hydrostatic pressure), which took a 142-deep column 9–10
+    /// sweeps a step and a tank 48 deep 39; accelerated, 3.5 and 12. Once converged, one plain sweep from the last deviation
+    /// smooths what the accelerated steps leave rough (without it a tank at rest jittered at
+    /// up to 0.1 m/s).
     fn correct_density(&mut self, frame: &Frame, v: &mut [[f64; 2]], dt: f64) -> (usize, f64) {
         let (rho0, tolerance) = (self.config.rho0, self.config.tolerance);
-        let mut total = vec![0.0; self.fluid.len()];
+        let n = self.fluid.len();
+        let mut total = vec![0.0; n];
+        let mut previous = vec![0.0; n];
         let mut error = 0.0;
-        let mut iterations = self.config.max_iterations;
+        let mut weights = Chebyshev::new(self.config.spectral_radius);
         for iteration in 0..self.config.max_iterations {
             let change = self.density_change(frame, v);
             let deviation: Vec<f64> =
                 self.rho.iter().zip(&change).map(|(r, c)| r + dt * c - rho0).collect();
-            error =
-                deviation.iter().map(|d| d.max(0.0)).sum::<f64>() / (rho0 * deviation.len() as f64);
+            error = deviation.iter().map(|d| d.max(0.0)).sum::<f64>() / (rho0 * n as f64);
             let worst = deviation.iter().fold(0.0f64, |m, d| m.max(*d)) / rho0;
-            if error <= tolerance && worst <= WORST_TOLERANCES * tolerance && iteration > 0 {
-                iterations = iteration;
-                break;
-            }
+            let converged =
+                error <= tolerance && worst <= WORST_TOLERANCES * tolerance && iteration > 0;
+            let w = if converged { 1.0 } else { weights.next_weight() };
             // κ raised where compressed, lowered where expanded, never below zero.
-            let step: Vec<f64> = deviation
-                .iter()
-                .zip(&self.alpha)
-                .zip(&total)
-                .map(|((d, a), t)| (OMEGA * d / (dt * dt) * a).max(-t))
+            let step: Vec<f64> = (0..n)
+                .map(|i| {
+                    let sweep = OMEGA * deviation[i] / (dt * dt) * self.alpha[i];
+                    (w * sweep + (w - 1.0) * previous[i]).max(-total[i])
+                })
                 .collect();
             total.iter_mut().zip(&step).for_each(|(t, k)| *t += k);
             self.apply_kappa(frame, &step, dt, v);
+            if converged {
+                self.kappa = total;
+                return (iteration, error);
+            }
+            previous = step;
         }
         self.kappa = total;
-        (iterations, error)
+        (self.config.max_iterations, error)
     }
 
     /// Removes the compressing part of the velocity divergence (free-surface particles, with
@@ -357,7 +419,7 @@ impl Dfsph {
     pub fn step(&mut self, dt: f64) -> Result<DfsphStats, SphError> {
         let frame = match self.frame.take() {
             Some(frame) if frame.holds(&self.fluid.x, &self.walls) => frame,
-            _ => self.frame(),
+            stale => self.frame(stale),
         };
         let n = self.fluid.len();
         let (g, nu, h) = (self.config.gravity, self.config.viscosity, self.h);
@@ -393,7 +455,7 @@ impl Dfsph {
             x[0] += dt * v[0];
             x[1] += dt * v[1];
         }
-        let frame = self.frame();
+        let frame = self.frame(Some(frame));
         self.densities_and_factors(&frame);
         let divergence_iterations = self.correct_divergence(&frame, &mut v, dt);
         self.frame = Some(frame);

@@ -36,7 +36,7 @@ impl Kernel {
             (Shape::WendlandC2, 1) => 5.0 / 8.0,
             (Shape::WendlandC2, _) => 7.0 / (4.0 * std::f64::consts::PI),
         };
-        sigma / h.powi(self.dim as i32)
+        sigma / if self.dim == 1 { h } else { h * h }
     }
 
     /// W(r, h).
@@ -68,6 +68,62 @@ impl Kernel {
             (Shape::WendlandC2, _) => -5.0 * q * (1.0 - 0.5 * q).powi(3),
         };
         self.sigma(h) * df / h
+    }
+
+    /// The kernel at one smoothing length, its constants worked out once: the solvers evaluate
+    /// it for every pair of neighbours, where the divisions of [`Kernel::w`] and
+    /// [`Kernel::dw_dr`] by h and r dominated.
+    pub fn at(&self, h: f64) -> KernelAt {
+        let sigma = self.sigma(h);
+        KernelAt { shape: self.shape, dim: self.dim, inv_h: 1.0 / h, sigma, grad: sigma / (h * h) }
+    }
+}
+
+/// [`Kernel`] at a fixed smoothing length (see [`Kernel::at`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KernelAt {
+    shape: Shape,
+    dim: u32,
+    inv_h: f64,
+    /// σ / h^dim and σ / h^(dim + 2).
+    sigma: f64,
+    grad: f64,
+}
+
+impl KernelAt {
+    /// W(r).
+    #[inline]
+    pub fn w(&self, r: f64) -> f64 {
+        let q = r * self.inv_h;
+        if q >= 2.0 {
+            return 0.0;
+        }
+        let t = 1.0 - 0.5 * q;
+        let f = match (self.shape, self.dim) {
+            (Shape::CubicSpline, _) if q < 1.0 => 1.0 - 1.5 * q * q + 0.75 * q * q * q,
+            (Shape::CubicSpline, _) => 2.0 * t * t * t,
+            (Shape::WendlandC2, 1) => t * t * t * (1.5 * q + 1.0),
+            (Shape::WendlandC2, _) => t * t * t * t * (2.0 * q + 1.0),
+        };
+        self.sigma * f
+    }
+
+    /// (∂W/∂r) / r, so that ∇_i W(|x_i − x_j|) is this times x_i − x_j (finite at r = 0 for
+    /// the Wendland kernels).
+    #[inline]
+    pub fn grad_over_r(&self, r: f64) -> f64 {
+        let q = r * self.inv_h;
+        if q >= 2.0 {
+            return 0.0;
+        }
+        let t = 1.0 - 0.5 * q;
+        let g = match (self.shape, self.dim) {
+            (Shape::CubicSpline, _) if q < 1.0 => -3.0 + 2.25 * q,
+            (Shape::CubicSpline, _) => -3.0 * t * t / q,
+            (Shape::WendlandC2, 1) => -3.0 * t * t,
+            (Shape::WendlandC2, _) => -5.0 * t * t * t,
+        };
+        self.grad * g
     }
 }
 
@@ -110,6 +166,24 @@ mod tests {
                     assert!((fd - exact).abs() < 1e-6, "{shape:?} {dim}D r {r}: {fd} vs {exact}");
                 }
                 assert_eq!(kernel.w(kernel.support(h), h), 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_kernel_at_one_length_agrees_with_the_general_one() {
+        let h = 0.013;
+        for shape in SHAPES {
+            for dim in [1, 2] {
+                let kernel = Kernel::new(shape, dim);
+                let at = kernel.at(h);
+                for k in 1..=45 {
+                    let r = k as f64 * 0.05 * h;
+                    let (w, g) = (kernel.w(r, h), kernel.dw_dr(r, h) / r);
+                    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+                    assert!(close(at.w(r), w), "{shape:?} {dim}D W at r {r}");
+                    assert!(close(at.grad_over_r(r), g), "{shape:?} {dim}D ∇W/r at r {r}");
+                }
             }
         }
     }

@@ -226,7 +226,7 @@ impl Wcsph {
             |w: usize| if w < statics { ([0.0; 2], [0.0; 2]) } else { (paddle_v, paddle_a) };
         let (h, m, radius) = (self.h, self.fluid.mass, self.kernel.support(self.h));
         let list = cell_list(&self.tank, radius, &all);
-        let kernel = self.kernel;
+        let kernel = self.kernel.at(h);
         let p: Vec<f64> = rho.iter().map(|&r| self.pressure(r)).collect();
         let g = self.config.gravity;
         // Wall pressure: the fluid's, interpolated and corrected for the hydrostatic
@@ -237,7 +237,7 @@ impl Wcsph {
             let field = [g[0] - a_w[0], g[1] - a_w[1]];
             list.for_each_neighbour(&all, n + w, radius, |j, d, r| {
                 if j < n {
-                    let weight = kernel.w(r, h);
+                    let weight = kernel.w(r);
                     sw += weight;
                     sp += (p[j] + rho[j] * (field[0] * d[0] + field[1] * d[1])) * weight;
                 }
@@ -257,7 +257,7 @@ impl Wcsph {
             let mut count = 0u32;
             list.for_each_neighbour(&all, i, radius, |j, d, r| {
                 count += 1;
-                let grad_scale = kernel.dw_dr(r, h) / r;
+                let grad_scale = kernel.grad_over_r(r);
                 let grad = [grad_scale * d[0], grad_scale * d[1]];
                 let (v_j, rho_j, p_j) = if j < n {
                     (v[j], rho[j], p[j])

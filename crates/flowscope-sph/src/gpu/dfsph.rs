@@ -44,7 +44,7 @@ struct Params {
     /// Iterations recorded per solve (the budget).
     max_iterations: u32,
     shape: u32,
-    _pad: u32,
+    spectral_radius: f32,
 }
 
 /// The smallest budget of iterations per solve.
@@ -87,6 +87,8 @@ pub struct GpuDfsph {
     alpha: wgpu::Buffer,
     pred: wgpu::Buffer,
     source: wgpu::Buffer,
+    /// The steps the solves' apply kernels take (the constant-density solve's accelerated).
+    steps: wgpu::Buffer,
     /// Drawn from the grid of the positions at the end of the last step.
     views: Views,
     read: AsyncRead,
@@ -147,7 +149,7 @@ impl GpuDfsph {
             tolerance: config.tolerance as f32,
             max_iterations: config.max_iterations.max(1) as u32,
             shape: u32::from(config.shape == Shape::WendlandC2),
-            _pad: 0,
+            spectral_radius: config.spectral_radius as f32,
         };
         let uniform = buffers::uniform_from(device, queue, "dfsph params", &params);
         let mut all = cpu.fluid.x.clone();
@@ -155,15 +157,13 @@ impl GpuDfsph {
         let pos = buffers::storage_from(device, queue, "dfsph pos", &flat(&all));
         let vel = buffers::storage_from(device, queue, "dfsph vel", &flat(&cpu.fluid.v));
         let field = |label| buffers::storage_zeros(device, label, n_fluid);
-        let (rho, alpha, source, neighbours) = (
-            field("dfsph rho"),
-            field("dfsph alpha"),
-            field("dfsph source"),
-            field("dfsph neighbours"),
-        );
+        let (rho, alpha, neighbours) =
+            (field("dfsph rho"), field("dfsph alpha"), field("dfsph neighbours"));
+        let source = buffers::storage_zeros(device, "dfsph source", 2 * n_fluid);
         let kappa: Vec<f32> = cpu.kappa.iter().map(|k| *k as f32).collect();
         let kappa_sum = buffers::storage_from(device, queue, "dfsph kappa", &kappa);
         let pred = buffers::storage_zeros(device, "dfsph pred", 2 * n_fluid);
+        let steps = buffers::storage_zeros(device, "dfsph steps", n_fluid);
         let solves =
             [solve_buffer(device, "dfsph density solve"), solve_buffer(device, "divergence solve")];
         let grid = Grid::new(device, n_all, dims);
@@ -227,6 +227,7 @@ impl GpuDfsph {
             alpha,
             pred,
             source,
+            steps,
             views,
             read,
             max_iterations: config.max_iterations.max(1),
@@ -253,6 +254,7 @@ impl GpuDfsph {
             &self.kappa_sum,
             &self.neighbours,
         );
+        let steps = &self.steps;
         let (start, order) = (&self.grid.start, &self.grid.order);
         let mut ops = vec![program.op_1d(
             "accelerate",
@@ -283,9 +285,9 @@ impl GpuDfsph {
                 (3, rho),
                 (4, alpha),
                 (5, pred),
-                (6, source),
                 (12, start),
                 (13, order),
+                (15, steps),
             ];
             if k == 0 {
                 source_bindings.extend([(3, rho), (4, alpha), (7, kappa_sum)]);
@@ -295,7 +297,11 @@ impl GpuDfsph {
             }
             let sources =
                 program.op_indirect(source_entry, &source_bindings, record, PARTICLE_ARGS);
-            let reduce = program.op(reduce_entry, &[(0, u), (6, source), (8, record)], [1, 1, 1]);
+            let reduce = program.op(
+                reduce_entry,
+                &[(0, u), (6, source), (8, record), (15, steps)],
+                [1, 1, 1],
+            );
             let apply = program.op_indirect(apply_entry, &apply_bindings, record, PARTICLE_ARGS);
             ops.push(program.op("begin_solve", &[(0, u), (8, record)], [1, 1, 1]));
             for _ in 0..self.params.max_iterations {
