@@ -17,7 +17,7 @@
 //! limit.
 
 use crate::fluid2d::{cell_list, kernel_for, Particles};
-use crate::kernel::{Kernel, Shape};
+use crate::kernel::{Kernel, KernelAt, Shape};
 use crate::tank::Tank;
 use crate::wcsph::SphError;
 use flowscope_parallel::{for_each_chunk_mut, map as map_particles};
@@ -152,11 +152,14 @@ struct Frame {
 /// Fluid particles per [`FrameChunk`].
 const FRAME_CHUNK: usize = 256;
 
-/// The i-th particle of a chunk has the pairs `start[i]..start[i + 1]`.
+/// The i-th particle of a chunk has the pairs `start[i]..start[i + 1]`, and the density, DFSPH
+/// factor and neighbour count `factors[i]` (summed while its pairs are still in cache: a pass
+/// of its own over the frame was a tenth of a step).
 #[derive(Clone, Debug)]
 struct FrameChunk {
     start: Vec<u32>,
     pairs: Vec<Pair>,
+    factors: Vec<(f64, f64, u32)>,
 }
 
 impl Frame {
@@ -231,18 +234,22 @@ impl Dfsph {
         chunks.resize_with(n.div_ceil(FRAME_CHUNK), || FrameChunk {
             start: Vec::with_capacity(FRAME_CHUNK + 1),
             pairs: Vec::with_capacity(FRAME_CHUNK * 32),
+            factors: Vec::with_capacity(FRAME_CHUNK),
         });
         for_each_chunk_mut(&mut chunks, 1, |k, chunk| {
             let chunk = &mut chunk[0];
             chunk.start.clear();
             chunk.pairs.clear();
+            chunk.factors.clear();
             chunk.start.push(0);
             for i in k * FRAME_CHUNK..n.min((k + 1) * FRAME_CHUNK) {
+                let first = chunk.pairs.len();
                 list.for_each_neighbour(&all, i, radius, |j, d, r| {
                     let s = kernel.grad_over_r(r);
                     chunk.pairs.push(Pair { j: j as u32, grad: [s * d[0], s * d[1]], r });
                 });
                 chunk.start.push(chunk.pairs.len() as u32);
+                chunk.factors.push(self.factors_of(&kernel, &chunk.pairs[first..]));
             }
         });
         Frame { all, chunks }
@@ -261,34 +268,36 @@ impl Dfsph {
         }
     }
 
+    /// ρ_i by summation, the DFSPH factor α_i and the neighbour count, from i's `pairs`.
+    fn factors_of(&self, kernel: &KernelAt, pairs: &[Pair]) -> (f64, f64, u32) {
+        let (n, m) = (self.fluid.len(), self.fluid.mass);
+        let mut rho = m * kernel.w(0.0);
+        // ∑ m ∇W over fluid and over walls, and ∑ |m ∇W|² over fluid neighbours: the response
+        // of particle i's density change to its own κ (walls push with 2κ_i).
+        let (mut fluid, mut wall, mut squares) = ([0.0; 2], [0.0; 2], 0.0);
+        for pair in pairs {
+            let grad = pair.grad;
+            rho += m * kernel.w(pair.r);
+            let sum = if (pair.j as usize) < n { &mut fluid } else { &mut wall };
+            sum[0] += m * grad[0];
+            sum[1] += m * grad[1];
+            if (pair.j as usize) < n {
+                squares += m * m * (grad[0] * grad[0] + grad[1] * grad[1]);
+            }
+        }
+        let all = [fluid[0] + wall[0], fluid[1] + wall[1]];
+        let pushed = [fluid[0] + 2.0 * wall[0], fluid[1] + 2.0 * wall[1]];
+        let denominator = all[0] * pushed[0] + all[1] * pushed[1] + squares;
+        let alpha = if denominator > 1e-9 * rho * rho { rho / denominator } else { 0.0 };
+        (rho, alpha, pairs.len() as u32)
+    }
+
+    /// The densities, factors and neighbour counts of `frame`'s positions.
     fn densities_and_factors(&mut self, frame: &Frame) {
-        let n = self.fluid.len();
-        let kernel = self.kernel.at(self.h);
-        let out = map_particles(n, |i| {
-            let mut rho = self.fluid.mass * kernel.w(0.0);
-            // ∑ m ∇W over fluid and over walls, and ∑ |m ∇W|² over fluid neighbours: the
-            // response of particle i's density change to its own κ (walls push with 2κ_i).
-            let (mut fluid, mut wall, mut squares, mut count) = ([0.0; 2], [0.0; 2], 0.0, 0u32);
-            self.around(frame, i, |j, grad, r| {
-                let m = self.mass_of(j);
-                rho += m * kernel.w(r);
-                let sum = if j < n { &mut fluid } else { &mut wall };
-                sum[0] += m * grad[0];
-                sum[1] += m * grad[1];
-                if j < n {
-                    squares += m * m * (grad[0] * grad[0] + grad[1] * grad[1]);
-                }
-                count += 1;
-            });
-            let all = [fluid[0] + wall[0], fluid[1] + wall[1]];
-            let pushed = [fluid[0] + 2.0 * wall[0], fluid[1] + 2.0 * wall[1]];
-            let denominator = all[0] * pushed[0] + all[1] * pushed[1] + squares;
-            let alpha = if denominator > 1e-9 * rho * rho { rho / denominator } else { 0.0 };
-            (rho, alpha, count)
-        });
-        self.rho = out.iter().map(|o| o.0).collect();
-        self.alpha = out.iter().map(|o| o.1).collect();
-        self.neighbours = out.iter().map(|o| o.2).collect();
+        let factors = frame.chunks.iter().flat_map(|c| &c.factors);
+        self.rho = factors.clone().map(|f| f.0).collect();
+        self.alpha = factors.clone().map(|f| f.1).collect();
+        self.neighbours = factors.map(|f| f.2).collect();
     }
 
     /// Dρ/Dt of every fluid particle for velocities `v` (walls at rest).
