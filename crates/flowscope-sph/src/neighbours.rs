@@ -34,12 +34,18 @@ impl CellList {
     }
 
     /// The cell of a position; positions outside a non-periodic box go to its edge cells.
+    #[inline]
     fn cell_of(&self, x: [f64; 2]) -> [usize; 2] {
         let mut c = [0; 2];
         for a in 0..2 {
-            let mut k = ((x[a] - self.lo[a]) / self.cell[a]).floor() as isize;
+            let at = (x[a] - self.lo[a]) / self.cell[a];
             let n = self.dims[a] as isize;
-            k = if self.periodic[a] { k.rem_euclid(n) } else { k.clamp(0, n - 1) };
+            // Truncating agrees with flooring once clamped at zero (and skips a libm call).
+            let k = if self.periodic[a] {
+                (at.floor() as isize).rem_euclid(n)
+            } else {
+                (at as isize).clamp(0, n - 1)
+            };
             c[a] = k as usize;
         }
         c
@@ -79,6 +85,7 @@ impl CellList {
     }
 
     /// The distinct neighbouring cell indices along one axis.
+    #[inline]
     fn around(&self, axis: usize, c: usize) -> ([usize; 3], usize) {
         let n = self.dims[axis];
         let mut out = [0; 3];
