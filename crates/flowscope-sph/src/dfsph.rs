@@ -354,9 +354,9 @@ impl Dfsph {
     /// 1961; Wang 2015 for constrained solves): each step is ω_k times the sweep's plus ω_k − 1
     /// times the previous step, with [`Chebyshev`]'s weights. A plain sweep barely moves the
     /// deep, smooth modes (a column's hydrostatic pressure), which took a 142-deep column 9–10
-    /// sweeps a step and a tank 48 deep 39; accelerated, 3.5 and 12. Once converged, one plain sweep from the last deviation
-    /// smooths what the accelerated steps leave rough (without it a tank at rest jittered at
-    /// up to 0.1 m/s).
+    /// sweeps a step and a tank 48 deep 39; accelerated, 3.5 and 12. Once converged, one plain
+    /// sweep from the last deviation smooths what the accelerated steps leave rough (without it
+    /// a tank at rest jittered at up to 0.1 m/s).
     fn correct_density(&mut self, frame: &Frame, v: &mut [[f64; 2]], dt: f64) -> (usize, f64) {
         let (rho0, tolerance) = (self.config.rho0, self.config.tolerance);
         let n = self.fluid.len();
