@@ -270,18 +270,19 @@ impl Dfsph {
 
     /// ρ_i by summation, the DFSPH factor α_i and the neighbour count, from i's `pairs`.
     fn factors_of(&self, kernel: &KernelAt, pairs: &[Pair]) -> (f64, f64, u32) {
-        let (n, m) = (self.fluid.len(), self.fluid.mass);
-        let mut rho = m * kernel.w(0.0);
+        let n = self.fluid.len();
+        let mut rho = self.fluid.mass * kernel.w(0.0);
         // ∑ m ∇W over fluid and over walls, and ∑ |m ∇W|² over fluid neighbours: the response
         // of particle i's density change to its own κ (walls push with 2κ_i).
         let (mut fluid, mut wall, mut squares) = ([0.0; 2], [0.0; 2], 0.0);
         for pair in pairs {
-            let grad = pair.grad;
+            let (j, grad) = (pair.j as usize, pair.grad);
+            let m = self.mass_of(j);
             rho += m * kernel.w(pair.r);
-            let sum = if (pair.j as usize) < n { &mut fluid } else { &mut wall };
+            let sum = if j < n { &mut fluid } else { &mut wall };
             sum[0] += m * grad[0];
             sum[1] += m * grad[1];
-            if (pair.j as usize) < n {
+            if j < n {
                 squares += m * m * (grad[0] * grad[0] + grad[1] * grad[1]);
             }
         }
