@@ -26,19 +26,21 @@ data/Scenes/DamBreakModel_2D.json, is this problem at about this scale):
   particles reach 12 m/s and DFSPH explode; the series is dimensionless, so T, front / a and the
   number of steps to a given T carry over;
 - walls as the example's volume maps (Bender et al. 2019, boundaryHandlingMethod 2);
-- the column sampled as SPlisHSPlasH's fluid blocks offer: `regular` (a square lattice, the
-  default for WCSPH) or `dense` (its close packing, denseMode 2, the default for DFSPH). A
-  particle carries 0.8 (2r)² of volume in 2D (FluidModel.cpp; its open issue #242), which the
-  square lattice's (2r)² cells dilute: its DFSPH front then leads Martin & Moyce by 18 % at
-  T = 2 and its WCSPH front lags by 21 %. Dense-sampled, DFSPH passes the front gate (+7 % at
-  T = 2, +5 % at T = 3); WCSPH lags in every sampling (−21 % to −25 %), so no WCSPH setting
-  here is valid yet. Dense particles are made smaller, so that the column holds about as many as
-  the square lattice's 2n²;
+- the column sampled as SPlisHSPlasH's fluid blocks offer: `regular` (a square lattice) or
+  `dense` (its close packing, denseMode 2), dense by default for both methods. A particle
+  carries 0.8 (2r)² of volume in 2D (FluidModel.cpp; its open issue #242), which the square
+  lattice's (2r)² cells dilute: its DFSPH front then leads Martin & Moyce by 18 % at T = 2, and
+  its WCSPH at 71 across throws particles out of the tank at 6·10³ m/s within the first steps.
+  Dense-sampled, both pass the front gate (DFSPH +7 % at T = 2, WCSPH +4 %). Dense particles are
+  made smaller, so that the column holds about as many as the square lattice's 2n²;
 - WCSPH's stiffness set for a speed of sound of 10 √(2g·2a), the usual weakly compressible choice
-  (Flowscope's WCSPH uses the same c0), exponent 7; its time step bounded by the acoustic CFL
-  0.4 h/c (SPlisHSPlasH's CFL rule only looks at particle speeds, and its default step bounds,
-  1e-4 to 5e-3 s, were far above this limit in the scene that made the old benchmark rows: it
-  exploded);
+  (Flowscope's WCSPH uses the same c0), exponent 7, both in the "WCSPH" block of the scene's
+  Configuration (2.19's scene format namespaces each solver's parameters: set in the material, as
+  an earlier version of this script did, they were ignored, its default stiffness 50 gave a speed
+  of sound of 0.6 m/s and a front 21–25 % behind Martin & Moyce); its time step bounded by the
+  acoustic CFL 0.4 h/c (SPlisHSPlasH's CFL rule only looks at particle speeds, and its default
+  step bounds, 1e-4 to 5e-3 s, were far above this limit in the scene that made the old benchmark
+  rows: it exploded);
 - DFSPH with the example's settings (0.1 % density error, divergence solver on, CFL factor 1 on
   particle speeds);
 - standard viscosity at Flowscope's Reynolds number (its 3e-4 m²/s at 2.25 in is 0.022 m²/s at
@@ -77,7 +79,7 @@ EXPONENT = 7
 # lattice's 9 870): its particle radius is scaled by 1/√ of it to hold the lattice's count.
 DENSE_MODE = {"regular": 0, "dense": 2}
 DENSE_AREA = 1.14
-DEFAULT_SAMPLING = {"wcsph": "regular", "dfsph": "dense"}
+DEFAULT_SAMPLING = {"wcsph": "dense", "dfsph": "dense"}
 
 
 def scene(method: str, n: int, sampling: str, models: str) -> dict:
@@ -101,12 +103,12 @@ def scene(method: str, n: int, sampling: str, models: str) -> dict:
             "boundaryHandlingMethod": 2,
             "enableVTKExport": False,
             "enablePartioExport": False,
+            "WCSPH": {"stiffness": 1000 * SOUND_SPEED ** 2 / EXPONENT, "exponent": EXPONENT},
             "DFSPH": {"minIterations": 2, "maxIterations": 100, "maxError": 0.1,
                       "maxIterationsV": 100, "maxErrorV": 0.1, "enableDivergenceSolver": True},
         },
-        "Materials": [{"id": "Fluid", "density0": 1000,
-                       "stiffness": 1000 * SOUND_SPEED ** 2 / EXPONENT, "exponent": EXPONENT,
-                       "viscosityMethod": 1, "Standard viscosity": {"viscosity": VISCOSITY}}],
+        "Materials": [{"id": "Fluid", "density0": 1000, "viscosityMethod": 1,
+                       "Standard viscosity": {"viscosity": VISCOSITY}}],
         "RigidBodies": [{
             "geometryFile": os.path.join(models, "UnitBox.obj"),
             "translation": [3 * A, 1.5 * A, 0],
@@ -196,8 +198,8 @@ def main() -> None:
                         help="scaled end time T = t √(2g/a); several increasing times, "
                              "comma-separated, print a line each")
     parser.add_argument("--sampling", choices=sorted(DENSE_MODE),
-                        help="how the column is filled (default: regular for WCSPH, dense for "
-                             "DFSPH, the settings that come closest to Martin & Moyce)")
+                        help="how the column is filled (default: dense, the setting that comes "
+                             "closest to Martin & Moyce)")
     args = parser.parse_args()
     sampling = args.sampling or DEFAULT_SAMPLING[args.method]
     targets = [float(t) for t in args.until.split(",")]
