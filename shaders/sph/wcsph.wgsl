@@ -42,8 +42,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> x0: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read_write> v0: array<vec2<f32>>;
 @group(0) @binding(6) var<storage, read_write> rho_start: array<f32>;
-// Rates of each fluid particle: acceleration (xy), dρ/dt (z), neighbour count (w). Packed, as
-// WebGPU allows eight storage buffers per kernel.
+// Rates of each fluid particle: acceleration (xy), dρ/dt (z: `rates` writes the δ-SPH
+// diffusion, `continuity` adds the velocity divergence), neighbour count (w). Packed, as WebGPU
+// allows eight storage buffers per kernel.
 @group(0) @binding(7) var<storage, read_write> out: array<vec4<f32>>;
 // Pressure (x) and density (y) of each wall particle.
 @group(0) @binding(14) var<storage, read_write> wall: array<vec2<f32>>;
@@ -127,7 +128,6 @@ fn rates(@builtin(global_invocation_id) id: vec3<u32>) {
                     rho_j = state.y;
                 }
                 let v_ij = v_i - v_j;
-                change += m * dot(v_ij, grad);
                 let r2 = r * r + 0.01 * h * h;
                 if (j < params.n_fluid && params.delta > 0.0) {
                     let toward = -dot(d, grad);
@@ -144,6 +144,33 @@ fn rates(@builtin(global_invocation_id) id: vec3<u32>) {
         }
     }
     out[i] = vec4<f32>(a, change, f32(count));
+}
+
+// dρ/dt += ∑ m (v_i − v_j)·∇W_ij at the current velocities (walls at rest), after `rates`.
+@compute @workgroup_size(64)
+fn continuity(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    let p_i = pos[i];
+    let v_i = vel[i];
+    var change = 0.0;
+    let range = cell_range(p_i);
+    for (var cy = range.z; cy <= range.w; cy++) {
+        for (var cx = range.x; cx <= range.y; cx++) {
+            let cell = cy * params.dims_x + cx;
+            for (var k = start[cell]; k < start[cell + 1u]; k++) {
+                let j = order[k];
+                if (j == i) { continue; }
+                let d = p_i - pos[j];
+                let r = length(d);
+                if (r >= params.radius) { continue; }
+                var v_j = vec2<f32>(0.0, 0.0);
+                if (j < params.n_fluid) { v_j = vel[j]; }
+                change += params.mass * dot(v_i - v_j, kernel_dw_dr(r) / r * d);
+            }
+        }
+    }
+    out[i].z += change;
 }
 
 // Every neighbour index of each fluid particle (up to max_listed), for tests.
@@ -170,7 +197,28 @@ fn list_neighbours(@builtin(global_invocation_id) id: vec3<u32>) {
     out[i] = vec4<f32>(0.0, 0.0, 0.0, f32(count));
 }
 
-// ---- Midpoint time stepping ----
+// ---- Symplectic Euler time stepping: load, rates, kick, continuity, drift ----
+
+// The velocity along the forces (into `vel`, where `continuity` reads it).
+@compute @workgroup_size(64)
+fn kick(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    vel[i] = v0[i] + params.dt * out[i].xy;
+}
+
+// Positions and densities along the new velocity.
+@compute @workgroup_size(64)
+fn drift(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i = id.x;
+    if (i >= params.n_fluid) { return; }
+    let dt = params.dt;
+    v0[i] = vel[i];
+    x0[i] = x0[i] + dt * vel[i];
+    rho_start[i] = rho_start[i] + dt * out[i].z;
+}
+
+// ---- Midpoint time stepping: load, rates, continuity, half_step, rates, continuity, full_step ----
 
 // The evaluation state from the step's start.
 @compute @workgroup_size(64)

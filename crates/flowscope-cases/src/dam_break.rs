@@ -76,7 +76,7 @@ fn cost(params: &ParamValues) -> Cost {
     let particles = tank.block_count(a, 2.0 * a) + tank.wall_count();
     let bytes = match params.choice("solver") {
         "dfsph" => particle_case::PARTICLE_BYTES + particle_case::DFSPH_PAIR_BYTES,
-        _ => particle_case::PARTICLE_BYTES,
+        _ => particle_case::PARTICLE_BYTES + particle_case::WCSPH_PAIR_BYTES,
     };
     Cost::particles(particles as u64, bytes, &["n"])
 }

@@ -110,6 +110,10 @@ pub const PARTICLE_BYTES: u64 = 320;
 /// gradients (about 21 of 32 bytes, held twice while gathered) and its solves' vectors; measured
 /// by tests/budget.rs.
 pub const DFSPH_PAIR_BYTES: u64 = 2000;
+/// Bytes WCSPH adds per particle: its Verlet lists (candidates within the support and a skin)
+/// and each fluid particle's pairs with their kernel gradients (24 bytes each); measured by
+/// tests/budget.rs.
+pub const WCSPH_PAIR_BYTES: u64 = 700;
 /// Bytes a 1D gas particle holds.
 pub const GAS_PARTICLE_BYTES: u64 = 768;
 

@@ -73,7 +73,8 @@ const PARAMS: &[ParamSpec] = &[
 fn cost(params: &ParamValues) -> Cost {
     let tank = tank(params.int("n"));
     let particles = tank.block_count(WIDTH, HEIGHT) + tank.wall_count();
-    Cost::particles(particles as u64, particle_case::PARTICLE_BYTES, &["n"])
+    let bytes = particle_case::PARTICLE_BYTES + particle_case::WCSPH_PAIR_BYTES;
+    Cost::particles(particles as u64, bytes, &["n"])
 }
 
 /// The tank at `n` particles across its width.

@@ -1,10 +1,10 @@
-//! The WGSL twin of [`crate::wcsph::Wcsph`] (`shaders/sph/wcsph.wgsl`): the same midpoint
-//! step, with the neighbour grid rebuilt on the GPU at every evaluation. Nothing comes back per
+//! The WGSL twin of [`crate::wcsph::Wcsph`] (`shaders/sph/wcsph.wgsl`): the same steps (its
+//! integrator's), with the neighbour grid rebuilt on the GPU at every evaluation. Nothing comes back per
 //! step; [`GpuWcsph::download`] reads the state for exports and tests.
 
 use super::{extent, flat, grid_geometry, source_2d, submit_steps, Grid, Views, GROUP};
 use crate::kernel::Shape;
-use crate::wcsph::{Wcsph, GAMMA};
+use crate::wcsph::{Integrator, Wcsph, GAMMA};
 use flowscope_gpu::program::{Op, Program};
 use flowscope_gpu::{buffers, wgpu, GpuContext};
 
@@ -163,19 +163,39 @@ impl GpuWcsph {
             ));
             ops
         };
+        let continuity = program.op_1d(
+            "continuity",
+            &[(0, u), (1, &pos), (2, &vel), (7, &out), (12, start), (13, order)],
+            n_fluid,
+            GROUP,
+        );
         let state = [(4, &x0), (5, &v0), (6, &rho_start)];
         let mut load_bindings = vec![(0, u), (1, &pos), (2, &vel), (3, &rho_eval)];
         load_bindings.extend(state);
         let load = program.op_1d("load", &load_bindings, n_fluid, GROUP);
-        let mut half_bindings = load_bindings.clone();
-        half_bindings.push((7, &out));
         let mut step_ops = vec![load.clone()];
         step_ops.extend(evaluate(&mut program));
-        step_ops.push(program.op_1d("half_step", &half_bindings, n_fluid, GROUP));
-        step_ops.extend(evaluate(&mut program));
-        let mut full_bindings = vec![(0, u), (2, &vel), (7, &out)];
-        full_bindings.extend(state);
-        step_ops.push(program.op_1d("full_step", &full_bindings, n_fluid, GROUP));
+        match config.integrator {
+            Integrator::SymplecticEuler => {
+                let bindings = [(0, u), (2, &vel), (5, &v0), (7, &out)];
+                step_ops.push(program.op_1d("kick", &bindings, n_fluid, GROUP));
+                step_ops.push(continuity);
+                let mut bindings = vec![(0, u), (2, &vel), (7, &out)];
+                bindings.extend(state);
+                step_ops.push(program.op_1d("drift", &bindings, n_fluid, GROUP));
+            }
+            Integrator::Midpoint => {
+                step_ops.push(continuity.clone());
+                let mut half_bindings = load_bindings.clone();
+                half_bindings.push((7, &out));
+                step_ops.push(program.op_1d("half_step", &half_bindings, n_fluid, GROUP));
+                step_ops.extend(evaluate(&mut program));
+                step_ops.push(continuity);
+                let mut full_bindings = vec![(0, u), (2, &vel), (7, &out)];
+                full_bindings.extend(state);
+                step_ops.push(program.op_1d("full_step", &full_bindings, n_fluid, GROUP));
+            }
+        }
 
         let mut sort_ops = vec![load.clone()];
         sort_ops.extend(grid.sort(&mut program, u, &pos, n_all));
