@@ -25,7 +25,9 @@ data/Scenes/DamBreakModel_2D.json, is this problem at about this scale):
 - a = 1 m: at Martin & Moyce's 2.25 in (Flowscope's case) the walls' volume maps let WCSPH
   particles reach 12 m/s and DFSPH explode; the series is dimensionless, so T, front / a and the
   number of steps to a given T carry over;
-- walls as the example's volume maps (Bender et al. 2019, boundaryHandlingMethod 2);
+- walls as the example's volume maps (Bender et al. 2019, boundaryHandlingMethod 2), on a grid
+  whose cells are 4/3 of the kernel's support as in the example (a fixed [60, 30, 20] made them
+  12 supports wide at 224 across);
 - the column sampled as SPlisHSPlasH's fluid blocks offer: `regular` (a square lattice) or
   `dense` (its close packing, denseMode 2), dense by default for both methods. A particle
   carries 0.8 (2r)² of volume in 2D (FluidModel.cpp; its open issue #242), which the square
@@ -44,7 +46,13 @@ data/Scenes/DamBreakModel_2D.json, is this problem at about this scale):
 - DFSPH with the example's settings (0.1 % density error, divergence solver on, CFL factor 1 on
   particle speeds);
 - standard viscosity at Flowscope's Reynolds number (its 3e-4 m²/s at 2.25 in is 0.022 m²/s at
-  1 m); OpenMP on all cores.
+  1 m). It is explicit: both methods' steps are bounded by its limit 0.125 h²/ν (Morris et al.
+  1997, h the spacing 2r), which binds DFSPH from about 100 across (at 224 across, DFSPH at the
+  example's 5e-3 s bound shot particles out at 18 m/s and led Martin & Moyce by 37 %);
+- the first step at that bound too: SPlisHSPlasH takes it at `timeStepSize` (1e-3 s by default)
+  before its CFL rule has looked at the particles, 37 acoustic steps at 224 across, where WCSPH
+  blew up in it;
+- OpenMP on all cores.
 
 The wheel's bundled libGLdispatch clashes with the system's libGLX: run with
 LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0 (cargo xtask does).
@@ -86,9 +94,12 @@ def scene(method: str, n: int, sampling: str, models: str) -> dict:
     radius = A / n / 2
     if sampling == "dense":
         radius /= math.sqrt(DENSE_AREA)
-    # Support radius 4r: the acoustic step 0.4 h/c with h the particle spacing 2r.
+    # Support radius 4r: the acoustic step 0.4 h/c with h the particle spacing 2r, and the
+    # explicit viscosity's 0.125 h²/ν (Morris et al. 1997).
     acoustic_step = 0.4 * 2 * radius / SOUND_SPEED
+    viscous_step = 0.125 * (2 * radius) ** 2 / VISCOSITY
     wcsph = method == "wcsph"
+    largest_step = min(acoustic_step if wcsph else 0.005, viscous_step)
     return {
         "Configuration": {
             "pause": False,
@@ -99,7 +110,10 @@ def scene(method: str, n: int, sampling: str, models: str) -> dict:
             "cflMethod": 1,
             "cflFactor": 0.5 if wcsph else 1.0,
             "cflMinTimeStepSize": 1e-7,
-            "cflMaxTimeStepSize": acoustic_step if wcsph else 0.005,
+            "cflMaxTimeStepSize": largest_step,
+            # The first step, taken before the CFL rule has looked at the particles (default
+            # 1e-3 s: at 224 across, 37 acoustic steps, and WCSPH blew up in it).
+            "timeStepSize": largest_step,
             "boundaryHandlingMethod": 2,
             "enableVTKExport": False,
             "enablePartioExport": False,
@@ -117,7 +131,7 @@ def scene(method: str, n: int, sampling: str, models: str) -> dict:
             "isWall": True,
             "mapInvert": True,
             "mapThickness": 0.0,
-            "mapResolution": [60, 30, 20],
+            "mapResolution": map_resolution(radius),
         }],
         "FluidBlocks": [{
             "denseMode": DENSE_MODE[sampling],
@@ -127,6 +141,16 @@ def scene(method: str, n: int, sampling: str, models: str) -> dict:
             "scale": [1, 1, 1],
         }],
     }
+
+
+def map_resolution(radius: float) -> list:
+    """The walls' volume-map grid: cells 4/3 of the kernel's support, as in SPlisHSPlasH's 2D
+    example (0.133 m for 0.1 m), over the box and the 8-support margin it adds on each side; two
+    cells across the box's depth, which a 2D run samples at z = 0 only."""
+    support = 4 * radius
+    cell = 4 / 3 * support
+    margin = 16 * support
+    return [math.ceil((6 * A + margin) / cell), math.ceil((3 * A + margin) / cell), 2]
 
 
 def reference_front(scaled_time: float) -> float:
