@@ -2,10 +2,10 @@
 //! (release build of the CLI's `bench` command) and in headless Chromium (both backends).
 //! `cargo xtask bench grid`: smoke-plume ms/step and pressure iterations, 64² to 1024², native
 //! CPU and GPU, in headless Chromium (both backends), and PhiFlow 3.4 on the same setup.
-//! `cargo xtask bench sph [--particles 10k,100k] [--solvers wcsph,dfsph]`: dam-break time to
-//! solution (wall time to the scaled times 2 and 3) of Flowscope's CPU WCSPH and DFSPH and
-//! SPlisHSPlasH's (tests/bench/splishsplash_dam_break.py), every run checked against Martin &
-//! Moyce.
+//! `cargo xtask bench sph [--particles 10k,100k] [--solvers wcsph,dfsph] [--time-limit S]`:
+//! dam-break time to solution (wall time to the scaled times 2 and 3) of Flowscope's CPU WCSPH
+//! and DFSPH and SPlisHSPlasH's (tests/bench/splishsplash_dam_break.py), every run checked
+//! against Martin & Moyce.
 //! `cargo xtask bench nn`: forward latency of a diffusion-surrogate-sized UNet (1.8 M weights),
 //! our CPU and GPU backends against PyTorch on the CPU with the same weights, and in headless
 //! Chromium against onnxruntime-web (wasm and WebGPU) on the same weights in ONNX.
@@ -51,6 +51,9 @@ pub enum Suite {
 pub struct SphRuns {
     pub particles: Vec<String>,
     pub solvers: Vec<String>,
+    /// Wall-clock limit of each run: one that does not reach T = 3 within it (an unstable
+    /// reference) gets its row marked and the table goes on.
+    pub time_limit: std::time::Duration,
 }
 
 pub fn run(suite: Suite, browser: bool, sph_runs: &SphRuns) -> Result<()> {
@@ -784,14 +787,20 @@ fn sph(runs: &SphRuns) -> Result<()> {
         };
         for &solver in &solvers {
             eprintln!("xtask: dam break to T = 3, Flowscope {solver}, {label} particles");
-            let out = Command::new(&cli)
-                .args(["bench", "dam-break", "--set", &format!("n={n}")])
-                .args(["--set", &format!("solver={solver}"), "--until", "scaled_time=2,3"])
-                .output()?;
-            if !out.status.success() {
+            let mut command = Command::new(&cli);
+            command.args(["bench", "dam-break", "--set", &format!("n={n}")]).args([
+                "--set",
+                &format!("solver={solver}"),
+                "--until",
+                "scaled_time=2,3",
+            ]);
+            let name = format!("Flowscope {}, native CPU (2 threads)", solver.to_uppercase());
+            let out = output_within(&mut command, runs.time_limit)?;
+            if !out.timed_out && !out.status.success() {
                 bail!("flowscope bench failed: {}", String::from_utf8_lossy(&out.stderr).trim());
             }
-            let reached = json_lines(&out.stdout)?
+            let reached = json_lines(&out.stdout)
+                .unwrap_or_default()
                 .iter()
                 .map(|r| {
                     let (now, most) = (&r["observables"], &r["observables_max"]);
@@ -808,22 +817,26 @@ fn sph(runs: &SphRuns) -> Result<()> {
                     }
                 })
                 .collect::<Vec<_>>();
-            rows.push(time_to_solution_row(
-                &format!("Flowscope {}, native CPU (2 threads)", solver.to_uppercase()),
-                &reached,
-            )?);
+            rows.push(time_to_solution_row(&name, count_fluid(n), &reached, &out, runs)?);
         }
         for &solver in &solvers {
             eprintln!("xtask: dam break to T = 3, SPlisHSPlasH {solver}, {label} particles");
-            let out = Command::new(&python)
+            let mut command = Command::new(&python);
+            command
                 .arg(project_root().join("tests/bench/splishsplash_dam_break.py"))
                 .args([solver, &n.to_string(), "--until", "2,3"])
-                .env("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0")
-                .output()?;
-            let lines = json_lines(&out.stdout).with_context(|| {
-                format!("SPlisHSPlasH: {}", String::from_utf8_lossy(&out.stderr))
-            })?;
-            let sampling = lines.first().and_then(|r| r["sampling"].as_str()).unwrap_or("?");
+                .env("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libGLdispatch.so.0");
+            let out = output_within(&mut command, runs.time_limit)?;
+            let lines = match json_lines(&out.stdout) {
+                Ok(lines) => lines,
+                Err(_) if out.timed_out => Vec::new(),
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("SPlisHSPlasH: {}", String::from_utf8_lossy(&out.stderr))
+                    })
+                }
+            };
+            let sampling = lines.first().and_then(|r| r["sampling"].as_str()).unwrap_or("dense");
             let label = format!(
                 "SPlisHSPlasH 2.19 {}, {sampling} sampling, native CPU (OpenMP, 2 threads)",
                 solver.to_uppercase()
@@ -842,7 +855,8 @@ fn sph(runs: &SphRuns) -> Result<()> {
                     speed_limit: 3.0 * (2.0 * 9.81 * 2.0f64).sqrt(),
                 })
                 .collect::<Vec<_>>();
-            rows.push(time_to_solution_row(&label, &reached)?);
+            let particles = count_fluid(n);
+            rows.push(time_to_solution_row(&label, particles, &reached, &out, runs)?);
         }
     }
     println!(
@@ -893,10 +907,28 @@ fn martin_moyce_front(t: f64) -> f64 {
     z0 + (z1 - z0) * (t - t0) / (t1 - t0)
 }
 
-/// A table row from the runs at T = 2 and T = 3.
-fn time_to_solution_row(name: &str, reached: &[Reached]) -> Result<String> {
+/// A table row from the runs at T = 2 and T = 3, or, for a run stopped at the time limit,
+/// what it reached.
+fn time_to_solution_row(
+    name: &str,
+    particles: f64,
+    reached: &[Reached],
+    out: &Bounded,
+    runs: &SphRuns,
+) -> Result<String> {
     let [two, three] = reached else {
-        bail!("{name}: expected reports at T = 2 and T = 3, got {}", reached.len());
+        if !out.timed_out {
+            bail!("{name}: expected reports at T = 2 and T = 3, got {}", reached.len());
+        }
+        let limit = runs.time_limit.as_secs();
+        let so_far = match reached.first() {
+            Some(two) => format!("reached T = 2 in {:.1} s", two.wall_s),
+            None => "did not reach T = 2".to_string(),
+        };
+        eprintln!("xtask: {name} stopped at the {limit} s limit; {so_far}");
+        return Ok(format!(
+            "| {name} | ~{particles:.0} | – | stopped after {limit} s: {so_far}, not T = 3 | – | – | – | – | – | – | **no** |"
+        ));
     };
     let front = |r: &Reached| format!("{:.3} ({:+.1}%)", r.front, 100.0 * r.front_error());
     let valid = two.valid() && three.valid();
@@ -914,6 +946,48 @@ fn time_to_solution_row(name: &str, reached: &[Reached]) -> Result<String> {
         three.outside,
         if valid { "yes" } else { "**no**" }
     ))
+}
+
+/// What a command printed, and whether it was stopped at its time limit.
+struct Bounded {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    timed_out: bool,
+}
+
+/// Runs `command` to its end or to `limit`, whichever comes first (then kills it), keeping
+/// what it printed.
+fn output_within(command: &mut Command, limit: std::time::Duration) -> Result<Bounded> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = std::time::Instant::now() + limit;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let join = |h: std::thread::JoinHandle<Vec<u8>>| h.join().unwrap_or_default();
+    Ok(Bounded { status, stdout: join(stdout), stderr: join(stderr), timed_out })
 }
 
 /// The JSON objects among a command's output lines, in order.

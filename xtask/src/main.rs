@@ -101,6 +101,10 @@ enum Command {
         /// `bench sph`'s solvers (wcsph, dfsph), ours and SPlisHSPlasH's alike.
         #[arg(long, value_delimiter = ',', default_value = "wcsph,dfsph")]
         solvers: Vec<String>,
+        /// `bench sph`'s limit on each run's wall time [s]: a run still going is stopped and
+        /// its row marked.
+        #[arg(long, default_value_t = 3600)]
+        time_limit: u64,
     },
 }
 
@@ -122,8 +126,9 @@ fn main() {
                 .map(|_| ())
         }
         Command::Test { no_browser } => test::run(!no_browser),
-        Command::Bench { suite, no_browser, particles, solvers } => {
-            bench::run(suite, !no_browser, &bench::SphRuns { particles, solvers })
+        Command::Bench { suite, no_browser, particles, solvers, time_limit } => {
+            let time_limit = std::time::Duration::from_secs(time_limit);
+            bench::run(suite, !no_browser, &bench::SphRuns { particles, solvers, time_limit })
         }
         Command::Validate { suite, until, coarse_until } => {
             validate::run(suite, &validate_hw::Lengths { until, coarse_until })
