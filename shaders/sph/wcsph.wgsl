@@ -29,7 +29,8 @@ struct Params {
     shape: u32,
     // Neighbour slots per particle in `listing`.
     max_listed: u32,
-    _pad0: u32,
+    // Kinematic viscosity ν (Morris' Laplacian in Monaghan's form; 0: none).
+    nu: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -134,10 +135,13 @@ fn rates(@builtin(global_invocation_id) id: vec3<u32>) {
                     change += 2.0 * params.delta * h * params.c0 * (rho_j - rho_i) * toward / r2 * m / rho_j;
                 }
                 let approach = dot(v_ij, d);
-                var viscous = 0.0;
+                // Π_ij = −k (v_ij·x_ij) / (r² + ε) / ρ̄_ij: k = 8ν in all pairs, plus α c0 h
+                // in approaching ones.
+                var k = 8.0 * params.nu;
                 if (approach < 0.0) {
-                    viscous = -params.alpha * params.c0 * (h * approach / r2) / (0.5 * (rho_i + rho_j));
+                    k += params.alpha * params.c0 * h;
                 }
+                let viscous = -k * (approach / r2) / (0.5 * (rho_i + rho_j));
                 let pair = pr_i / (rho_i * rho_i) + pr_j / (rho_j * rho_j) + viscous;
                 a -= m * pair * grad;
             }

@@ -1,7 +1,8 @@
 //! Weakly compressible SPH in 2D (Monaghan 1994; Adami, Hu & Adams 2012): density from the
 //! continuity equation with δ-SPH diffusion (Molteni & Colagrossi 2009), the Tait equation of
 //! state p = B ((ρ/ρ0)^γ − 1) with γ = 7 and B = c0² ρ0 / γ, symmetric pressure forces,
-//! Monaghan's artificial viscosity, gravity, and walls of several particle layers whose
+//! Monaghan's artificial viscosity and an optional physical one (Morris' Laplacian), gravity,
+//! and walls of several particle layers whose
 //! pressure is extrapolated from the fluid (Adami). Symplectic Euler time stepping (one
 //! evaluation of the forces per step), or the midpoint rule (two).
 
@@ -29,8 +30,11 @@ pub struct WcsphConfig {
     /// Speed of sound; at least ten times the largest expected speed keeps density errors ~1%.
     pub c0: f64,
     pub gravity: [f64; 2],
-    /// Artificial viscosity α.
+    /// Artificial viscosity α: acts on approaching pairs only and scales with h, so it damps
+    /// noise but its effective viscosity α c0 h / 8 falls as the resolution rises.
     pub alpha: f64,
+    /// Kinematic viscosity ν [m²/s] (0: none), the same at every resolution; walls no-slip.
+    pub viscosity: f64,
     /// δ-SPH density diffusion coefficient (0: none).
     pub delta: f64,
     /// Smoothing length over particle spacing.
@@ -59,6 +63,7 @@ impl Default for WcsphConfig {
             c0: 40.0,
             gravity: [0.0, -9.81],
             alpha: 0.05,
+            viscosity: 0.0,
             delta: 0.1,
             h_factor: 1.3,
             shape: Shape::WendlandC2,
@@ -388,6 +393,10 @@ impl Wcsph {
         }));
         let (c0, alpha, delta) = (self.config.c0, self.config.alpha, self.config.delta);
         let (softening, diffusion_scale) = (0.01 * h * h, 2.0 * delta * h * c0 * m);
+        // Both viscosities in Monaghan's form, Π_ij = −k (v_ij·x_ij) / (r² + ε) / ρ̄_ij: the
+        // physical one with k = 2 (d + 2) ν in all pairs, the artificial one with k = α c0 h
+        // in approaching pairs only.
+        let (physical, artificial) = (8.0 * self.config.viscosity, alpha * c0 * h);
         let mut chunks = std::mem::take(&mut self.pairs);
         chunks.resize_with(n.div_ceil(CHUNK), PairChunk::default);
         for_each_chunk_mut(&mut chunks, 1, |k, chunk| {
@@ -410,11 +419,8 @@ impl Wcsph {
                     }
                     let v_ij = [v_i[0] - other.v[0], v_i[1] - other.v[1]];
                     let approach = v_ij[0] * d[0] + v_ij[1] * d[1];
-                    let viscous = if approach < 0.0 {
-                        -2.0 * alpha * c0 * h * approach * inverse_r2 / (rho_i + other.rho)
-                    } else {
-                        0.0
-                    };
+                    let k = if approach < 0.0 { physical + artificial } else { physical };
+                    let viscous = -2.0 * k * approach * inverse_r2 / (rho_i + other.rho);
                     let pair = pressure_i + other.p_over_rho2 + viscous;
                     a[0] -= m * pair * grad[0];
                     a[1] -= m * pair * grad[1];
@@ -471,7 +477,8 @@ impl Wcsph {
     }
 
     /// A stable step: `cfl` of the time sound needs to cross a smoothing length, and of the
-    /// time the largest acceleration needs to move a particle that far.
+    /// time the largest acceleration needs to move a particle that far, within the explicit
+    /// viscosity's limit.
     pub fn stable_dt(&self, cfl: f64) -> f64 {
         let acoustic = self.h / (self.config.c0 + self.fluid.max_speed());
         let force = if self.max_acceleration > 0.0 {
@@ -479,7 +486,9 @@ impl Wcsph {
         } else {
             f64::INFINITY
         };
-        cfl * acoustic.min(force)
+        // As DFSPH's: h²/(12ν).
+        let viscous = self.h * self.h / 12.0 / self.config.viscosity.max(f64::MIN_POSITIVE);
+        (cfl * acoustic.min(force)).min(viscous)
     }
 
     /// One step of `dt`.

@@ -23,6 +23,8 @@ fn the_dam_break_on_the_gpu_matches_the_cpu() {
     for integrator in [Integrator::Midpoint, Integrator::SymplecticEuler] {
         let config = WcsphConfig {
             c0: 10.0 * (2.0 * 9.81 * 2.0 * a).sqrt(),
+            // Both viscosities at work: the artificial (default α) and the physical.
+            viscosity: 3e-4,
             integrator,
             ..WcsphConfig::default()
         };

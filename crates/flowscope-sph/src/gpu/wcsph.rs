@@ -37,7 +37,8 @@ struct Params {
     dt: f32,
     shape: u32,
     max_listed: u32,
-    _pad: [u32; 3],
+    nu: f32,
+    _pad: [u32; 2],
 }
 
 /// The fluid's state as last read back: positions, velocities, densities.
@@ -119,7 +120,8 @@ impl GpuWcsph {
             dt: 0.0,
             shape: u32::from(config.shape == Shape::WendlandC2),
             max_listed: MAX_LISTED,
-            _pad: [0; 3],
+            nu: config.viscosity as f32,
+            _pad: [0; 2],
         };
         let uniform = buffers::uniform_from(device, queue, "sph params", &params);
         let mut all = cpu.fluid.x.clone();
@@ -322,6 +324,11 @@ impl GpuWcsph {
     /// Sets the artificial viscosity α of the steps encoded next.
     pub fn set_alpha(&mut self, alpha: f64) {
         self.params.alpha = alpha as f32;
+    }
+
+    /// Sets the kinematic viscosity ν of the steps encoded next.
+    pub fn set_viscosity(&mut self, viscosity: f64) {
+        self.params.nu = viscosity as f32;
     }
 
     /// Encodes and submits `n` steps of `dt`.
