@@ -46,9 +46,11 @@ data/Scenes/DamBreakModel_2D.json, is this problem at about this scale):
 - DFSPH with the example's settings (0.1 % density error, divergence solver on, CFL factor 1 on
   particle speeds);
 - standard viscosity at Flowscope's Reynolds number (its 3e-4 m²/s at 2.25 in is 0.022 m²/s at
-  1 m). It is explicit: both methods' steps are bounded by its limit 0.125 h²/ν (Morris et al.
-  1997, h the spacing 2r), which binds DFSPH from about 100 across (at 224 across, DFSPH at the
-  example's 5e-3 s bound shot particles out at 18 m/s and led Martin & Moyce by 37 %);
+  1 m). It is explicit: both methods' steps are bounded by its limit h²/(12ν) (h half the
+  kernel's support, the spacing 2r; Flowscope's DFSPH keeps the same), which binds DFSPH from
+  about 100 across. At 224 across, DFSPH at the example's 5e-3 s bound shot particles out at
+  18 m/s and led Martin & Moyce by 37 %; at Morris et al.'s 0.125 h²/ν (1997) a particle inside
+  the slumping column still reached 10 m/s at T = 0.6 and the front led by 13 % at T = 2;
 - the first step at that bound too: SPlisHSPlasH takes it at `timeStepSize` (1e-3 s by default)
   before its CFL rule has looked at the particles, 37 acoustic steps at 224 across, where WCSPH
   blew up in it;
@@ -94,10 +96,10 @@ def scene(method: str, n: int, sampling: str, models: str) -> dict:
     radius = A / n / 2
     if sampling == "dense":
         radius /= math.sqrt(DENSE_AREA)
-    # Support radius 4r: the acoustic step 0.4 h/c with h the particle spacing 2r, and the
-    # explicit viscosity's 0.125 h²/ν (Morris et al. 1997).
+    # Support radius 4r: with h half of it (the spacing 2r), the acoustic step 0.4 h/c and the
+    # explicit viscosity's h²/(12ν), Flowscope's rules.
     acoustic_step = 0.4 * 2 * radius / SOUND_SPEED
-    viscous_step = 0.125 * (2 * radius) ** 2 / VISCOSITY
+    viscous_step = (2 * radius) ** 2 / (12 * VISCOSITY)
     wcsph = method == "wcsph"
     largest_step = min(acoustic_step if wcsph else 0.005, viscous_step)
     return {
