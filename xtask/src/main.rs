@@ -95,7 +95,7 @@ enum Command {
         /// Skip the browser measurements.
         #[arg(long)]
         no_browser: bool,
-        /// `bench sph`'s dam-break sizes (10k, 100k; the 100k runs take about two hours).
+        /// `bench sph`'s dam-break sizes (10k, 100k; the 100k runs take about 45 minutes).
         #[arg(long, value_delimiter = ',', default_value = "10k,100k")]
         particles: Vec<String>,
         /// `bench sph`'s solvers (wcsph, dfsph), ours and SPlisHSPlasH's alike.

@@ -21,7 +21,7 @@ const PARAMS: &[ParamSpec] = &[
         name: "n",
         label: "Particles across the column",
         unit: "",
-        help: "Resolution: particles across the column width a; the column holds 2n² particles (n = 71: 10k, 224: 100k, 710: 1M; large counts are for the GPU; DFSPH is validated against Martin & Moyce up to 71 across).",
+        help: "Resolution: particles across the column width a; the column holds 2n² particles (n = 71: 10k, 224: 100k, 710: 1M; large counts are for the GPU; both solvers follow Martin & Moyce at 71 and 224 across).",
         kind: ParamKind::Int { min: 8, max: 710, default: 20 },
         needs_reset: true,
     },

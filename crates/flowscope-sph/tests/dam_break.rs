@@ -134,8 +134,8 @@ fn dfsph_dam_break_front_follows_martin_and_moyce() {
     let tank = Tank { width: 6.0 * a, height: 3.0 * a, dx, layers: 3 };
     let g = 9.81;
     let column = tank.block(0.0, a, 0.0, 2.0 * a);
-    // ν = 3e-4 m²/s, of the order of the WCSPH's artificial viscosity (α h c0 / 8 ≈ 7e-4):
-    // with ν = 1e-5 the front runs 15% ahead at T = 1.2; see docs/VALIDATION.md.
+    // The dam-break case's ν = 3e-4 m²/s (WCSPH's too): with ν = 1e-5 the front runs 15% ahead
+    // at T = 1.2; see docs/VALIDATION.md.
     let config = DfsphConfig { viscosity: 3e-4, ..DfsphConfig::default() };
     let mut sph = Dfsph::new(tank, column, config).unwrap();
     let scale = (2.0 * g / a).sqrt();
