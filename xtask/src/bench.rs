@@ -817,7 +817,11 @@ fn sph(runs: &SphRuns) -> Result<()> {
                     }
                 })
                 .collect::<Vec<_>>();
-            rows.push(time_to_solution_row(&name, count_fluid(n), &reached, &out, runs)?);
+            rows.push(time_to_solution_row(
+                &name,
+                &reached,
+                out.timed_out.then_some(runs.time_limit),
+            )?);
         }
         for &solver in &solvers {
             eprintln!("xtask: dam break to T = 3, SPlisHSPlasH {solver}, {label} particles");
@@ -855,8 +859,11 @@ fn sph(runs: &SphRuns) -> Result<()> {
                     speed_limit: 3.0 * (2.0 * 9.81 * 2.0f64).sqrt(),
                 })
                 .collect::<Vec<_>>();
-            let particles = count_fluid(n);
-            rows.push(time_to_solution_row(&label, particles, &reached, &out, runs)?);
+            rows.push(time_to_solution_row(
+                &label,
+                &reached,
+                out.timed_out.then_some(runs.time_limit),
+            )?);
         }
     }
     println!(
@@ -907,27 +914,25 @@ fn martin_moyce_front(t: f64) -> f64 {
     z0 + (z1 - z0) * (t - t0) / (t1 - t0)
 }
 
-/// A table row from the runs at T = 2 and T = 3, or, for a run stopped at the time limit,
-/// what it reached.
+/// A table row from the runs at T = 2 and T = 3, or, for a run stopped at its time limit
+/// (`stopped`), what it reached.
 fn time_to_solution_row(
     name: &str,
-    particles: f64,
     reached: &[Reached],
-    out: &Bounded,
-    runs: &SphRuns,
+    stopped: Option<std::time::Duration>,
 ) -> Result<String> {
     let [two, three] = reached else {
-        if !out.timed_out {
+        let Some(limit) = stopped else {
             bail!("{name}: expected reports at T = 2 and T = 3, got {}", reached.len());
-        }
-        let limit = runs.time_limit.as_secs();
+        };
+        let limit = limit.as_secs();
         let so_far = match reached.first() {
             Some(two) => format!("reached T = 2 in {:.1} s", two.wall_s),
             None => "did not reach T = 2".to_string(),
         };
         eprintln!("xtask: {name} stopped at the {limit} s limit; {so_far}");
         return Ok(format!(
-            "| {name} | ~{particles:.0} | – | stopped after {limit} s: {so_far}, not T = 3 | – | – | – | – | – | – | **no** |"
+            "| {name} | – | – | stopped after {limit} s: {so_far}, not T = 3 | – | – | – | – | – | – | **no** |"
         ));
     };
     let front = |r: &Reached| format!("{:.3} ({:+.1}%)", r.front, 100.0 * r.front_error());

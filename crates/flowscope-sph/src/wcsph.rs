@@ -2,9 +2,9 @@
 //! continuity equation with δ-SPH diffusion (Molteni & Colagrossi 2009), the Tait equation of
 //! state p = B ((ρ/ρ0)^γ − 1) with γ = 7 and B = c0² ρ0 / γ, symmetric pressure forces,
 //! Monaghan's artificial viscosity and an optional physical one (Morris' Laplacian), gravity,
-//! and walls of several particle layers whose
-//! pressure is extrapolated from the fluid (Adami). Symplectic Euler time stepping (one
-//! evaluation of the forces per step), or the midpoint rule (two).
+//! and walls of several particle layers whose pressure is extrapolated from the fluid (Adami).
+//! Symplectic Euler time stepping (one evaluation of the forces per step), or the midpoint rule
+//! (two).
 
 use crate::fluid2d::{cell_list, kernel_for, Particles};
 use crate::kernel::{Kernel, Shape};
